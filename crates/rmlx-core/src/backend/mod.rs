@@ -1,0 +1,3 @@
+//! Kernels. They know buffers, strides and dtypes, but nothing of the graph.
+
+pub mod cpu;

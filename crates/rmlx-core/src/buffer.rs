@@ -1,0 +1,260 @@
+//! Reference-counted, 64-byte aligned element storage with a size-bucketed cache of freed buffers,
+//! and the strided [`Data`] view arrays hold.
+//!
+//! A training step allocates the same sizes every time; handing freed buffers back to the next
+//! allocation of the same size saves the page faults a fresh allocation costs (MLX's allocator does
+//! the same). [`memory`] reports active, peak and cached bytes, as `mx.get_active_memory()` etc.
+
+use bytemuck::{Pod, Zeroable};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use crate::Dtype;
+
+/// One 64-byte, 64-byte aligned block: the unit buffers are made of.
+#[derive(Copy, Clone, Pod, Zeroable)]
+#[repr(C, align(64))]
+struct Block([u8; 64]);
+
+const BLOCK: usize = 64;
+
+/// Raw element storage. Its length in bytes is fixed; the dtype is the array's business.
+pub struct Buffer {
+    blocks: Vec<Block>,
+    bytes: usize,
+}
+
+static ACTIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+static CACHE_LIMIT: AtomicUsize = AtomicUsize::new(1 << 30);
+
+struct Cache {
+    free: HashMap<usize, Vec<Vec<Block>>>,
+    bytes: usize,
+}
+
+static CACHE: Mutex<Option<Cache>> = Mutex::new(None);
+
+/// Buffers below this size are not worth caching (the system allocator is fast for them).
+const MIN_CACHED_BYTES: usize = 16 * 1024;
+
+impl Buffer {
+    /// A zero-filled buffer of `bytes` bytes; reuses a cached buffer of the same block count when
+    /// one is free (its contents are then arbitrary but initialised).
+    pub fn new(bytes: usize) -> Buffer {
+        let n_blocks = bytes.div_ceil(BLOCK);
+        let blocks = take_cached(n_blocks).unwrap_or_else(|| vec![Block::zeroed(); n_blocks]);
+        let active = ACTIVE.fetch_add(n_blocks * BLOCK, Ordering::Relaxed) + n_blocks * BLOCK;
+        PEAK.fetch_max(active, Ordering::Relaxed);
+        Buffer { blocks, bytes }
+    }
+
+    /// A buffer holding a copy of `data`.
+    pub fn from_slice<T: Pod>(data: &[T]) -> Buffer {
+        let mut b = Buffer::new(std::mem::size_of_val(data));
+        b.as_mut_slice::<T>().copy_from_slice(data);
+        b
+    }
+
+    /// Length in bytes.
+    pub fn len_bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// The bytes.
+    pub fn bytes(&self) -> &[u8] {
+        &bytemuck::cast_slice(&self.blocks)[..self.bytes]
+    }
+
+    /// The bytes, mutably.
+    pub fn bytes_mut(&mut self) -> &mut [u8] {
+        let n = self.bytes;
+        &mut bytemuck::cast_slice_mut(&mut self.blocks)[..n]
+    }
+
+    /// The elements as `T` (the whole buffer; `bytes` must be a multiple of `size_of::<T>()`).
+    pub fn as_slice<T: Pod>(&self) -> &[T] {
+        let n = self.bytes / std::mem::size_of::<T>();
+        &bytemuck::cast_slice(&self.blocks)[..n]
+    }
+
+    /// The elements as `T`, mutably.
+    pub fn as_mut_slice<T: Pod>(&mut self) -> &mut [T] {
+        let n = self.bytes / std::mem::size_of::<T>();
+        &mut bytemuck::cast_slice_mut(&mut self.blocks)[..n]
+    }
+}
+
+fn take_cached(n_blocks: usize) -> Option<Vec<Block>> {
+    if n_blocks * BLOCK < MIN_CACHED_BYTES {
+        return None;
+    }
+    let mut guard = CACHE.lock().ok()?;
+    let cache = guard.as_mut()?;
+    let v = cache.free.get_mut(&n_blocks)?.pop()?;
+    cache.bytes -= n_blocks * BLOCK;
+    Some(v)
+}
+
+impl Drop for Buffer {
+    fn drop(&mut self) {
+        let n_blocks = self.blocks.len();
+        let bytes = n_blocks * BLOCK;
+        ACTIVE.fetch_sub(bytes, Ordering::Relaxed);
+        if bytes < MIN_CACHED_BYTES {
+            return;
+        }
+        let Ok(mut guard) = CACHE.lock() else { return };
+        let cache = guard.get_or_insert_with(|| Cache {
+            free: HashMap::new(),
+            bytes: 0,
+        });
+        if cache.bytes + bytes <= CACHE_LIMIT.load(Ordering::Relaxed) {
+            cache.bytes += bytes;
+            let blocks = std::mem::take(&mut self.blocks);
+            cache.free.entry(n_blocks).or_default().push(blocks);
+        }
+    }
+}
+
+/// Memory statistics and the buffer cache, as MLX's `mx.get_active_memory()` family.
+pub mod memory {
+    use super::*;
+
+    /// Bytes held by live buffers (arrays and their views share one).
+    pub fn active_memory() -> usize {
+        ACTIVE.load(Ordering::Relaxed)
+    }
+
+    /// The largest [`active_memory`] seen since start or the last [`reset_peak_memory`].
+    pub fn peak_memory() -> usize {
+        PEAK.load(Ordering::Relaxed)
+    }
+
+    /// Sets the peak to the current active bytes.
+    pub fn reset_peak_memory() {
+        PEAK.store(active_memory(), Ordering::Relaxed);
+    }
+
+    /// Bytes held by freed buffers kept for reuse.
+    pub fn cache_memory() -> usize {
+        CACHE
+            .lock()
+            .ok()
+            .and_then(|c| c.as_ref().map(|c| c.bytes))
+            .unwrap_or(0)
+    }
+
+    /// Frees every cached buffer.
+    pub fn clear_cache() {
+        if let Ok(mut c) = CACHE.lock() {
+            *c = None;
+        }
+    }
+
+    /// Sets the most bytes the cache keeps (default 1 GiB) and returns the previous limit.
+    pub fn set_cache_limit(bytes: usize) -> usize {
+        let old = CACHE_LIMIT.swap(bytes, Ordering::Relaxed);
+        if bytes < cache_memory() {
+            clear_cache();
+        }
+        old
+    }
+}
+
+/// Where an array's elements live: a shared buffer plus a strided layout over it.
+///
+/// Views (transpose, broadcast, slice…) share the buffer and differ in `strides`/`offset`. Strides
+/// and offset count elements, not bytes; a stride of 0 repeats an element (broadcast).
+#[derive(Clone)]
+pub struct Data {
+    /// The storage (shared by views).
+    pub buf: Arc<Buffer>,
+    /// Element type of the storage.
+    pub dtype: Dtype,
+    /// Extent of each axis.
+    pub shape: Vec<usize>,
+    /// Step in elements along each axis.
+    pub strides: Vec<isize>,
+    /// Index of element `[0, 0, …]` in the buffer.
+    pub offset: usize,
+}
+
+impl Data {
+    /// A row-contiguous array over a fresh buffer.
+    pub fn new(buf: Buffer, dtype: Dtype, shape: &[usize]) -> Data {
+        Data {
+            buf: Arc::new(buf),
+            dtype,
+            shape: shape.to_vec(),
+            strides: contiguous_strides(shape),
+            offset: 0,
+        }
+    }
+
+    /// Number of elements.
+    pub fn size(&self) -> usize {
+        self.shape.iter().product()
+    }
+
+    /// True when the elements are laid out row-major without gaps from `offset`.
+    pub fn is_contiguous(&self) -> bool {
+        let mut expected = 1isize;
+        for (&d, &s) in self.shape.iter().zip(&self.strides).rev() {
+            if d != 1 && s != expected {
+                return false;
+            }
+            expected *= d as isize;
+        }
+        true
+    }
+
+    /// The contiguous elements as a slice (`None` when the layout is not row-contiguous).
+    pub fn contiguous_slice<T: Pod>(&self) -> Option<&[T]> {
+        if !self.is_contiguous() {
+            return None;
+        }
+        let all = self.buf.as_slice::<T>();
+        all.get(self.offset..self.offset + self.size())
+    }
+
+    /// The whole underlying buffer as `T`.
+    pub fn raw<T: Pod>(&self) -> &[T] {
+        self.buf.as_slice::<T>()
+    }
+
+    /// Takes the buffer for reuse as the output of an elementwise op: succeeds when this is the
+    /// only reference, the layout is contiguous from offset 0 and exactly `bytes` long.
+    pub fn try_donate(&mut self, bytes: usize) -> Option<Buffer> {
+        if self.offset != 0 || !self.is_contiguous() || self.size() * self.dtype.size() != bytes {
+            return None;
+        }
+        if self.buf.len_bytes() != bytes {
+            return None;
+        }
+        let placeholder = Arc::new(Buffer {
+            blocks: Vec::new(),
+            bytes: 0,
+        });
+        let arc = std::mem::replace(&mut self.buf, placeholder);
+        match Arc::try_unwrap(arc) {
+            Ok(b) => Some(b),
+            Err(arc) => {
+                self.buf = arc;
+                None
+            }
+        }
+    }
+}
+
+/// Row-major strides (in elements) for `shape`.
+pub fn contiguous_strides(shape: &[usize]) -> Vec<isize> {
+    let mut strides = vec![0isize; shape.len()];
+    let mut acc = 1isize;
+    for i in (0..shape.len()).rev() {
+        strides[i] = acc;
+        acc *= shape[i].max(1) as isize;
+    }
+    strides
+}

@@ -1,0 +1,150 @@
+//! Graph nodes and evaluation: one iterative topological pass over everything the outputs need,
+//! detaching each computed node from its inputs so intermediates are freed as soon as their last
+//! consumer has run.
+
+use std::cell::Cell;
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use crate::array::Array;
+use crate::buffer::Data;
+use crate::primitives::Primitive;
+use crate::{Error, Result};
+
+/// A primitive applied to inputs: how a lazy array will be computed.
+#[derive(Clone)]
+pub struct Node {
+    /// What to compute.
+    pub primitive: Arc<dyn Primitive>,
+    /// From what.
+    pub inputs: Vec<Array>,
+}
+
+thread_local! {
+    static TRACING: Cell<usize> = const { Cell::new(0) };
+}
+
+/// True while a transform (vjp, jvp…) is tracing a function on this thread.
+pub fn in_tracing() -> bool {
+    TRACING.with(|t| t.get() > 0)
+}
+
+/// Marks the current thread as tracing until the guard is dropped (nests).
+pub(crate) struct TracingGuard;
+
+impl TracingGuard {
+    pub(crate) fn new() -> TracingGuard {
+        TRACING.with(|t| t.set(t.get() + 1));
+        TracingGuard
+    }
+}
+
+impl Drop for TracingGuard {
+    fn drop(&mut self) {
+        TRACING.with(|t| t.set(t.get() - 1));
+    }
+}
+
+/// Arrays needed by `outputs` that are not evaluated yet, inputs before consumers. Iterative.
+pub fn topological_order(outputs: &[&Array]) -> Vec<Array> {
+    let mut order = Vec::new();
+    let mut seen: HashSet<usize> = HashSet::new();
+    // (array, inputs still to visit)
+    let mut stack: Vec<(Array, Vec<Array>)> = Vec::new();
+    for out in outputs {
+        if out.is_evaluated() || !seen.insert(out.id()) {
+            continue;
+        }
+        stack.push(((*out).clone(), out.inputs()));
+        while let Some((_, pending)) = stack.last_mut() {
+            if let Some(child) = pending.pop() {
+                if !child.is_evaluated() && seen.insert(child.id()) {
+                    let grandchildren = child.inputs();
+                    stack.push((child, grandchildren));
+                }
+            } else {
+                let (done, _) = stack.pop().expect("stack is non-empty");
+                order.push(done);
+            }
+        }
+    }
+    order
+}
+
+/// Evaluates every array in `outputs` (and what they depend on) in one pass.
+///
+/// ```
+/// use rmlx_core::{Array, eval};
+/// let a = Array::from_slice(&[1.0f32, 2.0], &[2])?;
+/// let b = (&a + &a)?;
+/// let c = (&a * &a)?;
+/// eval(&[&b, &c])?;
+/// assert!(b.is_evaluated() && c.is_evaluated());
+/// # Ok::<(), rmlx_core::Error>(())
+/// ```
+pub fn eval(outputs: &[&Array]) -> Result<()> {
+    let order = topological_order(outputs);
+    let keep_graph = in_tracing();
+    for arr in order {
+        eval_node(arr, keep_graph)?;
+    }
+    Ok(())
+}
+
+fn eval_node(arr: Array, keep_graph: bool) -> Result<()> {
+    if arr.is_evaluated() {
+        return Ok(());
+    }
+    let keep = keep_graph && arr.0.tracer;
+    let node = {
+        let mut guard = arr
+            .0
+            .node
+            .lock()
+            .map_err(|_| Error::Value("eval: a graph node's lock was poisoned".into()))?;
+        if keep {
+            guard.clone()
+        } else {
+            guard.take()
+        }
+    };
+    let Some(node) = node else {
+        return Err(Error::Value(
+            "eval: array has neither data nor a graph (an earlier evaluation of it failed)".into(),
+        ));
+    };
+    let Node { primitive, inputs } = node;
+    let mut datas: Vec<Data> = Vec::with_capacity(inputs.len());
+    for input in inputs {
+        datas.push(take_input_data(input)?);
+    }
+    let data = primitive.eval_cpu(datas, &arr.0.shape, arr.0.dtype)?;
+    debug_assert_eq!(data.shape, arr.0.shape, "{}", primitive.name());
+    let _ = arr.0.data.set(data);
+    Ok(())
+}
+
+/// The data of an evaluated input. When the caller held the last handle, the data is moved out so
+/// an elementwise kernel can reuse its buffer (donation).
+fn take_input_data(input: Array) -> Result<Data> {
+    let id_shape = input.0.shape.clone();
+    match Arc::try_unwrap(input.0) {
+        Ok(mut inner) => inner.data.take().ok_or_else(|| missing(&id_shape)),
+        Err(shared) => shared.data.get().cloned().ok_or_else(|| missing(&id_shape)),
+    }
+}
+
+fn missing(shape: &[usize]) -> Error {
+    Error::Value(format!(
+        "eval: input of shape {shape:?} was not evaluated before its consumer"
+    ))
+}
+
+/// Counts the not-yet-evaluated nodes computed by primitive `name` that `outputs` depend on.
+/// Used to prove gradient pruning by structure rather than by timing.
+pub fn count_primitives(outputs: &[&Array], name: &str) -> usize {
+    topological_order(outputs)
+        .iter()
+        .filter(|a| a.primitive_name() == Some(name))
+        .count()
+}

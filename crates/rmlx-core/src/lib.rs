@@ -1,0 +1,34 @@
+//! # rmlx-core
+//!
+//! MLX's array model in pure Rust: lazy n-dimensional [`Array`]s with eager shape inference, an
+//! op set mirroring `mlx.core`, fast multi-threaded CPU kernels, function transforms, a
+//! counter-based random generator bit-compatible with MLX, and safetensors/npy/npz IO.
+//!
+//! ```
+//! use rmlx_core::{self as mx, Array};
+//! let x = Array::from_slice(&[1.0f32, 2.0, 3.0], &[3])?;
+//! let y = ((&x * &x)? + 1.0)?;          // lazy
+//! assert_eq!(y.to_vec::<f32>()?, vec![2.0, 5.0, 10.0]);
+//! # Ok::<(), mx::Error>(())
+//! ```
+#![warn(missing_docs)]
+
+pub mod array;
+pub mod backend;
+pub mod buffer;
+pub mod dtype;
+pub mod error;
+pub mod graph;
+pub mod ops;
+pub mod primitives;
+
+pub use array::{array, Array, IntoScalar, ToVecElement};
+pub use buffer::memory;
+pub use dtype::{Dtype, Element, ALL_DTYPES};
+pub use error::{Error, Result};
+pub use graph::eval;
+pub use ops::*;
+
+#[doc(hidden)]
+pub use half;
+pub use half::{bf16, f16};

@@ -1,0 +1,81 @@
+//! The public ops, grouped as MLX groups them. Each op checks its arguments, infers the output
+//! shape and dtype at once (so errors surface at the call that caused them) and builds a lazy node.
+
+pub mod arithmetic;
+pub mod convert;
+pub mod shape;
+
+pub use arithmetic::*;
+pub use convert::*;
+pub use shape::*;
+
+use crate::{bail, Array, Result};
+
+/// Resolves a possibly negative `axis` against `ndim`.
+pub fn normalize_axis(op: &str, axis: isize, ndim: usize) -> Result<usize> {
+    let n = ndim as isize;
+    if axis < -n || axis >= n {
+        bail!(
+            Axis,
+            "{op}: axis {axis} is out of bounds for array of dimension {ndim}"
+        );
+    }
+    Ok(if axis < 0 { axis + n } else { axis } as usize)
+}
+
+/// Resolves a list of axes (negative allowed) against `ndim`, rejecting repeats. Order is kept.
+pub fn normalize_axes(op: &str, axes: &[isize], ndim: usize) -> Result<Vec<usize>> {
+    let mut out = Vec::with_capacity(axes.len());
+    for &a in axes {
+        let ax = normalize_axis(op, a, ndim)?;
+        if out.contains(&ax) {
+            bail!(Axis, "{op}: duplicate axis {a} in {axes:?}");
+        }
+        out.push(ax);
+    }
+    Ok(out)
+}
+
+/// numpy's broadcasting of two shapes.
+///
+/// ```
+/// use rmlx_core::ops::broadcast_shapes;
+/// assert_eq!(broadcast_shapes("add", &[8, 1, 3], &[4, 3])?, vec![8, 4, 3]);
+/// assert!(broadcast_shapes("add", &[2, 3], &[4, 3]).is_err());
+/// # Ok::<(), rmlx_core::Error>(())
+/// ```
+pub fn broadcast_shapes(op: &str, a: &[usize], b: &[usize]) -> Result<Vec<usize>> {
+    let n = a.len().max(b.len());
+    let mut out = vec![0; n];
+    for i in 0..n {
+        let da = if i + a.len() >= n {
+            a[i + a.len() - n]
+        } else {
+            1
+        };
+        let db = if i + b.len() >= n {
+            b[i + b.len() - n]
+        } else {
+            1
+        };
+        out[i] = match (da, db) {
+            (x, y) if x == y => x,
+            (1, y) => y,
+            (x, 1) => x,
+            _ => bail!(
+                Shape,
+                "{op}: shapes {a:?} and {b:?} cannot be broadcast together"
+            ),
+        };
+    }
+    Ok(out)
+}
+
+/// Broadcasts every array to their common shape (views, no copies).
+pub fn broadcast_arrays(op: &str, arrays: &[&Array]) -> Result<Vec<Array>> {
+    let mut shape: Vec<usize> = Vec::new();
+    for a in arrays {
+        shape = broadcast_shapes(op, &shape, a.shape())?;
+    }
+    arrays.iter().map(|a| a.broadcast_to(&shape)).collect()
+}

@@ -1,0 +1,78 @@
+//! `AsType`: elementwise dtype conversion.
+
+use half::{bf16, f16};
+
+use super::Primitive;
+use crate::backend::cpu::elementwise::map_unary;
+use crate::buffer::Data;
+use crate::{dispatch_all, Array, Dtype, Result};
+
+/// Converts elements to `dtype`.
+#[derive(Debug)]
+pub struct AsType {
+    /// Target dtype.
+    pub dtype: Dtype,
+}
+
+/// Numeric conversion between storage types, with numpy/MLX semantics.
+pub trait Convert<U> {
+    /// Converts one element.
+    fn convert(self) -> U;
+}
+
+macro_rules! convert_via_f64 {
+    ($($from:ty),*) => {$(
+        impl<U: crate::Element> Convert<U> for $from {
+            #[inline(always)]
+            fn convert(self) -> U { U::from_f64(crate::Element::to_f64(self)) }
+        }
+    )*};
+}
+convert_via_f64!(u16, u32, u64, i8, i16, i32, i64, f16, bf16, f32, f64, u8);
+
+fn cast_data(x: Data, to: Dtype) -> Data {
+    let from = x.dtype;
+    if to == Dtype::Bool {
+        return dispatch_all!(from, T => map_unary::<T, u8>(x, to, |v| (crate::Element::to_f64(v) != 0.0) as u8));
+    }
+    if from == Dtype::Bool {
+        return dispatch_all!(to, U => map_unary::<u8, U>(x, to, |v| <U as crate::Element>::from_f64((v != 0) as u8 as f64)));
+    }
+    // Fast exact paths for the common float conversions.
+    match (from, to) {
+        (Dtype::F32, Dtype::F16) => return map_unary::<f32, f16>(x, to, f16::from_f32),
+        (Dtype::F32, Dtype::Bf16) => return map_unary::<f32, bf16>(x, to, bf16::from_f32),
+        (Dtype::F16, Dtype::F32) => return map_unary::<f16, f32>(x, to, f16::to_f32),
+        (Dtype::Bf16, Dtype::F32) => return map_unary::<bf16, f32>(x, to, bf16::to_f32),
+        (Dtype::F32, Dtype::F64) => return map_unary::<f32, f64>(x, to, |v| v as f64),
+        (Dtype::F64, Dtype::F32) => return map_unary::<f64, f32>(x, to, |v| v as f32),
+        (Dtype::I32, Dtype::F32) => return map_unary::<i32, f32>(x, to, |v| v as f32),
+        (Dtype::F32, Dtype::I32) => return map_unary::<f32, i32>(x, to, |v| v as i32),
+        _ => {}
+    }
+    dispatch_all!(from, T => dispatch_all!(to, U => map_unary::<T, U>(x, to, |v| <T as Convert<U>>::convert(v))))
+}
+
+impl Primitive for AsType {
+    fn name(&self) -> &'static str {
+        "AsType"
+    }
+
+    fn eval_cpu(&self, mut inputs: Vec<Data>, _shape: &[usize], dtype: Dtype) -> Result<Data> {
+        Ok(cast_data(inputs.remove(0), dtype))
+    }
+
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangent: &Array,
+        _: &Array,
+        _: &[usize],
+    ) -> Result<Vec<Array>> {
+        Ok(vec![cotangent.astype(primals[0].dtype())?])
+    }
+
+    fn jvp(&self, _: &[Array], tangents: &[Array], _: &[usize]) -> Result<Array> {
+        tangents[0].astype(self.dtype)
+    }
+}

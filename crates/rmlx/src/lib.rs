@@ -1,0 +1,22 @@
+//! # rmlx
+//!
+//! MLX's programming model in pure Rust: lazy arrays, composable function transforms, and an
+//! `nn` module tree whose parameters can be frozen and unfrozen by key.
+//!
+//! ```
+//! use rmlx::core as mx;
+//! let x = mx::Array::from_slice(&[1.0f32, 2.0], &[2])?;
+//! let y = (&x * 3.0)?;
+//! assert_eq!(y.to_vec::<f32>()?, vec![3.0, 6.0]);
+//! # Ok::<(), mx::Error>(())
+//! ```
+#![warn(missing_docs)]
+
+pub use rmlx_core as core;
+pub use rmlx_nn as nn;
+pub use rmlx_optimizers as optimizers;
+
+/// The names most programs need: `use rmlx::prelude::*;`.
+pub mod prelude {
+    pub use rmlx_core::{array, Array, Dtype, Error, Result};
+}
