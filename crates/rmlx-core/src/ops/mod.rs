@@ -3,10 +3,12 @@
 
 pub mod arithmetic;
 pub mod convert;
+pub mod reduction;
 pub mod shape;
 
 pub use arithmetic::*;
 pub use convert::*;
+pub use reduction::*;
 pub use shape::*;
 
 use crate::{bail, Array, Result};
@@ -78,4 +80,76 @@ pub fn broadcast_arrays(op: &str, arrays: &[&Array]) -> Result<Vec<Array>> {
         shape = broadcast_shapes(op, &shape, a.shape())?;
     }
     arrays.iter().map(|a| a.broadcast_to(&shape)).collect()
+}
+
+/// Which axes a reduction runs over: all of them, or a list (negative counts from the end).
+///
+/// Converts from `None` (all axes), an `i32`/`isize`, or a slice, array or `Vec` of them, so calls
+/// read like MLX's: `x.sum(None, false)`, `x.sum(-1, true)`, `x.sum([0, 2], false)`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Axes {
+    /// Every axis.
+    All,
+    /// These axes.
+    List(Vec<isize>),
+}
+
+impl Axes {
+    /// The axes resolved against `ndim`, sorted ascending, checked for range and repeats.
+    pub fn resolve(&self, op: &str, ndim: usize) -> Result<Vec<usize>> {
+        match self {
+            Axes::All => Ok((0..ndim).collect()),
+            Axes::List(v) => {
+                let mut axes = normalize_axes(op, v, ndim)?;
+                axes.sort_unstable();
+                Ok(axes)
+            }
+        }
+    }
+}
+
+impl From<Option<&[isize]>> for Axes {
+    fn from(v: Option<&[isize]>) -> Axes {
+        v.map_or(Axes::All, |v| Axes::List(v.to_vec()))
+    }
+}
+impl From<i32> for Axes {
+    fn from(v: i32) -> Axes {
+        Axes::List(vec![v as isize])
+    }
+}
+impl From<isize> for Axes {
+    fn from(v: isize) -> Axes {
+        Axes::List(vec![v])
+    }
+}
+impl From<&[i32]> for Axes {
+    fn from(v: &[i32]) -> Axes {
+        Axes::List(v.iter().map(|&a| a as isize).collect())
+    }
+}
+impl From<&[isize]> for Axes {
+    fn from(v: &[isize]) -> Axes {
+        Axes::List(v.to_vec())
+    }
+}
+impl From<Vec<i32>> for Axes {
+    fn from(v: Vec<i32>) -> Axes {
+        Axes::from(v.as_slice())
+    }
+}
+impl From<Vec<isize>> for Axes {
+    fn from(v: Vec<isize>) -> Axes {
+        Axes::List(v)
+    }
+}
+impl<const N: usize> From<[i32; N]> for Axes {
+    fn from(v: [i32; N]) -> Axes {
+        Axes::from(&v[..])
+    }
+}
+impl<const N: usize> From<[isize; N]> for Axes {
+    fn from(v: [isize; N]) -> Axes {
+        Axes::List(v.to_vec())
+    }
 }

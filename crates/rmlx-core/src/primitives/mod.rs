@@ -47,4 +47,5 @@ pub trait Primitive: Send + Sync + fmt::Debug {
 
 pub mod binary;
 pub mod convert;
+pub mod reduce;
 pub mod shape;

@@ -1,8 +1,9 @@
 //! Shape primitives. Views return the input buffer with new strides; nothing is copied.
 
 use super::Primitive;
-use crate::buffer::Data;
-use crate::{Dtype, Result};
+use crate::backend::cpu::copy::contiguous;
+use crate::buffer::{contiguous_strides, Data};
+use crate::{Array, Dtype, Result};
 
 /// Broadcast to `shape`: new leading axes and size-1 axes get stride 0.
 #[derive(Debug)]
@@ -30,5 +31,102 @@ impl Primitive for Broadcast {
         x.shape = shape.to_vec();
         x.strides = strides;
         Ok(x)
+    }
+
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangent: &Array,
+        _: &Array,
+        _: &[usize],
+    ) -> Result<Vec<Array>> {
+        Ok(vec![sum_to_shape(cotangent, primals[0].shape())?])
+    }
+
+    fn jvp(&self, _: &[Array], tangents: &[Array], _: &[usize]) -> Result<Array> {
+        tangents[0].broadcast_to(&self.shape)
+    }
+}
+
+/// Sums `x` over the axes along which `shape` was broadcast to `x.shape()` (the reverse of
+/// broadcasting), giving an array of exactly `shape`.
+pub fn sum_to_shape(x: &Array, shape: &[usize]) -> Result<Array> {
+    if x.shape() == shape {
+        return Ok(x.clone());
+    }
+    let pad = x.ndim() - shape.len();
+    let mut axes: Vec<isize> = (0..pad as isize).collect();
+    for (i, &d) in shape.iter().enumerate() {
+        if d == 1 && x.shape()[pad + i] != 1 {
+            axes.push((pad + i) as isize);
+        }
+    }
+    x.sum(axes, true)?.reshape(shape)
+}
+
+/// Row-major reshape: a view when the input is contiguous, else a copy.
+#[derive(Debug)]
+pub struct Reshape {
+    /// Target shape.
+    pub shape: Vec<usize>,
+}
+
+impl Primitive for Reshape {
+    fn name(&self) -> &'static str {
+        "Reshape"
+    }
+
+    fn eval_cpu(&self, mut inputs: Vec<Data>, shape: &[usize], _: Dtype) -> Result<Data> {
+        let x = inputs.remove(0);
+        let mut x = if x.is_contiguous() { x } else { contiguous(x) };
+        x.shape = shape.to_vec();
+        x.strides = contiguous_strides(shape);
+        Ok(x)
+    }
+
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangent: &Array,
+        _: &Array,
+        _: &[usize],
+    ) -> Result<Vec<Array>> {
+        Ok(vec![cotangent.reshape(primals[0].shape())?])
+    }
+
+    fn jvp(&self, _: &[Array], tangents: &[Array], _: &[usize]) -> Result<Array> {
+        tangents[0].reshape(&self.shape)
+    }
+}
+
+/// Permutes axes: output axis `i` is input axis `perm[i]`. A view.
+#[derive(Debug)]
+pub struct Transpose {
+    /// The permutation.
+    pub perm: Vec<usize>,
+}
+
+impl Primitive for Transpose {
+    fn name(&self) -> &'static str {
+        "Transpose"
+    }
+
+    fn eval_cpu(&self, mut inputs: Vec<Data>, shape: &[usize], _: Dtype) -> Result<Data> {
+        let mut x = inputs.remove(0);
+        x.strides = self.perm.iter().map(|&p| x.strides[p]).collect();
+        x.shape = shape.to_vec();
+        Ok(x)
+    }
+
+    fn vjp(&self, _: &[Array], cotangent: &Array, _: &Array, _: &[usize]) -> Result<Vec<Array>> {
+        let mut inv = vec![0usize; self.perm.len()];
+        for (i, &p) in self.perm.iter().enumerate() {
+            inv[p] = i;
+        }
+        Ok(vec![cotangent.transpose_axes(&inv)?])
+    }
+
+    fn jvp(&self, _: &[Array], tangents: &[Array], _: &[usize]) -> Result<Array> {
+        tangents[0].transpose_axes(&self.perm)
     }
 }
