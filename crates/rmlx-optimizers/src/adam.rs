@@ -120,7 +120,10 @@ impl Adam {
     }
 
     /// Adam with options; betas outside `[0, 1)` or a negative ε are errors.
-    pub fn with_options(learning_rate: impl Into<LearningRate>, options: AdamOptions) -> Result<Adam> {
+    pub fn with_options(
+        learning_rate: impl Into<LearningRate>,
+        options: AdamOptions,
+    ) -> Result<Adam> {
         check_betas("Adam", options.betas)?;
         check_adam_eps("Adam", options.eps)?;
         Ok(Adam {

@@ -177,7 +177,10 @@ pub fn optimizer_from_name(class: &str, args: &[(&str, HParam)]) -> Result<Box<d
         "Muon" => {
             let ns = a.num("ns_steps", 5.0)?;
             if ns < 0.0 || ns.fract() != 0.0 {
-                bail!(Value, "Muon: ns_steps must be a non-negative integer, got {ns}");
+                bail!(
+                    Value,
+                    "Muon: ns_steps must be a non-negative integer, got {ns}"
+                );
             }
             Box::new(Muon::with_options(
                 a.need_lr()?,

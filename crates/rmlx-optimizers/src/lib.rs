@@ -47,7 +47,9 @@ pub use config::{optimizer_from_name, HParam};
 pub use lion::Lion;
 pub use multi::{MultiOptimizer, ParamFilter};
 pub use muon::{newton_schulz5, Muon, MuonOptions};
-pub use optimizer::{FlatState, Optimizer, OptimizerCore, ParamState, SingleOptimizer, StepContext};
+pub use optimizer::{
+    FlatState, Optimizer, OptimizerCore, ParamState, SingleOptimizer, StepContext,
+};
 pub use schedule::{
     cosine_decay, exponential_decay, join_schedules, linear_schedule, step_decay, LearningRate,
     Schedule,

@@ -104,8 +104,11 @@ pub trait Optimizer: Send {
     ///
     /// A gradient whose path is not among `params`, or whose shape differs from the parameter's,
     /// is an error and nothing changes.
-    fn apply_gradients(&mut self, grads: &[(String, Array)], params: &[(String, Array)])
-        -> Result<FlatState>;
+    fn apply_gradients(
+        &mut self,
+        grads: &[(String, Array)],
+        params: &[(String, Array)],
+    ) -> Result<FlatState>;
 
     /// Creates state for every path of `params` that has none yet (existing state and the step
     /// are kept). Optional: `apply_gradients` does this lazily.

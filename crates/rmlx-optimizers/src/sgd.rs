@@ -60,7 +60,10 @@ impl SGD {
 
     /// SGD with options; Nesterov without momentum or with dampening is an error (MLX's
     /// message).
-    pub fn with_options(learning_rate: impl Into<LearningRate>, options: SGDOptions) -> Result<SGD> {
+    pub fn with_options(
+        learning_rate: impl Into<LearningRate>,
+        options: SGDOptions,
+    ) -> Result<SGD> {
         if options.nesterov && (options.momentum <= 0.0 || options.dampening != 0.0) {
             bail!(
                 Value,

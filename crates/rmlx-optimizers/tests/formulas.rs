@@ -40,10 +40,7 @@ fn f64v(v: &[f32]) -> Vec<f64> {
 }
 
 /// Runs a per-element reference `f(w, g, state, t)` for two steps.
-fn reference<S: Clone>(
-    init: S,
-    mut f: impl FnMut(f64, f64, &mut S, u32) -> f64,
-) -> [Vec<f64>; 2] {
+fn reference<S: Clone>(init: S, mut f: impl FnMut(f64, f64, &mut S, u32) -> f64) -> [Vec<f64>; 2] {
     let mut w = f64v(&W0);
     let mut st = vec![init; W0.len()];
     let mut out = Vec::new();
@@ -287,7 +284,12 @@ fn adafactor_factored_defaults() {
     let keys: Vec<String> = opt.state().into_iter().map(|(k, _)| k).collect();
     assert_eq!(
         keys,
-        ["step", "learning_rate", "w.exp_avg_sq_row", "w.exp_avg_sq_col"]
+        [
+            "step",
+            "learning_rate",
+            "w.exp_avg_sq_row",
+            "w.exp_avg_sq_col"
+        ]
     );
 }
 
@@ -333,7 +335,11 @@ type Mat = Vec<Vec<f64>>;
 fn mm(a: &Mat, b: &Mat) -> Mat {
     let (n, k, m) = (a.len(), b.len(), b[0].len());
     (0..n)
-        .map(|i| (0..m).map(|j| (0..k).map(|l| a[i][l] * b[l][j]).sum()).collect())
+        .map(|i| {
+            (0..m)
+                .map(|j| (0..k).map(|l| a[i][l] * b[l][j]).sum())
+                .collect()
+        })
         .collect()
 }
 
@@ -396,8 +402,20 @@ fn muon_matrices_both_orientations() {
     for (r, c) in [(2usize, 3usize), (3, 2)] {
         let want = muon_ref(r, c, 0.02, 0.95, 0.01);
         let got = two_steps(&mut Muon::new(0.02), &[r, c]);
-        close(&got[0], &want[0], 1e-4, 1e-6, &format!("Muon {r}x{c} step1"));
-        close(&got[1], &want[1], 1e-4, 1e-6, &format!("Muon {r}x{c} step2"));
+        close(
+            &got[0],
+            &want[0],
+            1e-4,
+            1e-6,
+            &format!("Muon {r}x{c} step1"),
+        );
+        close(
+            &got[1],
+            &want[1],
+            1e-4,
+            1e-6,
+            &format!("Muon {r}x{c} step2"),
+        );
     }
 }
 
@@ -438,9 +456,17 @@ fn newton_schulz_is_nearly_orthogonal() {
 
 #[test]
 fn updates_keep_fp16_and_bf16() {
-    use rmlx_core::{Dtype, f16};
+    use rmlx_core::{f16, Dtype};
     let names = [
-        "SGD", "RMSprop", "Adagrad", "AdaDelta", "Adam", "AdamW", "Adamax", "Lion", "Adafactor",
+        "SGD",
+        "RMSprop",
+        "Adagrad",
+        "AdaDelta",
+        "Adam",
+        "AdamW",
+        "Adamax",
+        "Lion",
+        "Adafactor",
         "Muon",
     ];
     for dtype in [Dtype::F16, Dtype::Bf16] {
@@ -454,8 +480,14 @@ fn updates_keep_fp16_and_bf16() {
                 .filter(|(k, _)| *k == "learning_rate" || name == "SGD" || name == "Muon")
                 .collect();
             let mut opt = optimizer_from_name(name, &args).unwrap();
-            let w = Array::from_slice(&W0, &SHAPE).unwrap().astype(dtype).unwrap();
-            let g = Array::from_slice(&G1, &SHAPE).unwrap().astype(dtype).unwrap();
+            let w = Array::from_slice(&W0, &SHAPE)
+                .unwrap()
+                .astype(dtype)
+                .unwrap();
+            let g = Array::from_slice(&G1, &SHAPE)
+                .unwrap()
+                .astype(dtype)
+                .unwrap();
             let out = opt
                 .apply_gradients(&[("w".into(), g)], &[("w".into(), w)])
                 .unwrap();
@@ -475,12 +507,24 @@ fn bias_correction_fp16_propagates() {
         ..Default::default()
     };
     let mut opt = Adam::with_options(0.01, opts).unwrap();
-    let w = Array::from_slice(&W0, &SHAPE).unwrap().astype(Dtype::F16).unwrap();
-    let g = Array::from_slice(&G1, &SHAPE).unwrap().astype(Dtype::F16).unwrap();
+    let w = Array::from_slice(&W0, &SHAPE)
+        .unwrap()
+        .astype(Dtype::F16)
+        .unwrap();
+    let g = Array::from_slice(&G1, &SHAPE)
+        .unwrap()
+        .astype(Dtype::F16)
+        .unwrap();
     let out = opt
         .apply_gradients(&[("w".into(), g)], &[("w".into(), w)])
         .unwrap();
     assert_eq!(out[0].1.dtype(), Dtype::F16);
     let want = adam_ref(0.01, 0.9, 0.999, 1e-8, true, 0.0);
-    close(&out[0].1.to_vec::<f32>().unwrap(), &want[0], 2e-3, 2e-3, "Adam bc fp16");
+    close(
+        &out[0].1.to_vec::<f32>().unwrap(),
+        &want[0],
+        2e-3,
+        2e-3,
+        "Adam bc fp16",
+    );
 }

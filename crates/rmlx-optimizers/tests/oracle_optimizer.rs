@@ -91,7 +91,11 @@ fn compare(name: &str, got: &Array, want: &Array, rtol: f64, atol: f64) -> Resul
         let err = (a as f64 - b as f64).abs();
         let lim = atol + rtol * (b as f64).abs();
         if err.is_nan() || err > lim {
-            let excess = if err.is_nan() { f64::INFINITY } else { err / lim };
+            let excess = if err.is_nan() {
+                f64::INFINITY
+            } else {
+                err / lim
+            };
             if excess > worst.0 {
                 worst = (excess, i);
             }
@@ -153,7 +157,11 @@ fn run_case(case: &Value) -> Result<(), String> {
             .apply_gradients(&grads, &params)
             .map_err(|e| format!("{sprefix}: {e}"))?;
         if updated.len() != grads.len() {
-            return Err(format!("{sprefix}: {} updates for {} grads", updated.len(), grads.len()));
+            return Err(format!(
+                "{sprefix}: {} updates for {} grads",
+                updated.len(),
+                grads.len()
+            ));
         }
         for (k, v) in updated {
             if let Some(slot) = params.iter_mut().find(|(n, _)| *n == k) {
