@@ -13,10 +13,13 @@ use rmlx_core::buffer::{Buffer, Data};
 use rmlx_core::primitives::Primitive;
 use rmlx_core::{bail, broadcast_arrays, dispatch_float, Array, Dtype, Element, Result};
 
+/// The scalar function of a [`Map`]: the output element from the input elements.
+type MapFn = Arc<dyn Fn(&[f64]) -> f64 + Send + Sync>;
+
 /// An elementwise map `f(args)` over floating arrays of one shape and dtype.
 struct Map {
     name: &'static str,
-    f: Arc<dyn Fn(&[f64]) -> f64 + Send + Sync>,
+    f: MapFn,
 }
 
 impl std::fmt::Debug for Map {

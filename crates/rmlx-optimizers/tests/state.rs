@@ -171,7 +171,7 @@ fn explicit_init_creates_zero_state() {
     assert_eq!(opt.step(), 0);
 }
 
-fn run(opt: &mut dyn Optimizer, params: &mut Vec<(String, Array)>, steps: usize, seed: f64) {
+fn run(opt: &mut dyn Optimizer, params: &mut [(String, Array)], steps: usize, seed: f64) {
     let names = ["layers.0.weight", "layers.0.bias", "layers.2.weight"];
     for i in 0..steps {
         let g = grads_for(params, &names, seed + i as f64 * 0.37);
