@@ -38,6 +38,7 @@ pub mod optimizer;
 pub mod pyfmt;
 pub mod schedule;
 pub mod sgd;
+pub mod state_io;
 
 pub use adafactor::{Adafactor, AdafactorOptions};
 pub use adam::{Adam, AdamOptions, AdamW, Adamax};
@@ -55,3 +56,4 @@ pub use schedule::{
     Schedule,
 };
 pub use sgd::{SGDOptions, SGD};
+pub use state_io::{load_state, save_state};
