@@ -2,14 +2,18 @@
 //! shape and dtype at once (so errors surface at the call that caused them) and builds a lazy node.
 
 pub mod arithmetic;
+pub mod binary;
 pub mod convert;
 pub mod reduction;
 pub mod shape;
+pub mod unary;
 
 pub use arithmetic::*;
+pub use binary::*;
 pub use convert::*;
 pub use reduction::*;
 pub use shape::*;
+pub use unary::*;
 
 use crate::{bail, Array, Result};
 

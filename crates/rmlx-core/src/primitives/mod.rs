@@ -49,3 +49,5 @@ pub mod binary;
 pub mod convert;
 pub mod reduce;
 pub mod shape;
+pub mod unary;
+pub mod ternary;
