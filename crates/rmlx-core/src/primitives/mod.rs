@@ -49,3 +49,6 @@ pub mod binary;
 pub mod convert;
 pub mod reduce;
 pub mod shape;
+pub mod creation;
+pub mod indexing;
+pub mod slicing;

@@ -6,3 +6,4 @@ pub mod reduce;
 pub mod scalar;
 pub mod special;
 pub mod strided;
+pub mod gather;
