@@ -7,6 +7,10 @@ pub mod convert;
 pub mod reduction;
 pub mod shape;
 pub mod unary;
+pub mod creation;
+pub mod indexing;
+pub mod joining;
+pub mod slicing;
 
 pub use arithmetic::*;
 pub use binary::*;
@@ -14,6 +18,10 @@ pub use convert::*;
 pub use reduction::*;
 pub use shape::*;
 pub use unary::*;
+pub use creation::*;
+pub use indexing::*;
+pub use joining::*;
+pub use slicing::*;
 
 use crate::{bail, Array, Result};
 

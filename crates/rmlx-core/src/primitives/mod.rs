@@ -51,3 +51,6 @@ pub mod reduce;
 pub mod shape;
 pub mod unary;
 pub mod ternary;
+pub mod creation;
+pub mod indexing;
+pub mod slicing;

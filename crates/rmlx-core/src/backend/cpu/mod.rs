@@ -7,3 +7,4 @@ pub mod scalar;
 pub mod special;
 pub mod strided;
 pub mod fastmath;
+pub mod gather;
