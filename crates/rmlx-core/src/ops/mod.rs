@@ -5,11 +5,13 @@ pub mod arithmetic;
 pub mod convert;
 pub mod reduction;
 pub mod shape;
+pub mod sort;
 
 pub use arithmetic::*;
 pub use convert::*;
 pub use reduction::*;
 pub use shape::*;
+pub use sort::*;
 
 use crate::{bail, Array, Result};
 

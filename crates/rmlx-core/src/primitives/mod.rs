@@ -48,4 +48,7 @@ pub trait Primitive: Send + Sync + fmt::Debug {
 pub mod binary;
 pub mod convert;
 pub mod reduce;
+pub mod scan;
 pub mod shape;
+pub mod softmax;
+pub mod sort;
