@@ -11,6 +11,7 @@ pub mod creation;
 pub mod indexing;
 pub mod joining;
 pub mod slicing;
+pub mod sort;
 
 pub use arithmetic::*;
 pub use binary::*;
@@ -22,6 +23,7 @@ pub use creation::*;
 pub use indexing::*;
 pub use joining::*;
 pub use slicing::*;
+pub use sort::*;
 
 use crate::{bail, Array, Result};
 

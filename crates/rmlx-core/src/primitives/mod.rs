@@ -48,9 +48,12 @@ pub trait Primitive: Send + Sync + fmt::Debug {
 pub mod binary;
 pub mod convert;
 pub mod reduce;
+pub mod scan;
 pub mod shape;
 pub mod unary;
 pub mod ternary;
 pub mod creation;
 pub mod indexing;
 pub mod slicing;
+pub mod softmax;
+pub mod sort;

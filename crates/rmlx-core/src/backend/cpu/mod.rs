@@ -2,8 +2,12 @@
 
 pub mod copy;
 pub mod elementwise;
+pub mod order;
 pub mod reduce;
 pub mod scalar;
+pub mod scan;
+pub mod softmax;
+pub mod sort;
 pub mod special;
 pub mod strided;
 pub mod fastmath;
