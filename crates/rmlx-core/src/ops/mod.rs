@@ -3,11 +3,14 @@
 
 pub mod arithmetic;
 pub mod convert;
+pub mod fast;
+pub mod linalg;
 pub mod reduction;
 pub mod shape;
 
 pub use arithmetic::*;
 pub use convert::*;
+pub use linalg::{addmm, inner, matmul, outer, tensordot, TensordotAxes};
 pub use reduction::*;
 pub use shape::*;
 

@@ -47,5 +47,7 @@ pub trait Primitive: Send + Sync + fmt::Debug {
 
 pub mod binary;
 pub mod convert;
+pub mod fast;
+pub mod matmul;
 pub mod reduce;
 pub mod shape;

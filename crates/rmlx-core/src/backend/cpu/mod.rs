@@ -2,6 +2,9 @@
 
 pub mod copy;
 pub mod elementwise;
+pub mod gemm;
+pub mod norm;
+pub mod attention;
 pub mod reduce;
 pub mod scalar;
 pub mod special;
