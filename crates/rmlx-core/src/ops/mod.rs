@@ -4,6 +4,8 @@
 pub mod arithmetic;
 pub mod binary;
 pub mod convert;
+pub mod fast;
+pub mod linalg;
 pub mod reduction;
 pub mod shape;
 pub mod unary;
@@ -16,6 +18,7 @@ pub mod sort;
 pub use arithmetic::*;
 pub use binary::*;
 pub use convert::*;
+pub use linalg::{addmm, inner, matmul, outer, tensordot, TensordotAxes};
 pub use reduction::*;
 pub use shape::*;
 pub use unary::*;

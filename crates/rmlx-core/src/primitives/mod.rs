@@ -47,6 +47,8 @@ pub trait Primitive: Send + Sync + fmt::Debug {
 
 pub mod binary;
 pub mod convert;
+pub mod fast;
+pub mod matmul;
 pub mod reduce;
 pub mod scan;
 pub mod shape;

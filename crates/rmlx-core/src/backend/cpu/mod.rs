@@ -3,6 +3,9 @@
 pub mod copy;
 pub mod elementwise;
 pub mod order;
+pub mod gemm;
+pub mod norm;
+pub mod attention;
 pub mod reduce;
 pub mod scalar;
 pub mod scan;
