@@ -49,3 +49,4 @@ pub mod binary;
 pub mod convert;
 pub mod reduce;
 pub mod shape;
+pub mod random;
