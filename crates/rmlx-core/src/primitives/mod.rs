@@ -59,3 +59,4 @@ pub mod indexing;
 pub mod slicing;
 pub mod softmax;
 pub mod sort;
+pub mod random;
