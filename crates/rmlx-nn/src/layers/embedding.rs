@@ -1,6 +1,6 @@
 //! `Embedding`.
 
-use super::filled;
+use super::spread;
 use crate::{Module, ModuleState};
 use rmlx_core::{Array, Result};
 
@@ -15,10 +15,11 @@ pub struct Embedding {
 }
 
 impl Embedding {
-    /// An `Embedding(num_embeddings, dims)` with zero weights.
+    /// An `Embedding(num_embeddings, dims)`.
     pub fn new(num_embeddings: usize, dims: usize) -> Result<Embedding> {
+        let scale = 1.0 / (dims.max(1) as f32).sqrt();
         Ok(Embedding {
-            weight: filled(&[num_embeddings, dims], 0.0)?,
+            weight: spread(&[num_embeddings, dims], scale)?,
             state: ModuleState::default(),
         })
     }

@@ -1,6 +1,6 @@
 //! `Linear` and `Identity`.
 
-use super::{filled, py_bool};
+use super::{py_bool, spread};
 use crate::{Module, ModuleState};
 use rmlx_core::{Array, Result};
 
@@ -18,12 +18,13 @@ pub struct Linear {
 }
 
 impl Linear {
-    /// A `Linear(input_dims, output_dims, bias)` with zero parameters.
+    /// A `Linear(input_dims, output_dims, bias)`; parameters lie in `[-1/√in, 1/√in)`.
     pub fn new(input_dims: usize, output_dims: usize, bias: bool) -> Result<Linear> {
+        let scale = 1.0 / (input_dims.max(1) as f32).sqrt();
         Ok(Linear {
-            weight: filled(&[output_dims, input_dims], 0.0)?,
+            weight: spread(&[output_dims, input_dims], scale)?,
             bias: if bias {
-                Some(filled(&[output_dims], 0.0)?)
+                Some(spread(&[output_dims], scale)?)
             } else {
                 None
             },

@@ -1,8 +1,9 @@
 //! Built-in layers. Fields are declared in the order MLX assigns them, so flattened parameter
 //! names and their order match MLX's (`encoder.layers.0.attention.query_proj.weight`, …).
 //!
-//! Parameters start as constants (weights zeros, norm scales ones) until rmlx's random
-//! initialisers land; load real values with `load_weights` or `update`.
+//! Until rmlx's random initialisers land, Linear and Embedding start from a deterministic
+//! non-constant fill of MLX's range and norms from ones/zeros as in MLX; load real values with
+//! `load_weights` or `update`.
 
 mod activation;
 mod dropout;
@@ -29,6 +30,16 @@ use rmlx_core::{Array, Result};
 pub(crate) fn filled(shape: &[usize], value: f32) -> Result<Array> {
     let n: usize = shape.iter().product();
     Array::from_vec(vec![value; n], shape)
+}
+
+/// A deterministic, non-constant fill in `[-scale, scale)` (a placeholder initialiser until
+/// rmlx's random initialisers land; MLX draws `U(-scale, scale)` here).
+pub(crate) fn spread(shape: &[usize], scale: f32) -> Result<Array> {
+    let n: usize = shape.iter().product();
+    let v: Vec<f32> = (0..n)
+        .map(|i| scale * (((i * 37) % 101) as f32 / 50.5 - 1.0))
+        .collect();
+    Array::from_vec(v, shape)
 }
 
 /// Python's spelling of a bool in reprs.
