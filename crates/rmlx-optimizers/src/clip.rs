@@ -2,7 +2,7 @@
 
 use rmlx_core::{bail, Array, Dtype, Result};
 
-use crate::math::{map2, sqrt, square};
+use crate::math::{sqrt, square, where_};
 use crate::pyfmt::py_float;
 
 /// Clips the global norm of `grads` to `max_norm`, as MLX's `clip_grad_norm`: returns the
@@ -42,17 +42,14 @@ pub fn clip_grad_norm(
     }
     let total = sqrt(&acc)?;
     let normalizer = (max_norm / (&total + 1e-6)?)?;
-    // where(total < max_norm, 1, normalizer): below the limit gradients stay bit-identical.
-    let scale = map2("clip_grad_norm", &total, &normalizer, move |n, z| {
-        if n < max_norm {
-            1.0
-        } else {
-            z
-        }
-    })?;
+    // MLX: where(total_norm < max_norm, g, g * normalizer): below the limit, bit-identical.
+    let below = rmlx_core::less(&total, &Array::scalar_as(max_norm, total.dtype()))?;
     let clipped = grads
         .iter()
-        .map(|(k, g)| Ok((k.clone(), (g * scale.astype(g.dtype())?)?)))
+        .map(|(k, g)| {
+            let scaled = (g * normalizer.astype(g.dtype())?)?;
+            Ok((k.clone(), where_(&below, g, &scaled)?))
+        })
         .collect::<Result<Vec<_>>>()?;
     Ok((clipped, total))
 }
