@@ -223,7 +223,11 @@ fn check_grads<'a>(
     params: &'a [(String, Array)],
 ) -> Result<HashMap<&'a str, &'a Array>> {
     let lookup: HashMap<&str, &Array> = params.iter().map(|(k, v)| (k.as_str(), v)).collect();
+    let mut seen = std::collections::HashSet::new();
     for (k, g) in grads {
+        if !seen.insert(k.as_str()) {
+            bail!(Key, "apply_gradients: two gradients for '{k}'");
+        }
         let Some(p) = lookup.get(k.as_str()) else {
             bail!(
                 Key,

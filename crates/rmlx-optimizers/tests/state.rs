@@ -270,6 +270,12 @@ fn bad_gradients_are_errors_and_change_nothing() {
     let g = named(&[("layers.0.bias", &a(&[1.0, 2.0, 3.0], &[3]))]);
     let e = opt.apply_gradients(&g, &params).err().unwrap();
     assert!(matches!(e, rmlx_core::Error::Shape(_)), "{e}");
+    let g = named(&[
+        ("layers.0.bias", &a(&[1.0, 2.0], &[2])),
+        ("layers.0.bias", &a(&[1.0, 2.0], &[2])),
+    ]);
+    let e = opt.apply_gradients(&g, &params).err().unwrap();
+    assert!(e.to_string().contains("two gradients"), "{e}");
     assert_eq!(opt.step(), 0);
     assert_eq!(keys(&opt), ["step", "learning_rate"]);
 }
