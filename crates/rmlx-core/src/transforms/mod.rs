@@ -19,7 +19,8 @@
 //! let (values, grads) = mx::value_and_grad(f, &[0])(&[x.clone()])?;
 //! assert_eq!(values[0].item::<f32>()?, 14.0);
 //! assert_eq!(grads[0].to_vec::<f32>()?, vec![2.0, 4.0, 6.0]);
-//! let d2 = mx::grad(mx::grad(|p: &[Array]| Ok(vec![(&(&p[0] * &p[0])? * &p[0])?])), &[0]);
+//! let cube = |p: &[Array]| -> Result<Vec<Array>> { Ok(vec![(&(&p[0] * &p[0])? * &p[0])?]) };
+//! let d2 = mx::grad(mx::grad(cube, &[0]), &[0]);
 //! assert_eq!(d2(&[mx::array(2.0f32)])?[0].item::<f32>()?, 12.0); // d²/dx² x³ = 6x
 //! # Ok::<(), mx::Error>(())
 //! ```
