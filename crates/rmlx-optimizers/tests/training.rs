@@ -67,9 +67,12 @@ fn train(mut opt: Box<dyn Optimizer>, steps: usize) -> (f32, f32) {
     (first.unwrap(), last)
 }
 
+/// Optimizer class, its arguments, and the number of steps.
+type Case = (&'static str, Vec<(&'static str, HParam)>, usize);
+
 #[test]
 fn optimizers_fit_least_squares() {
-    let cases: Vec<(&str, Vec<(&str, HParam)>, usize)> = vec![
+    let cases: Vec<Case> = vec![
         (
             "SGD",
             vec![
