@@ -43,7 +43,7 @@ pub mod state_io;
 pub use adafactor::{Adafactor, AdafactorOptions};
 pub use adam::{Adam, AdamOptions, AdamW, Adamax};
 pub use adaptive::{AdaDelta, Adagrad, RMSprop};
-pub use clip::clip_grad_norm;
+pub use clip::{clip_grad_norm, clip_grad_norm_tree};
 pub use config::{optimizer_from_name, HParam};
 pub use lion::Lion;
 pub use multi::{MultiOptimizer, ParamFilter};

@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 
 use indexmap::IndexMap;
-use rmlx_core::tree::{tree_flatten, tree_unflatten, Tree};
+use rmlx_core::tree::{tree_flatten, tree_unflatten, try_tree_map, Tree};
 use rmlx_core::{bail, err, Array, Dtype, Result};
 use rmlx_nn::{Module, ModuleExt};
 
@@ -138,6 +138,34 @@ pub trait Optimizer: Send {
     /// Total bytes of the state arrays (the counters included).
     fn state_nbytes(&self) -> usize {
         self.state().iter().map(|(_, a)| a.nbytes()).sum()
+    }
+
+    /// [`Optimizer::apply_gradients`] on trees, as MLX's `apply_gradients(grads, params)`: the
+    /// result is shaped like `grads` (`{}` placeholders included) and holds the updated
+    /// parameters; `params` may be a superset of `grads`.
+    fn apply_gradients_tree(
+        &mut self,
+        grads: &Tree<Array>,
+        params: &Tree<Array>,
+    ) -> Result<Tree<Array>> {
+        let flat_grads: Vec<(String, Array)> = tree_flatten(grads)
+            .into_iter()
+            .map(|(k, g)| (k, g.clone()))
+            .collect();
+        let flat_params: Vec<(String, Array)> = tree_flatten(params)
+            .into_iter()
+            .map(|(k, p)| (k, p.clone()))
+            .collect();
+        let updated: HashMap<String, Array> = self
+            .apply_gradients(&flat_grads, &flat_params)?
+            .into_iter()
+            .collect();
+        try_tree_map(grads, |path, _| {
+            updated
+                .get(path)
+                .cloned()
+                .ok_or_else(|| err!(Key, "apply_gradients: no update for '{path}'"))
+        })
     }
 
     /// Updates `model` with `grads` (MLX's `optimizer.update(model, grads)`, i.e.

@@ -110,3 +110,40 @@ fn empty_update_advances_schedule_only() {
     assert_eq!(opt.step(), 3);
     assert_eq!(opt.learning_rate(), 0.25);
 }
+
+#[test]
+fn apply_gradients_tree_keeps_the_gradient_shape() {
+    // MLX_SEMANTICS 80: the result is shaped like the grads, `{}` placeholders included.
+    let params = tree_unflatten(vec![
+        (
+            "layers.0.weight".to_string(),
+            Array::from_slice(&[1.0f32, 2.0], &[2]).unwrap(),
+        ),
+        (
+            "layers.2.weight".to_string(),
+            Array::from_slice(&[3.0f32], &[1]).unwrap(),
+        ),
+    ])
+    .unwrap();
+    let grads = tree_unflatten(vec![(
+        "layers.2.weight".to_string(),
+        Array::from_slice(&[1.0f32], &[1]).unwrap(),
+    )])
+    .unwrap();
+    let mut opt = SGD::new(0.5);
+    let out = opt.apply_gradients_tree(&grads, &params).unwrap();
+    let Tree::Dict(d) = &out else {
+        panic!("a dict")
+    };
+    let Tree::List(l) = &d["layers"] else {
+        panic!("a list")
+    };
+    assert_eq!(l.len(), 3);
+    assert!(l[0].is_empty() && l[1].is_empty());
+    let w = out.get("layers.2.weight").unwrap().as_leaf().unwrap();
+    assert_eq!(w.to_vec::<f32>().unwrap(), vec![2.5]);
+    // Clipping a tree keeps its placeholders too.
+    let (c, n) = rmlx_optimizers::clip::clip_grad_norm_tree(&out, 1.0).unwrap();
+    assert_eq!(n.item::<f32>().unwrap(), 2.5);
+    assert!(c.get("layers.0").unwrap().is_empty());
+}
