@@ -3,20 +3,20 @@
 
 pub mod arithmetic;
 pub mod convert;
-pub mod reduction;
-pub mod shape;
 pub mod creation;
 pub mod indexing;
 pub mod joining;
+pub mod reduction;
+pub mod shape;
 pub mod slicing;
 
 pub use arithmetic::*;
 pub use convert::*;
-pub use reduction::*;
-pub use shape::*;
 pub use creation::*;
 pub use indexing::*;
 pub use joining::*;
+pub use reduction::*;
+pub use shape::*;
 pub use slicing::*;
 
 use crate::{bail, Array, Result};

@@ -47,8 +47,8 @@ pub trait Primitive: Send + Sync + fmt::Debug {
 
 pub mod binary;
 pub mod convert;
-pub mod reduce;
-pub mod shape;
 pub mod creation;
 pub mod indexing;
+pub mod reduce;
+pub mod shape;
 pub mod slicing;

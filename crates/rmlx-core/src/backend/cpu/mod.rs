@@ -2,8 +2,8 @@
 
 pub mod copy;
 pub mod elementwise;
+pub mod gather;
 pub mod reduce;
 pub mod scalar;
 pub mod special;
 pub mod strided;
-pub mod gather;
