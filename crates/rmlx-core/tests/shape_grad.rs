@@ -5,10 +5,14 @@ use rmlx_core::{self as mx, s, Array, Dtype, Result, SliceArg};
 
 /// Deterministic pseudo-random values in [-1, 1).
 fn rand_vals(n: usize, seed: u64) -> Vec<f64> {
-    let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut s = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     (0..n)
         .map(|_| {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             ((s >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
         })
         .collect()
@@ -100,7 +104,10 @@ fn check(name: &str, f: &F, inputs: Vec<Array>, diff: &[usize]) {
     let (op, om) = (f(&shifted(1.0)).unwrap(), f(&shifted(-1.0)).unwrap());
     for (k, t) in tans.iter().enumerate() {
         let tv = t.to_vec::<f64>().unwrap();
-        let (p, m) = (op[k].to_vec::<f64>().unwrap(), om[k].to_vec::<f64>().unwrap());
+        let (p, m) = (
+            op[k].to_vec::<f64>().unwrap(),
+            om[k].to_vec::<f64>().unwrap(),
+        );
         assert_eq!(t.shape(), outs[k].shape(), "{name}: tangent shape");
         for i in 0..tv.len() {
             let fd = (p[i] - m[i]) / (2.0 * h);
@@ -120,16 +127,56 @@ fn one(f: impl Fn(&[Array]) -> Result<Array> + 'static) -> Box<F> {
 #[test]
 fn view_op_gradients() {
     let x = rand(&[3, 4, 2], 1);
-    check("slice", &*one(|x| x[0].slice(s![(-1, None, -2), 1..3, ..])), vec![x.clone()], &[0]);
-    check("transpose", &*one(|x| x[0].transpose_axes(&[2, 0, 1])), vec![x.clone()], &[0]);
-    check("swapaxes", &*one(|x| mx::swapaxes(&x[0], 0, -1)), vec![x.clone()], &[0]);
-    check("moveaxis", &*one(|x| mx::moveaxis(&x[0], 0, -1)), vec![x.clone()], &[0]);
-    check("flatten", &*one(|x| x[0].t()?.flatten(0, 1)), vec![x.clone()], &[0]);
-    check("unflatten", &*one(|x| x[0].unflatten(1, [2, 2])), vec![x.clone()], &[0]);
-    check("expand_dims", &*one(|x| x[0].expand_dims([0, -1])), vec![x.clone()], &[0]);
+    check(
+        "slice",
+        &*one(|x| x[0].slice(s![(-1, None, -2), 1..3, ..])),
+        vec![x.clone()],
+        &[0],
+    );
+    check(
+        "transpose",
+        &*one(|x| x[0].transpose_axes(&[2, 0, 1])),
+        vec![x.clone()],
+        &[0],
+    );
+    check(
+        "swapaxes",
+        &*one(|x| mx::swapaxes(&x[0], 0, -1)),
+        vec![x.clone()],
+        &[0],
+    );
+    check(
+        "moveaxis",
+        &*one(|x| mx::moveaxis(&x[0], 0, -1)),
+        vec![x.clone()],
+        &[0],
+    );
+    check(
+        "flatten",
+        &*one(|x| x[0].t()?.flatten(0, 1)),
+        vec![x.clone()],
+        &[0],
+    );
+    check(
+        "unflatten",
+        &*one(|x| x[0].unflatten(1, [2, 2])),
+        vec![x.clone()],
+        &[0],
+    );
+    check(
+        "expand_dims",
+        &*one(|x| x[0].expand_dims([0, -1])),
+        vec![x.clone()],
+        &[0],
+    );
     let y = rand(&[3, 1, 2], 2);
     check("squeeze", &*one(|x| x[0].squeeze(1)), vec![y.clone()], &[0]);
-    check("broadcast", &*one(|x| x[0].broadcast_to(&[2, 3, 4, 2])), vec![y], &[0]);
+    check(
+        "broadcast",
+        &*one(|x| x[0].broadcast_to(&[2, 3, 4, 2])),
+        vec![y],
+        &[0],
+    );
     check(
         "split",
         &|x: &[Array]| x[0].split([1, 3], 1),
@@ -140,7 +187,11 @@ fn view_op_gradients() {
     let z = rand(&[4], 3);
     check(
         "slice of transpose of broadcast",
-        &*one(|x| x[0].broadcast_to(&[3, 4])?.t()?.slice(s![SliceArg::from(..).step(-1), 1..])),
+        &*one(|x| {
+            x[0].broadcast_to(&[3, 4])?
+                .t()?
+                .slice(s![SliceArg::from(..).step(-1), 1..])
+        }),
         vec![z],
         &[0],
     );
@@ -181,13 +232,38 @@ fn copy_op_gradients() {
         vec![a.clone(), rand(&[], 8)],
         &[0, 1],
     );
-    check("pad_edge", &*one(|x| mx::pad_edge(&x[0], &[(1, 2)])), vec![a.clone()], &[0]);
-    check("repeat", &*one(|x| mx::repeat(&x[0], 3, Some(1))), vec![a.clone()], &[0]);
-    check("repeat flat", &*one(|x| mx::repeat(&x[0], 2, None)), vec![a.clone()], &[0]);
-    check("tile", &*one(|x| mx::tile(&x[0], &[2, 1, 2])), vec![a.clone()], &[0]);
+    check(
+        "pad_edge",
+        &*one(|x| mx::pad_edge(&x[0], &[(1, 2)])),
+        vec![a.clone()],
+        &[0],
+    );
+    check(
+        "repeat",
+        &*one(|x| mx::repeat(&x[0], 3, Some(1))),
+        vec![a.clone()],
+        &[0],
+    );
+    check(
+        "repeat flat",
+        &*one(|x| mx::repeat(&x[0], 2, None)),
+        vec![a.clone()],
+        &[0],
+    );
+    check(
+        "tile",
+        &*one(|x| mx::tile(&x[0], &[2, 1, 2])),
+        vec![a.clone()],
+        &[0],
+    );
     check("tril", &*one(|x| mx::tril(&x[0], 0)), vec![a.clone()], &[0]);
     check("triu", &*one(|x| mx::triu(&x[0], 1)), vec![a.clone()], &[0]);
-    check("full from array", &*one(|x| mx::full(&[3, 2, 3], &x[0], None)), vec![a], &[0]);
+    check(
+        "full from array",
+        &*one(|x| mx::full(&[3, 2, 3], &x[0], None)),
+        vec![a],
+        &[0],
+    );
 }
 
 #[test]
@@ -195,14 +271,42 @@ fn indexing_gradients() {
     let x = rand(&[4, 3], 9);
     let idx = Array::from_slice(&[3i32, -1, 0, 3, 1], &[5]).unwrap();
     let i2 = idx.clone();
-    check("take axis 0 (repeats accumulate)", &*one(move |x| mx::take(&x[0], &i2, Some(0))), vec![x.clone()], &[0]);
+    check(
+        "take axis 0 (repeats accumulate)",
+        &*one(move |x| mx::take(&x[0], &i2, Some(0))),
+        vec![x.clone()],
+        &[0],
+    );
     let i2 = idx.clone();
-    check("take axis 1", &*one(move |x| mx::take(&x[0], &i2.reshape([1, 5])?.astype(Dtype::I64)?.slice(s![.., 1..3])?, Some(1))), vec![x.clone()], &[0]);
+    check(
+        "take axis 1",
+        &*one(move |x| {
+            mx::take(
+                &x[0],
+                &i2.reshape([1, 5])?
+                    .astype(Dtype::I64)?
+                    .slice(s![.., 1..3])?,
+                Some(1),
+            )
+        }),
+        vec![x.clone()],
+        &[0],
+    );
     let i2 = idx.clone();
-    check("take flat", &*one(move |x| mx::take(&x[0], &i2, None)), vec![x.clone()], &[0]);
+    check(
+        "take flat",
+        &*one(move |x| mx::take(&x[0], &i2, None)),
+        vec![x.clone()],
+        &[0],
+    );
     let ia = Array::from_slice(&[2i32, 0, 2, 1, 1, 1, 0, 0], &[4, 2]).unwrap();
     let i2 = ia.clone();
-    check("take_along_axis", &*one(move |x| mx::take_along_axis(&x[0], &i2, 1)), vec![x.clone()], &[0]);
+    check(
+        "take_along_axis",
+        &*one(move |x| mx::take_along_axis(&x[0], &i2, 1)),
+        vec![x.clone()],
+        &[0],
+    );
     let ib = Array::from_slice(&[2i32, 0, 1], &[3, 1]).unwrap();
     check(
         "take_along_axis (array broadcast)",
