@@ -94,7 +94,7 @@ fn linspace_closed_form() -> mx::Result<()> {
     let v = mx::linspace(-1.0, 2.0, 7, Dtype::F32)?.to_vec::<f32>()?;
     for (i, &x) in v.iter().enumerate() {
         let t = i as f32 / 6.0;
-        assert_eq!(x, (1.0 - t) * -1.0 + t * 2.0);
+        assert_eq!(x, -(1.0 - t) + t * 2.0);
     }
     assert_eq!(v[6], 2.0);
     assert_eq!(

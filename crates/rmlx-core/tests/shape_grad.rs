@@ -337,7 +337,7 @@ fn vjp_computes_only_the_requested_inputs() {
     let b = rand(&[2, 2], 14);
     let f = |x: &[Array]| -> Result<Vec<Array>> { Ok(vec![mx::concatenate(x, 1)?]) };
     let cot = rand(&[2, 5], 15);
-    let (_, g) = mx::vjp_with_argnums(f, &[a, b], &[cot.clone()], &[1]).unwrap();
+    let (_, g) = mx::vjp_with_argnums(f, &[a, b], std::slice::from_ref(&cot), &[1]).unwrap();
     assert_eq!(g.len(), 1);
     assert_eq!(
         g[0].to_vec::<f64>().unwrap(),
