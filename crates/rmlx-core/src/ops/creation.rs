@@ -185,7 +185,9 @@ pub fn arange(start: f64, stop: f64, step: f64, dtype: Dtype) -> Result<Array> {
 /// ```
 pub fn linspace(start: f64, stop: f64, num: usize, dtype: Dtype) -> Result<Array> {
     let (s, e) = (start as f32, stop as f32);
-    let vals: Vec<f32> = if num == 1 {
+    let vals: Vec<f32> = if num == 0 {
+        vec![]
+    } else if num == 1 {
         vec![s]
     } else {
         let d = (num - 1) as f32;

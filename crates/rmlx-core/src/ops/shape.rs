@@ -95,7 +95,7 @@ pub fn infer_shape(op: &str, from: &[usize], dims: &[isize]) -> Result<Vec<usize
     }
     let mut out: Vec<usize> = dims.iter().map(|&d| d.max(0) as usize).collect();
     if let Some(i) = infer {
-        if known == 0 || size % known != 0 {
+        if known == 0 || !size.is_multiple_of(known) {
             bail!(
                 Shape,
                 "{op}: cannot infer the size of dimension {i} reshaping {from:?} to {dims:?}"

@@ -269,7 +269,7 @@ pub fn split(a: &Array, spec: impl Into<SplitSpec>, axis: isize) -> Result<Vec<A
     let n = a.shape()[ax];
     let bounds: Vec<isize> = match spec.into() {
         SplitSpec::Sections(k) => {
-            if k == 0 || n % k != 0 {
+            if k == 0 || !n.is_multiple_of(k) {
                 bail!(
                     Value,
                     "split: array of size {n} along axis {axis} cannot be split into {k} equal parts"
