@@ -21,6 +21,8 @@ pub mod error;
 pub mod graph;
 pub mod ops;
 pub mod primitives;
+pub mod random;
+pub mod tree;
 pub mod transforms;
 
 pub use array::{array, Array, IntoScalar, ToVecElement};
@@ -30,8 +32,7 @@ pub use error::{Error, Result};
 pub use graph::eval;
 pub use ops::*;
 pub use transforms::{
-    checkpoint, custom_vjp, grad, jvp, stop_gradient, value_and_grad, vjp, vjp_with_argnums,
-    CustomFunction,
+    checkpoint, custom_vjp, grad, jvp, value_and_grad, vjp, vjp_with_argnums, CustomFunction,
 };
 
 #[doc(hidden)]
