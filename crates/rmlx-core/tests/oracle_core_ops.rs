@@ -225,13 +225,13 @@ fn nn_activation(op: &str, x: &Array) -> Result<Array> {
         // x * (1 + erf(x / sqrt(2))) / 2
         "gelu" => {
             let e = mx::erf(&(x / std::f64::consts::SQRT_2)?)?;
-            (&(x * &(&e + 1.0)?)? / 2.0)
+            &(x * &(&e + 1.0)?)? / 2.0
         }
         // 0.5 * x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 * x^3)))
         "gelu_approx" => {
             let x3 = (&(x * x)? * x)?;
             let inner = (&(x + &(&x3 * 0.044715)?)? * (2.0 / std::f64::consts::PI).sqrt())?;
-            (&(x * 0.5)? * &(&mx::tanh(&inner)? + 1.0)?)
+            &(x * 0.5)? * &(&mx::tanh(&inner)? + 1.0)?
         }
         // x * sigmoid(1.702 * x)
         "gelu_fast_approx" => x * &mx::sigmoid(&(x * 1.702)?)?,

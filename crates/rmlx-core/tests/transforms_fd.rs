@@ -28,6 +28,8 @@ impl Rng {
 }
 
 type Fun = dyn Fn(&[Array]) -> Result<Array>;
+type VecFn = Box<dyn Fn(&[Array]) -> Result<Vec<Array>>>;
+type UnaryCase = (&'static str, fn(&Array) -> Result<Array>, fn(f64) -> f64);
 
 /// L(p) = sum(f(p) * r) for fixed random r, as a value in f64.
 fn scalar_loss(f: &Fun, r: &Array, p: &[Array]) -> Result<Array> {
@@ -279,11 +281,8 @@ fn composite_functions() {
     );
 }
 
-fn nth_derivative(
-    f: impl Fn(&[Array]) -> Result<Vec<Array>> + 'static,
-    n: usize,
-) -> Box<dyn Fn(&[Array]) -> Result<Vec<Array>>> {
-    let mut g: Box<dyn Fn(&[Array]) -> Result<Vec<Array>>> = Box::new(f);
+fn nth_derivative(f: impl Fn(&[Array]) -> Result<Vec<Array>> + 'static, n: usize) -> VecFn {
+    let mut g: VecFn = Box::new(f);
     for _ in 0..n {
         g = Box::new(mx::grad(g, &[0]));
     }
@@ -320,7 +319,7 @@ fn hessian_of_small_quadratic_loss() {
     let g = mx::grad(loss, &[0]);
     let w = Array::from_slice(&[0.3f64, -0.7], &[2]).unwrap();
     let v = Array::from_slice(&[1.0f64, 2.0], &[2]).unwrap();
-    let (_, hv) = mx::jvp(&g, &[w.clone()], &[v]).unwrap();
+    let (_, hv) = mx::jvp(&g, std::slice::from_ref(&w), &[v]).unwrap();
     // sum(x^2) per column: [1+1+9, 4+0.25+4] = [11, 8.25]; H = 2*diag → Hv = [22*1, 16.5*2]
     assert_eq!(hv[0].to_vec::<f64>().unwrap(), vec![22.0, 33.0]);
     let gsum = move |p: &[Array]| -> Result<Vec<Array>> { Ok(vec![g(p)?[0].sum(None, false)?]) };
@@ -330,8 +329,7 @@ fn hessian_of_small_quadratic_loss() {
 
 #[test]
 fn second_derivatives_of_unary_ops_match_closed_forms() {
-    type Op = fn(&Array) -> Result<Array>;
-    let cases: [(&str, Op, fn(f64) -> f64); 3] = [
+    let cases: [UnaryCase; 3] = [
         ("sin", mx::sin, |x| -x.sin()),
         ("tanh", mx::tanh, |x| {
             let t = x.tanh();
