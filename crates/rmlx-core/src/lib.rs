@@ -32,8 +32,7 @@ pub use error::{Error, Result};
 pub use graph::eval;
 pub use ops::*;
 pub use transforms::{
-    checkpoint, custom_vjp, grad, jvp, stop_gradient, value_and_grad, vjp, vjp_with_argnums,
-    CustomFunction,
+    checkpoint, custom_vjp, grad, jvp, value_and_grad, vjp, vjp_with_argnums, CustomFunction,
 };
 
 #[doc(hidden)]

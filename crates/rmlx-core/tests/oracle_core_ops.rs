@@ -100,7 +100,6 @@ fn kw_bool(k: &Map<String, Value>, key: &str, default: bool) -> Result<bool> {
     }
 }
 
-#[allow(dead_code)]
 fn kw_f64(k: &Map<String, Value>, key: &str) -> Result<Option<f64>> {
     match kw(k, key) {
         None => Ok(None),
@@ -108,7 +107,6 @@ fn kw_f64(k: &Map<String, Value>, key: &str) -> Result<Option<f64>> {
     }
 }
 
-#[allow(dead_code)]
 fn kw_str<'a>(k: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
     kw(k, key).and_then(Value::as_str)
 }
@@ -146,17 +144,99 @@ fn apply(op: &str, k: &Map<String, Value>, x: &[Array]) -> Result<Array> {
             let shape = kw_ints(k, "shape")?.ok_or_else(|| bad("shape"))?;
             a(0)?.reshape(shape)
         }
+        "maximum" => mx::maximum(&a(0)?, &a(1)?),
+        "where" => mx::where_(&a(0)?, &a(1)?, &a(2)?),
+        "exp" => mx::exp(&a(0)?),
+        "log" => mx::log(&a(0)?),
+        "tanh" => mx::tanh(&a(0)?),
+        "sigmoid" => mx::sigmoid(&a(0)?),
+        "erf" => mx::erf(&a(0)?),
+        "square" => mx::square(&a(0)?),
+        "sqrt" => mx::sqrt(&a(0)?),
+        "rsqrt" => mx::rsqrt(&a(0)?),
+        "softmax" => mx::softmax(&a(0)?, kw_axes(k, "axis")?, false),
+        "logsumexp" => mx::logsumexp(&a(0)?, kw_axes(k, "axis")?, kw_bool(k, "keepdims", false)?),
+        "mean" => mx::mean(&a(0)?, kw_axes(k, "axis")?, kw_bool(k, "keepdims", false)?),
+        "max" => a(0)?.max(kw_axes(k, "axis")?, kw_bool(k, "keepdims", false)?),
+        "var" | "std" => {
+            let ddof = kw_int(k, "ddof")?.unwrap_or(0);
+            let ddof = usize::try_from(ddof).map_err(|_| bad("ddof"))?;
+            let (axes, keep) = (kw_axes(k, "axis")?, kw_bool(k, "keepdims", false)?);
+            if op == "var" {
+                mx::var(&a(0)?, axes, keep, ddof)
+            } else {
+                mx::std(&a(0)?, axes, keep, ddof)
+            }
+        }
+        "matmul" => mx::matmul(&a(0)?, &a(1)?),
+        "addmm" => {
+            let alpha = kw_f64(k, "alpha")?.unwrap_or(1.0);
+            let beta = kw_f64(k, "beta")?.unwrap_or(1.0);
+            mx::addmm(&a(0)?, &a(1)?, &a(2)?, alpha, beta)
+        }
+        "concatenate" => mx::concatenate(x, kw_int(k, "axis")?.unwrap_or(0)),
+        "take" => mx::take(&a(0)?, &a(1)?, kw_int(k, "axis")?),
+        "take_along_axis" => {
+            let axis = kw_int(k, "axis")?.ok_or_else(|| bad("axis"))?;
+            mx::take_along_axis(&a(0)?, &a(1)?, axis)
+        }
+        "layer_norm" => {
+            // weight/bias are inputs when present; `"weight": null` in kwargs marks them absent
+            let eps = kw_f64(k, "eps")?.unwrap_or(1e-5);
+            let w = x.get(1);
+            let b = x.get(2);
+            mx::fast::layer_norm(&a(0)?, w, b, eps)
+        }
+        "rms_norm" => {
+            let eps = kw_f64(k, "eps")?.unwrap_or(1e-5);
+            mx::fast::rms_norm(&a(0)?, x.get(1), eps)
+        }
+        "scaled_dot_product_attention" => {
+            let scale = kw_f64(k, "scale")?.ok_or_else(|| bad("scale"))?;
+            let m;
+            let mask = match kw_str(k, "mask") {
+                None => mx::fast::SdpaMask::None,
+                Some("causal") => mx::fast::SdpaMask::Causal,
+                Some("input") => {
+                    m = a(3)?;
+                    mx::fast::SdpaMask::Array(&m)
+                }
+                Some(other) => {
+                    return Err(mx::Error::Value(format!(
+                        "oracle: unknown sdpa mask {other}"
+                    )))
+                }
+            };
+            mx::fast::scaled_dot_product_attention(&a(0)?, &a(1)?, &a(2)?, scale, mask)
+        }
         // nn activations, composed from core ops
         "relu" | "gelu" | "gelu_approx" | "gelu_fast_approx" => nn_activation(op, &a(0)?),
-        _ => {
-            let _ = kw_int(k, "axis");
-            Err(unavailable(op))
-        }
+        _ => Err(unavailable(op)),
     }
 }
 
-fn nn_activation(op: &str, _x: &Array) -> Result<Array> {
-    Err(unavailable(op))
+/// The nn activations of the oracle, written with core ops as `mlx.nn` defines them.
+fn nn_activation(op: &str, x: &Array) -> Result<Array> {
+    let dt = x.dtype();
+    let c = |v: f64| Array::scalar_as(v, dt);
+    match op {
+        // maximum(x, 0): on ties the gradient goes to the second argument, so relu'(0) = 0
+        "relu" => mx::maximum(x, &c(0.0)),
+        // x * (1 + erf(x / sqrt(2))) / 2
+        "gelu" => {
+            let e = mx::erf(&(x / std::f64::consts::SQRT_2)?)?;
+            &(x * &(&e + 1.0)?)? / 2.0
+        }
+        // 0.5 * x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 * x^3)))
+        "gelu_approx" => {
+            let x3 = (&(x * x)? * x)?;
+            let inner = (&(x + &(&x3 * 0.044715)?)? * (2.0 / std::f64::consts::PI).sqrt())?;
+            &(x * 0.5)? * &(&mx::tanh(&inner)? + 1.0)?
+        }
+        // x * sigmoid(1.702 * x)
+        "gelu_fast_approx" => x * &mx::sigmoid(&(x * 1.702)?)?,
+        _ => Err(unavailable(op)),
+    }
 }
 
 // ---------- comparison ----------

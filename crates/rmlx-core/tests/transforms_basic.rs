@@ -346,3 +346,66 @@ fn deep_chain_grad_does_not_overflow() {
     assert_eq!(v[0].item::<f32>().unwrap(), 200_002.0);
     assert_eq!(g[0].to_vec::<f32>().unwrap(), vec![2.0]);
 }
+
+#[test]
+fn pruning_matmul_counts() {
+    // f(x, w) = sum(matmul(x, w)): d/dx only -> exactly one Matmul in the backward graph (cot @ wᵀ),
+    // never xᵀ @ cot; w.r.t. both -> two.
+    let f = |p: &[Array]| -> Result<Vec<Array>> {
+        Ok(vec![mx::matmul(&p[0], &p[1])?.sum(None, false)?])
+    };
+    let x = Array::from_vec((0..12).map(|i| i as f32 * 0.1).collect(), &[3, 4]).unwrap();
+    let w = Array::from_vec((0..20).map(|i| 1.0 - i as f32 * 0.05).collect(), &[4, 5]).unwrap();
+    let count = |g: &[Array]| {
+        let refs: Vec<&Array> = g.iter().collect();
+        graph::count_primitives(&refs, "Matmul")
+    };
+    let gx = mx::grad(f, &[0])(&[x.clone(), w.clone()]).unwrap();
+    assert_eq!(count(&gx), 1);
+    let gw = mx::grad(f, &[1])(&[x.clone(), w.clone()]).unwrap();
+    assert_eq!(count(&gw), 1);
+    let gb = mx::grad(f, &[0, 1])(&[x.clone(), w.clone()]).unwrap();
+    assert_eq!(count(&gb), 2);
+    // values: d/dx = ones @ wᵀ (row sums of w), d/dw = xᵀ @ ones (column sums of x)
+    let wv = w.to_vec::<f32>().unwrap();
+    let xv = x.to_vec::<f32>().unwrap();
+    let gxv = gb[0].to_vec::<f32>().unwrap();
+    let gwv = gb[1].to_vec::<f32>().unwrap();
+    for i in 0..3 {
+        for k in 0..4 {
+            let want: f32 = (0..5).map(|j| wv[k * 5 + j]).sum();
+            assert!((gxv[i * 4 + k] - want).abs() < 1e-5);
+        }
+    }
+    for k in 0..4 {
+        for j in 0..5 {
+            let want: f32 = (0..3).map(|i| xv[i * 4 + k]).sum();
+            assert!((gwv[k * 5 + j] - want).abs() < 1e-5);
+        }
+    }
+}
+
+#[test]
+fn frozen_weight_in_a_two_layer_net_builds_no_weight_gradient() {
+    // loss = sum(relu(x @ w1) @ w2). The gradient graph also holds the forward x @ w1 (unevaluated),
+    // so counts are 1 forward + backward: w.r.t. w2 only, relu(x @ w1)ᵀ @ cot (1 backward);
+    // w.r.t. w1 only, dh = cot @ w2ᵀ and xᵀ @ dh (2 backward, never a dW2); both: 3 backward.
+    let f = |p: &[Array]| -> Result<Vec<Array>> {
+        let h = mx::maximum(
+            &mx::matmul(&p[0], &p[1])?,
+            &Array::scalar_as(0.0, p[0].dtype()),
+        )?;
+        Ok(vec![mx::matmul(&h, &p[2])?.sum(None, false)?])
+    };
+    let x = Array::from_vec((0..8).map(|i| i as f32 * 0.1 - 0.3).collect(), &[2, 4]).unwrap();
+    let w1 = Array::from_vec((0..12).map(|i| 0.5 - i as f32 * 0.07).collect(), &[4, 3]).unwrap();
+    let w2 = Array::from_vec((0..6).map(|i| i as f32 * 0.2).collect(), &[3, 2]).unwrap();
+    let inputs = [x, w1, w2];
+    let count = |g: &[Array]| {
+        let refs: Vec<&Array> = g.iter().collect();
+        graph::count_primitives(&refs, "Matmul")
+    };
+    assert_eq!(count(&mx::grad(f, &[2])(&inputs).unwrap()), 1 + 1);
+    assert_eq!(count(&mx::grad(f, &[1])(&inputs).unwrap()), 1 + 2);
+    assert_eq!(count(&mx::grad(f, &[1, 2])(&inputs).unwrap()), 1 + 3);
+}

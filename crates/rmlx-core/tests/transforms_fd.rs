@@ -28,6 +28,8 @@ impl Rng {
 }
 
 type Fun = dyn Fn(&[Array]) -> Result<Array>;
+type VecFn = Box<dyn Fn(&[Array]) -> Result<Vec<Array>>>;
+type UnaryCase = (&'static str, fn(&Array) -> Result<Array>, fn(f64) -> f64);
 
 /// L(p) = sum(f(p) * r) for fixed random r, as a value in f64.
 fn scalar_loss(f: &Fun, r: &Array, p: &[Array]) -> Result<Array> {
@@ -279,11 +281,8 @@ fn composite_functions() {
     );
 }
 
-fn nth_derivative(
-    f: impl Fn(&[Array]) -> Result<Vec<Array>> + 'static,
-    n: usize,
-) -> Box<dyn Fn(&[Array]) -> Result<Vec<Array>>> {
-    let mut g: Box<dyn Fn(&[Array]) -> Result<Vec<Array>>> = Box::new(f);
+fn nth_derivative(f: impl Fn(&[Array]) -> Result<Vec<Array>> + 'static, n: usize) -> VecFn {
+    let mut g: VecFn = Box::new(f);
     for _ in 0..n {
         g = Box::new(mx::grad(g, &[0]));
     }
@@ -320,10 +319,90 @@ fn hessian_of_small_quadratic_loss() {
     let g = mx::grad(loss, &[0]);
     let w = Array::from_slice(&[0.3f64, -0.7], &[2]).unwrap();
     let v = Array::from_slice(&[1.0f64, 2.0], &[2]).unwrap();
-    let (_, hv) = mx::jvp(&g, &[w.clone()], &[v]).unwrap();
+    let (_, hv) = mx::jvp(&g, std::slice::from_ref(&w), &[v]).unwrap();
     // sum(x^2) per column: [1+1+9, 4+0.25+4] = [11, 8.25]; H = 2*diag → Hv = [22*1, 16.5*2]
     assert_eq!(hv[0].to_vec::<f64>().unwrap(), vec![22.0, 33.0]);
     let gsum = move |p: &[Array]| -> Result<Vec<Array>> { Ok(vec![g(p)?[0].sum(None, false)?]) };
     let h = mx::grad(gsum, &[0])(&[w]).unwrap();
     assert_eq!(h[0].to_vec::<f64>().unwrap(), vec![22.0, 16.5]);
+}
+
+#[test]
+fn second_derivatives_of_unary_ops_match_closed_forms() {
+    let cases: [UnaryCase; 3] = [
+        ("sin", mx::sin, |x| -x.sin()),
+        ("tanh", mx::tanh, |x| {
+            let t = x.tanh();
+            -2.0 * t * (1.0 - t * t)
+        }),
+        ("exp", mx::exp, f64::exp),
+    ];
+    for (name, op, want) in cases {
+        let f = move |p: &[Array]| -> Result<Vec<Array>> { Ok(vec![op(&p[0])?]) };
+        let d2 = nth_derivative(f, 2);
+        for x in [-1.3f64, -0.2, 0.0, 0.7, 1.9] {
+            let v = d2(&[mx::array(x)]).unwrap()[0].item::<f64>().unwrap();
+            assert!(
+                (v - want(x)).abs() < 1e-12,
+                "{name}'' at {x}: {v} vs {}",
+                want(x)
+            );
+        }
+    }
+    // third derivative of sin is -cos
+    let s = |p: &[Array]| -> Result<Vec<Array>> { Ok(vec![mx::sin(&p[0])?]) };
+    let d3 = nth_derivative(s, 3);
+    let v = d3(&[mx::array(0.4f64)]).unwrap()[0].item::<f64>().unwrap();
+    assert!((v + 0.4f64.cos()).abs() < 1e-12);
+}
+
+#[test]
+fn unary_ops_finite_differences() {
+    let mut rng = Rng(31337);
+    let s = vec![vec![2, 3]];
+    let fs: Vec<(&str, Box<Fun>)> = vec![
+        ("sin", Box::new(|p: &[Array]| mx::sin(&p[0]))),
+        ("tanh", Box::new(|p: &[Array]| mx::tanh(&p[0]))),
+        ("exp", Box::new(|p: &[Array]| mx::exp(&p[0]))),
+        ("sigmoid", Box::new(|p: &[Array]| mx::sigmoid(&p[0]))),
+        (
+            "maximum",
+            Box::new(|p: &[Array]| mx::maximum(&p[0], &(&p[0] * 0.5)?)),
+        ),
+    ];
+    for (name, f) in &fs {
+        check(
+            name,
+            f.as_ref(),
+            &s,
+            &plain(s.clone()),
+            rand_inputs(&mut rng, &s),
+            1e-6,
+        );
+    }
+}
+
+#[test]
+fn mlp_loss_second_derivative_matches_closed_form() {
+    // loss(w) = sum(tanh(x * w) * v): d/dw = sum_i x_i v_i (1 - tanh²(x_i w)),
+    // d²/dw² = sum_i -2 x_i² v_i tanh(x_i w)(1 - tanh²(x_i w))
+    let xs = [0.3f64, -1.2, 0.8, 2.0];
+    let vs = [1.0f64, 0.5, -0.7, 0.2];
+    let x = Array::from_slice(&xs, &[4]).unwrap();
+    let v = Array::from_slice(&vs, &[4]).unwrap();
+    let loss = move |p: &[Array]| -> Result<Vec<Array>> {
+        Ok(vec![(&mx::tanh(&(&x * &p[0])?)? * &v)?.sum(None, false)?])
+    };
+    let d2 = nth_derivative(loss, 2);
+    let w = 0.6f64;
+    let got = d2(&[mx::array(w)]).unwrap()[0].item::<f64>().unwrap();
+    let want: f64 = xs
+        .iter()
+        .zip(&vs)
+        .map(|(&xi, &vi)| {
+            let t = (xi * w).tanh();
+            -2.0 * xi * xi * vi * t * (1.0 - t * t)
+        })
+        .sum();
+    assert!((got - want).abs() < 1e-12, "{got} vs {want}");
 }

@@ -1,6 +1,5 @@
 //! [`grad`] and [`value_and_grad`]: reverse mode seeded with `1` for a scalar output.
 
-use super::stop_gradient;
 use super::vjp::vjp_with_argnums;
 use crate::{bail, Array, Result};
 
@@ -47,7 +46,7 @@ where
                 );
             }
             for o in outs.iter_mut().skip(1) {
-                *o = stop_gradient(o)?;
+                *o = crate::stop_gradient(o)?;
             }
             Ok(outs)
         };

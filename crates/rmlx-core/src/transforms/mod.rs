@@ -1,6 +1,6 @@
 //! Function transforms, MLX style: [`vjp`], [`jvp`], [`grad`], [`value_and_grad`],
-//! [`stop_gradient`], [`checkpoint`] and user-supplied gradient rules ([`custom_vjp`],
-//! [`CustomFunction`]).
+//! [`checkpoint`] and user-supplied gradient rules ([`custom_vjp`],
+//! [`CustomFunction`]). [`stop_gradient`](crate::stop_gradient) (an op) blocks gradients.
 //!
 //! A transform runs the function on *tracer copies* of its inputs (identity nodes flagged as
 //! tracers, so everything computed from them is a tracer and keeps its graph even if the function
@@ -82,64 +82,11 @@ pub(crate) fn make_tracer(a: &Array) -> Array {
     )
 }
 
-/// The primitive behind [`stop_gradient`]: the identity whose derivative is zero. Transforms
-/// recognise it by its name, `"StopGradient"`.
-#[derive(Debug)]
-pub(crate) struct StopGradient;
-
-impl Primitive for StopGradient {
-    fn name(&self) -> &'static str {
-        "StopGradient"
-    }
-
-    fn eval_cpu(&self, mut inputs: Vec<Data>, _: &[usize], _: Dtype) -> Result<Data> {
-        Ok(inputs.remove(0))
-    }
-
-    fn vjp(
-        &self,
-        primals: &[Array],
-        _: &Array,
-        _: &Array,
-        argnums: &[usize],
-    ) -> Result<Vec<Array>> {
-        argnums.iter().map(|_| zeros_like(&primals[0])).collect()
-    }
-
-    fn jvp(&self, primals: &[Array], _: &[Array], _: &[usize]) -> Result<Array> {
-        zeros_like(&primals[0])
-    }
-}
-
-/// The primitive name transforms treat as a gradient barrier.
+/// The primitive name transforms treat as a gradient barrier (the node built by
+/// [`stop_gradient`](crate::stop_gradient)).
 pub(crate) const STOP_GRADIENT: &str = "StopGradient";
 
-/// `a` with its gradient stopped: the same values, but no transform differentiates through it
-/// (MLX's `stop_gradient`).
-///
-/// ```
-/// use rmlx_core::{self as mx, Array, Result};
-/// let f = |p: &[Array]| -> Result<Vec<Array>> {
-///     let y = (&p[0] * &mx::stop_gradient(&p[0])?)?; // d/dx = x, not 2x
-///     Ok(vec![y.sum(None, false)?])
-/// };
-/// let g = mx::grad(f, &[0])(&[Array::from_slice(&[3.0f32], &[1])?])?;
-/// assert_eq!(g[0].to_vec::<f32>()?, vec![3.0]);
-/// # Ok::<(), mx::Error>(())
-/// ```
-pub fn stop_gradient(a: &Array) -> Result<Array> {
-    Ok(Array::from_primitive(
-        a.shape().to_vec(),
-        a.dtype(),
-        Arc::new(StopGradient),
-        vec![a.clone()],
-    ))
-}
-
-/// Zeros with `a`'s shape and dtype (a broadcast scalar: no buffer of the full size).
-pub(crate) fn zeros_like(a: &Array) -> Result<Array> {
-    Array::scalar_as(0.0, a.dtype()).broadcast_to(a.shape())
-}
+pub(crate) use crate::ops::zeros_like;
 
 /// Formats a shape the way MLX's C++ messages do: `(4,1)`, `(3)`, `()`.
 pub(crate) fn fmt_shape(shape: &[usize]) -> String {
