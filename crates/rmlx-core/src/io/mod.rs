@@ -79,7 +79,10 @@ static TMP_COUNTER: AtomicUsize = AtomicUsize::new(0);
 
 /// Runs `write` on a temporary path in `path`'s folder, then renames it to `path`. On any error
 /// the temporary file is removed and `path` is untouched.
-pub(crate) fn write_atomic_path(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+pub(crate) fn write_atomic_path(
+    path: &Path,
+    write: impl FnOnce(&Path) -> Result<()>,
+) -> Result<()> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -133,7 +136,9 @@ pub(crate) fn array_from_bytes(bytes: &[u8], dtype: Dtype, shape: &[usize]) -> A
     let mut buf = Buffer::new(bytes.len());
     buf.bytes_mut().copy_from_slice(bytes);
     if dtype == Dtype::Bool {
-        buf.bytes_mut().iter_mut().for_each(|b| *b = (*b != 0) as u8);
+        buf.bytes_mut()
+            .iter_mut()
+            .for_each(|b| *b = (*b != 0) as u8);
     }
     Array::from_data(Data::new(buf, dtype, shape))
 }

@@ -284,9 +284,10 @@ pub(crate) fn parse_npy(bytes: &[u8], path: &Path) -> Result<Array> {
     for (k, v) in dict {
         match (k.as_str(), v) {
             ("descr", Value::Str(s)) => {
-                dtype = Some(parse_descr(&s).ok_or_else(|| {
-                    format_err(path, format!("unsupported dtype descr '{s}'"))
-                })?)
+                dtype =
+                    Some(parse_descr(&s).ok_or_else(|| {
+                        format_err(path, format!("unsupported dtype descr '{s}'"))
+                    })?)
             }
             ("fortran_order", Value::Bool(b)) => fortran = Some(b),
             ("shape", Value::Tuple(t)) => shape = Some(t),

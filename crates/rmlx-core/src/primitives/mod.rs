@@ -47,6 +47,6 @@ pub trait Primitive: Send + Sync + fmt::Debug {
 
 pub mod binary;
 pub mod convert;
+pub mod random;
 pub mod reduce;
 pub mod shape;
-pub mod random;
