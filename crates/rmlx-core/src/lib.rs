@@ -23,6 +23,7 @@ pub mod io;
 pub mod ops;
 pub mod primitives;
 pub mod random;
+pub mod tree;
 
 pub use array::{array, Array, IntoScalar, ToVecElement};
 pub use buffer::memory;
