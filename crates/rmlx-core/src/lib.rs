@@ -19,6 +19,7 @@ pub mod buffer;
 pub mod dtype;
 pub mod error;
 pub mod graph;
+pub mod io;
 pub mod ops;
 pub mod primitives;
 pub mod random;

@@ -19,10 +19,10 @@
 //! use rmlx_core::{random, Dtype};
 //! let k = random::key(0);
 //! let u = random::uniform(&[4], Some(&k))?;
-//! assert_eq!(u.to_vec::<f32>()?[0], 0.965_321_5);
+//! assert!((u.to_vec::<f32>()?[0] - 0.965_321).abs() < 1e-6);
 //! random::seed(0);
 //! let x = random::uniform(&[3], None)?;           // the global sequence, as mx.random.seed(0)
-//! assert_eq!(x.to_vec::<f32>()?[0], 0.872_414_35);
+//! assert!((x.to_vec::<f32>()?[0] - 0.872_414).abs() < 1e-6);
 //! let w = random::uniform_with(-0.5, 0.5, &[3, 4], Dtype::F32, None)?;
 //! let n = random::normal_with(&[2], Dtype::F16, 1.0, 0.1, Some(&k))?;
 //! assert_eq!((w.shape(), n.dtype()), (&[3usize, 4][..], Dtype::F16));
@@ -299,7 +299,7 @@ pub fn uniform_with(
 /// ```
 /// use rmlx_core::random;
 /// let x = random::normal(&[4], Some(&random::key(0)))?;
-/// assert_eq!(x.to_vec::<f32>()?[0], 1.816_090_7);
+/// assert!((x.to_vec::<f32>()?[0] - 1.816_09).abs() < 1e-5);
 /// # Ok::<(), rmlx_core::Error>(())
 /// ```
 pub fn normal(shape: &[usize], key: Option<&Array>) -> Result<Array> {
@@ -472,4 +472,114 @@ pub fn gumbel(shape: &[usize], dtype: Dtype, key: Option<&Array>) -> Result<Arra
     )?;
     let b = bits(shape, 4, key)?;
     Ok(sample(SampleKind::Gumbel, shape, dtype, vec![b]))
+}
+
+/// Draws indices from the categorical distributions given by unnormalised log-probabilities
+/// `logits` along `axis`: one sample per distribution, so the result has `logits`' shape without
+/// `axis` (uint32). `mx.random.categorical(logits, axis)`.
+///
+/// As MLX (the Gumbel-max trick): `argmax(gumbel(shape) + logits, axis)` with float32 Gumbel noise.
+///
+/// ```
+/// use rmlx_core::{random, Array};
+/// let logits = Array::from_slice(&[0.0f32, 100.0, 0.0], &[1, 3])?;
+/// let s = random::categorical(&logits, -1, Some(&random::key(3)))?;
+/// assert_eq!(s.to_vec::<u32>()?, vec![1]);
+/// # Ok::<(), rmlx_core::Error>(())
+/// ```
+pub fn categorical(logits: &Array, axis: isize, key: Option<&Array>) -> Result<Array> {
+    let ax = categorical_axis(logits, axis)?;
+    let mut shape = logits.shape().to_vec();
+    shape.remove(ax);
+    categorical_impl(logits, ax, &shape, key)
+}
+
+/// `num_samples` draws per distribution, appended as a last axis
+/// (`mx.random.categorical(logits, axis, num_samples=n)`).
+pub fn categorical_num_samples(
+    logits: &Array,
+    axis: isize,
+    num_samples: usize,
+    key: Option<&Array>,
+) -> Result<Array> {
+    let ax = categorical_axis(logits, axis)?;
+    let expanded = logits.expand_dims(-1)?;
+    let mut shape = expanded.shape().to_vec();
+    shape.remove(ax);
+    if let Some(last) = shape.last_mut() {
+        *last = num_samples;
+    }
+    categorical_impl(&expanded, ax, &shape, key)
+}
+
+/// Draws of the given `shape`, which must broadcast with `logits`' shape without `axis`
+/// (`mx.random.categorical(logits, axis, shape=shape)`).
+pub fn categorical_shape(
+    logits: &Array,
+    axis: isize,
+    shape: &[usize],
+    key: Option<&Array>,
+) -> Result<Array> {
+    let ax = categorical_axis(logits, axis)?;
+    let mut reduced = logits.shape().to_vec();
+    reduced.remove(ax);
+    if broadcast_shapes("categorical", shape, &reduced).ok().as_deref() != Some(shape) {
+        bail!(
+            Shape,
+            "[categorical] Requested shape {shape:?} is not broadcast compatible with reduced logits shape {reduced:?}."
+        );
+    }
+    categorical_impl(logits, ax, shape, key)
+}
+
+fn categorical_axis(logits: &Array, axis: isize) -> Result<usize> {
+    let n = logits.ndim() as isize;
+    let ax = if axis < 0 { axis + n } else { axis };
+    if ax < 0 || ax >= n {
+        bail!(
+            Axis,
+            "[categorical] Invalid axis {axis} for logits with {} dimensions.",
+            logits.ndim()
+        );
+    }
+    Ok(ax as usize)
+}
+
+fn categorical_impl(
+    logits: &Array,
+    axis: usize,
+    shape: &[usize],
+    key: Option<&Array>,
+) -> Result<Array> {
+    // Where the logits' `axis` lands in the noise array (its trailing dims align with logits').
+    let offset = (axis + shape.len() + 1).checked_sub(logits.ndim()).ok_or_else(|| {
+        crate::Error::Shape(format!(
+            "[categorical] shape {shape:?} has fewer dimensions than logits {:?} without axis {axis}",
+            logits.shape()
+        ))
+    })?;
+    let mut gumbel_shape = shape.to_vec();
+    gumbel_shape.insert(offset, logits.shape()[axis]);
+    let g = gumbel(&gumbel_shape, Dtype::F32, key)?;
+    crate::argmax(&crate::add(&g, logits)?, offset as isize, false)
+}
+
+/// A random permutation of `0..n` (uint32): `argsort` of `n` random words
+/// (`mx.random.permutation(n)`).
+///
+/// ```
+/// use rmlx_core::random;
+/// let mut p = random::permutation(5, Some(&random::key(0)))?.to_vec::<u32>()?;
+/// p.sort();
+/// assert_eq!(p, vec![0, 1, 2, 3, 4]);
+/// # Ok::<(), rmlx_core::Error>(())
+/// ```
+pub fn permutation(n: usize, key: Option<&Array>) -> Result<Array> {
+    crate::argsort(&bits(&[n], 4, key)?, 0)
+}
+
+/// `x` with its entries along `axis` randomly permuted (`mx.random.permutation(x, axis)`).
+pub fn permutation_of(x: &Array, axis: isize, key: Option<&Array>) -> Result<Array> {
+    let n = x.dim(axis)?;
+    x.take(&permutation(n, key)?, Some(axis))
 }
