@@ -99,7 +99,20 @@ fn keep_cases() -> Vec<KeepCase> {
     vec![
         ("abs", mx::abs, f64::abs, Some(|v| v.abs())),
         ("negative", mx::negative, |x| -x, Some(|v| -v)),
-        ("sign", mx::sign, |x| if x > 0.0 { 1.0 } else if x < 0.0 { -1.0 } else { 0.0 }, Some(|v| v.signum())),
+        (
+            "sign",
+            mx::sign,
+            |x| {
+                if x > 0.0 {
+                    1.0
+                } else if x < 0.0 {
+                    -1.0
+                } else {
+                    0.0
+                }
+            },
+            Some(|v| v.signum()),
+        ),
         ("square", mx::square, |x| x * x, Some(|v| v * v)),
         ("floor", mx::floor, f64::floor, None),
         ("ceil", mx::ceil, f64::ceil, None),
@@ -115,7 +128,11 @@ fn check_unary(seed: u64, shape: [usize; 2], layout: u8) {
                 (lo, hi)
             } else {
                 // integer inputs: whole numbers inside the domain
-                (lo.ceil().max(if d == Dtype::Bool { 0.0 } else { lo.ceil() }), hi.floor())
+                (
+                    lo.ceil()
+                        .max(if d == Dtype::Bool { 0.0 } else { lo.ceil() }),
+                    hi.floor(),
+                )
             };
             if d != Dtype::Bool && !d.is_float() && lo > hi {
                 continue;
@@ -171,7 +188,13 @@ fn check_unary(seed: u64, shape: [usize; 2], layout: u8) {
             assert_eq!(inv.dtype(), d);
             let want: Vec<f64> = vals(&x)
                 .iter()
-                .map(|&v| if d == Dtype::Bool { (v == 0.0) as u8 as f64 } else { wrap(!(v as i128), d) as f64 })
+                .map(|&v| {
+                    if d == Dtype::Bool {
+                        (v == 0.0) as u8 as f64
+                    } else {
+                        wrap(!(v as i128), d) as f64
+                    }
+                })
                 .collect();
             assert_eq!(vals(&inv), want, "bitwise_invert({d})");
         }
@@ -180,7 +203,13 @@ fn check_unary(seed: u64, shape: [usize; 2], layout: u8) {
 
 /// (name, op, float reference, integer reference or None when integers give float32,
 ///  b nonzero required)
-type BinCase = (&'static str, Op2, fn(f64, f64) -> f64, Option<fn(i128, i128) -> i128>, bool);
+type BinCase = (
+    &'static str,
+    Op2,
+    fn(f64, f64) -> f64,
+    Option<fn(i128, i128) -> i128>,
+    bool,
+);
 
 fn py_floordiv(a: i128, b: i128) -> i128 {
     if b == 0 {
@@ -218,14 +247,50 @@ fn ipow(a: i128, b: i128) -> i128 {
 fn bin_cases() -> Vec<BinCase> {
     vec![
         ("add", mx::add, |a, b| a + b, Some(|a, b| a + b), false),
-        ("subtract", mx::subtract, |a, b| a - b, Some(|a, b| a - b), false),
-        ("multiply", mx::multiply, |a, b| a * b, Some(|a, b| a * b), false),
+        (
+            "subtract",
+            mx::subtract,
+            |a, b| a - b,
+            Some(|a, b| a - b),
+            false,
+        ),
+        (
+            "multiply",
+            mx::multiply,
+            |a, b| a * b,
+            Some(|a, b| a * b),
+            false,
+        ),
         ("divide", mx::divide, |a, b| a / b, None, true),
-        ("floor_divide", mx::floor_divide, |a, b| (a / b).floor(), Some(py_floordiv), true),
+        (
+            "floor_divide",
+            mx::floor_divide,
+            |a, b| (a / b).floor(),
+            Some(py_floordiv),
+            true,
+        ),
         ("remainder", mx::remainder, py_fmod, Some(py_rem), true),
-        ("maximum", mx::maximum, f64::max, Some(|a, b| a.max(b)), false),
-        ("minimum", mx::minimum, f64::min, Some(|a, b| a.min(b)), false),
-        ("logaddexp", mx::logaddexp, |a, b| a.max(b) + (-(a - b).abs()).exp().ln_1p(), None, false),
+        (
+            "maximum",
+            mx::maximum,
+            f64::max,
+            Some(|a, b| a.max(b)),
+            false,
+        ),
+        (
+            "minimum",
+            mx::minimum,
+            f64::min,
+            Some(|a, b| a.min(b)),
+            false,
+        ),
+        (
+            "logaddexp",
+            mx::logaddexp,
+            |a, b| a.max(b) + (-(a - b).abs()).exp().ln_1p(),
+            None,
+            false,
+        ),
         ("arctan2", mx::arctan2, f64::atan2, None, false),
     ]
 }
@@ -243,9 +308,19 @@ fn nonzero(v: f64) -> f64 {
 }
 
 /// `b` in layout `lb`, where layout 3 is a 1-d array of the last axis (broadcast by the op).
-fn rhs(d: Dtype, shape: [usize; 2], lb: u8, lo: f64, hi: f64, rng: &mut SplitMix, fix: fn(f64) -> f64) -> (Array, Vec<f64>) {
+fn rhs(
+    d: Dtype,
+    shape: [usize; 2],
+    lb: u8,
+    lo: f64,
+    hi: f64,
+    rng: &mut SplitMix,
+    fix: fn(f64) -> f64,
+) -> (Array, Vec<f64>) {
     if lb == 3 {
-        let b = input_fixed(d, [1, shape[1]], 0, lo, hi, rng, fix).reshape(&[shape[1]]).unwrap();
+        let b = input_fixed(d, [1, shape[1]], 0, lo, hi, rng, fix)
+            .reshape(&[shape[1]])
+            .unwrap();
         let bv = vals(&b);
         let full = (0..shape[0] * shape[1]).map(|k| bv[k % shape[1]]).collect();
         (b, full)
@@ -261,7 +336,11 @@ fn check_binary(seed: u64, shape: [usize; 2], la: u8, lb: u8) {
     for (name, op, f, fi, nz) in bin_cases() {
         let fix: fn(f64) -> f64 = if nz { nonzero } else { |v| v };
         for d in ALL_DTYPES.into_iter().filter(|&d| d != Dtype::Bool) {
-            let (lo, hi) = if d.is_unsigned_int() { (0.0, 60.0) } else { (-6.0, 6.0) };
+            let (lo, hi) = if d.is_unsigned_int() {
+                (0.0, 60.0)
+            } else {
+                (-6.0, 6.0)
+            };
             let a = input(d, shape, la, lo, hi, &mut rng);
             let (b, bv) = rhs(d, shape, lb, lo, hi, &mut rng, fix);
             let b = if nz && !d.is_float() {
@@ -271,16 +350,28 @@ fn check_binary(seed: u64, shape: [usize; 2], la: u8, lb: u8) {
             } else {
                 b
             };
-            let bv: Vec<f64> = if nz && !d.is_float() { bv.iter().map(|&v| if v == 0.0 { 1.0 } else { v }).collect() } else { bv };
+            let bv: Vec<f64> = if nz && !d.is_float() {
+                bv.iter().map(|&v| if v == 0.0 { 1.0 } else { v }).collect()
+            } else {
+                bv
+            };
             let y = op(&a, &b).unwrap();
             let av = vals(&a);
-            let out_d = if d.is_float() || fi.is_some() { d } else { Dtype::F32 };
+            let out_d = if d.is_float() || fi.is_some() {
+                d
+            } else {
+                Dtype::F32
+            };
             assert_eq!(y.dtype(), out_d, "{name}({d}) dtype");
             assert_eq!(y.shape(), &shape[..]);
             let yv = vals(&y);
             match (d.is_float(), fi) {
                 (false, Some(g)) => {
-                    let want: Vec<f64> = av.iter().zip(&bv).map(|(&x, &z)| wrap(g(x as i128, z as i128), d) as f64).collect();
+                    let want: Vec<f64> = av
+                        .iter()
+                        .zip(&bv)
+                        .map(|(&x, &z)| wrap(g(x as i128, z as i128), d) as f64)
+                        .collect();
                     assert_eq!(yv, want, "{name}({d}) a={av:?} b={bv:?}");
                 }
                 _ => {
@@ -293,10 +384,16 @@ fn check_binary(seed: u64, shape: [usize; 2], la: u8, lb: u8) {
     // power: floats with a positive base, integers with small non-negative exponents
     for d in ALL_DTYPES.into_iter().filter(|&d| d != Dtype::Bool) {
         let (a, (b, bv)) = if d.is_float() {
-            (input(d, shape, la, 0.2, 3.0, &mut rng), rhs(d, shape, lb, -2.0, 2.0, &mut rng, |v| v))
+            (
+                input(d, shape, la, 0.2, 3.0, &mut rng),
+                rhs(d, shape, lb, -2.0, 2.0, &mut rng, |v| v),
+            )
         } else {
             let lo = if d.is_unsigned_int() { 0.0 } else { -3.0 };
-            (input(d, shape, la, lo, 3.0, &mut rng), rhs(d, shape, lb, 0.0, 4.0, &mut rng, |v| v))
+            (
+                input(d, shape, la, lo, 3.0, &mut rng),
+                rhs(d, shape, lb, 0.0, 4.0, &mut rng, |v| v),
+            )
         };
         let av = vals(&a);
         let y = mx::power(&a, &b).unwrap();
@@ -305,7 +402,11 @@ fn check_binary(seed: u64, shape: [usize; 2], la: u8, lb: u8) {
             let want: Vec<f64> = av.iter().zip(&bv).map(|(&x, &z)| x.powf(z)).collect();
             assert_close("power", &vals(&y), &want, &[&av, &bv], d);
         } else {
-            let want: Vec<f64> = av.iter().zip(&bv).map(|(&x, &z)| wrap(ipow(x as i128, z as i128), d) as f64).collect();
+            let want: Vec<f64> = av
+                .iter()
+                .zip(&bv)
+                .map(|(&x, &z)| wrap(ipow(x as i128, z as i128), d) as f64)
+                .collect();
             assert_eq!(vals(&y), want, "power({d})");
         }
     }
@@ -351,14 +452,22 @@ fn check_binary(seed: u64, shape: [usize; 2], la: u8, lb: u8) {
                 rhs(d, shape, lb, -100.0, 100.0, &mut rng, |v| v)
             };
             let y = op(&a, &b).unwrap();
-            let out_d = if shift && d == Dtype::Bool { Dtype::U8 } else { d };
+            let out_d = if shift && d == Dtype::Bool {
+                Dtype::U8
+            } else {
+                d
+            };
             assert_eq!(y.dtype(), out_d, "{name}({d})");
             let want: Vec<f64> = vals(&a)
                 .iter()
                 .zip(&bv)
                 .map(|(&x, &z)| {
                     let r = f(x as i128, z as i128);
-                    if out_d == Dtype::Bool { r as f64 } else { wrap(r, out_d) as f64 }
+                    if out_d == Dtype::Bool {
+                        r as f64
+                    } else {
+                        wrap(r, out_d) as f64
+                    }
                 })
                 .collect();
             assert_eq!(vals(&y), want, "{name}({d})");
@@ -425,10 +534,25 @@ proptest! {
 #[test]
 fn special_values() {
     for d in FLOATS {
-        let x = Array::from_slice(&[f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 0.0, -1.5], &[5]).unwrap().astype(d).unwrap();
-        assert_eq!(x.isnan().unwrap().to_vec::<bool>().unwrap(), vec![true, false, false, false, false]);
-        assert_eq!(x.isinf().unwrap().to_vec::<bool>().unwrap(), vec![false, true, true, false, false]);
-        assert_eq!(x.isfinite().unwrap().to_vec::<bool>().unwrap(), vec![false, false, false, true, true]);
+        let x = Array::from_slice(
+            &[f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 0.0, -1.5],
+            &[5],
+        )
+        .unwrap()
+        .astype(d)
+        .unwrap();
+        assert_eq!(
+            x.isnan().unwrap().to_vec::<bool>().unwrap(),
+            vec![true, false, false, false, false]
+        );
+        assert_eq!(
+            x.isinf().unwrap().to_vec::<bool>().unwrap(),
+            vec![false, true, true, false, false]
+        );
+        assert_eq!(
+            x.isfinite().unwrap().to_vec::<bool>().unwrap(),
+            vec![false, false, false, true, true]
+        );
         let e = vals(&x.exp().unwrap());
         assert!(e[0].is_nan());
         assert_eq!(&e[1..4], &[f64::INFINITY, 0.0, 1.0]);
@@ -445,12 +569,27 @@ fn special_values() {
         assert_eq!(mn[2], f64::NEG_INFINITY);
     }
     let r = Array::from_slice(&[0.5f32, 1.5, 2.5, -0.5, -2.5, 2.6], &[6]).unwrap();
-    assert_eq!(r.round().unwrap().to_vec::<f32>().unwrap(), vec![0.0, 2.0, 2.0, -0.0, -2.0, 3.0]);
+    assert_eq!(
+        r.round().unwrap().to_vec::<f32>().unwrap(),
+        vec![0.0, 2.0, 2.0, -0.0, -2.0, 3.0]
+    );
     let i = Array::from_slice(&[1i32, -2], &[2]).unwrap();
-    assert_eq!(i.isnan().unwrap().to_vec::<bool>().unwrap(), vec![false, false]);
-    assert_eq!(i.isfinite().unwrap().to_vec::<bool>().unwrap(), vec![true, true]);
+    assert_eq!(
+        i.isnan().unwrap().to_vec::<bool>().unwrap(),
+        vec![false, false]
+    );
+    assert_eq!(
+        i.isfinite().unwrap().to_vec::<bool>().unwrap(),
+        vec![true, true]
+    );
     assert_eq!(i.floor().unwrap().dtype(), Dtype::I32);
-    assert_eq!(mx::remainder(&i, &Array::scalar(0i32)).unwrap().to_vec::<i32>().unwrap(), vec![0, 0]);
+    assert_eq!(
+        mx::remainder(&i, &Array::scalar(0i32))
+            .unwrap()
+            .to_vec::<i32>()
+            .unwrap(),
+        vec![0, 0]
+    );
     // large f32 exp on the parallel path equals the single-element path
     let big: Vec<f32> = (0..70_000).map(|k| (k as f32) * 1e-3 - 35.0).collect();
     let a = Array::from_slice(&big, &[70_000]).unwrap();
@@ -466,9 +605,21 @@ fn clip_and_stop_gradient() {
     let a = Array::from_slice(&[-3i32, 0, 5, 9], &[4]).unwrap();
     let lo = Array::scalar(0i32);
     let hi = Array::from_slice(&[1i32, 1, 6, 6], &[4]).unwrap();
-    assert_eq!(mx::clip(&a, Some(&lo), Some(&hi)).unwrap().to_vec::<i32>().unwrap(), vec![0, 0, 5, 6]);
-    assert_eq!(a.clip(None, Some(&hi)).unwrap().to_vec::<i32>().unwrap(), vec![-3, 0, 5, 6]);
-    assert_eq!(a.clip(Some(&lo), None).unwrap().to_vec::<i32>().unwrap(), vec![0, 0, 5, 9]);
+    assert_eq!(
+        mx::clip(&a, Some(&lo), Some(&hi))
+            .unwrap()
+            .to_vec::<i32>()
+            .unwrap(),
+        vec![0, 0, 5, 6]
+    );
+    assert_eq!(
+        a.clip(None, Some(&hi)).unwrap().to_vec::<i32>().unwrap(),
+        vec![-3, 0, 5, 6]
+    );
+    assert_eq!(
+        a.clip(Some(&lo), None).unwrap().to_vec::<i32>().unwrap(),
+        vec![0, 0, 5, 9]
+    );
     let e = a.clip(None, None).unwrap_err().to_string();
     assert!(e.contains("clip"), "{e}");
     let s = mx::stop_gradient(&a).unwrap();
@@ -490,20 +641,38 @@ fn operators() {
     assert_eq!(r.dtype(), Dtype::F32);
     assert_eq!(r.to_vec::<f32>().unwrap(), vec![2.0, 0.5, 1.0]);
     assert_eq!((-&a).unwrap().to_vec::<i32>().unwrap(), vec![-7, 7, -6]);
-    assert_eq!((-a.clone()).unwrap().to_vec::<i32>().unwrap(), vec![-7, 7, -6]);
+    assert_eq!(
+        (-a.clone()).unwrap().to_vec::<i32>().unwrap(),
+        vec![-7, 7, -6]
+    );
     assert_eq!((!&a).unwrap().to_vec::<i32>().unwrap(), vec![!7, !-7, !6]);
-    assert_eq!((&a & &b).unwrap().to_vec::<i32>().unwrap(), vec![7 & 2, -7 & 2, 6 & -4]);
+    assert_eq!(
+        (&a & &b).unwrap().to_vec::<i32>().unwrap(),
+        vec![7 & 2, -7 & 2, 6 & -4]
+    );
     assert_eq!((&a | 1).unwrap().to_vec::<i32>().unwrap(), vec![7, -7, 7]);
-    assert_eq!((a.clone() ^ b.clone()).unwrap().to_vec::<i32>().unwrap(), vec![7 ^ 2, -7 ^ 2, 6 ^ -4]);
-    assert_eq!((&a << 2).unwrap().to_vec::<i32>().unwrap(), vec![28, -28, 24]);
+    assert_eq!(
+        (a.clone() ^ b.clone()).unwrap().to_vec::<i32>().unwrap(),
+        vec![7 ^ 2, -7 ^ 2, 6 ^ -4]
+    );
+    assert_eq!(
+        (&a << 2).unwrap().to_vec::<i32>().unwrap(),
+        vec![28, -28, 24]
+    );
     assert_eq!((&a >> 1).unwrap().to_vec::<i32>().unwrap(), vec![3, -4, 3]);
     assert_eq!((1 << &b).unwrap().to_vec::<i32>().unwrap(), vec![4, 4, 0]);
     let t = Array::from_bools(&[true, false], &[2]).unwrap();
     let nt = (!&t).unwrap();
     assert_eq!(nt.dtype(), Dtype::Bool);
     assert_eq!(nt.to_vec::<bool>().unwrap(), vec![false, true]);
-    assert_eq!((&t & &nt).unwrap().to_vec::<bool>().unwrap(), vec![false, false]);
-    assert_eq!((&t | &nt).unwrap().to_vec::<bool>().unwrap(), vec![true, true]);
+    assert_eq!(
+        (&t & &nt).unwrap().to_vec::<bool>().unwrap(),
+        vec![false, false]
+    );
+    assert_eq!(
+        (&t | &nt).unwrap().to_vec::<bool>().unwrap(),
+        vec![true, true]
+    );
     let f = Array::from_slice(&[1.5f32], &[1]).unwrap();
     assert!((!&f).is_err());
     assert_eq!((-&f).unwrap().to_vec::<f32>().unwrap(), vec![-1.5]);
@@ -535,9 +704,17 @@ fn errors_name_op_and_dtype() {
     assert!(e.contains("negative") && e.contains("bool"), "{e}");
     let x = Array::from_slice(&[0.0f32; 6], &[2, 3]).unwrap();
     let y = Array::from_slice(&[0.0f32; 12], &[4, 3]).unwrap();
-    for (name, op) in [("add", mx::add as Op2), ("maximum", mx::maximum), ("less", mx::less), ("arctan2", mx::arctan2)] {
+    for (name, op) in [
+        ("add", mx::add as Op2),
+        ("maximum", mx::maximum),
+        ("less", mx::less),
+        ("arctan2", mx::arctan2),
+    ] {
         let e = op(&x, &y).unwrap_err().to_string();
-        assert!(e.contains(name) && e.contains("[2, 3]") && e.contains("[4, 3]"), "{e}");
+        assert!(
+            e.contains(name) && e.contains("[2, 3]") && e.contains("[4, 3]"),
+            "{e}"
+        );
     }
     let e = mx::where_(&b, &x, &y).unwrap_err().to_string();
     assert!(e.contains("where"), "{e}");

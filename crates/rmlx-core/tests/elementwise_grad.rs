@@ -40,7 +40,11 @@ fn fd_unary(op: UnaryOp, f: fn(&Array) -> mx::Result<Array>, lo: f64, hi: f64) {
     assert_eq!(g[0].dtype(), Dtype::F64);
     let fp = vals(&f(&arr(&xv.iter().map(|v| v + H).collect::<Vec<_>>())).unwrap());
     let fm = vals(&f(&arr(&xv.iter().map(|v| v - H).collect::<Vec<_>>())).unwrap());
-    let d: Vec<f64> = fp.iter().zip(&fm).map(|(p, m)| (p - m) / (2.0 * H)).collect();
+    let d: Vec<f64> = fp
+        .iter()
+        .zip(&fm)
+        .map(|(p, m)| (p - m) / (2.0 * H))
+        .collect();
     let want: Vec<f64> = d.iter().zip(&cv).map(|(d, c)| d * c).collect();
     check_close(&format!("vjp {op:?}"), &vals(&g[0]), &want);
     let t = prim.jvp(&[x], &[arr(&cv)], &[0]).unwrap();
@@ -111,11 +115,19 @@ fn zero_gradient_unary_ops() {
     assert_eq!(s.primitive_name(), Some("StopGradient"));
     let g = StopGradient.vjp(&[x.clone()], &c, &s, &[0]).unwrap();
     assert_eq!(vals(&g[0]), vec![0.0; 3]);
-    assert_eq!(vals(&StopGradient.jvp(&[x.clone()], &[c], &[0]).unwrap()), vec![0.0; 3]);
+    assert_eq!(
+        vals(&StopGradient.jvp(&[x.clone()], &[c], &[0]).unwrap()),
+        vec![0.0; 3]
+    );
 }
 
 /// Checks vjp (each argnum alone and both) and jvp of binary `op` against central differences.
-fn fd_binary(op: BinaryOp, f: fn(&Array, &Array) -> mx::Result<Array>, a_rng: (f64, f64), b_rng: (f64, f64)) {
+fn fd_binary(
+    op: BinaryOp,
+    f: fn(&Array, &Array) -> mx::Result<Array>,
+    a_rng: (f64, f64),
+    b_rng: (f64, f64),
+) {
     let mut rng = SplitMix(op as u64 + 100);
     let n = 9;
     let av: Vec<f64> = (0..n).map(|_| rng.uniform(a_rng.0, a_rng.1)).collect();
@@ -179,18 +191,24 @@ fn maximum_minimum_ties_go_to_the_second_argument() {
     let b = arr(&[1.0, 5.0, 0.0, 0.0]);
     let c = arr(&[1.0, 1.0, 1.0, 1.0]);
     let out = mx::maximum(&a, &b).unwrap();
-    let g = Binary(BinaryOp::Maximum).vjp(&[a.clone(), b.clone()], &c, &out, &[0, 1]).unwrap();
+    let g = Binary(BinaryOp::Maximum)
+        .vjp(&[a.clone(), b.clone()], &c, &out, &[0, 1])
+        .unwrap();
     assert_eq!(vals(&g[0]), vec![0.0, 0.0, 1.0, 0.0]);
     assert_eq!(vals(&g[1]), vec![1.0, 1.0, 0.0, 1.0]);
     let out = mx::minimum(&a, &b).unwrap();
-    let g = Binary(BinaryOp::Minimum).vjp(&[a.clone(), b.clone()], &c, &out, &[0, 1]).unwrap();
+    let g = Binary(BinaryOp::Minimum)
+        .vjp(&[a.clone(), b.clone()], &c, &out, &[0, 1])
+        .unwrap();
     assert_eq!(vals(&g[0]), vec![0.0, 1.0, 0.0, 0.0]);
     assert_eq!(vals(&g[1]), vec![1.0, 0.0, 1.0, 1.0]);
     // relu = maximum(x, 0): gradient 0 at x == 0
     let x = arr(&[-1.0, 0.0, 2.0]);
     let z = Array::scalar(0.0f64).broadcast_to(&[3]).unwrap();
     let out = mx::maximum(&x, &z).unwrap();
-    let g = Binary(BinaryOp::Maximum).vjp(&[x, z], &arr(&[1.0, 1.0, 1.0]), &out, &[0]).unwrap();
+    let g = Binary(BinaryOp::Maximum)
+        .vjp(&[x, z], &arr(&[1.0, 1.0, 1.0]), &out, &[0])
+        .unwrap();
     assert_eq!(vals(&g[0]), vec![0.0, 0.0, 1.0]);
 }
 
@@ -200,9 +218,19 @@ fn comparisons_logical_bitwise_have_zero_gradients() {
     let a = arr(&[1.0, 2.0]);
     let b = arr(&[2.0, 1.0]);
     let c = Array::from_bools(&[true, false], &[2]).unwrap();
-    for op in [Equal, NotEqual, Less, LessEqual, Greater, GreaterEqual, FloorDivide] {
+    for op in [
+        Equal,
+        NotEqual,
+        Less,
+        LessEqual,
+        Greater,
+        GreaterEqual,
+        FloorDivide,
+    ] {
         let out = mx::binary_op(op, &a, &b).unwrap();
-        let g = Binary(op).vjp(&[a.clone(), b.clone()], &c, &out, &[0, 1]).unwrap();
+        let g = Binary(op)
+            .vjp(&[a.clone(), b.clone()], &c, &out, &[0, 1])
+            .unwrap();
         assert_eq!(g[0].dtype(), Dtype::F64, "{op:?}");
         assert_eq!(vals(&g[0]), vec![0.0, 0.0]);
         assert_eq!(vals(&g[1]), vec![0.0, 0.0]);
@@ -211,15 +239,21 @@ fn comparisons_logical_bitwise_have_zero_gradients() {
     let j = Array::from_slice(&[1i32, 2], &[2]).unwrap();
     for op in [BitwiseAnd, BitwiseOr, BitwiseXor, LeftShift, RightShift] {
         let out = mx::binary_op(op, &i, &j).unwrap();
-        let g = Binary(op).vjp(&[i.clone(), j.clone()], &out, &out, &[0, 1]).unwrap();
+        let g = Binary(op)
+            .vjp(&[i.clone(), j.clone()], &out, &out, &[0, 1])
+            .unwrap();
         assert_eq!(g[0].dtype(), Dtype::I32, "{op:?}");
         assert_eq!(g[0].to_vec::<i32>().unwrap(), vec![0, 0]);
-        let t = Binary(op).jvp(&[i.clone(), j.clone()], &[i.clone()], &[0]).unwrap();
+        let t = Binary(op)
+            .jvp(&[i.clone(), j.clone()], &[i.clone()], &[0])
+            .unwrap();
         assert_eq!(t.to_vec::<i32>().unwrap(), vec![0, 0]);
     }
     // integer maximum: integer masks
     let out = mx::maximum(&i, &j).unwrap();
-    let g = Binary(Maximum).vjp(&[i.clone(), j.clone()], &j, &out, &[0, 1]).unwrap();
+    let g = Binary(Maximum)
+        .vjp(&[i.clone(), j.clone()], &j, &out, &[0, 1])
+        .unwrap();
     assert_eq!(g[0].dtype(), Dtype::I32);
     assert_eq!(g[0].to_vec::<i32>().unwrap(), vec![1, 2]);
     assert_eq!(g[1].to_vec::<i32>().unwrap(), vec![0, 0]);
@@ -232,16 +266,24 @@ fn where_rules() {
     let y = arr(&[4.0, 5.0, 6.0]);
     let cot = arr(&[10.0, 20.0, 30.0]);
     let out = mx::where_(&c, &x, &y).unwrap();
-    let g = Select.vjp(&[c.clone(), x.clone(), y.clone()], &cot, &out, &[0, 1, 2]).unwrap();
+    let g = Select
+        .vjp(&[c.clone(), x.clone(), y.clone()], &cot, &out, &[0, 1, 2])
+        .unwrap();
     assert_eq!(g[0].dtype(), Dtype::Bool);
     assert_eq!(g[0].to_vec::<bool>().unwrap(), vec![false; 3]);
     assert_eq!(vals(&g[1]), vec![10.0, 0.0, 30.0]);
     assert_eq!(vals(&g[2]), vec![0.0, 20.0, 0.0]);
-    let g = Select.vjp(&[c.clone(), x.clone(), y.clone()], &cot, &out, &[2]).unwrap();
+    let g = Select
+        .vjp(&[c.clone(), x.clone(), y.clone()], &cot, &out, &[2])
+        .unwrap();
     assert_eq!(g.len(), 1);
     assert_eq!(vals(&g[0]), vec![0.0, 20.0, 0.0]);
-    let t = Select.jvp(&[c.clone(), x.clone(), y.clone()], &[cot.clone()], &[1]).unwrap();
+    let t = Select
+        .jvp(&[c.clone(), x.clone(), y.clone()], &[cot.clone()], &[1])
+        .unwrap();
     assert_eq!(vals(&t), vec![10.0, 0.0, 30.0]);
-    let t = Select.jvp(&[c, x, y], &[cot.clone(), cot], &[1, 2]).unwrap();
+    let t = Select
+        .jvp(&[c, x, y], &[cot.clone(), cot], &[1, 2])
+        .unwrap();
     assert_eq!(vals(&t), vec![10.0, 20.0, 30.0]);
 }

@@ -39,7 +39,14 @@ pub fn values(d: Dtype, n: usize, lo: f64, hi: f64, rng: &mut SplitMix) -> Vec<f
 
 /// An array of dtype `d` and `shape` in layout `layout` (0 contiguous, 1 transposed view,
 /// 2 broadcast view of one row), with values from [`values`].
-pub fn input(d: Dtype, shape: [usize; 2], layout: u8, lo: f64, hi: f64, rng: &mut SplitMix) -> Array {
+pub fn input(
+    d: Dtype,
+    shape: [usize; 2],
+    layout: u8,
+    lo: f64,
+    hi: f64,
+    rng: &mut SplitMix,
+) -> Array {
     input_fixed(d, shape, layout, lo, hi, rng, |v| v)
 }
 
