@@ -118,8 +118,7 @@ pub fn wrap(x: i128, d: Dtype) -> i128 {
 pub fn assert_close(what: &str, got: &[f64], want: &[f64], inputs: &[&[f64]], d: Dtype) {
     assert_eq!(got.len(), want.len(), "{what}: length");
     let t = tol(d);
-    for i in 0..got.len() {
-        let (g, w) = (got[i], want[i]);
+    for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
         let ok = if w.is_nan() {
             g.is_nan()
         } else if w.is_infinite() {
