@@ -1,6 +1,6 @@
 //! PARKED (not a test target yet): written against rmlx_core::grad/jvp after the transforms merge, but
 //! the build did not finish before the deadline, so it has never been compiled. To enable: move it to
-//! tests/elementwise_transforms.rs, fix `mod elementwise_common;` (path is ../elementwise_common) and run it.
+//! tests/elementwise_transforms.rs (its `mod elementwise_common;` then resolves as in the other files) and run it.
 
 //! Gradients of every differentiable elementwise op through the public transforms
 //! (`rmlx_core::grad` / `jvp`), against central finite differences in f64, with broadcast and
