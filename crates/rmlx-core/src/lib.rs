@@ -18,6 +18,7 @@ pub mod backend;
 pub mod buffer;
 pub mod dtype;
 pub mod error;
+pub mod fmt;
 pub mod graph;
 pub mod io;
 pub mod ops;

@@ -69,7 +69,7 @@ macro_rules! arith_int {
                     return 0;
                 }
                 let q = a.wrapping_div(b);
-                #[allow(unused_comparisons)]
+                #[allow(unused_comparisons, clippy::absurd_extreme_comparisons)]
                 let adjust = a.wrapping_rem(b) != 0 && ((a < 0) != (b < 0));
                 if adjust { q.wrapping_sub(1) } else { q }
             }
@@ -79,12 +79,12 @@ macro_rules! arith_int {
                     return 0;
                 }
                 let r = a.wrapping_rem(b);
-                #[allow(unused_comparisons)]
+                #[allow(unused_comparisons, clippy::absurd_extreme_comparisons)]
                 let adjust = r != 0 && ((r < 0) != (b < 0));
                 if adjust { r.wrapping_add(b) } else { r }
             }
             #[inline(always)]
-            #[allow(unused_comparisons)]
+            #[allow(unused_comparisons, clippy::absurd_extreme_comparisons)]
             fn pow(a: Self, b: Self) -> Self {
                 if b < 0 {
                     // 1 / a^|b| truncated toward zero
@@ -105,11 +105,11 @@ macro_rules! arith_int {
                 acc
             }
             #[inline(always)]
-            #[allow(unused_comparisons)]
+            #[allow(unused_comparisons, clippy::absurd_extreme_comparisons)]
             fn abs(a: Self) -> Self { if a < 0 { (0 as $t).wrapping_sub(a) } else { a } }
             #[inline(always)] fn neg(a: Self) -> Self { (0 as $t).wrapping_sub(a) }
             #[inline(always)]
-            #[allow(unused_comparisons)]
+            #[allow(unused_comparisons, clippy::absurd_extreme_comparisons)]
             fn sign(a: Self) -> Self {
                 if a > 0 { 1 } else if a < 0 { (0 as $t).wrapping_sub(1) } else { 0 }
             }
@@ -190,12 +190,12 @@ macro_rules! bits_int {
             #[inline(always)] fn xor(a: Self, b: Self) -> Self { a ^ b }
             #[inline(always)] fn not(a: Self) -> Self { !a }
             #[inline(always)]
-            #[allow(unused_comparisons)]
+            #[allow(unused_comparisons, clippy::absurd_extreme_comparisons)]
             fn shl(a: Self, b: Self) -> Self {
                 if b < 0 || b as u128 >= <$t>::BITS as u128 { 0 } else { a << (b as u32) }
             }
             #[inline(always)]
-            #[allow(unused_comparisons)]
+            #[allow(unused_comparisons, clippy::absurd_extreme_comparisons)]
             fn shr(a: Self, b: Self) -> Self {
                 if b < 0 {
                     0
