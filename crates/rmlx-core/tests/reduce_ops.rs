@@ -77,8 +77,16 @@ fn run(op: &str, x: &Array, axes: Vec<isize>, keepdims: bool) -> mx::Result<Arra
 
 /// A view of the given kind holding (row-major) `data` of `shape`, plus the data as seen
 /// through the view (row-major over the view's shape).
-fn make_view(data: &[f64], shape: &[usize], kind: u8, dtype: Dtype) -> (Array, Vec<f64>, Vec<usize>) {
-    let base = Array::from_slice(data, shape).unwrap().astype(dtype).unwrap();
+fn make_view(
+    data: &[f64],
+    shape: &[usize],
+    kind: u8,
+    dtype: Dtype,
+) -> (Array, Vec<f64>, Vec<usize>) {
+    let base = Array::from_slice(data, shape)
+        .unwrap()
+        .astype(dtype)
+        .unwrap();
     let nd = shape.len();
     match kind {
         // transposed (axes reversed)
@@ -119,20 +127,38 @@ fn close(got: f64, want: f64, tol: f64) -> bool {
     (got - want).abs() <= tol * (1.0 + want.abs())
 }
 
-fn check(op: &str, dtype: Dtype, data: &[f64], shape: &[usize], kind: u8, axes_mask: u32, neg: bool, keepdims: bool) {
+fn check(
+    op: &str,
+    dtype: Dtype,
+    data: &[f64],
+    shape: &[usize],
+    kind: u8,
+    axes_mask: u32,
+    neg: bool,
+    keepdims: bool,
+) {
     let (x, vdata, vshape) = make_view(data, shape, kind, dtype);
     let nd = vshape.len();
     let axes: Vec<usize> = (0..nd).filter(|a| axes_mask & (1 << a) != 0).collect();
     let axes_arg: Vec<isize> = axes
         .iter()
-        .map(|&a| if neg { a as isize - nd as isize } else { a as isize })
+        .map(|&a| {
+            if neg {
+                a as isize - nd as isize
+            } else {
+                a as isize
+            }
+        })
         .collect();
     let (out_shape, g) = groups(&vdata, &vshape, &axes);
     let out = run(op, &x, axes_arg.clone(), keepdims).unwrap();
     let want_shape: Vec<usize> = if keepdims {
         out_shape.clone()
     } else {
-        (0..nd).filter(|a| !axes.contains(a)).map(|a| vshape[a]).collect()
+        (0..nd)
+            .filter(|a| !axes.contains(a))
+            .map(|a| vshape[a])
+            .collect()
     };
     assert_eq!(out.shape(), &want_shape[..], "{op} axes {axes_arg:?} shape");
     let got = out.to_vec::<f64>().unwrap();
@@ -249,7 +275,10 @@ fn sum_dtypes_widen_like_mlx() {
         let s = x.astype(d).unwrap().sum(None, false).unwrap();
         assert_eq!(s.dtype(), want, "sum of {d}");
         assert_eq!(s.item::<f64>().unwrap(), 3.0);
-        assert_eq!(x.astype(d).unwrap().prod(None, false).unwrap().dtype(), want);
+        assert_eq!(
+            x.astype(d).unwrap().prod(None, false).unwrap().dtype(),
+            want
+        );
         assert_eq!(x.astype(d).unwrap().max(None, false).unwrap().dtype(), d);
     }
     // int8 sums do not overflow at 8 bits
@@ -257,14 +286,24 @@ fn sum_dtypes_widen_like_mlx() {
     assert_eq!(big.sum(None, false).unwrap().item::<i32>().unwrap(), 300);
     // i64 keeps every bit
     let v = Array::from_slice(&[i64::MAX - 5, 2], &[2]).unwrap();
-    assert_eq!(v.sum(None, false).unwrap().item::<i64>().unwrap(), i64::MAX - 3);
+    assert_eq!(
+        v.sum(None, false).unwrap().item::<i64>().unwrap(),
+        i64::MAX - 3
+    );
     // mean / var / std of integers are float32
     let i = Array::from_slice(&[1i32, 2, 3, 4], &[4]).unwrap();
     assert_eq!(i.mean(None, false).unwrap().dtype(), Dtype::F32);
     assert_eq!(i.var(None, false, 0).unwrap().dtype(), Dtype::F32);
     assert_eq!(i.std(None, false, 1).unwrap().dtype(), Dtype::F32);
     assert_eq!(i.logsumexp(None, false).unwrap().dtype(), Dtype::F32);
-    assert_eq!(x.astype(Dtype::F16).unwrap().mean(None, false).unwrap().dtype(), Dtype::F16);
+    assert_eq!(
+        x.astype(Dtype::F16)
+            .unwrap()
+            .mean(None, false)
+            .unwrap()
+            .dtype(),
+        Dtype::F16
+    );
     assert_eq!(x.all(None, false).unwrap().dtype(), Dtype::Bool);
     assert!(!x.all(None, false).unwrap().item::<bool>().unwrap());
     assert!(x.any(None, false).unwrap().item::<bool>().unwrap());
@@ -273,7 +312,10 @@ fn sum_dtypes_widen_like_mlx() {
 #[test]
 fn half_precision_sum_accumulates_in_f32() {
     // 4096 ones: an f16 accumulator would stall at 2048
-    let x = Array::from_slice(&vec![1.0f32; 4096], &[4096]).unwrap().astype(Dtype::F16).unwrap();
+    let x = Array::from_slice(&vec![1.0f32; 4096], &[4096])
+        .unwrap()
+        .astype(Dtype::F16)
+        .unwrap();
     assert_eq!(x.sum(None, false).unwrap().item::<f32>().unwrap(), 4096.0);
 }
 
@@ -286,7 +328,12 @@ fn var_ddof_and_std() {
     assert!((v1 - 32.0 / 7.0).abs() < 1e-12);
     // n <= ddof: division by zero as in MLX
     let one = Array::from_slice(&[3.0f32], &[1]).unwrap();
-    assert!(!one.var(None, false, 1).unwrap().item::<f32>().unwrap().is_finite());
+    assert!(!one
+        .var(None, false, 1)
+        .unwrap()
+        .item::<f32>()
+        .unwrap()
+        .is_finite());
 }
 
 #[test]
@@ -304,17 +351,32 @@ fn logsumexp_is_stable() {
     let l = x.logsumexp(None, false).unwrap().item::<f64>().unwrap();
     assert!((l - (1000.0 + 2f64.ln())).abs() < 1e-3);
     let ninf = Array::from_slice(&[f32::NEG_INFINITY; 3], &[3]).unwrap();
-    assert_eq!(ninf.logsumexp(None, false).unwrap().item::<f32>().unwrap(), f32::NEG_INFINITY);
+    assert_eq!(
+        ninf.logsumexp(None, false).unwrap().item::<f32>().unwrap(),
+        f32::NEG_INFINITY
+    );
     let inf = Array::from_slice(&[1.0, f32::INFINITY], &[2]).unwrap();
-    assert_eq!(inf.logsumexp(None, false).unwrap().item::<f32>().unwrap(), f32::INFINITY);
+    assert_eq!(
+        inf.logsumexp(None, false).unwrap().item::<f32>().unwrap(),
+        f32::INFINITY
+    );
 }
 
 #[test]
 fn empty_reductions_give_identities() {
     let e = Array::from_slice::<f32>(&[], &[0, 3]).unwrap();
-    assert_eq!(e.sum(0, false).unwrap().to_vec::<f32>().unwrap(), vec![0.0; 3]);
-    assert_eq!(e.prod(0, false).unwrap().to_vec::<f32>().unwrap(), vec![1.0; 3]);
-    assert_eq!(e.max(0, false).unwrap().to_vec::<f32>().unwrap(), vec![f32::NEG_INFINITY; 3]);
+    assert_eq!(
+        e.sum(0, false).unwrap().to_vec::<f32>().unwrap(),
+        vec![0.0; 3]
+    );
+    assert_eq!(
+        e.prod(0, false).unwrap().to_vec::<f32>().unwrap(),
+        vec![1.0; 3]
+    );
+    assert_eq!(
+        e.max(0, false).unwrap().to_vec::<f32>().unwrap(),
+        vec![f32::NEG_INFINITY; 3]
+    );
     assert_eq!(e.sum(1, false).unwrap().shape(), &[0]);
     assert!(e.argmax(0, false).is_err());
 }
@@ -329,9 +391,15 @@ fn bad_axes_are_errors() {
     assert!(matches!(x.argmax([0, 1], false), Err(mx::Error::Axis(_))));
     assert!(matches!(x.argmin(5, false), Err(mx::Error::Axis(_))));
     assert!(matches!(x.var(7, false, 0), Err(mx::Error::Axis(_))));
-    assert!(matches!(x.logsumexp([0, 0], false), Err(mx::Error::Axis(_))));
+    assert!(matches!(
+        x.logsumexp([0, 0], false),
+        Err(mx::Error::Axis(_))
+    ));
     assert!(matches!(x.softmax(3, false), Err(mx::Error::Axis(_))));
-    assert!(matches!(x.cumsum(Some(2), false, true), Err(mx::Error::Axis(_))));
+    assert!(matches!(
+        x.cumsum(Some(2), false, true),
+        Err(mx::Error::Axis(_))
+    ));
     assert!(matches!(x.sort(2), Err(mx::Error::Axis(_))));
 }
 
@@ -343,18 +411,29 @@ fn argmax_flattened_and_keepdims() {
     let k = x.argmax(-1, true).unwrap();
     assert_eq!(k.shape(), &[2, 1]);
     assert_eq!(k.to_vec::<u32>().unwrap(), vec![1, 1]);
-    assert_eq!(x.argmin(0, false).unwrap().to_vec::<u32>().unwrap(), vec![0, 0, 1]);
+    assert_eq!(
+        x.argmin(0, false).unwrap().to_vec::<u32>().unwrap(),
+        vec![0, 0, 1]
+    );
 }
 
 #[test]
 fn large_inputs_take_the_parallel_paths() {
     // 2^17 elements: above the rayon threshold; compare against a sequential f64 sum
     let n = 1 << 17;
-    let data: Vec<f32> = (0..n).map(|i| ((i * 37) % 101) as f32 * 0.01 - 0.5).collect();
+    let data: Vec<f32> = (0..n)
+        .map(|i| ((i * 37) % 101) as f32 * 0.01 - 0.5)
+        .collect();
     let x = Array::from_slice(&data, &[256, 512]).unwrap();
     let rows = x.sum(-1, false).unwrap().to_vec::<f32>().unwrap();
     let cols = x.sum(0, false).unwrap().to_vec::<f32>().unwrap();
-    let mid = x.t().unwrap().sum(0, false).unwrap().to_vec::<f32>().unwrap();
+    let mid = x
+        .t()
+        .unwrap()
+        .sum(0, false)
+        .unwrap()
+        .to_vec::<f32>()
+        .unwrap();
     for r in 0..256 {
         let want: f64 = data[r * 512..(r + 1) * 512].iter().map(|&v| v as f64).sum();
         assert!((rows[r] as f64 - want).abs() < 1e-3);
