@@ -3,6 +3,9 @@
 pub mod copy;
 pub mod elementwise;
 pub mod order;
+pub mod gemm;
+pub mod norm;
+pub mod attention;
 pub mod reduce;
 pub mod scalar;
 pub mod scan;
@@ -10,3 +13,5 @@ pub mod softmax;
 pub mod sort;
 pub mod special;
 pub mod strided;
+pub mod fastmath;
+pub mod gather;
