@@ -18,7 +18,10 @@ fn pseudo(n: usize, seed: u64) -> Vec<f64> {
 }
 
 fn eval_f(f: &Op, x: &[f64], shape: &[usize]) -> Vec<f64> {
-    f(&Array::from_slice(x, shape).unwrap()).unwrap().to_vec::<f64>().unwrap()
+    f(&Array::from_slice(x, shape).unwrap())
+        .unwrap()
+        .to_vec::<f64>()
+        .unwrap()
 }
 
 /// vjp and jvp of `f` at `x` against central differences.
@@ -38,8 +41,16 @@ fn fd_check(name: &str, f: Op, x: &[f64], shape: &[usize]) {
         let (mut xp, mut xm) = (x.to_vec(), x.to_vec());
         xp[i] += h;
         xm[i] -= h;
-        let fp: f64 = eval_f(&f, &xp, shape).iter().zip(&c).map(|(a, b)| a * b).sum();
-        let fm: f64 = eval_f(&f, &xm, shape).iter().zip(&c).map(|(a, b)| a * b).sum();
+        let fp: f64 = eval_f(&f, &xp, shape)
+            .iter()
+            .zip(&c)
+            .map(|(a, b)| a * b)
+            .sum();
+        let fm: f64 = eval_f(&f, &xm, shape)
+            .iter()
+            .zip(&c)
+            .map(|(a, b)| a * b)
+            .sum();
         let want = (fp - fm) / (2.0 * h);
         assert!(
             (g[i] - want).abs() <= 1e-5 * (1.0 + want.abs()),
@@ -78,20 +89,64 @@ fn reductions_match_finite_differences() {
         ("prod_all", Box::new(|a: &Array| a.prod([0, 2], true)), &pos),
         ("max", Box::new(|a: &Array| a.max(1, false)), &x),
         ("min", Box::new(|a: &Array| a.min([0, 2], false)), &x),
-        ("logsumexp", Box::new(|a: &Array| a.logsumexp(-1, false)), &x),
-        ("logsumexp02", Box::new(|a: &Array| a.logsumexp([0, 2], true)), &x),
+        (
+            "logsumexp",
+            Box::new(|a: &Array| a.logsumexp(-1, false)),
+            &x,
+        ),
+        (
+            "logsumexp02",
+            Box::new(|a: &Array| a.logsumexp([0, 2], true)),
+            &x,
+        ),
         ("var", Box::new(|a: &Array| a.var(-1, false, 0)), &x),
         ("var_ddof", Box::new(|a: &Array| a.var(0, true, 1)), &x),
         ("std", Box::new(|a: &Array| a.std([1, 2], false, 0)), &x),
-        ("softmax_last", Box::new(|a: &Array| a.softmax(-1, false)), &x),
-        ("softmax_axis0", Box::new(|a: &Array| a.softmax(0, false)), &x),
-        ("softmax_01", Box::new(|a: &Array| a.softmax([0, 1], true)), &x),
-        ("cumsum", Box::new(|a: &Array| a.cumsum(Some(1), false, true)), &x),
-        ("cumsum_rev_excl", Box::new(|a: &Array| a.cumsum(Some(-1), true, false)), &x),
-        ("cumprod", Box::new(|a: &Array| a.cumprod(Some(2), false, true)), &x),
-        ("cumprod_rev_excl", Box::new(|a: &Array| a.cumprod(Some(1), true, false)), &x),
-        ("cummax", Box::new(|a: &Array| a.cummax(Some(2), false, true)), &x),
-        ("cummin_rev", Box::new(|a: &Array| a.cummin(Some(0), true, true)), &x),
+        (
+            "softmax_last",
+            Box::new(|a: &Array| a.softmax(-1, false)),
+            &x,
+        ),
+        (
+            "softmax_axis0",
+            Box::new(|a: &Array| a.softmax(0, false)),
+            &x,
+        ),
+        (
+            "softmax_01",
+            Box::new(|a: &Array| a.softmax([0, 1], true)),
+            &x,
+        ),
+        (
+            "cumsum",
+            Box::new(|a: &Array| a.cumsum(Some(1), false, true)),
+            &x,
+        ),
+        (
+            "cumsum_rev_excl",
+            Box::new(|a: &Array| a.cumsum(Some(-1), true, false)),
+            &x,
+        ),
+        (
+            "cumprod",
+            Box::new(|a: &Array| a.cumprod(Some(2), false, true)),
+            &x,
+        ),
+        (
+            "cumprod_rev_excl",
+            Box::new(|a: &Array| a.cumprod(Some(1), true, false)),
+            &x,
+        ),
+        (
+            "cummax",
+            Box::new(|a: &Array| a.cummax(Some(2), false, true)),
+            &x,
+        ),
+        (
+            "cummin_rev",
+            Box::new(|a: &Array| a.cummin(Some(0), true, true)),
+            &x,
+        ),
         ("sort", Box::new(|a: &Array| a.sort(-1)), &x),
         ("sort0", Box::new(|a: &Array| a.sort(0)), &x),
         ("topk", Box::new(|a: &Array| a.topk(2, -1)), &x),
@@ -161,7 +216,9 @@ fn only_requested_argnums_and_integer_inputs() {
     assert!((s - 1.0).abs() < 1e-6);
     // argmax gives a zero gradient
     let f = |p: &[Array]| -> Result<Vec<Array>> {
-        Ok(vec![(&p[0].argmax(None, false)?.astype(mx::Dtype::F32)? + &p[0].sum(None, false)?)?])
+        Ok(vec![
+            (&p[0].argmax(None, false)?.astype(mx::Dtype::F32)? + &p[0].sum(None, false)?)?,
+        ])
     };
     let x = Array::from_slice(&[1.0f32, 5.0, 2.0], &[3]).unwrap();
     let (_, g) = mx::vjp(f, &[x], &[mx::array(1.0f32)]).unwrap();
