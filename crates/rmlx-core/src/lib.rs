@@ -24,8 +24,8 @@ pub mod io;
 pub mod ops;
 pub mod primitives;
 pub mod random;
-pub mod tree;
 pub mod transforms;
+pub mod tree;
 
 pub use array::{array, Array, IntoScalar, ToVecElement};
 pub use buffer::memory;

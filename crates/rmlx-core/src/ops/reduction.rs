@@ -293,8 +293,9 @@ pub fn logsumexp(a: &Array, axes: impl Into<Axes>, keepdims: bool) -> Result<Arr
 }
 
 /// Softmax over `axes`: `exp(a - max) / sum(exp(a - max))`. Output dtype = input dtype (integer
-/// inputs give float32). For f16/bf16, `precise` accumulates in f32 (rounding once); otherwise
-/// the exponentials and their sum are rounded to the input type, as MLX's default does.
+/// inputs give float32). For f16/bf16, `precise` computes everything in f32 and rounds once;
+/// otherwise each exponential is rounded to the input type first (MLX's default computes in the
+/// input type), while the sum is kept in f32.
 ///
 /// ```
 /// use rmlx_core::{self as mx, Array};

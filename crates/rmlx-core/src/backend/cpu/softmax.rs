@@ -237,8 +237,9 @@ impl Half for bf16 {
 }
 
 /// Half-precision softmax of one row. `precise`: everything in f32, one rounding at the end.
-/// Otherwise (MLX's default) the exponentials and their running sum are rounded to the half
-/// type as they are produced, as an accumulator of the input type would.
+/// Otherwise (MLX's default computes in the input type) each exponential is rounded to the half
+/// type before it is summed and scaled; the sum itself is kept in f32 (MLX sums in SIMD lanes of
+/// the half type, which a sequential half sum would reproduce badly).
 fn softmax_row_half<H: Half>(x: &[H], out: &mut [H], precise: bool, tmp: &mut [f32]) {
     for (t, &v) in tmp.iter_mut().zip(x) {
         *t = v.to32();
@@ -255,7 +256,7 @@ fn softmax_row_half<H: Half>(x: &[H], out: &mut [H], precise: bool, tmp: &mut [f
         let mut s = 0.0f32;
         for t in tmp.iter_mut() {
             *t = H::from32(exp_f32(*t - m)).to32();
-            s = H::from32(s + *t).to32();
+            s += *t;
         }
         let inv = H::from32(1.0 / s).to32();
         for (o, &v) in out.iter_mut().zip(tmp.iter()) {
