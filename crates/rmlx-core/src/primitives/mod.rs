@@ -47,5 +47,16 @@ pub trait Primitive: Send + Sync + fmt::Debug {
 
 pub mod binary;
 pub mod convert;
+pub mod fast;
+pub mod matmul;
 pub mod reduce;
+pub mod scan;
 pub mod shape;
+pub mod unary;
+pub mod ternary;
+pub mod creation;
+pub mod indexing;
+pub mod slicing;
+pub mod softmax;
+pub mod sort;
+pub mod random;

@@ -2,7 +2,16 @@
 
 pub mod copy;
 pub mod elementwise;
+pub mod order;
+pub mod gemm;
+pub mod norm;
+pub mod attention;
 pub mod reduce;
 pub mod scalar;
+pub mod scan;
+pub mod softmax;
+pub mod sort;
 pub mod special;
 pub mod strided;
+pub mod fastmath;
+pub mod gather;

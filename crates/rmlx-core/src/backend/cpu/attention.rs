@@ -1,0 +1,139 @@
+//! Fused scaled dot-product attention: per (batch, head) block, `S = scale * Q K^T` (one `gemm`
+//! on the strided views), mask, row softmax, then `S @ V` (a second `gemm`), the blocks in
+//! parallel. The same kernel can return the softmax probabilities instead (used by the vjp).
+
+use num_traits::Float;
+use rayon::prelude::*;
+
+use super::gemm::{gemm_one, GemmElem, Mat};
+use super::strided::offset_of;
+use crate::buffer::{Buffer, Data};
+use crate::Dtype;
+
+/// The mask as the kernel sees it.
+pub enum MaskData<'a> {
+    /// No mask.
+    None,
+    /// Added to the scores; `[B, H, Lq, Lk]` (broadcast views allowed), compute dtype.
+    Additive(&'a Data),
+    /// Bool (u8) `[B, H, Lq, Lk]`: 0 positions get `-inf`.
+    Keep(&'a Data),
+    /// Query `i` sees keys `j <= i + Lk - Lq`.
+    Causal,
+}
+
+fn mat(d: &Data, bh: usize, lead: &[usize]) -> Mat {
+    Mat {
+        offset: offset_of(bh, lead, &d.strides[..2], d.offset),
+        rs: d.strides[2],
+        cs: d.strides[3],
+    }
+}
+
+/// Attention over `q [B,H,Lq,D]`, `k [B,H,Lk,D]`, `v [B,H,Lk,Dv]` (any strides, one dtype `T`).
+/// Returns `[B,H,Lq,Dv]`, or the probabilities `[B,H,Lq,Lk]` when `probs` is set.
+pub fn sdpa<T: GemmElem + Float>(
+    q: &Data,
+    k: &Data,
+    v: &Data,
+    mask: &MaskData,
+    scale: f64,
+    probs: bool,
+    dtype: Dtype,
+) -> Data {
+    let (b, h, lq, d) = (q.shape[0], q.shape[1], q.shape[2], q.shape[3]);
+    let lk = k.shape[2];
+    let dv = v.shape[3];
+    let lead = [b, h];
+    let item = if probs { lq * lk } else { lq * dv };
+    let total = b * h * item;
+    let mut buf = Buffer::new(total * dtype.size());
+    if item == 0 {
+        return Data::new(buf, dtype, &[b, h, lq, if probs { lk } else { dv }]);
+    }
+    let (qr, kr, vr) = (q.raw::<T>(), k.raw::<T>(), v.raw::<T>());
+    let neg_inf = T::neg_infinity();
+    let fill_probs = |bh: usize, scores: &mut [T]| {
+        let qm = mat(q, bh, &lead);
+        let km = mat(k, bh, &lead);
+        // K^T as a [D, Lk] matrix: swap the strides
+        let kt = Mat {
+            offset: km.offset,
+            rs: km.cs,
+            cs: km.rs,
+        };
+        // SAFETY: q and k are valid strided [B,H,L,D] layouts over their buffers; scores holds
+        // lq*lk elements owned by this block.
+        unsafe { gemm_one(scores, (lq, lk, d), qr, qm, kr, kt, false, 0.0, scale, 1) };
+        for i in 0..lq {
+            let row = &mut scores[i * lk..(i + 1) * lk];
+            match mask {
+                MaskData::None => {}
+                MaskData::Additive(m) => {
+                    let mr = m.raw::<T>();
+                    let base = offset_of(bh, &lead, &m.strides[..2], m.offset) as isize
+                        + i as isize * m.strides[2];
+                    for (j, s) in row.iter_mut().enumerate() {
+                        *s = *s + mr[(base + j as isize * m.strides[3]) as usize];
+                    }
+                }
+                MaskData::Keep(m) => {
+                    let mr = m.raw::<u8>();
+                    let base = offset_of(bh, &lead, &m.strides[..2], m.offset) as isize
+                        + i as isize * m.strides[2];
+                    for (j, s) in row.iter_mut().enumerate() {
+                        if mr[(base + j as isize * m.strides[3]) as usize] == 0 {
+                            *s = neg_inf;
+                        }
+                    }
+                }
+                MaskData::Causal => {
+                    let last = i as isize + lk as isize - lq as isize;
+                    for (j, s) in row.iter_mut().enumerate() {
+                        if j as isize > last {
+                            *s = neg_inf;
+                        }
+                    }
+                }
+            }
+            let mx = row.iter().fold(neg_inf, |a, &b| a.max(b));
+            let mut sum = T::zero();
+            for s in row.iter_mut() {
+                *s = (*s - mx).exp();
+                sum = sum + *s;
+            }
+            let inv = sum.recip();
+            for s in row.iter_mut() {
+                *s = *s * inv;
+            }
+        }
+    };
+    let block = |bh: usize, out: &mut [T]| {
+        if probs {
+            fill_probs(bh, out);
+        } else {
+            let mut scores = vec![T::zero(); lq * lk];
+            fill_probs(bh, &mut scores);
+            let vm = mat(v, bh, &lead);
+            let pm = Mat {
+                offset: 0,
+                rs: lk as isize,
+                cs: 1,
+            };
+            // SAFETY: scores is a row-major lq x lk matrix; v is a valid strided [B,H,Lk,Dv]
+            // layout; out is this block's lq*dv chunk.
+            unsafe { gemm_one(out, (lq, dv, lk), &scores, pm, vr, vm, false, 0.0, 1.0, 1) };
+        }
+    };
+    let out = &mut buf.as_mut_slice::<T>()[..total];
+    if b * h > 1 && total * d.max(1) >= 1 << 15 {
+        out.par_chunks_mut(item)
+            .enumerate()
+            .for_each(|(bh, o)| block(bh, o));
+    } else {
+        out.chunks_mut(item)
+            .enumerate()
+            .for_each(|(bh, o)| block(bh, o));
+    }
+    Data::new(buf, dtype, &[b, h, lq, if probs { lk } else { dv }])
+}

@@ -1,0 +1,278 @@
+//! Row kernels for the fused `fast` ops: layer norm, RMS norm (forward and input gradient) and
+//! rotary position embedding. Rows are contiguous, processed in parallel; f16/bf16 accumulate in
+//! f32, f64 in f64.
+
+use bytemuck::Pod;
+use half::{bf16, f16};
+use num_traits::Float;
+use rayon::prelude::*;
+
+use super::elementwise::PAR_THRESHOLD;
+
+/// A storage type and the float type its row statistics accumulate in.
+pub trait NormElem: Pod + Send + Sync {
+    /// Accumulation type (f32 for f16/bf16/f32, f64 for f64).
+    type Acc: Float + Send + Sync + std::iter::Sum;
+    /// Widens one element.
+    fn load(self) -> Self::Acc;
+    /// Rounds back to storage.
+    fn store(v: Self::Acc) -> Self;
+    /// Converts an f64 constant.
+    fn acc(v: f64) -> Self::Acc;
+}
+
+macro_rules! norm_elem {
+    ($t:ty, $acc:ty, |$x:ident| $load:expr, |$v:ident| $store:expr) => {
+        impl NormElem for $t {
+            type Acc = $acc;
+            #[inline(always)]
+            fn load(self) -> $acc {
+                let $x = self;
+                $load
+            }
+            #[inline(always)]
+            fn store($v: $acc) -> Self {
+                $store
+            }
+            #[inline(always)]
+            fn acc(v: f64) -> $acc {
+                v as $acc
+            }
+        }
+    };
+}
+norm_elem!(f32, f32, |x| x, |v| v);
+norm_elem!(f64, f64, |x| x, |v| v);
+norm_elem!(f16, f32, |x| x.to_f32(), |v| f16::from_f32(v));
+norm_elem!(bf16, f32, |x| x.to_f32(), |v| bf16::from_f32(v));
+
+const LANES: usize = 8;
+
+/// `sum_i f(i)` for `i < n` with independent partial sums (so the loop vectorises).
+#[inline(always)]
+fn lane_sum<A: Float>(n: usize, f: impl Fn(usize) -> A) -> A {
+    let mut acc = [A::zero(); LANES];
+    let full = n / LANES * LANES;
+    let mut i = 0;
+    while i < full {
+        for (l, a) in acc.iter_mut().enumerate() {
+            *a = *a + f(i + l);
+        }
+        i += LANES;
+    }
+    let mut s = A::zero();
+    for a in acc {
+        s = s + a;
+    }
+    for j in full..n {
+        s = s + f(j);
+    }
+    s
+}
+
+/// Runs `f(row_in, row_out)` over the rows of length `d`, in parallel for large inputs.
+fn rows<T: Copy + Send + Sync, U: Copy + Send + Sync>(
+    x: &[T],
+    out: &mut [U],
+    d: usize,
+    f: impl Fn(&[T], &mut [U]) + Sync + Send,
+) {
+    if d == 0 {
+        return;
+    }
+    if out.len() >= PAR_THRESHOLD {
+        let per = (16384 / d).max(1) * d;
+        out.par_chunks_mut(per)
+            .zip(x.par_chunks(per))
+            .for_each(|(o, i)| {
+                o.chunks_mut(d).zip(i.chunks(d)).for_each(|(o, i)| f(i, o));
+            });
+    } else {
+        out.chunks_mut(d)
+            .zip(x.chunks(d))
+            .for_each(|(o, i)| f(i, o));
+    }
+}
+
+/// Row mean and `1 / sqrt(var + eps)` (biased variance, two passes over the cached row).
+#[inline(always)]
+fn moments<T: NormElem>(r: &[T], eps: T::Acc) -> (T::Acc, T::Acc) {
+    let d = r.len();
+    let n = T::acc(d as f64);
+    let mean = lane_sum(d, |i| r[i].load()) / n;
+    let var = lane_sum(d, |i| {
+        let c = r[i].load() - mean;
+        c * c
+    }) / n;
+    (mean, (var + eps).sqrt().recip())
+}
+
+/// Layer norm over rows of length `d`: `(x - mean) / sqrt(var + eps) * w + b`.
+pub fn layer_norm<T: NormElem>(
+    x: &[T],
+    w: Option<&[T::Acc]>,
+    b: Option<&[T::Acc]>,
+    d: usize,
+    eps: f64,
+    out: &mut [T],
+) {
+    let eps = T::acc(eps);
+    rows(x, out, d, |r, o| {
+        let (mean, rstd) = moments(r, eps);
+        match (w, b) {
+            (Some(w), Some(b)) => {
+                for i in 0..d {
+                    o[i] = T::store((r[i].load() - mean) * rstd * w[i] + b[i]);
+                }
+            }
+            (Some(w), None) => {
+                for i in 0..d {
+                    o[i] = T::store((r[i].load() - mean) * rstd * w[i]);
+                }
+            }
+            (None, Some(b)) => {
+                for i in 0..d {
+                    o[i] = T::store((r[i].load() - mean) * rstd + b[i]);
+                }
+            }
+            (None, None) => {
+                for i in 0..d {
+                    o[i] = T::store((r[i].load() - mean) * rstd);
+                }
+            }
+        }
+    });
+}
+
+/// The input gradient of layer norm given `g = cotangent * weight` (both row-contiguous):
+/// `rstd * (g - mean(g) - xhat * mean(g * xhat))`.
+pub fn layer_norm_vjp_x<T: NormElem>(x: &[T], g: &[T], d: usize, eps: f64, out: &mut [T]) {
+    let eps = T::acc(eps);
+    let n = T::acc(d as f64);
+    let pairs: Vec<(T, T)> = x.iter().copied().zip(g.iter().copied()).collect();
+    rows(&pairs, out, d, |r, o| {
+        let (mean, rstd) = {
+            let m = lane_sum(d, |i| r[i].0.load()) / n;
+            let v = lane_sum(d, |i| {
+                let c = r[i].0.load() - m;
+                c * c
+            }) / n;
+            (m, (v + eps).sqrt().recip())
+        };
+        let mg = lane_sum(d, |i| r[i].1.load()) / n;
+        let mgx = lane_sum(d, |i| r[i].1.load() * (r[i].0.load() - mean) * rstd) / n;
+        for i in 0..d {
+            let xh = (r[i].0.load() - mean) * rstd;
+            o[i] = T::store(rstd * (r[i].1.load() - mg - xh * mgx));
+        }
+    });
+}
+
+/// RMS norm over rows of length `d`: `x / sqrt(mean(x^2) + eps) * w`.
+pub fn rms_norm<T: NormElem>(x: &[T], w: Option<&[T::Acc]>, d: usize, eps: f64, out: &mut [T]) {
+    let eps = T::acc(eps);
+    let n = T::acc(d as f64);
+    rows(x, out, d, |r, o| {
+        let ms = lane_sum(d, |i| {
+            let v = r[i].load();
+            v * v
+        }) / n;
+        let rstd = (ms + eps).sqrt().recip();
+        match w {
+            Some(w) => {
+                for i in 0..d {
+                    o[i] = T::store(r[i].load() * rstd * w[i]);
+                }
+            }
+            None => {
+                for i in 0..d {
+                    o[i] = T::store(r[i].load() * rstd);
+                }
+            }
+        }
+    });
+}
+
+/// The input gradient of RMS norm given `g = cotangent * weight`:
+/// `rstd * (g - xhat * mean(g * xhat))` with `xhat = x * rstd`.
+pub fn rms_norm_vjp_x<T: NormElem>(x: &[T], g: &[T], d: usize, eps: f64, out: &mut [T]) {
+    let eps = T::acc(eps);
+    let n = T::acc(d as f64);
+    let pairs: Vec<(T, T)> = x.iter().copied().zip(g.iter().copied()).collect();
+    rows(&pairs, out, d, |r, o| {
+        let ms = lane_sum(d, |i| {
+            let v = r[i].0.load();
+            v * v
+        }) / n;
+        let rstd = (ms + eps).sqrt().recip();
+        let mgx = lane_sum(d, |i| r[i].1.load() * r[i].0.load() * rstd) / n;
+        for i in 0..d {
+            let xh = r[i].0.load() * rstd;
+            o[i] = T::store(rstd * (r[i].1.load() - xh * mgx));
+        }
+    });
+}
+
+/// Rotary embedding parameters (MLX's `fast.rope`).
+#[derive(Debug, Clone, Copy)]
+pub struct RopeParams {
+    /// Leading features rotated (even); the rest pass through.
+    pub dims: usize,
+    /// Pairs `(2i, 2i+1)` when true, `(i, i + dims/2)` otherwise.
+    pub traditional: bool,
+    /// Frequency base.
+    pub base: f64,
+    /// Position scale.
+    pub scale: f64,
+    /// Position of the first row of the sequence axis.
+    pub offset: i64,
+    /// Rotate by minus the angle (the transpose: used by the vjp).
+    pub inverse: bool,
+}
+
+/// Rotary embedding over a row-contiguous `[.., seq, d]` input.
+pub fn rope<T: NormElem>(x: &[T], seq: usize, d: usize, p: RopeParams, out: &mut [T]) {
+    let half = p.dims / 2;
+    // cos/sin table per position, computed in f32 as MLX does (f64 for f64 inputs)
+    let mut cos = vec![T::acc(0.0); seq * half];
+    let mut sin = vec![T::acc(0.0); seq * half];
+    let log_base = T::acc(p.base.ln());
+    for l in 0..seq {
+        let pos = T::acc((p.offset + l as i64) as f64) * T::acc(p.scale);
+        for i in 0..half {
+            let inv_freq = (-(T::acc(i as f64)) * log_base / T::acc(half as f64)).exp();
+            let th = pos * inv_freq;
+            cos[l * half + i] = th.cos();
+            sin[l * half + i] = if p.inverse { -th.sin() } else { th.sin() };
+        }
+    }
+    let per_seq = seq * d;
+    if per_seq == 0 {
+        return;
+    }
+    let seq_rows = |xs: &[T], os: &mut [T]| {
+        for (l, (r, o)) in xs.chunks(d).zip(os.chunks_mut(d)).enumerate() {
+            o.copy_from_slice(r);
+            let (c, s) = (&cos[l * half..][..half], &sin[l * half..][..half]);
+            for i in 0..half {
+                let (a, b) = if p.traditional {
+                    (2 * i, 2 * i + 1)
+                } else {
+                    (i, i + half)
+                };
+                let (x1, x2) = (r[a].load(), r[b].load());
+                o[a] = T::store(x1 * c[i] - x2 * s[i]);
+                o[b] = T::store(x1 * s[i] + x2 * c[i]);
+            }
+        }
+    };
+    if out.len() >= PAR_THRESHOLD {
+        out.par_chunks_mut(per_seq)
+            .zip(x.par_chunks(per_seq))
+            .for_each(|(o, i)| seq_rows(i, o));
+    } else {
+        out.chunks_mut(per_seq)
+            .zip(x.chunks(per_seq))
+            .for_each(|(o, i)| seq_rows(i, o));
+    }
+}

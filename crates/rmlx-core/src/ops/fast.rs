@@ -1,0 +1,277 @@
+//! Fused ops, as `mlx.core.fast`: [`layer_norm`], [`rms_norm`], [`rope`] and
+//! [`scaled_dot_product_attention`]. Each is one primitive with a single-pass CPU kernel, and
+//! differentiable in every float input.
+
+use std::sync::Arc;
+
+use crate::backend::cpu::norm::RopeParams;
+use crate::primitives::fast::{rope_node, LayerNorm, MaskKind, RmsNorm, ScaledDotProductAttention};
+use crate::{bail, Array, Dtype, Result};
+
+fn norm_dtype(op: &str, arrays: &[&Array]) -> Result<Dtype> {
+    let mut d = arrays[0].dtype();
+    for a in &arrays[1..] {
+        d = Dtype::promote(d, a.dtype());
+    }
+    if !d.is_float() {
+        bail!(Dtype, "{op}: unsupported dtype {d} (float types only)");
+    }
+    Ok(d)
+}
+
+fn check_vector(op: &str, what: &str, v: &Array, x: &Array) -> Result<()> {
+    let d = x.shape().last().copied().unwrap_or(0);
+    if v.ndim() != 1 || v.shape()[0] != d {
+        bail!(
+            Shape,
+            "{op}: {what} must have shape [{d}] (the last axis of x {:?}), got {:?}",
+            x.shape(),
+            v.shape()
+        );
+    }
+    Ok(())
+}
+
+/// Layer normalisation over the last axis: `(x - mean) / sqrt(var + eps) * weight + bias`
+/// (biased variance; `weight`/`bias` of shape `[x.shape[-1]]`, each optional). f16/bf16 inputs
+/// accumulate in f32.
+///
+/// ```
+/// use rmlx_core::{self as mx, Array};
+/// let x = Array::from_slice(&[1.0f32, 2.0, 3.0, 4.0], &[1, 4])?;
+/// let y = mx::fast::layer_norm(&x, None, None, 0.0)?.to_vec::<f32>()?;
+/// assert!((y[0] + 1.3416407).abs() < 1e-6 && (y[3] - 1.3416407).abs() < 1e-6);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn layer_norm(
+    x: &Array,
+    weight: Option<&Array>,
+    bias: Option<&Array>,
+    eps: f64,
+) -> Result<Array> {
+    if x.ndim() == 0 {
+        bail!(Shape, "layer_norm: x must have at least one axis, got a 0-d array");
+    }
+    let mut all = vec![x];
+    if let Some(w) = weight {
+        check_vector("layer_norm", "weight", w, x)?;
+        all.push(w);
+    }
+    if let Some(b) = bias {
+        check_vector("layer_norm", "bias", b, x)?;
+        all.push(b);
+    }
+    let dtype = norm_dtype("layer_norm", &all)?;
+    let inputs = all
+        .iter()
+        .map(|a| a.astype(dtype))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Array::from_primitive(
+        x.shape().to_vec(),
+        dtype,
+        Arc::new(LayerNorm {
+            eps,
+            has_weight: weight.is_some(),
+            has_bias: bias.is_some(),
+        }),
+        inputs,
+    ))
+}
+
+/// RMS normalisation over the last axis: `x / sqrt(mean(x^2) + eps) * weight` (`weight` of shape
+/// `[x.shape[-1]]`, optional).
+///
+/// ```
+/// use rmlx_core::{self as mx, Array};
+/// let x = Array::from_slice(&[3.0f32, 4.0], &[2])?;
+/// let y = mx::fast::rms_norm(&x, None, 0.0)?.to_vec::<f32>()?;
+/// assert!((y[0] - 0.8485281).abs() < 1e-6);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn rms_norm(x: &Array, weight: Option<&Array>, eps: f64) -> Result<Array> {
+    if x.ndim() == 0 {
+        bail!(Shape, "rms_norm: x must have at least one axis, got a 0-d array");
+    }
+    let mut all = vec![x];
+    if let Some(w) = weight {
+        check_vector("rms_norm", "weight", w, x)?;
+        all.push(w);
+    }
+    let dtype = norm_dtype("rms_norm", &all)?;
+    let inputs = all
+        .iter()
+        .map(|a| a.astype(dtype))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Array::from_primitive(
+        x.shape().to_vec(),
+        dtype,
+        Arc::new(RmsNorm {
+            eps,
+            has_weight: weight.is_some(),
+        }),
+        inputs,
+    ))
+}
+
+/// Rotary position embedding (MLX's `fast.rope`): the first `dims` features of the last axis
+/// are rotated in pairs by `theta = (offset + position) * scale * base^(-2i/dims)`, position
+/// along axis -2. `traditional` pairs consecutive features `(2i, 2i+1)`; otherwise feature `i`
+/// pairs with `i + dims/2`. Features past `dims` pass through.
+///
+/// ```
+/// use rmlx_core::{self as mx, Array};
+/// let x = Array::from_slice(&[1.0f32, 0.0, 1.0, 0.0], &[2, 2])?;
+/// let y = mx::fast::rope(&x, 2, true, 10000.0, 1.0, 0)?.to_vec::<f32>()?;
+/// assert_eq!(y[0], 1.0); // position 0: no rotation
+/// assert!((y[2] - 1f32.cos()).abs() < 1e-6 && (y[3] - 1f32.sin()).abs() < 1e-6);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn rope(
+    x: &Array,
+    dims: usize,
+    traditional: bool,
+    base: f64,
+    scale: f64,
+    offset: i64,
+) -> Result<Array> {
+    if x.ndim() < 2 {
+        bail!(
+            Shape,
+            "rope: input must have at least 2 dimensions (.., sequence, features), got {:?}",
+            x.shape()
+        );
+    }
+    let d = x.shape()[x.ndim() - 1];
+    if dims > d || dims % 2 != 0 {
+        bail!(
+            Value,
+            "rope: dims must be even and at most the feature size {d}, got {dims}"
+        );
+    }
+    if !x.dtype().is_float() {
+        bail!(Dtype, "rope: unsupported dtype {} (float types only)", x.dtype());
+    }
+    rope_node(
+        x,
+        RopeParams {
+            dims,
+            traditional,
+            base,
+            scale,
+            offset,
+            inverse: false,
+        },
+    )
+}
+
+/// The mask of [`scaled_dot_product_attention`].
+#[derive(Clone, Copy)]
+pub enum SdpaMask<'a> {
+    /// Attend everywhere.
+    None,
+    /// A float mask added to the scores, or a bool mask keeping `true` positions; broadcast to
+    /// `[B, H, Lq, Lk]`.
+    Array(&'a Array),
+    /// Query `i` sees keys `j <= i + Lk - Lq`.
+    Causal,
+}
+
+/// Fused attention `softmax(scale * q @ k^T + mask) @ v` over `q [B, H, Lq, D]`,
+/// `k [B, Hkv, Lk, D]`, `v [B, Hkv, Lk, Dv]` (grouped queries: `H` a multiple of `Hkv`).
+///
+/// ```
+/// use rmlx_core::{self as mx, Array};
+/// use mx::fast::{scaled_dot_product_attention, SdpaMask};
+/// let q = Array::from_slice(&[1.0f32, 0.0], &[1, 1, 1, 2])?;
+/// let k = Array::from_slice(&[1.0f32, 0.0, 0.0, 1.0], &[1, 1, 2, 2])?;
+/// let v = Array::from_slice(&[1.0f32, 3.0], &[1, 1, 2, 1])?;
+/// let o = scaled_dot_product_attention(&q, &k, &v, 0.0, SdpaMask::None)?;
+/// assert_eq!(o.to_vec::<f32>()?, vec![2.0]); // scale 0: uniform weights
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn scaled_dot_product_attention(
+    q: &Array,
+    k: &Array,
+    v: &Array,
+    scale: f64,
+    mask: SdpaMask,
+) -> Result<Array> {
+    const OP: &str = "scaled_dot_product_attention";
+    if q.ndim() != 4 || k.ndim() != 4 || v.ndim() != 4 {
+        bail!(
+            Shape,
+            "{OP}: q, k, v must be 4-D [B, H, L, D], got {:?}, {:?}, {:?}",
+            q.shape(),
+            k.shape(),
+            v.shape()
+        );
+    }
+    let (qs, ks, vs) = (q.shape(), k.shape(), v.shape());
+    if ks[..3] != vs[..3] || qs[0] != ks[0] || qs[3] != ks[3] {
+        bail!(
+            Shape,
+            "{OP}: shapes do not fit: q {qs:?}, k {ks:?}, v {vs:?} (need q [B,H,Lq,D], k [B,Hkv,Lk,D], v [B,Hkv,Lk,Dv])"
+        );
+    }
+    if ks[1] == 0 || qs[1] % ks[1] != 0 {
+        bail!(
+            Shape,
+            "{OP}: query heads {} must be a multiple of key/value heads {}",
+            qs[1],
+            ks[1]
+        );
+    }
+    let dtype = norm_dtype(OP, &[q, k, v])?;
+    let (q, mut k, mut v) = (q.astype(dtype)?, k.astype(dtype)?, v.astype(dtype)?);
+    if ks[1] != qs[1] {
+        // grouped-query attention: repeat each key/value head for its group of query heads
+        let rep = qs[1] / ks[1];
+        let expand = |a: &Array| -> Result<Array> {
+            let s = a.shape().to_vec();
+            a.reshape([s[0], s[1], 1, s[2], s[3]])?
+                .broadcast_to(&[s[0], s[1], rep, s[2], s[3]])?
+                .reshape([s[0], s[1] * rep, s[2], s[3]])
+        };
+        k = expand(&k)?;
+        v = expand(&v)?;
+    }
+    let score_shape = [qs[0], qs[1], qs[2], ks[2]];
+    let mut inputs = vec![q, k, v];
+    let kind = match mask {
+        SdpaMask::None => MaskKind::None,
+        SdpaMask::Causal => MaskKind::Causal,
+        SdpaMask::Array(m) => {
+            let kind = if m.dtype() == Dtype::Bool {
+                MaskKind::Keep
+            } else if m.dtype().is_float() {
+                MaskKind::Additive
+            } else {
+                bail!(
+                    Dtype,
+                    "{OP}: mask must be bool or float, got {}",
+                    m.dtype()
+                );
+            };
+            let m2 = if kind == MaskKind::Additive {
+                m.astype(dtype)?
+            } else {
+                m.clone()
+            };
+            let b = m2.broadcast_to(&score_shape).map_err(|_| {
+                crate::err!(
+                    Shape,
+                    "{OP}: mask of shape {:?} does not broadcast to the scores' shape {score_shape:?}",
+                    m.shape()
+                )
+            })?;
+            inputs.push(b);
+            kind
+        }
+    };
+    Ok(Array::from_primitive(
+        vec![qs[0], qs[1], qs[2], vs[3]],
+        dtype,
+        Arc::new(ScaledDotProductAttention { scale, mask: kind }),
+        inputs,
+    ))
+}

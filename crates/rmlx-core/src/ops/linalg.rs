@@ -1,0 +1,315 @@
+//! Matrix products: `matmul` (numpy rules), `addmm`, `outer`, `inner`, `tensordot`, and the
+//! `linalg` namespace (`linalg::norm`).
+
+use std::sync::Arc;
+
+use super::{broadcast_shapes, normalize_axes};
+use crate::primitives::matmul::{AddMM, Matmul};
+use crate::{bail, Array, Dtype, Result};
+
+/// The common float dtype of matrix-product operands (MLX multiplies floats only).
+fn float_dtype(op: &str, dtypes: &[Dtype]) -> Result<Dtype> {
+    let mut d = dtypes[0];
+    for &x in &dtypes[1..] {
+        d = Dtype::promote(d, x);
+    }
+    if !d.is_float() {
+        let names: Vec<&str> = dtypes.iter().map(|d| d.name()).collect();
+        bail!(
+            Dtype,
+            "{op}: only floating point types are supported, got {} (promoted to {d})",
+            names.join(" and ")
+        );
+    }
+    Ok(d)
+}
+
+/// Swaps the last two axes (a view).
+pub(crate) fn swap_last(x: &Array) -> Result<Array> {
+    let nd = x.ndim();
+    let mut perm: Vec<usize> = (0..nd).collect();
+    perm.swap(nd - 2, nd - 1);
+    x.transpose_axes(&perm)
+}
+
+/// Operands of a matrix product made ready for the primitive: both at least 2-D with the same
+/// (broadcast) batch axes, in one float dtype.
+struct Prepared {
+    a: Array,
+    b: Array,
+    /// Output shape the primitive computes (`[batch.., m, n]`).
+    inner_shape: Vec<usize>,
+    /// The shape the user gets (1-D operands' added axes removed).
+    out_shape: Vec<usize>,
+    dtype: Dtype,
+}
+
+fn prepare(op: &str, a: &Array, b: &Array, extra: &[Dtype]) -> Result<Prepared> {
+    if a.ndim() == 0 || b.ndim() == 0 {
+        bail!(
+            Value,
+            "{op}: got 0-dimensional input (shapes {:?} and {:?}); use multiply for scalars",
+            a.shape(),
+            b.shape()
+        );
+    }
+    let mut dts = vec![a.dtype(), b.dtype()];
+    dts.extend_from_slice(extra);
+    let dtype = float_dtype(op, &dts)?;
+    let a2 = if a.ndim() == 1 {
+        a.reshape([1, a.shape()[0]])?
+    } else {
+        a.clone()
+    };
+    let b2 = if b.ndim() == 1 {
+        b.reshape([b.shape()[0], 1])?
+    } else {
+        b.clone()
+    };
+    let (na, nb) = (a2.ndim(), b2.ndim());
+    let (m, k) = (a2.shape()[na - 2], a2.shape()[na - 1]);
+    let (kb, n) = (b2.shape()[nb - 2], b2.shape()[nb - 1]);
+    if k != kb {
+        bail!(
+            Shape,
+            "{op}: contraction dims differ: lhs {:?} vs rhs {:?} (axis -2 must be {k})",
+            a.shape(),
+            b.shape()
+        );
+    }
+    let batch = broadcast_shapes(op, &a2.shape()[..na - 2], &b2.shape()[..nb - 2])?;
+    let mut a_shape = batch.clone();
+    a_shape.extend([m, k]);
+    let mut b_shape = batch.clone();
+    b_shape.extend([k, n]);
+    let mut inner_shape = batch.clone();
+    inner_shape.extend([m, n]);
+    let mut out_shape = batch;
+    if a.ndim() > 1 {
+        out_shape.push(m);
+    }
+    if b.ndim() > 1 {
+        out_shape.push(n);
+    }
+    Ok(Prepared {
+        a: a2.astype(dtype)?.broadcast_to(&a_shape)?,
+        b: b2.astype(dtype)?.broadcast_to(&b_shape)?,
+        inner_shape,
+        out_shape,
+        dtype,
+    })
+}
+
+/// Matrix product with numpy's rules: the last two axes multiply, leading (batch) axes broadcast;
+/// a 1-D `a` gets a leading axis and a 1-D `b` a trailing one, removed again from the result.
+/// Float dtypes only (f16, bf16, f32, f64; mixed operands promote); integer inputs are an error,
+/// as in MLX.
+///
+/// Transposed or sliced views are multiplied in place (no copy), so `x @ w.t()` is one `gemm`.
+///
+/// ```
+/// use rmlx_core::{self as mx, Array};
+/// let a = Array::from_slice(&[1.0f32, 2.0, 3.0, 4.0], &[2, 2])?;
+/// let b = Array::from_slice(&[1.0f32, 0.0, 0.0, 1.0], &[2, 2])?;
+/// assert_eq!(mx::matmul(&a, &b)?.to_vec::<f32>()?, vec![1.0, 2.0, 3.0, 4.0]);
+/// let v = Array::from_slice(&[1.0f32, 1.0], &[2])?;
+/// assert_eq!(a.matmul(&v)?.to_vec::<f32>()?, vec![3.0, 7.0]);
+/// assert!(mx::matmul(&a, &Array::from_slice(&[1.0f32; 3], &[3])?).is_err());
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn matmul(a: &Array, b: &Array) -> Result<Array> {
+    let p = prepare("matmul", a, b, &[])?;
+    let out = Array::from_primitive(p.inner_shape, p.dtype, Arc::new(Matmul), vec![p.a, p.b]);
+    out.reshape(&p.out_shape)
+}
+
+/// `beta * c + alpha * (a @ b)` in one fused product (what `Linear` computes as
+/// `addmm(bias, x, w.t(), 1.0, 1.0)`). `a @ b` follows [`matmul`]'s rules and `c` must broadcast
+/// to its shape.
+///
+/// ```
+/// use rmlx_core::{self as mx, Array};
+/// let c = Array::from_slice(&[10.0f32, 20.0], &[2])?;
+/// let a = Array::from_slice(&[1.0f32, 2.0], &[1, 2])?;
+/// let w = Array::from_slice(&[1.0f32, 0.0, 0.0, 1.0], &[2, 2])?;
+/// let y = mx::addmm(&c, &a, &w.t()?, 2.0, 0.5)?;
+/// assert_eq!(y.to_vec::<f32>()?, vec![7.0, 14.0]);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn addmm(c: &Array, a: &Array, b: &Array, alpha: f64, beta: f64) -> Result<Array> {
+    let p = prepare("addmm", a, b, &[c.dtype()])?;
+    let bc = broadcast_shapes("addmm", c.shape(), &p.out_shape)?;
+    if bc != p.out_shape {
+        bail!(
+            Shape,
+            "addmm: c of shape {:?} does not broadcast to the product's shape {:?}",
+            c.shape(),
+            p.out_shape
+        );
+    }
+    // c's shape with the axes a 1-D operand added put back as size 1, then broadcast
+    let mut cs: Vec<usize> = vec![1; p.out_shape.len() - c.ndim()];
+    cs.extend_from_slice(c.shape());
+    let nd = p.inner_shape.len();
+    if a.ndim() == 1 {
+        cs.insert(nd - 2, 1);
+    }
+    if b.ndim() == 1 {
+        cs.push(1);
+    }
+    let c2 = c
+        .astype(p.dtype)?
+        .reshape(&cs)?
+        .broadcast_to(&p.inner_shape)?;
+    let out = Array::from_primitive(
+        p.inner_shape,
+        p.dtype,
+        Arc::new(AddMM { alpha, beta }),
+        vec![c2, p.a, p.b],
+    );
+    out.reshape(&p.out_shape)
+}
+
+/// The outer product of the flattened `a` and `b`: `out[i, j] = a[i] * b[j]`.
+///
+/// ```
+/// use rmlx_core::{self as mx, Array};
+/// let a = Array::from_slice(&[1.0f32, 2.0], &[2])?;
+/// let b = Array::from_slice(&[3.0f32, 4.0, 5.0], &[3])?;
+/// assert_eq!(mx::outer(&a, &b)?.to_vec::<f32>()?, vec![3.0, 4.0, 5.0, 6.0, 8.0, 10.0]);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn outer(a: &Array, b: &Array) -> Result<Array> {
+    let a2 = a.reshape([a.size(), 1])?;
+    let b2 = b.reshape([1, b.size()])?;
+    &a2 * &b2
+}
+
+/// The inner product over the last axes: `out[i.., j..] = sum_k a[i.., k] * b[j.., k]`; a 0-d
+/// operand multiplies elementwise.
+///
+/// ```
+/// use rmlx_core::{self as mx, Array};
+/// let a = Array::from_slice(&[1.0f32, 2.0, 3.0], &[3])?;
+/// assert_eq!(mx::inner(&a, &a)?.item::<f32>()?, 14.0);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn inner(a: &Array, b: &Array) -> Result<Array> {
+    if a.ndim() == 0 || b.ndim() == 0 {
+        return a * b;
+    }
+    let (ka, kb) = (a.shape()[a.ndim() - 1], b.shape()[b.ndim() - 1]);
+    if ka != kb {
+        bail!(
+            Shape,
+            "inner: last dimensions differ: {:?} vs {:?}",
+            a.shape(),
+            b.shape()
+        );
+    }
+    tensordot(a, b, TensordotAxes::Pairs(vec![-1], vec![-1]))
+}
+
+/// Which axes [`tensordot`] contracts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TensordotAxes {
+    /// The last `n` axes of `a` with the first `n` of `b`.
+    Count(usize),
+    /// `a`'s axes in the first list with `b`'s in the second, pairwise.
+    Pairs(Vec<isize>, Vec<isize>),
+}
+
+impl From<usize> for TensordotAxes {
+    fn from(n: usize) -> Self {
+        TensordotAxes::Count(n)
+    }
+}
+impl From<i32> for TensordotAxes {
+    fn from(n: i32) -> Self {
+        TensordotAxes::Count(n.max(0) as usize)
+    }
+}
+impl<const N: usize> From<([i32; N], [i32; N])> for TensordotAxes {
+    fn from((a, b): ([i32; N], [i32; N])) -> Self {
+        TensordotAxes::Pairs(
+            a.iter().map(|&x| x as isize).collect(),
+            b.iter().map(|&x| x as isize).collect(),
+        )
+    }
+}
+impl From<(Vec<isize>, Vec<isize>)> for TensordotAxes {
+    fn from((a, b): (Vec<isize>, Vec<isize>)) -> Self {
+        TensordotAxes::Pairs(a, b)
+    }
+}
+
+/// Sums products over the given axis pairs (numpy's `tensordot`): the result has `a`'s free axes
+/// followed by `b`'s.
+///
+/// ```
+/// use rmlx_core::{self as mx, Array};
+/// let a = Array::from_slice(&(0..24).map(|v| v as f32).collect::<Vec<_>>(), &[2, 3, 4])?;
+/// let b = Array::from_slice(&[1.0f32; 12], &[4, 3])?;
+/// assert_eq!(mx::tensordot(&a, &b, ([1, 2], [1, 0]))?.to_vec::<f32>()?, vec![66.0, 210.0]);
+/// assert_eq!(mx::tensordot(&a, &b.t()?, 1)?.shape(), &[2, 3, 3]);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn tensordot(a: &Array, b: &Array, axes: impl Into<TensordotAxes>) -> Result<Array> {
+    let (ax_a, ax_b) = match axes.into() {
+        TensordotAxes::Count(n) => {
+            if n > a.ndim() || n > b.ndim() {
+                bail!(
+                    Axis,
+                    "tensordot: cannot contract {n} axes of shapes {:?} and {:?}",
+                    a.shape(),
+                    b.shape()
+                );
+            }
+            (
+                (a.ndim() - n..a.ndim()).collect::<Vec<_>>(),
+                (0..n).collect::<Vec<_>>(),
+            )
+        }
+        TensordotAxes::Pairs(x, y) => {
+            if x.len() != y.len() {
+                bail!(
+                    Axis,
+                    "tensordot: axis lists differ in length: {x:?} vs {y:?}"
+                );
+            }
+            (
+                normalize_axes("tensordot", &x, a.ndim())?,
+                normalize_axes("tensordot", &y, b.ndim())?,
+            )
+        }
+    };
+    for (&i, &j) in ax_a.iter().zip(&ax_b) {
+        if a.shape()[i] != b.shape()[j] {
+            bail!(
+                Shape,
+                "tensordot: contracted dims differ: axis {i} of {:?} vs axis {j} of {:?}",
+                a.shape(),
+                b.shape()
+            );
+        }
+    }
+    let free_a: Vec<usize> = (0..a.ndim()).filter(|i| !ax_a.contains(i)).collect();
+    let free_b: Vec<usize> = (0..b.ndim()).filter(|i| !ax_b.contains(i)).collect();
+    let k: usize = ax_a.iter().map(|&i| a.shape()[i]).product();
+    let m: usize = free_a.iter().map(|&i| a.shape()[i]).product();
+    let n: usize = free_b.iter().map(|&i| b.shape()[i]).product();
+    let pa: Vec<usize> = free_a.iter().chain(&ax_a).copied().collect();
+    let pb: Vec<usize> = ax_b.iter().chain(&free_b).copied().collect();
+    let a2 = a.transpose_axes(&pa)?.reshape([m, k])?;
+    let b2 = b.transpose_axes(&pb)?.reshape([k, n])?;
+    let mut shape: Vec<usize> = free_a.iter().map(|&i| a.shape()[i]).collect();
+    shape.extend(free_b.iter().map(|&i| b.shape()[i]));
+    matmul(&a2, &b2)?.reshape(&shape)
+}
+
+impl Array {
+    /// `self @ other`; see [`matmul`].
+    pub fn matmul(&self, other: &Array) -> Result<Array> {
+        matmul(self, other)
+    }
+}

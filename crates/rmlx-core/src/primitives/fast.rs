@@ -1,0 +1,537 @@
+//! Fused primitives behind [`crate::fast`]: layer norm, RMS norm, rotary embedding and scaled
+//! dot-product attention, with their vjp/jvp rules. The input gradients of the norms have fused
+//! kernels of their own (`LayerNormVjpX`, `RmsNormVjpX`); the attention vjp is written with ops
+//! over the softmax probabilities (`SdpaProbs`).
+
+use half::{bf16, f16};
+
+use super::Primitive;
+use crate::backend::cpu::attention::{sdpa, MaskData};
+use crate::backend::cpu::copy::contiguous;
+use crate::backend::cpu::elementwise::map_unary;
+use crate::backend::cpu::norm::{self, NormElem, RopeParams};
+use crate::buffer::{Buffer, Data};
+use crate::ops::fast::{layer_norm, rms_norm};
+use crate::ops::linalg::{matmul, swap_last};
+use crate::{bail, dispatch_float, Array, Dtype, Result};
+
+fn acc_vec<T: NormElem>(d: Option<&Data>) -> Option<Vec<T::Acc>> {
+    d.map(|d| {
+        let c = contiguous(d.clone());
+        c.contiguous_slice::<T>()
+            .unwrap_or(&[])
+            .iter()
+            .map(|v| v.load())
+            .collect()
+    })
+}
+
+fn out_like(x: &Data, dtype: Dtype) -> Buffer {
+    Buffer::new(x.size() * dtype.size())
+}
+
+fn not_float(op: &str, d: Dtype) -> crate::Error {
+    crate::err!(Dtype, "{op}: unsupported dtype {d} (float types only)")
+}
+
+/// Sums `x` over every axis but the last (the gradient of a per-feature vector).
+fn sum_rows(x: &Array) -> Result<Array> {
+    let axes: Vec<isize> = (0..x.ndim() as isize - 1).collect();
+    if axes.is_empty() {
+        return Ok(x.clone());
+    }
+    x.sum(axes, false)
+}
+
+fn add_terms(terms: Vec<Array>, op: &str) -> Result<Array> {
+    let mut it = terms.into_iter();
+    let mut acc = it
+        .next()
+        .ok_or_else(|| crate::err!(Transform, "jvp: {op} called without tangents"))?;
+    for t in it {
+        acc = (&acc + &t)?;
+    }
+    Ok(acc)
+}
+
+/// `(x - mean) / sqrt(var + eps) * weight + bias` over the last axis; inputs
+/// `[x, weight?, bias?]`.
+#[derive(Debug)]
+pub struct LayerNorm {
+    /// Added to the variance.
+    pub eps: f64,
+    /// Whether input 1 is a weight.
+    pub has_weight: bool,
+    /// Whether the last input is a bias.
+    pub has_bias: bool,
+}
+
+impl Primitive for LayerNorm {
+    fn name(&self) -> &'static str {
+        "LayerNorm"
+    }
+
+    fn eval_cpu(&self, inputs: Vec<Data>, shape: &[usize], dtype: Dtype) -> Result<Data> {
+        let x = contiguous(inputs[0].clone());
+        let w = self.has_weight.then(|| &inputs[1]);
+        let b = self
+            .has_bias
+            .then(|| &inputs[1 + self.has_weight as usize]);
+        let d = *shape.last().unwrap_or(&1);
+        let mut buf = out_like(&x, dtype);
+        dispatch_float!(dtype, T => {
+            let xs = x.contiguous_slice::<T>().unwrap_or(&[]);
+            let (wv, bv) = (acc_vec::<T>(w), acc_vec::<T>(b));
+            norm::layer_norm::<T>(xs, wv.as_deref(), bv.as_deref(), d, self.eps, buf.as_mut_slice::<T>());
+        }, _ => return Err(not_float("layer_norm", dtype)));
+        Ok(Data::new(buf, dtype, shape))
+    }
+
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cot: &Array,
+        _: &Array,
+        argnums: &[usize],
+    ) -> Result<Vec<Array>> {
+        let x = &primals[0];
+        let w = self.has_weight.then(|| &primals[1]);
+        argnums
+            .iter()
+            .map(|&i| {
+                if i == 0 {
+                    let g = match w {
+                        Some(w) => (cot * w)?,
+                        None => cot.clone(),
+                    };
+                    norm_vjp_x(x, &g, self.eps, NormKind::Layer)
+                } else if i == 1 && self.has_weight {
+                    sum_rows(&(cot * &layer_norm(x, None, None, self.eps)?)?)
+                } else {
+                    sum_rows(cot)
+                }
+            })
+            .collect()
+    }
+
+    fn jvp(&self, primals: &[Array], tangents: &[Array], argnums: &[usize]) -> Result<Array> {
+        let x = &primals[0];
+        let w = self.has_weight.then(|| &primals[1]);
+        let mut terms = Vec::new();
+        for (t, &i) in tangents.iter().zip(argnums) {
+            terms.push(if i == 0 {
+                // the Jacobian of the normalisation is symmetric: J t = vjp_x(t)
+                let j = norm_vjp_x(x, t, self.eps, NormKind::Layer)?;
+                match w {
+                    Some(w) => (&j * w)?,
+                    None => j,
+                }
+            } else if i == 1 && self.has_weight {
+                (t * &layer_norm(x, None, None, self.eps)?)?
+            } else {
+                t.broadcast_to(x.shape())?
+            });
+        }
+        add_terms(terms, "LayerNorm")
+    }
+}
+
+/// `x / sqrt(mean(x^2) + eps) * weight` over the last axis; inputs `[x, weight?]`.
+#[derive(Debug)]
+pub struct RmsNorm {
+    /// Added to the mean square.
+    pub eps: f64,
+    /// Whether input 1 is a weight.
+    pub has_weight: bool,
+}
+
+impl Primitive for RmsNorm {
+    fn name(&self) -> &'static str {
+        "RMSNorm"
+    }
+
+    fn eval_cpu(&self, inputs: Vec<Data>, shape: &[usize], dtype: Dtype) -> Result<Data> {
+        let x = contiguous(inputs[0].clone());
+        let w = self.has_weight.then(|| &inputs[1]);
+        let d = *shape.last().unwrap_or(&1);
+        let mut buf = out_like(&x, dtype);
+        dispatch_float!(dtype, T => {
+            let xs = x.contiguous_slice::<T>().unwrap_or(&[]);
+            let wv = acc_vec::<T>(w);
+            norm::rms_norm::<T>(xs, wv.as_deref(), d, self.eps, buf.as_mut_slice::<T>());
+        }, _ => return Err(not_float("rms_norm", dtype)));
+        Ok(Data::new(buf, dtype, shape))
+    }
+
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cot: &Array,
+        _: &Array,
+        argnums: &[usize],
+    ) -> Result<Vec<Array>> {
+        let x = &primals[0];
+        argnums
+            .iter()
+            .map(|&i| {
+                if i == 0 {
+                    let g = if self.has_weight {
+                        (cot * &primals[1])?
+                    } else {
+                        cot.clone()
+                    };
+                    norm_vjp_x(x, &g, self.eps, NormKind::Rms)
+                } else {
+                    sum_rows(&(cot * &rms_norm(x, None, self.eps)?)?)
+                }
+            })
+            .collect()
+    }
+
+    fn jvp(&self, primals: &[Array], tangents: &[Array], argnums: &[usize]) -> Result<Array> {
+        let x = &primals[0];
+        let mut terms = Vec::new();
+        for (t, &i) in tangents.iter().zip(argnums) {
+            terms.push(if i == 0 {
+                let j = norm_vjp_x(x, t, self.eps, NormKind::Rms)?;
+                if self.has_weight {
+                    (&j * &primals[1])?
+                } else {
+                    j
+                }
+            } else {
+                (t * &rms_norm(x, None, self.eps)?)?
+            });
+        }
+        add_terms(terms, "RMSNorm")
+    }
+}
+
+/// Which normalisation a [`NormVjpX`] differentiates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NormKind {
+    /// Layer norm (mean and variance).
+    Layer,
+    /// RMS norm.
+    Rms,
+}
+
+fn norm_vjp_x(x: &Array, g: &Array, eps: f64, kind: NormKind) -> Result<Array> {
+    let g = g.astype(x.dtype())?.broadcast_to(x.shape())?;
+    Ok(Array::from_primitive(
+        x.shape().to_vec(),
+        x.dtype(),
+        std::sync::Arc::new(NormVjpX { eps, kind }),
+        vec![x.clone(), g],
+    ))
+}
+
+/// The input gradient of an unweighted layer/RMS norm for `g = cotangent * weight`; inputs
+/// `[x, g]`. Not differentiable again.
+#[derive(Debug)]
+pub struct NormVjpX {
+    /// The norm's epsilon.
+    pub eps: f64,
+    /// Which norm.
+    pub kind: NormKind,
+}
+
+impl Primitive for NormVjpX {
+    fn name(&self) -> &'static str {
+        match self.kind {
+            NormKind::Layer => "LayerNormVJP",
+            NormKind::Rms => "RMSNormVJP",
+        }
+    }
+
+    fn eval_cpu(&self, inputs: Vec<Data>, shape: &[usize], dtype: Dtype) -> Result<Data> {
+        let x = contiguous(inputs[0].clone());
+        let g = contiguous(inputs[1].clone());
+        let d = *shape.last().unwrap_or(&1);
+        let mut buf = out_like(&x, dtype);
+        dispatch_float!(dtype, T => {
+            let xs = x.contiguous_slice::<T>().unwrap_or(&[]);
+            let gs = g.contiguous_slice::<T>().unwrap_or(&[]);
+            let out = buf.as_mut_slice::<T>();
+            match self.kind {
+                NormKind::Layer => norm::layer_norm_vjp_x::<T>(xs, gs, d, self.eps, out),
+                NormKind::Rms => norm::rms_norm_vjp_x::<T>(xs, gs, d, self.eps, out),
+            }
+        }, _ => return Err(not_float(self.name(), dtype)));
+        Ok(Data::new(buf, dtype, shape))
+    }
+}
+
+/// Rotary position embedding over the last axis, positions along axis -2.
+#[derive(Debug)]
+pub struct Rope {
+    /// The parameters (`inverse` rotates backwards: the transpose, used by the vjp).
+    pub params: RopeParams,
+}
+
+impl Primitive for Rope {
+    fn name(&self) -> &'static str {
+        "RoPE"
+    }
+
+    fn eval_cpu(&self, inputs: Vec<Data>, shape: &[usize], dtype: Dtype) -> Result<Data> {
+        let x = contiguous(inputs[0].clone());
+        let nd = shape.len();
+        let (seq, d) = (shape[nd - 2], shape[nd - 1]);
+        let mut buf = out_like(&x, dtype);
+        dispatch_float!(dtype, T => {
+            let xs = x.contiguous_slice::<T>().unwrap_or(&[]);
+            norm::rope::<T>(xs, seq, d, self.params, buf.as_mut_slice::<T>());
+        }, _ => return Err(not_float("rope", dtype)));
+        Ok(Data::new(buf, dtype, shape))
+    }
+
+    fn vjp(&self, _: &[Array], cot: &Array, _: &Array, _: &[usize]) -> Result<Vec<Array>> {
+        let mut params = self.params;
+        params.inverse = !params.inverse;
+        Ok(vec![rope_node(cot, params)?])
+    }
+
+    fn jvp(&self, _: &[Array], tangents: &[Array], _: &[usize]) -> Result<Array> {
+        rope_node(&tangents[0], self.params)
+    }
+}
+
+pub(crate) fn rope_node(x: &Array, params: RopeParams) -> Result<Array> {
+    Ok(Array::from_primitive(
+        x.shape().to_vec(),
+        x.dtype(),
+        std::sync::Arc::new(Rope { params }),
+        vec![x.clone()],
+    ))
+}
+
+/// How attention is masked (the mask array, when there is one, is the last input).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MaskKind {
+    /// No mask.
+    None,
+    /// A float mask added to the scores.
+    Additive,
+    /// A bool mask: `true` keeps a position.
+    Keep,
+    /// Query `i` sees keys `j <= i + Lk - Lq`.
+    Causal,
+}
+
+fn to_f32(x: &Data) -> Data {
+    match x.dtype {
+        Dtype::F16 => map_unary::<f16, f32>(x.clone(), Dtype::F32, f16::to_f32),
+        Dtype::Bf16 => map_unary::<bf16, f32>(x.clone(), Dtype::F32, bf16::to_f32),
+        _ => x.clone(),
+    }
+}
+
+fn from_f32(x: Data, dtype: Dtype) -> Data {
+    match dtype {
+        Dtype::F16 => map_unary::<f32, f16>(x, dtype, f16::from_f32),
+        Dtype::Bf16 => map_unary::<f32, bf16>(x, dtype, bf16::from_f32),
+        _ => x,
+    }
+}
+
+fn attention(
+    q: &Data,
+    k: &Data,
+    v: Option<&Data>,
+    mask_in: Option<&Data>,
+    kind: MaskKind,
+    scale: f64,
+    dtype: Dtype,
+) -> Result<Data> {
+    let (q, k) = (to_f32(q), to_f32(k));
+    let v = v.map(to_f32);
+    let mask_c = match (kind, mask_in) {
+        (MaskKind::Additive, Some(m)) => Some(to_f32(m)),
+        (_, m) => m.cloned(),
+    };
+    let mask = match (kind, &mask_c) {
+        (MaskKind::Additive, Some(m)) => MaskData::Additive(m),
+        (MaskKind::Keep, Some(m)) => MaskData::Keep(m),
+        (MaskKind::Causal, _) => MaskData::Causal,
+        _ => MaskData::None,
+    };
+    let probs = v.is_none();
+    let vv = v.as_ref().unwrap_or(&k);
+    let out = match dtype {
+        Dtype::F64 => sdpa::<f64>(&q, &k, vv, &mask, scale, probs, dtype),
+        Dtype::F32 | Dtype::F16 | Dtype::Bf16 => {
+            sdpa::<f32>(&q, &k, vv, &mask, scale, probs, Dtype::F32)
+        }
+        d => return Err(not_float("scaled_dot_product_attention", d)),
+    };
+    Ok(from_f32(out, dtype))
+}
+
+/// Fused `softmax(scale * q @ k^T + mask) @ v`; inputs `[q, k, v, mask?]`, all `[B, H, L, D]`
+/// (the mask broadcast to `[B, H, Lq, Lk]`).
+#[derive(Debug)]
+pub struct ScaledDotProductAttention {
+    /// Score scale.
+    pub scale: f64,
+    /// The mask.
+    pub mask: MaskKind,
+}
+
+/// The attention probabilities `softmax(scale * q @ k^T + mask)`; inputs `[q, k, mask?]`.
+#[derive(Debug)]
+pub struct SdpaProbs {
+    /// Score scale.
+    pub scale: f64,
+    /// The mask.
+    pub mask: MaskKind,
+}
+
+fn has_mask_input(kind: MaskKind) -> bool {
+    matches!(kind, MaskKind::Additive | MaskKind::Keep)
+}
+
+fn probs_node(q: &Array, k: &Array, mask: Option<&Array>, scale: f64, kind: MaskKind) -> Array {
+    let (qs, ks) = (q.shape(), k.shape());
+    let shape = vec![qs[0], qs[1], qs[2], ks[2]];
+    let mut inputs = vec![q.clone(), k.clone()];
+    inputs.extend(mask.cloned());
+    Array::from_primitive(
+        shape,
+        q.dtype(),
+        std::sync::Arc::new(SdpaProbs { scale, mask: kind }),
+        inputs,
+    )
+}
+
+/// Gradient of the scores given the probabilities and their cotangent: `P * (dP - sum(dP * P))`.
+fn softmax_back(p: &Array, dp: &Array) -> Result<Array> {
+    let s = (dp * p)?.sum(-1, true)?;
+    p * &(dp - &s)?
+}
+
+/// vjp through the scores `S = scale * q @ k^T + mask` given `dS`, for argnums among q (0),
+/// k (1) and the additive mask (`mask_pos`).
+fn scores_vjp(
+    q: &Array,
+    k: &Array,
+    mask: Option<&Array>,
+    kind: MaskKind,
+    ds: &Array,
+    scale: f64,
+    i: usize,
+) -> Result<Array> {
+    match i {
+        0 => &matmul(ds, k)? * scale,
+        1 => &matmul(&swap_last(ds)?, q)? * scale,
+        _ => match (kind, mask) {
+            (MaskKind::Additive, Some(_)) => Ok(ds.clone()),
+            (_, Some(m)) => Ok(Array::scalar_as(0.0, m.dtype()).broadcast_to(m.shape())?),
+            _ => bail!(Transform, "vjp: attention has no input {i}"),
+        },
+    }
+}
+
+impl Primitive for SdpaProbs {
+    fn name(&self) -> &'static str {
+        "SdpaProbs"
+    }
+
+    fn eval_cpu(&self, inputs: Vec<Data>, _: &[usize], dtype: Dtype) -> Result<Data> {
+        let mask = has_mask_input(self.mask).then(|| &inputs[2]);
+        attention(&inputs[0], &inputs[1], None, mask, self.mask, self.scale, dtype)
+    }
+
+    fn vjp(&self, primals: &[Array], cot: &Array, out: &Array, argnums: &[usize]) -> Result<Vec<Array>> {
+        let ds = softmax_back(out, cot)?;
+        let mask = primals.get(2);
+        argnums
+            .iter()
+            .map(|&i| {
+                let i = if i == 2 { 3 } else { i };
+                scores_vjp(&primals[0], &primals[1], mask, self.mask, &ds, self.scale, i)
+            })
+            .collect()
+    }
+}
+
+impl Primitive for ScaledDotProductAttention {
+    fn name(&self) -> &'static str {
+        "ScaledDotProductAttention"
+    }
+
+    fn eval_cpu(&self, inputs: Vec<Data>, _: &[usize], dtype: Dtype) -> Result<Data> {
+        let mask = has_mask_input(self.mask).then(|| &inputs[3]);
+        attention(
+            &inputs[0],
+            &inputs[1],
+            Some(&inputs[2]),
+            mask,
+            self.mask,
+            self.scale,
+            dtype,
+        )
+    }
+
+    fn vjp(&self, primals: &[Array], cot: &Array, _: &Array, argnums: &[usize]) -> Result<Vec<Array>> {
+        let (q, k, v) = (&primals[0], &primals[1], &primals[2]);
+        let mask = primals.get(3);
+        let p = probs_node(q, k, mask, self.scale, self.mask);
+        let need_ds = argnums.iter().any(|&i| i != 2);
+        let ds = if need_ds {
+            let dp = matmul(cot, &swap_last(v)?)?;
+            Some(softmax_back(&p, &dp)?)
+        } else {
+            None
+        };
+        argnums
+            .iter()
+            .map(|&i| match (i, &ds) {
+                (2, _) => matmul(&swap_last(&p)?, cot),
+                (_, Some(ds)) => scores_vjp(q, k, mask, self.mask, ds, self.scale, i),
+                _ => bail!(Transform, "vjp: attention has no input {i}"),
+            })
+            .collect()
+    }
+
+    fn jvp(&self, primals: &[Array], tangents: &[Array], argnums: &[usize]) -> Result<Array> {
+        let (q, k, v) = (&primals[0], &primals[1], &primals[2]);
+        let mask = primals.get(3);
+        let p = probs_node(q, k, mask, self.scale, self.mask);
+        let mut ds_t: Option<Array> = None;
+        let mut terms = Vec::new();
+        for (t, &i) in tangents.iter().zip(argnums) {
+            let term = match i {
+                0 => Some((&matmul(t, &swap_last(k)?)? * self.scale)?),
+                1 => Some((&matmul(q, &swap_last(t)?)? * self.scale)?),
+                2 => {
+                    terms.push(matmul(&p, t)?);
+                    None
+                }
+                _ if self.mask == MaskKind::Additive => Some(t.clone()),
+                _ => None,
+            };
+            if let Some(term) = term {
+                ds_t = Some(match ds_t {
+                    None => term,
+                    Some(acc) => (&acc + &term)?,
+                });
+            }
+        }
+        if let Some(ds) = ds_t {
+            // d softmax = P * (dS - sum(dS * P))
+            let dp = softmax_back(&p, &ds)?;
+            terms.push(matmul(&dp, v)?);
+        }
+        if terms.is_empty() {
+            // only a bool mask had a tangent: the output does not change
+            return Array::scalar_as(0.0, q.dtype()).broadcast_to(&[
+                q.shape()[0],
+                q.shape()[1],
+                q.shape()[2],
+                v.shape()[3],
+            ]);
+        }
+        add_terms(terms, "ScaledDotProductAttention")
+    }
+}
