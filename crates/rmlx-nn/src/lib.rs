@@ -15,6 +15,7 @@ extern crate self as rmlx_nn;
 
 pub mod layers;
 pub mod module;
+mod value_and_grad;
 
 pub use layers::*;
 pub use module::{
@@ -22,6 +23,7 @@ pub use module::{
     UpdateValue, Visitor, VisitorMut, Weights,
 };
 pub use rmlx_core as core;
+pub use value_and_grad::value_and_grad;
 pub use rmlx_core::tree::Tree;
 /// `#[derive(Module)]`: generates the member traversal of a module struct. See [`module`].
 pub use rmlx_macros::Module;
