@@ -41,9 +41,14 @@ where
     F: FnMut(&M) -> Result<Vec<Array>>,
 {
     let params = model.trainable_parameters();
-    let inputs: Vec<Array> = tree_flatten(&params).into_iter().map(|(_, a)| a.clone()).collect();
+    let inputs: Vec<Array> = tree_flatten(&params)
+        .into_iter()
+        .map(|(_, a)| a.clone())
+        .collect();
     if inputs.is_empty() {
-        return Err(Error::Value("no trainable parameters: every parameter is frozen".into()));
+        return Err(Error::Value(
+            "no trainable parameters: every parameter is frozen".into(),
+        ));
     }
     let argnums: Vec<usize> = (0..inputs.len()).collect();
     let cell = RefCell::new((model, loss_fn));

@@ -89,7 +89,9 @@ fn names_order_and_members() {
     // the hidden member is a member (strict freeze accepts it) but not a parameter
     let mut net = net;
     net.freeze(Keys::from("cache").strict().shallow()).unwrap();
-    assert!(net.to_string().starts_with("Net(\n  (blocks.0): Block(\n    (layers.0): Linear("));
+    assert!(net
+        .to_string()
+        .starts_with("Net(\n  (blocks.0): Block(\n    (layers.0): Linear("));
 }
 
 #[test]
@@ -99,13 +101,19 @@ fn freeze_by_key_and_path_then_train_one_step() {
     net.freeze(Keys::All).unwrap().unfreeze("bias").unwrap();
     assert_eq!(
         keys(&net.trainable_parameters()),
-        ["blocks.0.layers.0.bias", "blocks.1.layers.0.bias", "head.bias"]
+        [
+            "blocks.0.layers.0.bias",
+            "blocks.1.layers.0.bias",
+            "head.bias"
+        ]
     );
     net.unfreeze(Keys::All).unwrap();
     net.freeze_paths(["blocks.*.layers.1", "shift"]).unwrap();
     let trainable = keys(&net.trainable_parameters());
     assert_eq!(trainable.len(), 8);
-    assert!(!trainable.iter().any(|k| k.contains("layers.1") || k == "shift"));
+    assert!(!trainable
+        .iter()
+        .any(|k| k.contains("layers.1") || k == "shift"));
     assert!(net.freeze_paths(["blocks.7"]).is_err());
 
     let x = Array::from_vec((0..8).map(|i| i as f32 / 8.0 - 0.5).collect(), &[2, 4]).unwrap();
@@ -125,9 +133,13 @@ fn freeze_by_key_and_path_then_train_one_step() {
         assert_eq!(p.shape(), g.shape(), "{k}");
         new.push((k, (p - &(g * 0.05).unwrap()).unwrap()));
     }
-    net.update(&rmlx_core::tree::tree_unflatten(new).unwrap(), true).unwrap();
+    net.update(&rmlx_core::tree::tree_unflatten(new).unwrap(), true)
+        .unwrap();
     let (outs, _) = value_and_grad(&mut net, loss_of).unwrap();
     let loss1: f32 = outs[0].item().unwrap();
     assert!(loss1 < loss0, "{loss1} !< {loss0}");
-    assert_eq!(net.blocks[0].layers[1].weight.to_vec::<f32>().unwrap(), frozen_before);
+    assert_eq!(
+        net.blocks[0].layers[1].weight.to_vec::<f32>().unwrap(),
+        frozen_before
+    );
 }
