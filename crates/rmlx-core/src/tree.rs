@@ -105,6 +105,11 @@ fn join(prefix: &str, key: &str) -> String {
     }
 }
 
+/// The optional conflict resolver of [`tree_merge`].
+pub type MergeFn<'a, T> = &'a dyn Fn(&Tree<T>, &Tree<T>) -> Result<Tree<T>>;
+
+type Groups<T> = Vec<(usize, String, Vec<(String, T)>)>;
+
 /// Flattens a tree into `(dotted path, leaf)` pairs: depth first, dicts in insertion order, lists
 /// by index. Empty dicts and lists produce nothing (`tree_flatten({'a': {}}) == []` in MLX). A bare
 /// leaf has the path `""`.
@@ -196,7 +201,7 @@ fn unflatten_level<T>(pairs: Vec<(String, T)>, at: &str) -> Result<Tree<T>> {
     let sub = |k: &str| join(at, k);
     if is_list {
         let idx = indices.expect("checked");
-        let mut entries: Vec<(usize, String, Vec<(String, T)>)> = groups
+        let mut entries: Groups<T> = groups
             .into_iter()
             .zip(idx)
             .map(|((k, v), i)| (i, k, v))
@@ -287,7 +292,7 @@ pub fn tree_reduce<T, A>(tree: &Tree<T>, init: A, mut f: impl FnMut(A, &T) -> A)
 pub fn tree_merge<T: Clone>(
     a: &Tree<T>,
     b: &Tree<T>,
-    merge_fn: Option<&dyn Fn(&Tree<T>, &Tree<T>) -> Result<Tree<T>>>,
+    merge_fn: Option<MergeFn<'_, T>>,
 ) -> Result<Tree<T>> {
     fn opt<T>(t: Option<&Tree<T>>) -> Option<&Tree<T>> {
         t.filter(|t| !t.is_empty())
@@ -295,7 +300,7 @@ pub fn tree_merge<T: Clone>(
     fn go<T: Clone>(
         a: Option<&Tree<T>>,
         b: Option<&Tree<T>>,
-        merge_fn: Option<&dyn Fn(&Tree<T>, &Tree<T>) -> Result<Tree<T>>>,
+        merge_fn: Option<MergeFn<'_, T>>,
     ) -> Result<Tree<T>> {
         match (opt(a), opt(b)) {
             (None, Some(b)) => Ok(b.clone()),

@@ -1,6 +1,5 @@
 //! `Embedding`.
 
-use super::spread;
 use crate::{Module, ModuleState};
 use rmlx_core::{Array, Result};
 
@@ -15,11 +14,17 @@ pub struct Embedding {
 }
 
 impl Embedding {
-    /// An `Embedding(num_embeddings, dims)`.
+    /// An `Embedding(num_embeddings, dims)`: weight drawn from `N(0, 1/dims)` (MLX's init).
     pub fn new(num_embeddings: usize, dims: usize) -> Result<Embedding> {
-        let scale = 1.0 / (dims.max(1) as f32).sqrt();
+        let scale = (1.0 / dims.max(1) as f64).sqrt();
         Ok(Embedding {
-            weight: spread(&[num_embeddings, dims], scale)?,
+            weight: rmlx_core::random::normal_with(
+                &[num_embeddings, dims],
+                rmlx_core::Dtype::F32,
+                0.0,
+                scale,
+                None,
+            )?,
             state: ModuleState::default(),
         })
     }

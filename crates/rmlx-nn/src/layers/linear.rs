@@ -1,6 +1,6 @@
 //! `Linear` and `Identity`.
 
-use super::{py_bool, spread};
+use super::{py_bool, uniform_init};
 use crate::{Module, ModuleState};
 use rmlx_core::{Array, Result};
 
@@ -18,18 +18,28 @@ pub struct Linear {
 }
 
 impl Linear {
-    /// A `Linear(input_dims, output_dims, bias)`; parameters lie in `[-1/√in, 1/√in)`.
+    /// A `Linear(input_dims, output_dims, bias)`: weight then bias drawn from
+    /// `U(-1/√in, 1/√in)` (MLX's init, same draws).
     pub fn new(input_dims: usize, output_dims: usize, bias: bool) -> Result<Linear> {
-        let scale = 1.0 / (input_dims.max(1) as f32).sqrt();
+        let scale = (1.0 / input_dims.max(1) as f64).sqrt();
         Ok(Linear {
-            weight: spread(&[output_dims, input_dims], scale)?,
+            weight: uniform_init(&[output_dims, input_dims], scale)?,
             bias: if bias {
-                Some(spread(&[output_dims], scale)?)
+                Some(uniform_init(&[output_dims], scale)?)
             } else {
                 None
             },
             state: ModuleState::default(),
         })
+    }
+
+    /// `x Wᵀ + b` (MLX: `addmm(bias, x, W.T)`), or `x Wᵀ` without a bias.
+    pub fn forward(&self, x: &Array) -> Result<Array> {
+        let wt = self.weight.t()?;
+        match &self.bias {
+            Some(b) => rmlx_core::addmm(b, x, &wt, 1.0, 1.0),
+            None => x.matmul(&wt),
+        }
     }
 
     fn repr_args(&self) -> String {

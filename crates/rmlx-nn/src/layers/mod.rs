@@ -1,9 +1,8 @@
 //! Built-in layers. Fields are declared in the order MLX assigns them, so flattened parameter
 //! names and their order match MLX's (`encoder.layers.0.attention.query_proj.weight`, …).
 //!
-//! Until rmlx's random initialisers land, Linear and Embedding start from a deterministic
-//! non-constant fill of MLX's range and norms from ones/zeros as in MLX; load real values with
-//! `load_weights` or `update`.
+//! Initial values are drawn exactly as MLX draws them (from the global key sequence, in the same
+//! order), so `rmlx_core::random::seed(s)` followed by a constructor gives MLX's values bit for bit.
 
 mod activation;
 mod dropout;
@@ -32,14 +31,9 @@ pub(crate) fn filled(shape: &[usize], value: f32) -> Result<Array> {
     Array::from_vec(vec![value; n], shape)
 }
 
-/// A deterministic, non-constant fill in `[-scale, scale)` (a placeholder initialiser until
-/// rmlx's random initialisers land; MLX draws `U(-scale, scale)` here).
-pub(crate) fn spread(shape: &[usize], scale: f32) -> Result<Array> {
-    let n: usize = shape.iter().product();
-    let v: Vec<f32> = (0..n)
-        .map(|i| scale * (((i * 37) % 101) as f32 / 50.5 - 1.0))
-        .collect();
-    Array::from_vec(v, shape)
+/// `U(-scale, scale)` float32 from the global key sequence (MLX's `Linear` init).
+pub(crate) fn uniform_init(shape: &[usize], scale: f64) -> Result<Array> {
+    rmlx_core::random::uniform_with(-scale, scale, shape, rmlx_core::Dtype::F32, None)
 }
 
 /// Python's spelling of a bool in reprs.

@@ -51,7 +51,7 @@ impl MultiHeadAttention {
         d: MhaDims,
         bias: bool,
     ) -> Result<MultiHeadAttention> {
-        if num_heads == 0 || dims % num_heads != 0 {
+        if num_heads == 0 || !dims.is_multiple_of(num_heads) {
             return Err(Error::Value(format!(
                 "The input feature dimensions should be divisible by the number of heads ({dims} % {num_heads}) != 0"
             )));

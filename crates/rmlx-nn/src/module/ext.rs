@@ -56,7 +56,7 @@ fn unwrap_param(m: &dyn Module, key: &str, node: &MemberNode<'_>, trainable: boo
     }
 }
 
-fn children_tree<'a>(m: &'a dyn Module, leaves_only: bool) -> Tree<&'a dyn Module> {
+fn children_tree(m: &dyn Module, leaves_only: bool) -> Tree<&dyn Module> {
     fn unwrap<'a>(node: MemberNode<'a>, leaves_only: bool) -> Tree<&'a dyn Module> {
         match node {
             MemberNode::Array(_) => Tree::empty(),

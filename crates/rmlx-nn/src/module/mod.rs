@@ -42,7 +42,7 @@ mod ext;
 mod freeze;
 mod members;
 mod paths;
-mod update;
+pub(crate) mod update;
 mod weights;
 mod weights_io;
 
