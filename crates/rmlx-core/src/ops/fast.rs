@@ -50,7 +50,10 @@ pub fn layer_norm(
     eps: f64,
 ) -> Result<Array> {
     if x.ndim() == 0 {
-        bail!(Shape, "layer_norm: x must have at least one axis, got a 0-d array");
+        bail!(
+            Shape,
+            "layer_norm: x must have at least one axis, got a 0-d array"
+        );
     }
     let mut all = vec![x];
     if let Some(w) = weight {
@@ -90,7 +93,10 @@ pub fn layer_norm(
 /// ```
 pub fn rms_norm(x: &Array, weight: Option<&Array>, eps: f64) -> Result<Array> {
     if x.ndim() == 0 {
-        bail!(Shape, "rms_norm: x must have at least one axis, got a 0-d array");
+        bail!(
+            Shape,
+            "rms_norm: x must have at least one axis, got a 0-d array"
+        );
     }
     let mut all = vec![x];
     if let Some(w) = weight {
@@ -149,7 +155,11 @@ pub fn rope(
         );
     }
     if !x.dtype().is_float() {
-        bail!(Dtype, "rope: unsupported dtype {} (float types only)", x.dtype());
+        bail!(
+            Dtype,
+            "rope: unsupported dtype {} (float types only)",
+            x.dtype()
+        );
     }
     rope_node(
         x,
@@ -246,11 +256,7 @@ pub fn scaled_dot_product_attention(
             } else if m.dtype().is_float() {
                 MaskKind::Additive
             } else {
-                bail!(
-                    Dtype,
-                    "{OP}: mask must be bool or float, got {}",
-                    m.dtype()
-                );
+                bail!(Dtype, "{OP}: mask must be bool or float, got {}", m.dtype());
             };
             let m2 = if kind == MaskKind::Additive {
                 m.astype(dtype)?

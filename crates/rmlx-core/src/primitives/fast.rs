@@ -74,9 +74,7 @@ impl Primitive for LayerNorm {
     fn eval_cpu(&self, inputs: Vec<Data>, shape: &[usize], dtype: Dtype) -> Result<Data> {
         let x = contiguous(inputs[0].clone());
         let w = self.has_weight.then(|| &inputs[1]);
-        let b = self
-            .has_bias
-            .then(|| &inputs[1 + self.has_weight as usize]);
+        let b = self.has_bias.then(|| &inputs[1 + self.has_weight as usize]);
         let d = *shape.last().unwrap_or(&1);
         let mut buf = out_like(&x, dtype);
         dispatch_float!(dtype, T => {
@@ -439,17 +437,33 @@ impl Primitive for SdpaProbs {
 
     fn eval_cpu(&self, inputs: Vec<Data>, _: &[usize], dtype: Dtype) -> Result<Data> {
         let mask = has_mask_input(self.mask).then(|| &inputs[2]);
-        attention(&inputs[0], &inputs[1], None, mask, self.mask, self.scale, dtype)
+        attention(
+            &inputs[0], &inputs[1], None, mask, self.mask, self.scale, dtype,
+        )
     }
 
-    fn vjp(&self, primals: &[Array], cot: &Array, out: &Array, argnums: &[usize]) -> Result<Vec<Array>> {
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cot: &Array,
+        out: &Array,
+        argnums: &[usize],
+    ) -> Result<Vec<Array>> {
         let ds = softmax_back(out, cot)?;
         let mask = primals.get(2);
         argnums
             .iter()
             .map(|&i| {
                 let i = if i == 2 { 3 } else { i };
-                scores_vjp(&primals[0], &primals[1], mask, self.mask, &ds, self.scale, i)
+                scores_vjp(
+                    &primals[0],
+                    &primals[1],
+                    mask,
+                    self.mask,
+                    &ds,
+                    self.scale,
+                    i,
+                )
             })
             .collect()
     }
@@ -473,7 +487,13 @@ impl Primitive for ScaledDotProductAttention {
         )
     }
 
-    fn vjp(&self, primals: &[Array], cot: &Array, _: &Array, argnums: &[usize]) -> Result<Vec<Array>> {
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cot: &Array,
+        _: &Array,
+        argnums: &[usize],
+    ) -> Result<Vec<Array>> {
         let (q, k, v) = (&primals[0], &primals[1], &primals[2]);
         let mask = primals.get(3);
         let p = probs_node(q, k, mask, self.scale, self.mask);

@@ -185,7 +185,20 @@ fn batched<T: GemmElem>(
         // SAFETY: `a` and `b` are valid strided layouts of [batch.., m, k] and [batch.., k, n]
         // over their buffers, so every element gemm addresses is in range; `dst` is this
         // item's own m*n chunk of the output.
-        unsafe { gemm_one(dst, (m, n, k), a_raw, am, b_raw, bm, read_dst, beta, alpha, threads) }
+        unsafe {
+            gemm_one(
+                dst,
+                (m, n, k),
+                a_raw,
+                am,
+                b_raw,
+                bm,
+                read_dst,
+                beta,
+                alpha,
+                threads,
+            )
+        }
     };
     if batch > 1 && threads > 1 && m * n * k <= BATCH_PAR_MAX_MACS {
         out.par_chunks_mut(item)

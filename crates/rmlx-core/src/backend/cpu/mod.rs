@@ -1,10 +1,10 @@
 //! CPU kernels: elementwise, reductions, GEMM glue, softmax/norms/attention.
 
+pub mod attention;
 pub mod copy;
 pub mod elementwise;
 pub mod gemm;
 pub mod norm;
-pub mod attention;
 pub mod reduce;
 pub mod scalar;
 pub mod special;
