@@ -21,6 +21,8 @@ pub mod error;
 pub mod graph;
 pub mod ops;
 pub mod primitives;
+pub mod random;
+pub mod tree;
 
 pub use array::{array, Array, IntoScalar, ToVecElement};
 pub use buffer::memory;

@@ -1,12 +1,208 @@
 //! # rmlx-macros
 //!
-//! `#[derive(Module)]` for rmlx (generated traversal code; filled in by the module-tree work).
+//! `#[derive(Module)]` for rmlx: generates only a traversal of the struct's members (see
+//! `rmlx_nn::Module`); every `nn.Module` method is library code over it.
+//!
+//! Field attributes: `#[module(skip)]` (not part of the tree), `#[module(hidden)]` (MLX's
+//! `_`-prefixed members: not a parameter, but train/eval/freeze reach it), `#[module(rename =
+//! "name")]` (the member's key). Struct attributes: `#[module(crate = "rmlx::nn")]` (path of the
+//! nn crate, default `::rmlx_nn`), `#[module(name = "Class")]` (class name, default the struct
+//! name), `#[module(extra_repr = "method")]` (a `fn(&self) -> String` giving the repr arguments).
+//!
+//! The struct must hold exactly one field whose type is `ModuleState`.
 
 use proc_macro::TokenStream;
+use proc_macro2::TokenStream as TokenStream2;
+use quote::{format_ident, quote};
+use syn::{parse_macro_input, Data, DeriveInput, Fields, LitStr, Type};
 
-/// Placeholder derive until the module-tree work lands: it accepts the item and generates nothing,
-/// so the workspace layout is complete.
+#[derive(Default)]
+struct FieldOpts {
+    skip: bool,
+    hidden: bool,
+    rename: Option<String>,
+}
+
+#[derive(Default)]
+struct StructOpts {
+    krate: Option<syn::Path>,
+    name: Option<String>,
+    extra_repr: Option<syn::Ident>,
+}
+
+fn field_opts(attrs: &[syn::Attribute]) -> syn::Result<FieldOpts> {
+    let mut o = FieldOpts::default();
+    for a in attrs.iter().filter(|a| a.path().is_ident("module")) {
+        a.parse_nested_meta(|meta| {
+            if meta.path.is_ident("skip") {
+                o.skip = true;
+            } else if meta.path.is_ident("hidden") {
+                o.hidden = true;
+            } else if meta.path.is_ident("rename") {
+                let s: LitStr = meta.value()?.parse()?;
+                o.rename = Some(s.value());
+            } else {
+                return Err(meta.error("expected `skip`, `hidden` or `rename = \"…\"`"));
+            }
+            Ok(())
+        })?;
+    }
+    Ok(o)
+}
+
+fn struct_opts(attrs: &[syn::Attribute]) -> syn::Result<StructOpts> {
+    let mut o = StructOpts::default();
+    for a in attrs.iter().filter(|a| a.path().is_ident("module")) {
+        a.parse_nested_meta(|meta| {
+            if meta.path.is_ident("crate") {
+                let s: LitStr = meta.value()?.parse()?;
+                o.krate = Some(s.parse()?);
+            } else if meta.path.is_ident("name") {
+                let s: LitStr = meta.value()?.parse()?;
+                o.name = Some(s.value());
+            } else if meta.path.is_ident("extra_repr") {
+                let s: LitStr = meta.value()?.parse()?;
+                o.extra_repr = Some(format_ident!("{}", s.value()));
+            } else {
+                return Err(
+                    meta.error("expected `crate = \"…\"`, `name = \"…\"` or `extra_repr = \"…\"`")
+                );
+            }
+            Ok(())
+        })?;
+    }
+    Ok(o)
+}
+
+fn is_state(ty: &Type) -> bool {
+    match ty {
+        Type::Path(p) => p
+            .path
+            .segments
+            .last()
+            .is_some_and(|s| s.ident == "ModuleState"),
+        _ => false,
+    }
+}
+
+/// Derives `rmlx_nn::Module` (plus `rmlx_nn::Member` and `Display`) for a struct with named
+/// fields: each field, in declaration order, is a member named after the field.
 #[proc_macro_derive(Module, attributes(module))]
-pub fn derive_module(_input: TokenStream) -> TokenStream {
-    TokenStream::new()
+pub fn derive_module(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    match expand(input) {
+        Ok(t) => t.into(),
+        Err(e) => e.to_compile_error().into(),
+    }
+}
+
+fn expand(input: DeriveInput) -> syn::Result<TokenStream2> {
+    let so = struct_opts(&input.attrs)?;
+    let krate: syn::Path = so
+        .krate
+        .clone()
+        .unwrap_or_else(|| syn::parse_quote!(::rmlx_nn));
+    let name = &input.ident;
+    let class = so.name.clone().unwrap_or_else(|| name.to_string());
+    let fields = match &input.data {
+        Data::Struct(s) => match &s.fields {
+            Fields::Named(f) => &f.named,
+            _ => {
+                return Err(syn::Error::new_spanned(
+                    &input.ident,
+                    "#[derive(Module)] needs a struct with named fields",
+                ))
+            }
+        },
+        _ => {
+            return Err(syn::Error::new_spanned(
+                &input.ident,
+                "#[derive(Module)] supports structs only",
+            ))
+        }
+    };
+    let mut state = None;
+    let mut visits = Vec::new();
+    let mut visits_mut = Vec::new();
+    for f in fields {
+        let ident = f.ident.as_ref().expect("named field");
+        let o = field_opts(&f.attrs)?;
+        if is_state(&f.ty) {
+            if state.is_some() {
+                return Err(syn::Error::new_spanned(
+                    f,
+                    "a module holds exactly one `ModuleState` field",
+                ));
+            }
+            state = Some(ident.clone());
+            continue;
+        }
+        if o.skip {
+            continue;
+        }
+        let key = o
+            .rename
+            .unwrap_or_else(|| ident.to_string().trim_start_matches("r#").to_string());
+        let hidden = o.hidden;
+        let ty = &f.ty;
+        visits.push(
+            quote! { <#ty as #krate::Member>::visit_member(&self.#ident, #key, #hidden, visitor); },
+        );
+        visits_mut.push(quote! { <#ty as #krate::Member>::visit_member_mut(&mut self.#ident, #key, #hidden, visitor); });
+    }
+    let state = state.ok_or_else(|| {
+        syn::Error::new_spanned(
+            &input.ident,
+            "#[derive(Module)] needs one field of type `ModuleState` (e.g. `state: ModuleState`)",
+        )
+    })?;
+    let extra = match &so.extra_repr {
+        Some(m) => quote! { fn extra_repr(&self) -> ::std::string::String { self.#m() } },
+        None => quote! {},
+    };
+    let (ig, tg, wc) = input.generics.split_for_impl();
+    Ok(quote! {
+        impl #ig #krate::Module for #name #tg #wc {
+            fn class_name(&self) -> &str { #class }
+            fn state(&self) -> &#krate::ModuleState { &self.#state }
+            fn state_mut(&mut self) -> &mut #krate::ModuleState { &mut self.#state }
+            #[allow(unused_variables)]
+            fn visit<'a>(&'a self, visitor: &mut dyn #krate::Visitor<'a>) { #(#visits)* }
+            #[allow(unused_variables)]
+            fn visit_mut<'a>(&'a mut self, visitor: &mut dyn #krate::VisitorMut<'a>) { #(#visits_mut)* }
+            #extra
+            fn as_module(&self) -> &dyn #krate::Module { self }
+            fn as_module_mut(&mut self) -> &mut dyn #krate::Module { self }
+            fn as_any(&self) -> &dyn ::std::any::Any { self }
+            fn as_any_mut(&mut self) -> &mut dyn ::std::any::Any { self }
+            fn into_any(self: ::std::boxed::Box<Self>) -> ::std::boxed::Box<dyn ::std::any::Any> { self }
+            fn replace_with(&mut self, new: ::std::boxed::Box<dyn #krate::Module>) -> ::std::result::Result<(), ::std::string::String> {
+                match new.as_any().downcast_ref::<Self>() {
+                    ::std::option::Option::None => ::std::result::Result::Err(::std::format!(
+                        "cannot replace a {} with a {}: the field's type is fixed (use a Box<dyn Module> field to swap classes)",
+                        #class, new.class_name()
+                    )),
+                    ::std::option::Option::Some(_) => {
+                        if let ::std::result::Result::Ok(b) = new.into_any().downcast::<Self>() {
+                            *self = *b;
+                        }
+                        ::std::result::Result::Ok(())
+                    }
+                }
+            }
+        }
+        impl #ig #krate::Member for #name #tg #wc {
+            fn visit_member<'a>(&'a self, name: &str, hidden: bool, visitor: &mut dyn #krate::Visitor<'a>) {
+                visitor.module(name, self, hidden)
+            }
+            fn visit_member_mut<'a>(&'a mut self, name: &str, hidden: bool, visitor: &mut dyn #krate::VisitorMut<'a>) {
+                visitor.module(name, #krate::ModuleMut::Typed(self), hidden)
+            }
+        }
+        impl #ig ::std::fmt::Display for #name #tg #wc {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(&<Self as #krate::ModuleExt>::repr(self))
+            }
+        }
+    })
 }

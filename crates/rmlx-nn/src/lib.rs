@@ -1,7 +1,33 @@
 //! # rmlx-nn
 //!
-//! MLX's `mlx.nn` in Rust: the `Module` tree with freeze/unfreeze by key, layers, losses and
-//! initialisers. (Filled in by the module-tree and layers work; see the project issues.)
+//! MLX's `mlx.nn` in Rust: the [`Module`] tree with freeze/unfreeze by key, `update`,
+//! `load_weights`/`save_weights`, [`value_and_grad`] over trainable parameters, and the layers.
+//!
+//! Derive [`Module`](macro@Module) on a struct whose fields are its members (arrays, child
+//! modules, `Vec`/`Option`/maps of them) plus one `state: ModuleState` field; every MLX
+//! `nn.Module` method is then available through [`ModuleExt`].
+//!
+//! Outside this crate (e.g. through the `rmlx` facade) the derive refers to `::rmlx_nn`; a crate
+//! that depends only on `rmlx` writes `#[module(crate = "rmlx::nn")]` on the struct.
 #![warn(missing_docs)]
 
+extern crate self as rmlx_nn;
+
+pub mod layers;
+pub mod module;
+
+pub use layers::*;
+pub use module::{
+    Container, Keys, Member, MemberNode, MemberNodeMut, Module, ModuleExt, ModuleMut, ModuleState,
+    UpdateValue, Visitor, VisitorMut, Weights,
+};
 pub use rmlx_core as core;
+pub use rmlx_core::tree::Tree;
+/// `#[derive(Module)]`: generates the member traversal of a module struct. See [`module`].
+pub use rmlx_macros::Module;
+
+impl std::fmt::Display for dyn Module {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&module::ModuleExt::repr(self))
+    }
+}

@@ -1,57 +1,31 @@
-//! Elementwise arithmetic: unary math, binary ops with broadcasting and MLX's type promotion, and
-//! the `+ - * /` operators on `&Array`, `Array` and scalars.
+//! Operators on arrays: `+ - * / %` with arrays and `f64`/`i32` scalars, `& | ^ << >>` with arrays
+//! and `i32` scalars, unary `-` and `!`. All return `Result<Array>`.
+//!
+//! Scalars are *weak*, as Python scalars in MLX: they take the array's dtype, except that a float
+//! scalar next to an integer or bool array gives float32 (see [`weak_scalar`]).
+//!
+//! ```
+//! use rmlx_core::Array;
+//! let a = Array::from_slice(&[5i32, -7], &[2])?;
+//! assert_eq!((&a % 3)?.to_vec::<i32>()?, vec![2, 2]);
+//! assert_eq!((-&a)?.to_vec::<i32>()?, vec![-5, 7]);
+//! assert_eq!((!&a)?.to_vec::<i32>()?, vec![!5, !-7]);
+//! assert_eq!((&a << 1)?.to_vec::<i32>()?, vec![10, -14]);
+//! # Ok::<(), rmlx_core::Error>(())
+//! ```
 
-use std::ops::{Add, Div, Mul, Sub};
-use std::sync::Arc;
+use std::ops::{Add, BitAnd, BitOr, BitXor, Div, Mul, Neg, Not, Rem, Shl, Shr, Sub};
 
-use super::broadcast_arrays;
-use crate::primitives::binary::{Binary, BinaryOp};
+use super::binary::{
+    add, bitwise_and, bitwise_or, bitwise_xor, divide, left_shift, multiply, remainder,
+    right_shift, subtract,
+};
+use super::unary::{bitwise_invert, negative};
 use crate::{Array, Dtype, Result};
 
-fn binary_op(op: BinaryOp, name: &str, a: &Array, b: &Array) -> Result<Array> {
-    let mut dtype = Dtype::promote(a.dtype(), b.dtype());
-    if op == BinaryOp::Divide && !dtype.is_float() {
-        dtype = Dtype::F32; // int / int is true division (MLX: float32)
-    }
-    let a = a.astype(dtype)?;
-    let b = b.astype(dtype)?;
-    let v = broadcast_arrays(name, &[&a, &b])?;
-    Ok(Array::from_primitive(
-        v[0].shape().to_vec(),
-        dtype,
-        Arc::new(Binary(op)),
-        v,
-    ))
-}
-
-/// `a + b` with broadcasting.
-pub fn add(a: &Array, b: &Array) -> Result<Array> {
-    binary_op(BinaryOp::Add, "add", a, b)
-}
-
-/// `a - b` with broadcasting.
-pub fn subtract(a: &Array, b: &Array) -> Result<Array> {
-    binary_op(BinaryOp::Subtract, "subtract", a, b)
-}
-
-/// `a * b` with broadcasting.
-pub fn multiply(a: &Array, b: &Array) -> Result<Array> {
-    binary_op(BinaryOp::Multiply, "multiply", a, b)
-}
-
-/// `a / b` with broadcasting; integer inputs give float32 (true division).
-pub fn divide(a: &Array, b: &Array) -> Result<Array> {
-    binary_op(BinaryOp::Divide, "divide", a, b)
-}
-
-/// `-a`.
-pub fn negative(a: &Array) -> Result<Array> {
-    let zero = Array::scalar_as(0.0, a.dtype());
-    subtract(&zero, a)
-}
-
 /// A scalar converted the way MLX converts a Python scalar next to an array: it takes the
-/// array's dtype, except that a float scalar next to an integer or bool array is float32.
+/// array's dtype, except that a float scalar next to an integer or bool array is float32, and
+/// an integer scalar next to a bool array is int32.
 pub fn weak_scalar(value: f64, is_float: bool, like: &Array) -> Array {
     let d = like.dtype();
     let dtype = if is_float && !d.is_float() {
@@ -65,7 +39,7 @@ pub fn weak_scalar(value: f64, is_float: bool, like: &Array) -> Array {
 }
 
 macro_rules! impl_operator {
-    ($Trait:ident, $method:ident, $func:ident) => {
+    ($Trait:ident, $method:ident, $func:ident $(, $scalar:ty, $float:expr)*) => {
         impl $Trait<&Array> for &Array {
             type Output = Result<Array>;
             fn $method(self, rhs: &Array) -> Result<Array> {
@@ -90,8 +64,7 @@ macro_rules! impl_operator {
                 $func(self, &rhs)
             }
         }
-        impl_operator!(@scalar $Trait, $method, $func, f64, true);
-        impl_operator!(@scalar $Trait, $method, $func, i32, false);
+        $(impl_operator!(@scalar $Trait, $method, $func, $scalar, $float);)*
     };
     (@scalar $Trait:ident, $method:ident, $func:ident, $t:ty, $float:expr) => {
         impl $Trait<$t> for &Array {
@@ -121,7 +94,45 @@ macro_rules! impl_operator {
     };
 }
 
-impl_operator!(Add, add, add);
-impl_operator!(Sub, sub, subtract);
-impl_operator!(Mul, mul, multiply);
-impl_operator!(Div, div, divide);
+impl_operator!(Add, add, add, f64, true, i32, false);
+impl_operator!(Sub, sub, subtract, f64, true, i32, false);
+impl_operator!(Mul, mul, multiply, f64, true, i32, false);
+impl_operator!(Div, div, divide, f64, true, i32, false);
+impl_operator!(Rem, rem, remainder, f64, true, i32, false);
+impl_operator!(BitAnd, bitand, bitwise_and, i32, false);
+impl_operator!(BitOr, bitor, bitwise_or, i32, false);
+impl_operator!(BitXor, bitxor, bitwise_xor, i32, false);
+impl_operator!(Shl, shl, left_shift, i32, false);
+impl_operator!(Shr, shr, right_shift, i32, false);
+
+impl Neg for &Array {
+    type Output = Result<Array>;
+    /// [`negative`]
+    fn neg(self) -> Result<Array> {
+        negative(self)
+    }
+}
+
+impl Neg for Array {
+    type Output = Result<Array>;
+    /// [`negative`]
+    fn neg(self) -> Result<Array> {
+        negative(&self)
+    }
+}
+
+impl Not for &Array {
+    type Output = Result<Array>;
+    /// MLX's `~`: logical not for bool, bitwise invert for integers, `Err` for floats.
+    fn not(self) -> Result<Array> {
+        bitwise_invert(self)
+    }
+}
+
+impl Not for Array {
+    type Output = Result<Array>;
+    /// MLX's `~`: logical not for bool, bitwise invert for integers, `Err` for floats.
+    fn not(self) -> Result<Array> {
+        bitwise_invert(&self)
+    }
+}

@@ -2,17 +2,31 @@
 //! shape and dtype at once (so errors surface at the call that caused them) and builds a lazy node.
 
 pub mod arithmetic;
+pub mod binary;
 pub mod convert;
 pub mod fast;
 pub mod linalg;
 pub mod reduction;
 pub mod shape;
+pub mod unary;
+pub mod creation;
+pub mod indexing;
+pub mod joining;
+pub mod slicing;
+pub mod sort;
 
 pub use arithmetic::*;
+pub use binary::*;
 pub use convert::*;
 pub use linalg::{addmm, inner, matmul, outer, tensordot, TensordotAxes};
 pub use reduction::*;
 pub use shape::*;
+pub use unary::*;
+pub use creation::*;
+pub use indexing::*;
+pub use joining::*;
+pub use slicing::*;
+pub use sort::*;
 
 use crate::{bail, Array, Result};
 

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::broadcast_shapes;
+use super::{broadcast_shapes, Axes};
 use crate::primitives::shape::{Broadcast, Reshape, Transpose};
 use crate::{bail, Array, Result};
 
@@ -187,4 +187,171 @@ pub fn transpose(a: &Array, axes: Option<&[isize]>) -> Result<Array> {
         Arc::new(Transpose { perm }),
         vec![a.clone()],
     ))
+}
+
+/// Merges axes `start_axis..=end_axis` into one (negative axes count from the end). A 0-d array
+/// becomes shape `[1]`. A view when the merged axes are contiguous with each other.
+///
+/// ```
+/// use rmlx_core::{self as mx, Dtype};
+/// let x = mx::zeros(&[2, 3, 4], Dtype::F32)?;
+/// assert_eq!(x.flatten(0, -1)?.shape(), &[24]);
+/// assert_eq!(x.flatten(1, 2)?.shape(), &[2, 12]);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn flatten(a: &Array, start_axis: isize, end_axis: isize) -> Result<Array> {
+    if a.ndim() == 0 {
+        return a.reshape([1usize]);
+    }
+    let s = super::normalize_axis("flatten", start_axis, a.ndim())?;
+    let e = super::normalize_axis("flatten", end_axis, a.ndim())?;
+    if s > e {
+        bail!(
+            Axis,
+            "flatten: start axis {start_axis} must come before end axis {end_axis}"
+        );
+    }
+    let mut shape = a.shape()[..s].to_vec();
+    shape.push(a.shape()[s..=e].iter().product());
+    shape.extend_from_slice(&a.shape()[e + 1..]);
+    a.reshape(shape)
+}
+
+/// Splits `axis` into `shape` (one entry may be `-1`).
+///
+/// ```
+/// use rmlx_core::{self as mx, Dtype};
+/// let x = mx::zeros(&[2, 12], Dtype::F32)?;
+/// assert_eq!(x.unflatten(-1, [3, -1])?.shape(), &[2, 3, 4]);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn unflatten(a: &Array, axis: isize, shape: impl ShapeLike) -> Result<Array> {
+    let ax = super::normalize_axis("unflatten", axis, a.ndim())?;
+    let dims = shape.to_dims();
+    if dims.is_empty() {
+        bail!(Shape, "unflatten: the new shape must not be empty");
+    }
+    let inner = infer_shape("unflatten", &a.shape()[ax..=ax], &dims)?;
+    let mut out = a.shape()[..ax].to_vec();
+    out.extend(inner);
+    out.extend_from_slice(&a.shape()[ax + 1..]);
+    a.reshape(out)
+}
+
+/// Exchanges two axes. A view.
+pub fn swapaxes(a: &Array, axis1: isize, axis2: isize) -> Result<Array> {
+    let i = super::normalize_axis("swapaxes", axis1, a.ndim())?;
+    let j = super::normalize_axis("swapaxes", axis2, a.ndim())?;
+    let mut perm: Vec<usize> = (0..a.ndim()).collect();
+    perm.swap(i, j);
+    a.transpose_axes(&perm)
+}
+
+/// Moves axis `source` to position `destination`, keeping the others in order. A view.
+///
+/// ```
+/// use rmlx_core::{self as mx, Dtype};
+/// let x = mx::zeros(&[2, 3, 4], Dtype::F32)?;
+/// assert_eq!(mx::moveaxis(&x, 0, -1)?.shape(), &[3, 4, 2]);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn moveaxis(a: &Array, source: isize, destination: isize) -> Result<Array> {
+    let s = super::normalize_axis("moveaxis", source, a.ndim())?;
+    let d = super::normalize_axis("moveaxis", destination, a.ndim())?;
+    let mut perm: Vec<usize> = (0..a.ndim()).filter(|&i| i != s).collect();
+    perm.insert(d, s);
+    a.transpose_axes(&perm)
+}
+
+/// Inserts size-1 axes at `axes` (positions in the output, negative allowed). A view.
+///
+/// ```
+/// use rmlx_core::{self as mx, Dtype};
+/// let x = mx::zeros(&[2, 3], Dtype::F32)?;
+/// assert_eq!(x.expand_dims([0, -1])?.shape(), &[1, 2, 3, 1]);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn expand_dims(a: &Array, axes: impl Into<Axes>) -> Result<Array> {
+    let Axes::List(axes) = axes.into() else {
+        bail!(Axis, "expand_dims: the axes must be given");
+    };
+    let nd = a.ndim() + axes.len();
+    let mut ax = super::normalize_axes("expand_dims", &axes, nd)?;
+    ax.sort_unstable();
+    let mut shape = Vec::with_capacity(nd);
+    let mut src = a.shape().iter();
+    for i in 0..nd {
+        if ax.contains(&i) {
+            shape.push(1);
+        } else if let Some(&d) = src.next() {
+            shape.push(d);
+        }
+    }
+    a.reshape(shape)
+}
+
+/// Removes size-1 axes: the given ones (each must have size 1), or all with `None`. A view.
+///
+/// ```
+/// use rmlx_core::{self as mx, Dtype};
+/// let x = mx::zeros(&[1, 3, 1], Dtype::F32)?;
+/// assert_eq!(x.squeeze(None)?.shape(), &[3]);
+/// assert_eq!(x.squeeze(0)?.shape(), &[3, 1]);
+/// assert!(x.squeeze(1).is_err());
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn squeeze(a: &Array, axes: impl Into<Axes>) -> Result<Array> {
+    let axes = match axes.into() {
+        Axes::All => (0..a.ndim()).filter(|&i| a.shape()[i] == 1).collect(),
+        Axes::List(v) => {
+            let ax = super::normalize_axes("squeeze", &v, a.ndim())?;
+            for &i in &ax {
+                if a.shape()[i] != 1 {
+                    bail!(
+                        Shape,
+                        "squeeze: cannot squeeze axis {i} with size {} which is not 1",
+                        a.shape()[i]
+                    );
+                }
+            }
+            ax
+        }
+    };
+    let shape: Vec<usize> = (0..a.ndim())
+        .filter(|i| !axes.contains(i))
+        .map(|i| a.shape()[i])
+        .collect();
+    a.reshape(shape)
+}
+
+impl Array {
+    /// Merges axes `start_axis..=end_axis`; see [`flatten`].
+    pub fn flatten(&self, start_axis: isize, end_axis: isize) -> Result<Array> {
+        flatten(self, start_axis, end_axis)
+    }
+
+    /// Splits `axis` into `shape`; see [`unflatten`].
+    pub fn unflatten(&self, axis: isize, shape: impl ShapeLike) -> Result<Array> {
+        unflatten(self, axis, shape)
+    }
+
+    /// Exchanges two axes; see [`swapaxes`].
+    pub fn swapaxes(&self, axis1: isize, axis2: isize) -> Result<Array> {
+        swapaxes(self, axis1, axis2)
+    }
+
+    /// Moves an axis; see [`moveaxis`].
+    pub fn moveaxis(&self, source: isize, destination: isize) -> Result<Array> {
+        moveaxis(self, source, destination)
+    }
+
+    /// Inserts size-1 axes; see [`expand_dims`].
+    pub fn expand_dims(&self, axes: impl Into<Axes>) -> Result<Array> {
+        expand_dims(self, axes)
+    }
+
+    /// Removes size-1 axes; see [`squeeze`].
+    pub fn squeeze(&self, axes: impl Into<Axes>) -> Result<Array> {
+        squeeze(self, axes)
+    }
 }

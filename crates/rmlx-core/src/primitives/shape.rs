@@ -78,7 +78,13 @@ impl Primitive for Reshape {
 
     fn eval_cpu(&self, mut inputs: Vec<Data>, shape: &[usize], _: Dtype) -> Result<Data> {
         let x = inputs.remove(0);
-        let mut x = if x.is_contiguous() { x } else { contiguous(x) };
+        if let Some(strides) = reshape_strides(&x.shape, &x.strides, shape) {
+            let mut x = x;
+            x.shape = shape.to_vec();
+            x.strides = strides;
+            return Ok(x);
+        }
+        let mut x = contiguous(x);
         x.shape = shape.to_vec();
         x.strides = contiguous_strides(shape);
         Ok(x)
@@ -97,6 +103,56 @@ impl Primitive for Reshape {
     fn jvp(&self, _: &[Array], tangents: &[Array], _: &[usize]) -> Result<Array> {
         tangents[0].reshape(&self.shape)
     }
+}
+
+/// Strides that view a layout `(old_shape, old_strides)` as `new_shape` (same size, row-major
+/// order) without copying, or `None` when the old axes being merged or split are not contiguous
+/// with each other (numpy's no-copy reshape test).
+pub fn reshape_strides(
+    old_shape: &[usize],
+    old_strides: &[isize],
+    new_shape: &[usize],
+) -> Option<Vec<isize>> {
+    if new_shape.contains(&0) || old_shape.contains(&0) {
+        return Some(contiguous_strides(new_shape));
+    }
+    let (os, ost): (Vec<usize>, Vec<isize>) = old_shape
+        .iter()
+        .zip(old_strides)
+        .filter(|(&d, _)| d != 1)
+        .map(|(&d, &s)| (d, s))
+        .unzip();
+    let mut out = vec![0isize; new_shape.len()];
+    let (mut ni, mut oi) = (0usize, 0usize);
+    while ni < new_shape.len() && oi < os.len() {
+        if new_shape[ni] == 1 {
+            ni += 1;
+            continue;
+        }
+        let (mut np, mut op) = (new_shape[ni], os[oi]);
+        let (mut nj, mut oj) = (ni + 1, oi + 1);
+        while np != op {
+            if np < op {
+                np *= *new_shape.get(nj)?;
+                nj += 1;
+            } else {
+                op *= *os.get(oj)?;
+                oj += 1;
+            }
+        }
+        for k in oi..oj - 1 {
+            if ost[k] != os[k + 1] as isize * ost[k + 1] {
+                return None;
+            }
+        }
+        out[nj - 1] = ost[oj - 1];
+        for k in (ni + 1..nj).rev() {
+            out[k - 1] = out[k] * new_shape[k] as isize;
+        }
+        ni = nj;
+        oi = oj;
+    }
+    Some(out)
 }
 
 /// Permutes axes: output axis `i` is input axis `perm[i]`. A view.

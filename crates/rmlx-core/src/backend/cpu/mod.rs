@@ -3,9 +3,15 @@
 pub mod attention;
 pub mod copy;
 pub mod elementwise;
+pub mod order;
 pub mod gemm;
 pub mod norm;
 pub mod reduce;
 pub mod scalar;
+pub mod scan;
+pub mod softmax;
+pub mod sort;
 pub mod special;
 pub mod strided;
+pub mod fastmath;
+pub mod gather;

@@ -134,3 +134,53 @@ fn reduce_rows<T: Pod + Sync, A: Copy + Send + Sync, R: Reducer<T, A>>(
     }
     out
 }
+
+/// Index (uint32) of the first maximum (`is_max`) or minimum along `axis`, for every position of
+/// the other axes, in row-major order. A NaN counts as the extreme (numpy: the first NaN wins).
+pub fn arg_reduce<T>(x: &Data, axis: usize, is_max: bool) -> Vec<u32>
+where
+    T: super::order::Ordered + Pod,
+{
+    let kept_shape: Vec<usize> = (0..x.shape.len())
+        .filter(|&a| a != axis)
+        .map(|a| x.shape[a])
+        .collect();
+    let kept_strides: Vec<isize> = (0..x.shape.len())
+        .filter(|&a| a != axis)
+        .map(|a| x.strides[a])
+        .collect();
+    let out_n: usize = kept_shape.iter().product();
+    let n = x.shape[axis];
+    let step = x.strides[axis];
+    let raw = x.raw::<T>();
+    let one = |i: usize| -> u32 {
+        let base = offset_of(i, &kept_shape, &kept_strides, x.offset) as isize;
+        let mut best = 0usize;
+        let Some(&first) = raw.get(base as usize) else {
+            return 0;
+        };
+        let mut bv = first;
+        if bv.is_nan() {
+            return 0;
+        }
+        for j in 1..n {
+            let v = raw[(base + j as isize * step) as usize];
+            if v.is_nan() {
+                return j as u32;
+            }
+            if (is_max && v > bv) || (!is_max && v < bv) {
+                bv = v;
+                best = j;
+            }
+        }
+        best as u32
+    };
+    if n == 0 {
+        return vec![0; out_n];
+    }
+    if out_n * n >= PAR_THRESHOLD {
+        (0..out_n).into_par_iter().map(one).collect()
+    } else {
+        (0..out_n).map(one).collect()
+    }
+}

@@ -1,0 +1,209 @@
+//! Integer-array indexing along one axis: `take`, `take_along_axis`, `put_along_axis`.
+//!
+//! Indices may have any integer dtype; negative indices count from the end of the axis. An index
+//! outside `[-n, n)` makes evaluation fail with [`Error::Index`](crate::Error::Index) naming the
+//! index and the axis length (nothing is read out of bounds).
+
+use std::sync::Arc;
+
+use super::normalize_axis;
+use crate::primitives::indexing::{Gather, IndexKind, Scatter};
+use crate::{bail, Array, Result};
+
+fn check_indices(op: &str, idx: &Array) -> Result<()> {
+    if !idx.dtype().is_int() {
+        bail!(Dtype, "{op}: indices must be integers, got {}", idx.dtype());
+    }
+    Ok(())
+}
+
+/// The shape a gather of `shape` by indices of `idx_shape` walks (its output shape).
+fn walk_shape(
+    op: &str,
+    kind: IndexKind,
+    axis: usize,
+    shape: &[usize],
+    idx_shape: &[usize],
+) -> Result<Vec<usize>> {
+    match kind {
+        IndexKind::Take => {
+            let mut out = shape[..axis].to_vec();
+            out.extend_from_slice(idx_shape);
+            out.extend_from_slice(&shape[axis + 1..]);
+            Ok(out)
+        }
+        IndexKind::AlongAxis => {
+            if idx_shape.len() != shape.len() {
+                bail!(
+                    Shape,
+                    "{op}: indices of dimension {} do not match array of dimension {}",
+                    idx_shape.len(),
+                    shape.len()
+                );
+            }
+            shape
+                .iter()
+                .zip(idx_shape)
+                .enumerate()
+                .map(|(d, (&a, &i))| match (d == axis, a, i) {
+                    (true, _, i) => Ok(i),
+                    (false, a, i) if a == i || i == 1 => Ok(a),
+                    (false, 1, i) => Ok(i),
+                    _ => bail!(
+                        Shape,
+                        "{op}: indices of shape {idx_shape:?} cannot be broadcast with array of \
+                         shape {shape:?} (except along axis {axis})"
+                    ),
+                })
+                .collect()
+        }
+    }
+}
+
+/// Builds a `Gather` node (`axis` non-negative).
+pub(crate) fn gather_raw(a: &Array, idx: &Array, kind: IndexKind, axis: usize) -> Result<Array> {
+    let op = match kind {
+        IndexKind::Take => "take",
+        IndexKind::AlongAxis => "take_along_axis",
+    };
+    check_indices(op, idx)?;
+    let shape = walk_shape(op, kind, axis, a.shape(), idx.shape())?;
+    Ok(Array::from_primitive(
+        shape,
+        a.dtype(),
+        Arc::new(Gather { kind, axis }),
+        vec![a.clone(), idx.clone()],
+    ))
+}
+
+/// Builds a `Scatter` node: `updates` is cast to `base`'s dtype and broadcast to the walk shape.
+pub(crate) fn scatter_raw(
+    base: &Array,
+    idx: &Array,
+    updates: &Array,
+    kind: IndexKind,
+    axis: usize,
+    add: bool,
+) -> Result<Array> {
+    let op = if add { "scatter_add" } else { "put_along_axis" };
+    check_indices(op, idx)?;
+    let walk = walk_shape(op, kind, axis, base.shape(), idx.shape())?;
+    let b = super::broadcast_shapes(op, updates.shape(), &walk)?;
+    if b != walk {
+        bail!(
+            Shape,
+            "{op}: values of shape {:?} cannot be broadcast to the indexed shape {walk:?}",
+            updates.shape()
+        );
+    }
+    let upd = updates.astype(base.dtype())?.broadcast_to(&walk)?;
+    Ok(Array::from_primitive(
+        base.shape().to_vec(),
+        base.dtype(),
+        Arc::new(Scatter { kind, axis, add }),
+        vec![base.clone(), idx.clone(), upd],
+    ))
+}
+
+/// Picks elements of `a` at `indices` along `axis`: the output shape is
+/// `a.shape[..axis] + indices.shape + a.shape[axis+1..]`. With `axis = None`, `a` is flattened
+/// first and the output has the indices' shape. The vjp scatter-adds (repeated indices
+/// accumulate); the indices get no gradient.
+///
+/// ```
+/// use rmlx_core::{self as mx, Array};
+/// let a = Array::from_slice(&[10i32, 11, 12, 20, 21, 22], &[2, 3])?;
+/// let i = Array::from_slice(&[2i32, -3], &[2])?;
+/// assert_eq!(mx::take(&a, &i, Some(1))?.to_vec::<i32>()?, vec![12, 10, 22, 20]);
+/// assert_eq!(mx::take(&a, &i, None)?.to_vec::<i32>()?, vec![12, 20]);
+/// let bad = Array::from_slice(&[6i32], &[1])?;
+/// assert!(mx::take(&a, &bad, None)?.eval().is_err()); // index 6, size 6
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn take(a: &Array, indices: &Array, axis: Option<isize>) -> Result<Array> {
+    match axis {
+        None => gather_raw(&a.reshape([-1])?, indices, IndexKind::Take, 0),
+        Some(ax) => {
+            let ax = normalize_axis("take", ax, a.ndim())?;
+            gather_raw(a, indices, IndexKind::Take, ax)
+        }
+    }
+}
+
+/// Picks, along `axis`, the elements of `a` at `indices`, which has `a`'s rank and broadcasts
+/// with `a` on the other axes (numpy's `take_along_axis`).
+///
+/// ```
+/// use rmlx_core::{self as mx, Array};
+/// let a = Array::from_slice(&[1.0f32, 5.0, 3.0, 9.0, 2.0, 4.0], &[2, 3])?;
+/// let i = Array::from_slice(&[1i64, 0], &[2, 1])?;
+/// assert_eq!(mx::take_along_axis(&a, &i, -1)?.to_vec::<f32>()?, vec![5.0, 9.0]);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn take_along_axis(a: &Array, indices: &Array, axis: isize) -> Result<Array> {
+    let ax = normalize_axis("take_along_axis", axis, a.ndim())?;
+    gather_raw(a, indices, IndexKind::AlongAxis, ax)
+}
+
+/// A copy of `a` with `values` written at `indices` along `axis` (the transpose of
+/// [`take_along_axis`]; repeated indices: the last write wins). `indices` has `a`'s rank and
+/// broadcasts to `a` on the other axes; `values` broadcasts to the indexed shape.
+///
+/// ```
+/// use rmlx_core::{self as mx, Array};
+/// let a = Array::from_slice(&[0i32; 6], &[2, 3])?;
+/// let i = Array::from_slice(&[2i32, 0], &[2, 1])?;
+/// let v = Array::from_slice(&[7i32], &[1])?;
+/// assert_eq!(mx::put_along_axis(&a, &i, &v, 1)?.to_vec::<i32>()?, vec![0, 0, 7, 7, 0, 0]);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn put_along_axis(a: &Array, indices: &Array, values: &Array, axis: isize) -> Result<Array> {
+    let ax = normalize_axis("put_along_axis", axis, a.ndim())?;
+    let walk = walk_shape(
+        "put_along_axis",
+        IndexKind::AlongAxis,
+        ax,
+        a.shape(),
+        indices.shape(),
+    )?;
+    for (d, (&w, &n)) in walk.iter().zip(a.shape()).enumerate() {
+        if d != ax && w != n {
+            bail!(
+                Shape,
+                "put_along_axis: indices of shape {:?} do not fit array of shape {:?}",
+                indices.shape(),
+                a.shape()
+            );
+        }
+    }
+    scatter_raw(a, indices, values, IndexKind::AlongAxis, ax, false)
+}
+
+/// Adds `values` into a copy of `a` at `indices` along `axis`, as `take` addresses them
+/// (`a.at[idx].add(values)` along one axis): repeated indices accumulate. `values` broadcasts to
+/// `a.shape[..axis] + indices.shape + a.shape[axis+1..]`.
+///
+/// ```
+/// use rmlx_core::{self as mx, Array};
+/// let a = Array::from_slice(&[0.0f32; 3], &[3])?;
+/// let i = Array::from_slice(&[1i32, 1, 2], &[3])?;
+/// let v = Array::from_slice(&[1.0f32], &[1])?;
+/// assert_eq!(mx::scatter_add_axis(&a, &i, &v, 0)?.to_vec::<f32>()?, vec![0.0, 2.0, 1.0]);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn scatter_add_axis(a: &Array, indices: &Array, values: &Array, axis: isize) -> Result<Array> {
+    let ax = normalize_axis("scatter_add_axis", axis, a.ndim())?;
+    scatter_raw(a, indices, values, IndexKind::Take, ax, true)
+}
+
+impl Array {
+    /// Elements at `indices` along `axis` (`None`: of the flattened array); see [`take`].
+    pub fn take(&self, indices: &Array, axis: Option<isize>) -> Result<Array> {
+        take(self, indices, axis)
+    }
+
+    /// Elements at `indices` along `axis`; see [`take_along_axis`].
+    pub fn take_along_axis(&self, indices: &Array, axis: isize) -> Result<Array> {
+        take_along_axis(self, indices, axis)
+    }
+}

@@ -1,0 +1,143 @@
+//! Sorting: sort, argsort, partition, argpartition, topk along one axis. NaN sorts after every
+//! number (numpy's order); argsort is stable.
+
+use std::sync::Arc;
+
+use super::normalize_axis;
+use crate::primitives::sort::{gather_along, ArgPartition, ArgSort, ArgTopK, Sort};
+use crate::{bail, Array, Dtype, Result};
+
+/// `a` flattened when it is 0-d (so an axis of `-1` or `0` exists), else `a`.
+fn at_least_1d(a: &Array) -> Result<Array> {
+    if a.ndim() == 0 {
+        a.reshape([1])
+    } else {
+        Ok(a.clone())
+    }
+}
+
+/// Values sorted ascending along `axis` (negative counts from the end). NaN last.
+///
+/// ```
+/// use rmlx_core::{self as mx, Array};
+/// let x = Array::from_slice(&[3.0f32, f32::NAN, 1.0, 2.0], &[4])?;
+/// let s = mx::sort(&x, -1)?.to_vec::<f32>()?;
+/// assert_eq!(&s[..3], &[1.0, 2.0, 3.0]);
+/// assert!(s[3].is_nan());
+/// # Ok::<(), rmlx_core::Error>(())
+/// ```
+pub fn sort(a: &Array, axis: isize) -> Result<Array> {
+    let a = at_least_1d(a)?;
+    let axis = normalize_axis("sort", axis, a.ndim())?;
+    Ok(Array::from_primitive(
+        a.shape().to_vec(),
+        a.dtype(),
+        Arc::new(Sort { axis }),
+        vec![a],
+    ))
+}
+
+/// The stable permutation (uint32) that sorts `a` along `axis`.
+///
+/// ```
+/// use rmlx_core::{self as mx, Array};
+/// let x = Array::from_slice(&[3i32, 1, 2, 1], &[4])?;
+/// assert_eq!(mx::argsort(&x, 0)?.to_vec::<u32>()?, vec![1, 3, 2, 0]);
+/// # Ok::<(), rmlx_core::Error>(())
+/// ```
+pub fn argsort(a: &Array, axis: isize) -> Result<Array> {
+    let a = at_least_1d(a)?;
+    let axis = normalize_axis("argsort", axis, a.ndim())?;
+    Ok(Array::from_primitive(
+        a.shape().to_vec(),
+        Dtype::U32,
+        Arc::new(ArgSort { axis }),
+        vec![a],
+    ))
+}
+
+fn check_kth(op: &str, kth: isize, n: usize) -> Result<usize> {
+    let k = if kth < 0 { kth + n as isize } else { kth };
+    if k < 0 || k as usize >= n {
+        bail!(
+            Value,
+            "{op}: kth {kth} is out of bounds for axis of size {n}"
+        );
+    }
+    Ok(k as usize)
+}
+
+/// A permutation (uint32) along `axis` that puts the element that would be at sorted position
+/// `kth` (negative counts from the end) there, with no larger element before it and no smaller
+/// one after. The order inside each side is unspecified (here: deterministic for given input).
+pub fn argpartition(a: &Array, kth: isize, axis: isize) -> Result<Array> {
+    let a = at_least_1d(a)?;
+    let axis = normalize_axis("argpartition", axis, a.ndim())?;
+    let kth = check_kth("argpartition", kth, a.shape()[axis])?;
+    Ok(Array::from_primitive(
+        a.shape().to_vec(),
+        Dtype::U32,
+        Arc::new(ArgPartition { kth, axis }),
+        vec![a],
+    ))
+}
+
+/// The values of `a` rearranged by [`argpartition`]. Differentiable (the cotangent goes back to
+/// each value's position).
+pub fn partition(a: &Array, kth: isize, axis: isize) -> Result<Array> {
+    let a = at_least_1d(a)?;
+    let idx = argpartition(&a, kth, axis)?;
+    let axis = normalize_axis("partition", axis, a.ndim())?;
+    gather_along(&a, &idx, axis)
+}
+
+/// The `k` largest values along `axis` (the axis gets size `k`). MLX leaves their order
+/// unspecified; rmlx returns them in ascending order (ties by position), which is one of the
+/// orders MLX's partition can give. Differentiable.
+///
+/// ```
+/// use rmlx_core::{self as mx, Array};
+/// let x = Array::from_slice(&[5.0f32, 1.0, 4.0, 2.0, 3.0], &[5])?;
+/// assert_eq!(mx::topk(&x, 2, -1)?.to_vec::<f32>()?, vec![4.0, 5.0]);
+/// # Ok::<(), rmlx_core::Error>(())
+/// ```
+pub fn topk(a: &Array, k: usize, axis: isize) -> Result<Array> {
+    let a = at_least_1d(a)?;
+    let axis = normalize_axis("topk", axis, a.ndim())?;
+    let n = a.shape()[axis];
+    if k > n {
+        bail!(Value, "topk: k = {k} is larger than the axis size {n}");
+    }
+    let mut shape = a.shape().to_vec();
+    shape[axis] = k;
+    let idx = Array::from_primitive(
+        shape,
+        Dtype::U32,
+        Arc::new(ArgTopK { k, axis }),
+        vec![a.clone()],
+    );
+    gather_along(&a, &idx, axis)
+}
+
+impl Array {
+    /// Sorted along `axis`; see [`sort`].
+    pub fn sort(&self, axis: isize) -> Result<Array> {
+        sort(self, axis)
+    }
+    /// Sorting permutation; see [`argsort`].
+    pub fn argsort(&self, axis: isize) -> Result<Array> {
+        argsort(self, axis)
+    }
+    /// Partitioning permutation; see [`argpartition`].
+    pub fn argpartition(&self, kth: isize, axis: isize) -> Result<Array> {
+        argpartition(self, kth, axis)
+    }
+    /// Partitioned values; see [`partition`].
+    pub fn partition(&self, kth: isize, axis: isize) -> Result<Array> {
+        partition(self, kth, axis)
+    }
+    /// The `k` largest values; see [`topk`].
+    pub fn topk(&self, k: usize, axis: isize) -> Result<Array> {
+        topk(self, k, axis)
+    }
+}

@@ -1,0 +1,189 @@
+//! Slicing primitives: `Slice` (a view), `SliceUpdate` (a functional update of a strided region)
+//! and `Concatenate`.
+
+use super::Primitive;
+use crate::backend::cpu::copy::{concatenate, write_view, writable_copy};
+use crate::buffer::{contiguous_strides, Data};
+use crate::ops::creation::zeros;
+use crate::ops::slicing::{slice_raw, slice_update_raw};
+use crate::{Array, Dtype, Result};
+
+/// A strided sub-array: axis `i` starts at `starts[i]` and steps by `steps[i]` (negative allowed);
+/// the output shape says how many elements each axis keeps. A view: only offset and strides change.
+#[derive(Debug)]
+pub struct Slice {
+    /// First index per axis (in range whenever the axis keeps any element).
+    pub starts: Vec<usize>,
+    /// Step per axis (non-zero).
+    pub steps: Vec<isize>,
+    /// Elements kept per axis (the output shape).
+    pub shape: Vec<usize>,
+}
+
+impl Primitive for Slice {
+    fn name(&self) -> &'static str {
+        "Slice"
+    }
+
+    fn eval_cpu(&self, mut inputs: Vec<Data>, shape: &[usize], _: Dtype) -> Result<Data> {
+        let mut x = inputs.remove(0);
+        if !shape.contains(&0) {
+            let mut off = x.offset as isize;
+            for (&st, &s) in self.starts.iter().zip(&x.strides) {
+                off += st as isize * s;
+            }
+            x.offset = off as usize;
+        }
+        for (s, &step) in x.strides.iter_mut().zip(&self.steps) {
+            *s *= step;
+        }
+        x.shape = shape.to_vec();
+        Ok(x)
+    }
+
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangent: &Array,
+        _: &Array,
+        _: &[usize],
+    ) -> Result<Vec<Array>> {
+        let z = zeros(primals[0].shape(), cotangent.dtype())?;
+        Ok(vec![slice_update_raw(
+            &z,
+            cotangent,
+            &self.starts,
+            &self.steps,
+        )?])
+    }
+
+    fn jvp(&self, _: &[Array], tangents: &[Array], _: &[usize]) -> Result<Array> {
+        slice_raw(&tangents[0], &self.starts, &self.steps, &self.shape)
+    }
+}
+
+/// Writes `update` (inputs\[1\], already of the region's shape and the source's dtype) into the
+/// strided region `starts`/`steps` of a copy of the source (inputs\[0\]).
+#[derive(Debug)]
+pub struct SliceUpdate {
+    /// First index per axis.
+    pub starts: Vec<usize>,
+    /// Step per axis (non-zero).
+    pub steps: Vec<isize>,
+}
+
+impl Primitive for SliceUpdate {
+    fn name(&self) -> &'static str {
+        "SliceUpdate"
+    }
+
+    fn eval_cpu(&self, mut inputs: Vec<Data>, shape: &[usize], dtype: Dtype) -> Result<Data> {
+        let upd = inputs.pop().expect("two inputs");
+        let src = inputs.pop().expect("two inputs");
+        let n: usize = shape.iter().product();
+        let mut buf = writable_copy(src);
+        if upd.size() > 0 {
+            let base = contiguous_strides(shape);
+            let strides: Vec<isize> = base.iter().zip(&self.steps).map(|(&b, &s)| b * s).collect();
+            let offset: isize = self
+                .starts
+                .iter()
+                .zip(&base)
+                .map(|(&st, &b)| st as isize * b)
+                .sum();
+            crate::dispatch_width!(dtype, T => write_view::<T>(
+                &upd,
+                &mut buf.as_mut_slice::<T>()[..n],
+                &strides,
+                offset as usize,
+            ));
+        }
+        Ok(Data::new(buf, dtype, shape))
+    }
+
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangent: &Array,
+        _: &Array,
+        argnums: &[usize],
+    ) -> Result<Vec<Array>> {
+        let region = primals[1].shape();
+        argnums
+            .iter()
+            .map(|&i| {
+                if i == 0 {
+                    let z = zeros(region, cotangent.dtype())?;
+                    slice_update_raw(cotangent, &z, &self.starts, &self.steps)
+                } else {
+                    slice_raw(cotangent, &self.starts, &self.steps, region)
+                }
+            })
+            .collect()
+    }
+
+    fn jvp(&self, primals: &[Array], tangents: &[Array], argnums: &[usize]) -> Result<Array> {
+        let pick = |k: usize| -> Result<Array> {
+            match argnums.iter().position(|&a| a == k) {
+                Some(p) => Ok(tangents[p].clone()),
+                None => zeros(primals[k].shape(), tangents[0].dtype()),
+            }
+        };
+        slice_update_raw(&pick(0)?, &pick(1)?, &self.starts, &self.steps)
+    }
+}
+
+/// Joins the inputs (same dtype, shapes equal except along `axis`) along `axis`.
+#[derive(Debug)]
+pub struct Concatenate {
+    /// The axis (non-negative).
+    pub axis: usize,
+}
+
+impl Primitive for Concatenate {
+    fn name(&self) -> &'static str {
+        "Concatenate"
+    }
+
+    fn eval_cpu(&self, inputs: Vec<Data>, shape: &[usize], dtype: Dtype) -> Result<Data> {
+        let buf = concatenate(&inputs, self.axis, shape);
+        Ok(Data::new(buf, dtype, shape))
+    }
+
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangent: &Array,
+        _: &Array,
+        argnums: &[usize],
+    ) -> Result<Vec<Array>> {
+        let nd = cotangent.ndim();
+        let mut offsets = Vec::with_capacity(primals.len());
+        let mut at = 0;
+        for p in primals {
+            offsets.push(at);
+            at += p.shape()[self.axis];
+        }
+        argnums
+            .iter()
+            .map(|&i| {
+                let mut starts = vec![0usize; nd];
+                starts[self.axis] = offsets[i];
+                slice_raw(cotangent, &starts, &vec![1; nd], primals[i].shape())
+            })
+            .collect()
+    }
+
+    fn jvp(&self, primals: &[Array], tangents: &[Array], argnums: &[usize]) -> Result<Array> {
+        let dtype = tangents[0].dtype();
+        let parts: Vec<Array> = primals
+            .iter()
+            .enumerate()
+            .map(|(k, p)| match argnums.iter().position(|&a| a == k) {
+                Some(pos) => Ok(tangents[pos].clone()),
+                None => zeros(p.shape(), dtype),
+            })
+            .collect::<Result<_>>()?;
+        crate::ops::joining::concatenate(&parts, self.axis as isize)
+    }
+}

@@ -1,0 +1,80 @@
+//! `Softmax` and `LogSumExp` over the last axis (the op layer moves other axes there).
+
+use super::Primitive;
+use crate::backend::cpu::copy::contiguous;
+use crate::backend::cpu::softmax;
+use crate::buffer::Data;
+use crate::{Array, Dtype, Result};
+
+/// Softmax over the last axis of a float array; same shape and dtype out.
+#[derive(Debug)]
+pub struct Softmax {
+    /// For f16/bf16: accumulate in f32 (MLX's `precise=True`).
+    pub precise: bool,
+}
+
+impl Primitive for Softmax {
+    fn name(&self) -> &'static str {
+        "Softmax"
+    }
+
+    fn eval_cpu(&self, mut inputs: Vec<Data>, _: &[usize], _: Dtype) -> Result<Data> {
+        let x = inputs.remove(0);
+        let x = if x.is_contiguous() { x } else { contiguous(x) };
+        Ok(softmax::softmax(&x, self.precise))
+    }
+
+    /// `y * (cot - sum(cot * y, -1, keepdims))`.
+    fn vjp(
+        &self,
+        _: &[Array],
+        cotangent: &Array,
+        output: &Array,
+        _: &[usize],
+    ) -> Result<Vec<Array>> {
+        let y = output;
+        let s = (cotangent * y)?.sum(-1, true)?;
+        Ok(vec![(y * &(cotangent - &s)?)?])
+    }
+
+    fn jvp(&self, primals: &[Array], tangents: &[Array], _: &[usize]) -> Result<Array> {
+        let y = crate::ops::reduction::softmax(&primals[0], -1, self.precise)?;
+        let t = &tangents[0];
+        let s = (t * &y)?.sum(-1, true)?;
+        &y * &(t - &s)?
+    }
+}
+
+/// `log(sum(exp(x)))` over the last axis, computed stably (the maximum is subtracted first);
+/// the output keeps that axis as size 1.
+#[derive(Debug)]
+pub struct LogSumExp;
+
+impl Primitive for LogSumExp {
+    fn name(&self) -> &'static str {
+        "LogSumExp"
+    }
+
+    fn eval_cpu(&self, mut inputs: Vec<Data>, _: &[usize], _: Dtype) -> Result<Data> {
+        let x = inputs.remove(0);
+        let x = if x.is_contiguous() { x } else { contiguous(x) };
+        Ok(softmax::logsumexp(&x))
+    }
+
+    /// `softmax(x) * cot`.
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangent: &Array,
+        _: &Array,
+        _: &[usize],
+    ) -> Result<Vec<Array>> {
+        let p = crate::ops::reduction::softmax(&primals[0], -1, true)?;
+        Ok(vec![(&p * cotangent)?])
+    }
+
+    fn jvp(&self, primals: &[Array], tangents: &[Array], _: &[usize]) -> Result<Array> {
+        let p = crate::ops::reduction::softmax(&primals[0], -1, true)?;
+        (&p * &tangents[0])?.sum(-1, true)
+    }
+}

@@ -1,0 +1,254 @@
+//! Sorting primitives along one axis (`Sort`, `ArgSort`, `ArgPartition`, `ArgTopK`) and the
+//! gather / scatter-add along an axis that carry gradients through them.
+
+use std::sync::Arc;
+
+use super::reduce::zeros_like;
+use super::Primitive;
+use crate::backend::cpu::sort;
+use crate::buffer::Data;
+use crate::{bail, dispatch_all, Array, Dtype, Result};
+
+/// Values sorted along `axis` (NaN last).
+#[derive(Debug)]
+pub struct Sort {
+    /// The axis.
+    pub axis: usize,
+}
+
+/// The stable sorting permutation along `axis` (uint32).
+#[derive(Debug)]
+pub struct ArgSort {
+    /// The axis.
+    pub axis: usize,
+}
+
+/// A partitioning permutation along `axis` around position `kth` (uint32).
+#[derive(Debug)]
+pub struct ArgPartition {
+    /// The position that ends up holding its sorted value.
+    pub kth: usize,
+    /// The axis.
+    pub axis: usize,
+}
+
+/// Indices of the `k` largest elements along `axis`, by ascending value (uint32).
+#[derive(Debug)]
+pub struct ArgTopK {
+    /// How many.
+    pub k: usize,
+    /// The axis.
+    pub axis: usize,
+}
+
+fn first(mut inputs: Vec<Data>) -> Data {
+    inputs.swap_remove(0)
+}
+
+fn no_grad_vjp(primals: &[Array]) -> Vec<Array> {
+    vec![zeros_like(&primals[0])]
+}
+
+impl Primitive for Sort {
+    fn name(&self) -> &'static str {
+        "Sort"
+    }
+
+    fn eval_cpu(&self, inputs: Vec<Data>, _: &[usize], _: Dtype) -> Result<Data> {
+        let x = first(inputs);
+        Ok(dispatch_all!(x.dtype, T => sort::sort::<T>(x, self.axis)))
+    }
+
+    /// The cotangent goes back to where each sorted element came from.
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangent: &Array,
+        _: &Array,
+        _: &[usize],
+    ) -> Result<Vec<Array>> {
+        let x = &primals[0];
+        let idx = crate::ops::sort::argsort(x, self.axis as isize)?;
+        Ok(vec![scatter_add_along(
+            cotangent,
+            &idx,
+            self.axis,
+            x.shape()[self.axis],
+        )?])
+    }
+
+    fn jvp(&self, primals: &[Array], tangents: &[Array], _: &[usize]) -> Result<Array> {
+        let idx = crate::ops::sort::argsort(&primals[0], self.axis as isize)?;
+        gather_along(&tangents[0], &idx, self.axis)
+    }
+}
+
+macro_rules! index_primitive {
+    ($T:ident, $name:expr, |$s:ident, $x:ident| $body:expr) => {
+        impl Primitive for $T {
+            fn name(&self) -> &'static str {
+                $name
+            }
+
+            fn eval_cpu(&self, inputs: Vec<Data>, _: &[usize], _: Dtype) -> Result<Data> {
+                let $s = self;
+                let $x = first(inputs);
+                Ok($body)
+            }
+
+            fn vjp(
+                &self,
+                primals: &[Array],
+                _: &Array,
+                _: &Array,
+                _: &[usize],
+            ) -> Result<Vec<Array>> {
+                Ok(no_grad_vjp(primals))
+            }
+        }
+    };
+}
+index_primitive!(
+    ArgSort,
+    "ArgSort",
+    |s, x| dispatch_all!(x.dtype, T => sort::argsort::<T>(x, s.axis))
+);
+index_primitive!(
+    ArgPartition,
+    "ArgPartition",
+    |s, x| dispatch_all!(x.dtype, T => sort::argpartition::<T>(x, s.kth, s.axis))
+);
+index_primitive!(
+    ArgTopK,
+    "ArgTopK",
+    |s, x| dispatch_all!(x.dtype, T => sort::argtopk::<T>(x, s.k, s.axis))
+);
+
+/// `out[.., j, ..] = x[.., idx[.., j, ..], ..]` along `axis` (MLX's `take_along_axis` for
+/// indices that match `x` on every other axis). Inputs `(x, idx)`.
+#[derive(Debug)]
+pub(crate) struct GatherAxis {
+    pub(crate) axis: usize,
+}
+
+/// The transpose of [`GatherAxis`]: inputs `(updates, idx)`, output of `updates`' shape with
+/// `axis` of size `n`, zeros plus `updates` added at `idx`.
+#[derive(Debug)]
+pub(crate) struct ScatterAddAxis {
+    pub(crate) axis: usize,
+    pub(crate) n: usize,
+}
+
+/// Gathers `x` along `axis` at uint32 `idx` (same shape as `x` except along `axis`).
+pub(crate) fn gather_along(x: &Array, idx: &Array, axis: usize) -> Result<Array> {
+    Ok(Array::from_primitive(
+        idx.shape().to_vec(),
+        x.dtype(),
+        Arc::new(GatherAxis { axis }),
+        vec![x.clone(), idx.clone()],
+    ))
+}
+
+/// Scatter-adds `upd` along `axis` at `idx` into zeros whose `axis` has size `n`.
+pub(crate) fn scatter_add_along(upd: &Array, idx: &Array, axis: usize, n: usize) -> Result<Array> {
+    let mut shape = upd.shape().to_vec();
+    shape[axis] = n;
+    Ok(Array::from_primitive(
+        shape,
+        upd.dtype(),
+        Arc::new(ScatterAddAxis { axis, n }),
+        vec![upd.clone(), idx.clone()],
+    ))
+}
+
+fn two(inputs: Vec<Data>, op: &str) -> Result<(Data, Data)> {
+    let mut it = inputs.into_iter();
+    match (it.next(), it.next()) {
+        (Some(a), Some(b)) => Ok((a, b)),
+        _ => bail!(Value, "{op}: expected two inputs"),
+    }
+}
+
+impl Primitive for GatherAxis {
+    fn name(&self) -> &'static str {
+        "GatherAxis"
+    }
+
+    fn eval_cpu(&self, inputs: Vec<Data>, _: &[usize], _: Dtype) -> Result<Data> {
+        let (x, idx) = two(inputs, "GatherAxis")?;
+        dispatch_all!(x.dtype, T => sort::gather_axis::<T>(x, idx, self.axis))
+    }
+
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangent: &Array,
+        _: &Array,
+        argnums: &[usize],
+    ) -> Result<Vec<Array>> {
+        argnums
+            .iter()
+            .map(|&i| {
+                if i == 0 {
+                    let n = primals[0].shape()[self.axis];
+                    scatter_add_along(cotangent, &primals[1], self.axis, n)
+                } else {
+                    Ok(zeros_like(&primals[1]))
+                }
+            })
+            .collect()
+    }
+
+    fn jvp(&self, primals: &[Array], tangents: &[Array], argnums: &[usize]) -> Result<Array> {
+        match argnums.iter().position(|&a| a == 0) {
+            Some(k) => gather_along(&tangents[k], &primals[1], self.axis),
+            None => Ok(zeros_like(&gather_along(
+                &primals[0],
+                &primals[1],
+                self.axis,
+            )?)),
+        }
+    }
+}
+
+impl Primitive for ScatterAddAxis {
+    fn name(&self) -> &'static str {
+        "ScatterAddAxis"
+    }
+
+    fn eval_cpu(&self, inputs: Vec<Data>, _: &[usize], _: Dtype) -> Result<Data> {
+        let (u, idx) = two(inputs, "ScatterAddAxis")?;
+        dispatch_all!(u.dtype, T => sort::scatter_add_axis::<T>(u, idx, self.axis, self.n))
+    }
+
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangent: &Array,
+        _: &Array,
+        argnums: &[usize],
+    ) -> Result<Vec<Array>> {
+        argnums
+            .iter()
+            .map(|&i| {
+                if i == 0 {
+                    gather_along(cotangent, &primals[1], self.axis)
+                } else {
+                    Ok(zeros_like(&primals[1]))
+                }
+            })
+            .collect()
+    }
+
+    fn jvp(&self, primals: &[Array], tangents: &[Array], argnums: &[usize]) -> Result<Array> {
+        match argnums.iter().position(|&a| a == 0) {
+            Some(k) => scatter_add_along(&tangents[k], &primals[1], self.axis, self.n),
+            None => Ok(zeros_like(&scatter_add_along(
+                &primals[0],
+                &primals[1],
+                self.axis,
+                self.n,
+            )?)),
+        }
+    }
+}

@@ -1,0 +1,61 @@
+//! `Select` (the primitive behind `where_`): `cond ? x : y` elementwise over three inputs that
+//! the op layer has broadcast to one shape (cond as bool, x and y in one dtype).
+
+use super::unary::zeros_like;
+use super::Primitive;
+use crate::backend::cpu::elementwise::map_ternary;
+use crate::buffer::Data;
+use crate::{bail, dispatch_all, Array, Dtype, Result};
+
+/// `where(cond, x, y)`.
+#[derive(Debug)]
+pub struct Select;
+
+impl Primitive for Select {
+    fn name(&self) -> &'static str {
+        "Select"
+    }
+
+    fn eval_cpu(&self, inputs: Vec<Data>, _shape: &[usize], dtype: Dtype) -> Result<Data> {
+        let [c, x, y]: [Data; 3] = match inputs.try_into() {
+            Ok(v) => v,
+            Err(_) => bail!(Value, "Select: expected three inputs"),
+        };
+        Ok(dispatch_all!(dtype, T => map_ternary::<T>(&c, &x, &y, dtype)))
+    }
+
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangent: &Array,
+        _output: &Array,
+        argnums: &[usize],
+    ) -> Result<Vec<Array>> {
+        let c = &primals[0];
+        let zero = Array::scalar_as(0.0, cotangent.dtype());
+        argnums
+            .iter()
+            .map(|&i| match i {
+                0 => Ok(zeros_like(c)),
+                1 => c.where_(cotangent, &zero),
+                _ => c.where_(&zero, cotangent),
+            })
+            .collect()
+    }
+
+    fn jvp(&self, primals: &[Array], tangents: &[Array], argnums: &[usize]) -> Result<Array> {
+        let c = &primals[0];
+        let dtype = primals[1].dtype();
+        let zero = Array::scalar_as(0.0, dtype);
+        let mut tx = zero.clone();
+        let mut ty = zero;
+        for (t, &i) in tangents.iter().zip(argnums) {
+            match i {
+                1 => tx = t.clone(),
+                2 => ty = t.clone(),
+                _ => {}
+            }
+        }
+        c.where_(&tx, &ty)?.broadcast_to(c.shape())
+    }
+}

@@ -1,0 +1,471 @@
+//! Key-based random numbers, bit-for-bit as MLX draws them.
+//!
+//! MLX's generator is counter-based: a *key* is a `uint32[2]` array, and every draw hashes counters
+//! under a key with Threefry-2x32 ([`threefry2x32`]). The same key always gives the same numbers;
+//! [`split`] derives independent keys. Every function takes `key: Option<&Array>`: `Some(k)` draws
+//! from `k`, `None` takes the next key of this thread's global sequence (seeded from the clock in
+//! milliseconds until [`seed`] is called), exactly as MLX: each draw without a key splits the global
+//! key into (new global key, key for this draw).
+//!
+//! The float results repeat MLX's op-by-op rounding (see [`crate::primitives::random`]), so seeds
+//! shared with MLX code reproduce MLX's samples exactly.
+//!
+//! **API shape.** The common call is short and defaults to float32, as in MLX's Python API:
+//! `uniform(&[2, 3], None)`, `normal(&[8, 16], None)`. The `_with` forms take the dtype and the
+//! distribution's parameters; those accept a number or an [`Array`] (anything
+//! `Into<`[`ScalarOrArray`]`>`), broadcast against the requested shape.
+//!
+//! ```
+//! use rmlx_core::{random, Dtype};
+//! let k = random::key(0);
+//! let u = random::uniform(&[4], Some(&k))?;
+//! assert_eq!(u.to_vec::<f32>()?[0], 0.965_321_5);
+//! random::seed(0);
+//! let x = random::uniform(&[3], None)?;           // the global sequence, as mx.random.seed(0)
+//! assert_eq!(x.to_vec::<f32>()?[0], 0.872_414_35);
+//! let w = random::uniform_with(-0.5, 0.5, &[3, 4], Dtype::F32, None)?;
+//! let n = random::normal_with(&[2], Dtype::F16, 1.0, 0.1, Some(&k))?;
+//! assert_eq!((w.shape(), n.dtype()), (&[3usize, 4][..], Dtype::F16));
+//! # Ok::<(), rmlx_core::Error>(())
+//! ```
+
+pub mod threefry;
+
+use std::cell::Cell;
+use std::sync::Arc;
+
+use crate::primitives::random::{RandomBits, Sample, SampleKind};
+use crate::{bail, broadcast_shapes, Array, Dtype, Result};
+
+pub use threefry::threefry2x32;
+
+/// A distribution parameter: a number (converted to the draw's dtype, like a Python scalar in
+/// MLX) or an array (cast to the draw's dtype, broadcast against the shape).
+#[derive(Clone)]
+pub enum ScalarOrArray {
+    /// A number.
+    Scalar(f64),
+    /// An array.
+    Array(Array),
+}
+
+impl std::fmt::Debug for ScalarOrArray {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ScalarOrArray::Scalar(v) => write!(f, "Scalar({v})"),
+            ScalarOrArray::Array(a) => write!(f, "Array({:?}, {})", a.shape(), a.dtype()),
+        }
+    }
+}
+
+impl ScalarOrArray {
+    /// The parameter as an array of `dtype`.
+    pub fn to_array(&self, dtype: Dtype) -> Result<Array> {
+        match self {
+            ScalarOrArray::Scalar(v) => Ok(Array::scalar_as(*v, dtype)),
+            ScalarOrArray::Array(a) => a.astype(dtype),
+        }
+    }
+
+    fn shape(&self) -> &[usize] {
+        match self {
+            ScalarOrArray::Scalar(_) => &[],
+            ScalarOrArray::Array(a) => a.shape(),
+        }
+    }
+
+    fn is_scalar(&self, v: f64) -> bool {
+        matches!(self, ScalarOrArray::Scalar(x) if *x == v)
+    }
+}
+
+macro_rules! scalar_from {
+    ($($t:ty),*) => {$(
+        impl From<$t> for ScalarOrArray {
+            fn from(v: $t) -> Self {
+                ScalarOrArray::Scalar(v as f64)
+            }
+        }
+    )*};
+}
+scalar_from!(f64, f32, i32, i64, u32, u64, usize);
+
+impl From<Array> for ScalarOrArray {
+    fn from(a: Array) -> Self {
+        ScalarOrArray::Array(a)
+    }
+}
+
+impl From<&Array> for ScalarOrArray {
+    fn from(a: &Array) -> Self {
+        ScalarOrArray::Array(a.clone())
+    }
+}
+
+thread_local! {
+    /// This thread's global key (`None` until first used or seeded).
+    static GLOBAL_KEY: Cell<Option<[u32; 2]>> = const { Cell::new(None) };
+}
+
+fn seed_words(seed: u64) -> [u32; 2] {
+    [(seed >> 32) as u32, seed as u32]
+}
+
+fn key_array(words: [u32; 2]) -> Array {
+    Array::from_slice(&words, &[2]).expect("two words fill shape [2]")
+}
+
+/// A key from a seed: `[seed >> 32, seed & 0xffffffff]` (uint32, shape `[2]`), as `mx.random.key`.
+///
+/// ```
+/// use rmlx_core::random;
+/// assert_eq!(random::key((1 << 32) + 5).to_vec::<u32>()?, vec![1, 5]);
+/// # Ok::<(), rmlx_core::Error>(())
+/// ```
+pub fn key(seed: u64) -> Array {
+    key_array(seed_words(seed))
+}
+
+/// Reseeds this thread's global key sequence (`mx.random.seed`).
+pub fn seed(seed: u64) {
+    GLOBAL_KEY.with(|k| k.set(Some(seed_words(seed))));
+}
+
+/// The next key of the global sequence: the global key is split into (new global key, returned
+/// key). Computed at once (a key is two words), so no graph grows across draws.
+fn next_key() -> Array {
+    GLOBAL_KEY.with(|k| {
+        let current = k.get().unwrap_or_else(|| {
+            let ms = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_millis() as u64)
+                .unwrap_or(0);
+            seed_words(ms)
+        });
+        let (next, sub) = threefry::split_pair(current);
+        k.set(Some(next));
+        key_array(sub)
+    })
+}
+
+fn check_key(key: &Array) -> Result<()> {
+    if key.dtype() != Dtype::U32 {
+        bail!(
+            Dtype,
+            "[bits] Expected key type uint32 but received {}.",
+            key.dtype()
+        );
+    }
+    if key.shape() != [2] {
+        bail!(
+            Shape,
+            "[bits] Expected key shape (2) but received {:?}.",
+            key.shape()
+        );
+    }
+    Ok(())
+}
+
+/// The key a draw uses: the given one (checked) or the next of the global sequence.
+fn resolve_key(key: Option<&Array>) -> Result<Array> {
+    match key {
+        Some(k) => {
+            check_key(k)?;
+            Ok(k.clone())
+        }
+        None => Ok(next_key()),
+    }
+}
+
+/// Random bits: an array of `shape` with `width` bytes per element (1 → uint8, 2 → uint16,
+/// 4 → uint32), as `mx.random.bits`.
+///
+/// ```
+/// use rmlx_core::random;
+/// let b = random::bits(&[4], 4, Some(&random::key(0)))?;
+/// assert_eq!(b.to_vec::<u32>()?, vec![4146024105, 967050713, 2718843009, 1272950319]);
+/// # Ok::<(), rmlx_core::Error>(())
+/// ```
+pub fn bits(shape: &[usize], width: usize, key: Option<&Array>) -> Result<Array> {
+    let dtype = match width {
+        4 => Dtype::U32,
+        2 => Dtype::U16,
+        1 => Dtype::U8,
+        _ => bail!(
+            Value,
+            "[bits] Bit width must be in {{1, 2, 4}} but got {width}."
+        ),
+    };
+    let key = resolve_key(key)?;
+    Ok(Array::from_primitive(
+        shape.to_vec(),
+        dtype,
+        Arc::new(RandomBits { width }),
+        vec![key],
+    ))
+}
+
+/// `num` new keys from `key`, as a `(num, 2)` uint32 array (`mx.random.split(key, num)`).
+pub fn split(key: &Array, num: usize) -> Result<Array> {
+    bits(&[num, 2], 4, Some(key))
+}
+
+/// Splits `key` into two keys, MLX's `split(key)` pair: rows 0 and 1 of `split(key, 2)`. Reads the
+/// key's two words (evaluating it if needed).
+///
+/// ```
+/// use rmlx_core::random;
+/// let (a, b) = random::split_pair(&random::key(0))?;
+/// assert_eq!(a.to_vec::<u32>()?, vec![4146024105, 967050713]);
+/// assert_eq!(b.to_vec::<u32>()?, vec![2718843009, 1272950319]);
+/// # Ok::<(), rmlx_core::Error>(())
+/// ```
+pub fn split_pair(key: &Array) -> Result<(Array, Array)> {
+    check_key(key)?;
+    let w = key.to_vec::<u32>()?;
+    let (a, b) = threefry::split_pair([w[0], w[1]]);
+    Ok((key_array(a), key_array(b)))
+}
+
+fn sample(kind: SampleKind, shape: &[usize], dtype: Dtype, inputs: Vec<Array>) -> Array {
+    Array::from_primitive(shape.to_vec(), dtype, Arc::new(Sample { kind }), inputs)
+}
+
+fn check_float(op: &str, dtype: Dtype, what: &str) -> Result<()> {
+    if !dtype.is_float() {
+        bail!(Dtype, "[{op}] {what}");
+    }
+    if dtype == Dtype::F64 {
+        bail!(
+            Dtype,
+            "[{op}] Unsupported type float64 (MLX draws uniform samples in float32, float16 or bfloat16)."
+        );
+    }
+    Ok(())
+}
+
+/// Checks that `param` broadcasts into `shape` without growing it (MLX's rule for bounds).
+fn check_fits(op: &str, shape: &[usize], param: &[usize]) -> Result<()> {
+    let out = broadcast_shapes(op, shape, param)?;
+    if out != shape {
+        bail!(
+            Shape,
+            "[{op}] Cannot generate random values of shape {shape:?} from broadcasted shape {out:?}."
+        );
+    }
+    Ok(())
+}
+
+/// Uniform float32 samples in `[0, 1)` (`mx.random.uniform(shape=shape)`).
+pub fn uniform(shape: &[usize], key: Option<&Array>) -> Result<Array> {
+    uniform_with(0.0, 1.0, shape, Dtype::F32, key)
+}
+
+/// Uniform samples in `[low, high)` of a float `dtype` (float32, float16 or bfloat16), `low` and
+/// `high` broadcast against `shape` (`mx.random.uniform(low, high, shape, dtype, key)`).
+///
+/// Computed as MLX does: `min(bits / (2³² − 1), below_one)` in float32, cast to `dtype`, then
+/// `(high - low) * u + low` in `dtype`. Differentiable with respect to array bounds.
+pub fn uniform_with(
+    low: impl Into<ScalarOrArray>,
+    high: impl Into<ScalarOrArray>,
+    shape: &[usize],
+    dtype: Dtype,
+    key: Option<&Array>,
+) -> Result<Array> {
+    let (low, high) = (low.into(), high.into());
+    check_float(
+        "uniform",
+        dtype,
+        "Can only generate uniform numbers with real floating point type.",
+    )?;
+    let lo = low.to_array(dtype)?;
+    let hi = high.to_array(dtype)?;
+    check_fits(
+        "uniform",
+        shape,
+        &broadcast_shapes("uniform", lo.shape(), hi.shape())?,
+    )?;
+    let unit = sample(SampleKind::Unit, shape, dtype, vec![bits(shape, 4, key)?]);
+    if low.is_scalar(0.0) && high.is_scalar(1.0) {
+        return Ok(unit); // (1 - 0) * u + 0 == u exactly
+    }
+    let range = crate::subtract(&hi, &lo)?;
+    crate::add(&crate::multiply(&range, &unit)?, &lo)
+}
+
+/// Standard normal float32 samples (`mx.random.normal(shape)`).
+///
+/// ```
+/// use rmlx_core::random;
+/// let x = random::normal(&[4], Some(&random::key(0)))?;
+/// assert_eq!(x.to_vec::<f32>()?[0], 1.816_090_7);
+/// # Ok::<(), rmlx_core::Error>(())
+/// ```
+pub fn normal(shape: &[usize], key: Option<&Array>) -> Result<Array> {
+    normal_with(shape, Dtype::F32, 0.0, 1.0, key)
+}
+
+/// Normal samples `loc + scale * z` of a float `dtype` (`mx.random.normal(shape, dtype, loc,
+/// scale, key)`); `loc` and `scale` are numbers or arrays (broadcasting into the result).
+///
+/// As MLX: a float32 uniform on `[nextafter(-1, 0), 1)` through `erfinv`, cast to `dtype`, times
+/// `sqrt(2) * scale` (computed first, in `dtype`), plus `loc`. `loc = 0` and `scale = 1` give the
+/// same bits as omitting them in MLX.
+pub fn normal_with(
+    shape: &[usize],
+    dtype: Dtype,
+    loc: impl Into<ScalarOrArray>,
+    scale: impl Into<ScalarOrArray>,
+    key: Option<&Array>,
+) -> Result<Array> {
+    let (loc, scale) = (loc.into(), scale.into());
+    if !dtype.is_float() {
+        bail!(
+            Dtype,
+            "[normal] Can only generate uniform numbers with floating point type."
+        );
+    }
+    let plain_scale = scale.is_scalar(1.0);
+    let b = bits(shape, 4, key)?;
+    let mut out = sample(
+        SampleKind::Normal {
+            scaled: plain_scale,
+        },
+        shape,
+        dtype,
+        vec![b],
+    );
+    if !plain_scale {
+        let sqrt2 = Array::scalar_as(std::f64::consts::SQRT_2, dtype);
+        let applied = crate::multiply(&sqrt2, &scale.to_array(dtype)?)?;
+        out = crate::multiply(&applied, &out)?;
+    }
+    if !loc.is_scalar(0.0) {
+        out = crate::add(&loc.to_array(dtype)?, &out)?;
+    }
+    Ok(out)
+}
+
+/// Normal samples truncated to `[lower, upper]` (`mx.random.truncated_normal`). `shape` defaults
+/// to the broadcast shape of the bounds.
+///
+/// As MLX (and JAX): a uniform draw between `erf(lower / √2)` and `erf(upper / √2)` mapped back
+/// through `√2 · erfinv`, then clipped to the bounds; each step rounded to `dtype`.
+pub fn truncated_normal(
+    lower: impl Into<ScalarOrArray>,
+    upper: impl Into<ScalarOrArray>,
+    shape: Option<&[usize]>,
+    dtype: Dtype,
+    key: Option<&Array>,
+) -> Result<Array> {
+    let (lower, upper) = (lower.into(), upper.into());
+    check_float(
+        "trunc_normal",
+        dtype,
+        "trunc_normal only accepts floating point dtypes.",
+    )?;
+    let bounds = broadcast_shapes("truncated_normal", lower.shape(), upper.shape())?;
+    let shape = shape.map_or(bounds.clone(), <[usize]>::to_vec);
+    check_fits("uniform", &shape, &bounds)?;
+    let lo = lower.to_array(dtype)?.broadcast_to(&shape)?;
+    let hi = upper.to_array(dtype)?.broadcast_to(&shape)?;
+    let b = bits(&shape, 4, key)?;
+    Ok(sample(
+        SampleKind::TruncatedNormal,
+        &shape,
+        dtype,
+        vec![b, lo, hi],
+    ))
+}
+
+/// Boolean samples, `true` with probability `p` (`mx.random.bernoulli(p, shape, key)`); `p` is a
+/// number (float32) or a float array, `shape` defaults to `p`'s shape.
+///
+/// As MLX: `bits < p * nextafter(2³², ∞)` so `p ≥ 1` is always true and `p ≤ 0` always false.
+pub fn bernoulli(
+    p: impl Into<ScalarOrArray>,
+    shape: Option<&[usize]>,
+    key: Option<&Array>,
+) -> Result<Array> {
+    let p = match p.into() {
+        ScalarOrArray::Scalar(v) => Array::scalar_as(v, Dtype::F32),
+        ScalarOrArray::Array(a) => a,
+    };
+    if !p.dtype().is_float() {
+        bail!(
+            Dtype,
+            "[bernoulli] bernoulli probability `p` must be a float type."
+        );
+    }
+    let shape = shape.map_or(p.shape().to_vec(), <[usize]>::to_vec);
+    if broadcast_shapes("bernoulli", &shape, p.shape()).ok().as_deref() != Some(&shape[..]) {
+        bail!(
+            Shape,
+            "[bernoulli] shape of `p` is incompatible with argument `shape`."
+        );
+    }
+    let upper = Array::scalar(f32::from_bits((u32::MAX as f32).to_bits() + 1));
+    let threshold = crate::multiply(&p, &upper)?.broadcast_to(&shape)?;
+    let b = bits(&shape, 4, key)?;
+    Ok(sample(
+        SampleKind::Bernoulli,
+        &shape,
+        Dtype::Bool,
+        vec![b, threshold],
+    ))
+}
+
+/// Random integers in `[low, high)` of an integer (or bool) `dtype`
+/// (`mx.random.randint(low, high, shape, dtype, key)`).
+///
+/// As MLX 0.32: a float32 uniform draw on `[low, high)`, `max(·, low)`, truncated to `dtype`
+/// (so bounds beyond 2²⁴ in magnitude lose precision exactly as they do in MLX).
+///
+/// ```
+/// use rmlx_core::{random, Dtype};
+/// let r = random::randint(0, 10, &[5], Dtype::I32, Some(&random::key(1)))?;
+/// assert_eq!(r.to_vec::<i32>()?, vec![8, 1, 4, 6, 5]);
+/// # Ok::<(), rmlx_core::Error>(())
+/// ```
+pub fn randint(
+    low: impl Into<ScalarOrArray>,
+    high: impl Into<ScalarOrArray>,
+    shape: &[usize],
+    dtype: Dtype,
+    key: Option<&Array>,
+) -> Result<Array> {
+    let (low, high) = (low.into(), high.into());
+    if dtype.is_float() {
+        bail!(
+            Dtype,
+            "[randint] randint only accepts integer dtypes and bool."
+        );
+    }
+    let lo = low.to_array(Dtype::F32)?;
+    let hi = high.to_array(Dtype::F32)?;
+    check_fits(
+        "uniform",
+        shape,
+        &broadcast_shapes("randint", lo.shape(), hi.shape())?,
+    )?;
+    let b = bits(shape, 4, key)?;
+    Ok(sample(
+        SampleKind::RandInt,
+        shape,
+        dtype,
+        vec![b, lo.broadcast_to(shape)?, hi.broadcast_to(shape)?],
+    ))
+}
+
+/// Samples of the standard Gumbel distribution, `-log(-log(u))` with `u` uniform
+/// (`mx.random.gumbel(shape, dtype, key)`).
+pub fn gumbel(shape: &[usize], dtype: Dtype, key: Option<&Array>) -> Result<Array> {
+    check_float(
+        "uniform",
+        dtype,
+        "Can only generate uniform numbers with real floating point type.",
+    )?;
+    let b = bits(shape, 4, key)?;
+    Ok(sample(SampleKind::Gumbel, shape, dtype, vec![b]))
+}
