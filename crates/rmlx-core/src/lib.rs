@@ -23,6 +23,7 @@ pub mod ops;
 pub mod primitives;
 pub mod random;
 pub mod tree;
+pub mod transforms;
 
 pub use array::{array, Array, IntoScalar, ToVecElement};
 pub use buffer::memory;
@@ -30,6 +31,10 @@ pub use dtype::{Dtype, Element, ALL_DTYPES};
 pub use error::{Error, Result};
 pub use graph::eval;
 pub use ops::*;
+pub use transforms::{
+    checkpoint, custom_vjp, grad, jvp, stop_gradient, value_and_grad, vjp, vjp_with_argnums,
+    CustomFunction,
+};
 
 #[doc(hidden)]
 pub use half;

@@ -154,9 +154,7 @@ fn layer_init_golden() {
                 .collect();
             let got = match d {
                 Draw::Uniform(s) => random::uniform_with(-s, s, &shape, Dtype::F32, None).unwrap(),
-                Draw::Normal(s) => {
-                    random::normal_with(&shape, Dtype::F32, 0.0, s, None).unwrap()
-                }
+                Draw::Normal(s) => random::normal_with(&shape, Dtype::F32, 0.0, s, None).unwrap(),
                 Draw::Zeros => Array::scalar(0.0f32).broadcast_to(&shape).unwrap(),
             };
             assert_eq!(f32s(&got), floats(&p[2]), "{ctor} {}", p[0]);

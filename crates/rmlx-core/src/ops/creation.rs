@@ -46,7 +46,19 @@ macro_rules! fill_scalar {
         }
     )*};
 }
-fill_scalar!(f32, i8, i16, i32, i64, u8, u16, u32, u64, crate::f16, crate::bf16);
+fill_scalar!(
+    f32,
+    i8,
+    i16,
+    i32,
+    i64,
+    u8,
+    u16,
+    u32,
+    u64,
+    crate::f16,
+    crate::bf16
+);
 
 /// An array of `shape` filled with `value`, as `dtype` (default: the value's dtype). An array
 /// value is broadcast to `shape`.
@@ -60,7 +72,11 @@ fill_scalar!(f32, i8, i16, i32, i64, u8, u16, u32, u64, crate::f16, crate::bf16)
 /// assert_eq!(mx::full(&[2, 2], &row, Dtype::F64)?.to_vec::<f64>()?, vec![1.0, 2.0, 1.0, 2.0]);
 /// # Ok::<(), mx::Error>(())
 /// ```
-pub fn full(shape: &[usize], value: impl FillValue, dtype: impl Into<Option<Dtype>>) -> Result<Array> {
+pub fn full(
+    shape: &[usize],
+    value: impl FillValue,
+    dtype: impl Into<Option<Dtype>>,
+) -> Result<Array> {
     let v = value.into_fill();
     let dtype = dtype.into().unwrap_or(v.dtype());
     let v = v.astype(dtype)?;
@@ -103,7 +119,11 @@ pub fn ones_like(a: &Array) -> Result<Array> {
 }
 
 /// `value` in `a`'s shape, as `dtype` (default: `a`'s dtype).
-pub fn full_like(a: &Array, value: impl FillValue, dtype: impl Into<Option<Dtype>>) -> Result<Array> {
+pub fn full_like(
+    a: &Array,
+    value: impl FillValue,
+    dtype: impl Into<Option<Dtype>>,
+) -> Result<Array> {
     full(a.shape(), value, dtype.into().unwrap_or(a.dtype()))
 }
 
@@ -136,7 +156,10 @@ pub fn arange(start: f64, stop: f64, step: f64, dtype: Dtype) -> Result<Array> {
     }
     let real = ((stop - start) / step).ceil();
     if real > i32::MAX as f64 {
-        bail!(Value, "arange: the range from {start} to {stop} with step {step} is too long");
+        bail!(
+            Value,
+            "arange: the range from {start} to {stop} with step {step} is too long"
+        );
     }
     let n = real.max(0.0) as usize;
     Ok(crate::dispatch_all!(dtype, T => {

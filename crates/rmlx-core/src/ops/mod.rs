@@ -4,29 +4,29 @@
 pub mod arithmetic;
 pub mod binary;
 pub mod convert;
+pub mod creation;
 pub mod fast;
+pub mod indexing;
+pub mod joining;
 pub mod linalg;
 pub mod reduction;
 pub mod shape;
-pub mod unary;
-pub mod creation;
-pub mod indexing;
-pub mod joining;
 pub mod slicing;
 pub mod sort;
+pub mod unary;
 
 pub use arithmetic::*;
 pub use binary::*;
 pub use convert::*;
-pub use linalg::{addmm, inner, matmul, outer, tensordot, TensordotAxes};
-pub use reduction::*;
-pub use shape::*;
-pub use unary::*;
 pub use creation::*;
 pub use indexing::*;
 pub use joining::*;
+pub use linalg::{addmm, inner, matmul, outer, tensordot, TensordotAxes};
+pub use reduction::*;
+pub use shape::*;
 pub use slicing::*;
 pub use sort::*;
+pub use unary::*;
 
 use crate::{bail, Array, Result};
 

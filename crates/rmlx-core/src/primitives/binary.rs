@@ -98,14 +98,7 @@ impl BinaryOp {
         use BinaryOp::*;
         matches!(
             self,
-            Equal
-                | NotEqual
-                | Less
-                | LessEqual
-                | Greater
-                | GreaterEqual
-                | LogicalAnd
-                | LogicalOr
+            Equal | NotEqual | Less | LessEqual | Greater | GreaterEqual | LogicalAnd | LogicalOr
         )
     }
 
@@ -174,7 +167,9 @@ fn bits<T: Bits + bytemuck::Pod>(op: BinaryOp, a: Data, b: Data, dtype: Dtype) -
 fn bool_arith(op: BinaryOp, a: Data, b: Data, dtype: Dtype) -> Result<Data> {
     use BinaryOp::*;
     Ok(match op {
-        Add | Maximum | LogicalOr | BitwiseOr => map_binary::<u8, u8, u8>(a, b, dtype, |x, y| x | y),
+        Add | Maximum | LogicalOr | BitwiseOr => {
+            map_binary::<u8, u8, u8>(a, b, dtype, |x, y| x | y)
+        }
         Multiply | Minimum | LogicalAnd | BitwiseAnd => {
             map_binary::<u8, u8, u8>(a, b, dtype, |x, y| x & y)
         }
@@ -199,7 +194,8 @@ impl Primitive for Binary {
         };
         let op = self.0;
         let d = a.dtype;
-        if d == Dtype::Bool && !op.is_bitwise() || matches!(op, BinaryOp::LogicalAnd | BinaryOp::LogicalOr)
+        if d == Dtype::Bool && !op.is_bitwise()
+            || matches!(op, BinaryOp::LogicalAnd | BinaryOp::LogicalOr)
         {
             return bool_arith(op, a, b, dtype);
         }
@@ -266,7 +262,11 @@ impl Primitive for Binary {
                 (BinaryOp::Divide, 1) | (BinaryOp::Power, 1) | (BinaryOp::Remainder, 1)
             )
         }) {
-            Some(crate::ops::binary::binary_op(self.0, &primals[0], &primals[1])?)
+            Some(crate::ops::binary::binary_op(
+                self.0,
+                &primals[0],
+                &primals[1],
+            )?)
         } else {
             None
         };

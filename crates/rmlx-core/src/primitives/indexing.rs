@@ -3,7 +3,9 @@
 
 use super::Primitive;
 use crate::backend::cpu::copy::writable_copy;
-use crate::backend::cpu::gather::{gather, read_indices, row_major, scatter, view_strides, AxisWalk};
+use crate::backend::cpu::gather::{
+    gather, read_indices, row_major, scatter, view_strides, AxisWalk,
+};
 use crate::backend::cpu::scalar::Arith;
 use crate::buffer::{Buffer, Data};
 use crate::ops::creation::zeros;
@@ -85,7 +87,9 @@ impl Primitive for Gather {
     fn eval_cpu(&self, inputs: Vec<Data>, shape: &[usize], dtype: Dtype) -> Result<Data> {
         let (a, idx) = (&inputs[0], &inputs[1]);
         let idxv = read_indices(self.kind.op_name(), idx, self.axis, a.shape[self.axis])?;
-        let walk = axis_walk(self.kind, self.axis, shape, &a.shape, &a.strides, &idx.shape);
+        let walk = axis_walk(
+            self.kind, self.axis, shape, &a.shape, &a.strides, &idx.shape,
+        );
         let n: usize = shape.iter().product();
         let mut buf = Buffer::new(n * dtype.size());
         crate::dispatch_width!(dtype, T => gather::<T>(
@@ -165,12 +169,16 @@ impl Primitive for Scatter {
         let n: usize = shape.iter().product();
         let mut buf = writable_copy(base);
         let strides = row_major(shape);
-        let walk = axis_walk(self.kind, self.axis, &upd.shape, shape, &strides, &idx.shape);
+        let walk = axis_walk(
+            self.kind, self.axis, &upd.shape, shape, &strides, &idx.shape,
+        );
         if !self.add {
             crate::dispatch_width!(dtype, T => scatter::<T>(
                 &mut buf.as_mut_slice::<T>()[..n], &idxv, &upd, &walk, |_, u| u));
         } else if dtype == Dtype::Bool {
-            scatter::<u8>(&mut buf.as_mut_slice()[..n], &idxv, &upd, &walk, |a, u| a | u);
+            scatter::<u8>(&mut buf.as_mut_slice()[..n], &idxv, &upd, &walk, |a, u| {
+                a | u
+            });
         } else {
             crate::dispatch_all!(dtype, T => scatter::<T>(
                 &mut buf.as_mut_slice::<T>()[..n], &idxv, &upd, &walk, <T as Arith>::add));
@@ -208,6 +216,13 @@ impl Primitive for Scatter {
                 None => zeros(primals[k].shape(), dtype),
             }
         };
-        scatter_raw(&pick(0)?, &primals[1], &pick(2)?, self.kind, self.axis, self.add)
+        scatter_raw(
+            &pick(0)?,
+            &primals[1],
+            &pick(2)?,
+            self.kind,
+            self.axis,
+            self.add,
+        )
     }
 }

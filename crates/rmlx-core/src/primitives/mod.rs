@@ -47,16 +47,16 @@ pub trait Primitive: Send + Sync + fmt::Debug {
 
 pub mod binary;
 pub mod convert;
+pub mod creation;
 pub mod fast;
+pub mod indexing;
 pub mod matmul;
+pub mod random;
 pub mod reduce;
 pub mod scan;
 pub mod shape;
-pub mod unary;
-pub mod ternary;
-pub mod creation;
-pub mod indexing;
 pub mod slicing;
 pub mod softmax;
 pub mod sort;
-pub mod random;
+pub mod ternary;
+pub mod unary;

@@ -259,7 +259,12 @@ impl Primitive for Sample {
         let bits = bits.contiguous_slice::<u32>().unwrap_or(&[]);
         let n: usize = shape.iter().product();
         if bits.len() != n {
-            bail!(Shape, "{}: {} bits for {n} outputs", self.name(), bits.len());
+            bail!(
+                Shape,
+                "{}: {} bits for {n} outputs",
+                self.name(),
+                bits.len()
+            );
         }
         let extras: Vec<Data> = it.collect();
         let mut buf = Buffer::new(n * dtype.size());

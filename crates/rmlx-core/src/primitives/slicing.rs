@@ -2,7 +2,7 @@
 //! and `Concatenate`.
 
 use super::Primitive;
-use crate::backend::cpu::copy::{concatenate, write_view, writable_copy};
+use crate::backend::cpu::copy::{concatenate, writable_copy, write_view};
 use crate::buffer::{contiguous_strides, Data};
 use crate::ops::creation::zeros;
 use crate::ops::slicing::{slice_raw, slice_update_raw};

@@ -242,7 +242,9 @@ impl Primitive for Unary {
             Negative => {
                 Ok(dispatch_all!(in_dtype, T => map_unary::<T, T>(x, dtype, <T as Arith>::neg)))
             }
-            Sign => Ok(dispatch_all!(in_dtype, T => map_unary::<T, T>(x, dtype, <T as Arith>::sign))),
+            Sign => {
+                Ok(dispatch_all!(in_dtype, T => map_unary::<T, T>(x, dtype, <T as Arith>::sign)))
+            }
             LogicalNot => Ok(map_unary::<u8, u8>(x, dtype, |v| (v == 0) as u8)),
             BitwiseInvert => int_invert(x, dtype),
             Square if !in_dtype.is_float() => Ok(dispatch_all!(in_dtype, T =>

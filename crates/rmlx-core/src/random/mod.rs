@@ -399,7 +399,11 @@ pub fn bernoulli(
         );
     }
     let shape = shape.map_or(p.shape().to_vec(), <[usize]>::to_vec);
-    if broadcast_shapes("bernoulli", &shape, p.shape()).ok().as_deref() != Some(&shape[..]) {
+    if broadcast_shapes("bernoulli", &shape, p.shape())
+        .ok()
+        .as_deref()
+        != Some(&shape[..])
+    {
         bail!(
             Shape,
             "[bernoulli] shape of `p` is incompatible with argument `shape`."

@@ -121,12 +121,9 @@ pub fn write_view<T: Pod>(src: &Data, dst: &mut [T], dst_strides: &[isize], dst_
         }
         return;
     }
-    for_each_offset2(
-        &cs,
-        (&cst[0], src.offset),
-        (&cst[1], dst_offset),
-        |s, d| dst[d] = raw[s],
-    );
+    for_each_offset2(&cs, (&cst[0], src.offset), (&cst[1], dst_offset), |s, d| {
+        dst[d] = raw[s]
+    });
 }
 
 /// A row-contiguous copy of `x` (returns `x` itself when it is already contiguous from offset 0

@@ -127,7 +127,12 @@ mod tests {
                 worst = (e, x);
             }
         }
-        assert!(worst.0 <= max_ulp, "worst {} ulp at x = {}", worst.0, worst.1);
+        assert!(
+            worst.0 <= max_ulp,
+            "worst {} ulp at x = {}",
+            worst.0,
+            worst.1
+        );
     }
 
     #[test]
@@ -157,7 +162,13 @@ mod tests {
     fn tanh_and_sigmoid_within_3_ulp() {
         sweep(tanh_f32, f64::tanh, -20.0, 20.0, 3.0);
         sweep(tanh_f32, f64::tanh, -1e-2, 1e-2, 3.0);
-        sweep(sigmoid_f32, |x| 1.0 / (1.0 + (-x).exp()), -100.0, 100.0, 3.0);
+        sweep(
+            sigmoid_f32,
+            |x| 1.0 / (1.0 + (-x).exp()),
+            -100.0,
+            100.0,
+            3.0,
+        );
         assert_eq!(tanh_f32(f32::INFINITY), 1.0);
         assert_eq!(tanh_f32(f32::NEG_INFINITY), -1.0);
         assert!(tanh_f32(f32::NAN).is_nan());

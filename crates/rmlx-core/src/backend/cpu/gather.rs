@@ -55,7 +55,12 @@ pub fn read_indices(op: &str, idx: &Data, axis: usize, axis_len: usize) -> Resul
 /// Strides over the walk shape for an operand of `shape` whose axes line up with the walk's axes
 /// starting at `first`: axes of size 1 where the walk is larger get stride 0 (broadcast), axes the
 /// operand does not cover get 0.
-pub fn view_strides(walk: &[usize], first: usize, shape: &[usize], strides: &[isize]) -> Vec<isize> {
+pub fn view_strides(
+    walk: &[usize],
+    first: usize,
+    shape: &[usize],
+    strides: &[isize],
+) -> Vec<isize> {
     let mut out = vec![0isize; walk.len()];
     for (i, (&d, &s)) in shape.iter().zip(strides).enumerate() {
         if d == walk[first + i] {

@@ -3,9 +3,11 @@
 pub mod attention;
 pub mod copy;
 pub mod elementwise;
-pub mod order;
+pub mod fastmath;
+pub mod gather;
 pub mod gemm;
 pub mod norm;
+pub mod order;
 pub mod reduce;
 pub mod scalar;
 pub mod scan;
@@ -13,5 +15,3 @@ pub mod softmax;
 pub mod sort;
 pub mod special;
 pub mod strided;
-pub mod fastmath;
-pub mod gather;

@@ -282,31 +282,106 @@ pub trait FloatMath: Copy + Send + Sync + PartialOrd + 'static {
 
 macro_rules! float_math_common {
     ($t:ty) => {
-        #[inline(always)] fn log(x: Self) -> Self { x.ln() }
-        #[inline(always)] fn log1p(x: Self) -> Self { x.ln_1p() }
-        #[inline(always)] fn log2(x: Self) -> Self { x.log2() }
-        #[inline(always)] fn log10(x: Self) -> Self { x.log10() }
-        #[inline(always)] fn sqrt(x: Self) -> Self { x.sqrt() }
-        #[inline(always)] fn rsqrt(x: Self) -> Self { 1.0 / x.sqrt() }
-        #[inline(always)] fn reciprocal(x: Self) -> Self { 1.0 / x }
-        #[inline(always)] fn square(x: Self) -> Self { x * x }
-        #[inline(always)] fn sin(x: Self) -> Self { x.sin() }
-        #[inline(always)] fn cos(x: Self) -> Self { x.cos() }
-        #[inline(always)] fn tan(x: Self) -> Self { x.tan() }
-        #[inline(always)] fn arcsin(x: Self) -> Self { x.asin() }
-        #[inline(always)] fn arccos(x: Self) -> Self { x.acos() }
-        #[inline(always)] fn arctan(x: Self) -> Self { x.atan() }
-        #[inline(always)] fn sinh(x: Self) -> Self { x.sinh() }
-        #[inline(always)] fn cosh(x: Self) -> Self { x.cosh() }
-        #[inline(always)] fn arcsinh(x: Self) -> Self { x.asinh() }
-        #[inline(always)] fn arccosh(x: Self) -> Self { x.acosh() }
-        #[inline(always)] fn arctanh(x: Self) -> Self { x.atanh() }
-        #[inline(always)] fn floor(x: Self) -> Self { x.floor() }
-        #[inline(always)] fn ceil(x: Self) -> Self { x.ceil() }
-        #[inline(always)] fn round(x: Self) -> Self { x.round_ties_even() }
-        #[inline(always)] fn is_nan(x: Self) -> bool { x.is_nan() }
-        #[inline(always)] fn is_inf(x: Self) -> bool { x.is_infinite() }
-        #[inline(always)] fn is_finite(x: Self) -> bool { x.is_finite() }
+        #[inline(always)]
+        fn log(x: Self) -> Self {
+            x.ln()
+        }
+        #[inline(always)]
+        fn log1p(x: Self) -> Self {
+            x.ln_1p()
+        }
+        #[inline(always)]
+        fn log2(x: Self) -> Self {
+            x.log2()
+        }
+        #[inline(always)]
+        fn log10(x: Self) -> Self {
+            x.log10()
+        }
+        #[inline(always)]
+        fn sqrt(x: Self) -> Self {
+            x.sqrt()
+        }
+        #[inline(always)]
+        fn rsqrt(x: Self) -> Self {
+            1.0 / x.sqrt()
+        }
+        #[inline(always)]
+        fn reciprocal(x: Self) -> Self {
+            1.0 / x
+        }
+        #[inline(always)]
+        fn square(x: Self) -> Self {
+            x * x
+        }
+        #[inline(always)]
+        fn sin(x: Self) -> Self {
+            x.sin()
+        }
+        #[inline(always)]
+        fn cos(x: Self) -> Self {
+            x.cos()
+        }
+        #[inline(always)]
+        fn tan(x: Self) -> Self {
+            x.tan()
+        }
+        #[inline(always)]
+        fn arcsin(x: Self) -> Self {
+            x.asin()
+        }
+        #[inline(always)]
+        fn arccos(x: Self) -> Self {
+            x.acos()
+        }
+        #[inline(always)]
+        fn arctan(x: Self) -> Self {
+            x.atan()
+        }
+        #[inline(always)]
+        fn sinh(x: Self) -> Self {
+            x.sinh()
+        }
+        #[inline(always)]
+        fn cosh(x: Self) -> Self {
+            x.cosh()
+        }
+        #[inline(always)]
+        fn arcsinh(x: Self) -> Self {
+            x.asinh()
+        }
+        #[inline(always)]
+        fn arccosh(x: Self) -> Self {
+            x.acosh()
+        }
+        #[inline(always)]
+        fn arctanh(x: Self) -> Self {
+            x.atanh()
+        }
+        #[inline(always)]
+        fn floor(x: Self) -> Self {
+            x.floor()
+        }
+        #[inline(always)]
+        fn ceil(x: Self) -> Self {
+            x.ceil()
+        }
+        #[inline(always)]
+        fn round(x: Self) -> Self {
+            x.round_ties_even()
+        }
+        #[inline(always)]
+        fn is_nan(x: Self) -> bool {
+            x.is_nan()
+        }
+        #[inline(always)]
+        fn is_inf(x: Self) -> bool {
+            x.is_infinite()
+        }
+        #[inline(always)]
+        fn is_finite(x: Self) -> bool {
+            x.is_finite()
+        }
         #[inline(always)]
         fn logaddexp(a: Self, b: Self) -> Self {
             if a.is_nan() || b.is_nan() {
@@ -319,7 +394,10 @@ macro_rules! float_math_common {
                 hi + Self::log1p(Self::exp(lo - hi))
             }
         }
-        #[inline(always)] fn arctan2(a: Self, b: Self) -> Self { a.atan2(b) }
+        #[inline(always)]
+        fn arctan2(a: Self, b: Self) -> Self {
+            a.atan2(b)
+        }
     };
 }
 

@@ -1,0 +1,148 @@
+//! Function transforms, MLX style: [`vjp`], [`jvp`], [`grad`], [`value_and_grad`],
+//! [`stop_gradient`], [`checkpoint`] and user-supplied gradient rules ([`custom_vjp`],
+//! [`CustomFunction`]).
+//!
+//! A transform runs the function on *tracer copies* of its inputs (identity nodes flagged as
+//! tracers, so everything computed from them is a tracer and keeps its graph even if the function
+//! evaluates it), then walks the recorded graph. The reverse pass only visits nodes that lead from
+//! a differentiated input to an output, and asks each node only for the cotangents of its inputs
+//! that lead back to a differentiated input (MLX's per-node `argnums`): a matmul whose weight is
+//! not differentiated computes `dX` and never `dW`.
+//!
+//! The rules are written with ops, so transforms compose: `grad(grad(f))`, `jvp` of `grad`,
+//! `vjp` of `vjp`.
+//!
+//! ```
+//! use rmlx_core::{self as mx, Array, Result};
+//! let f = |p: &[Array]| -> Result<Vec<Array>> { Ok(vec![(&p[0] * &p[0])?.sum(None, false)?]) };
+//! let x = Array::from_slice(&[1.0f32, 2.0, 3.0], &[3])?;
+//! let (values, grads) = mx::value_and_grad(f, &[0])(&[x.clone()])?;
+//! assert_eq!(values[0].item::<f32>()?, 14.0);
+//! assert_eq!(grads[0].to_vec::<f32>()?, vec![2.0, 4.0, 6.0]);
+//! let cube = |p: &[Array]| -> Result<Vec<Array>> { Ok(vec![(&(&p[0] * &p[0])? * &p[0])?]) };
+//! let d2 = mx::grad(mx::grad(cube, &[0]), &[0]);
+//! assert_eq!(d2(&[mx::array(2.0f32)])?[0].item::<f32>()?, 12.0); // d²/dx² x³ = 6x
+//! # Ok::<(), mx::Error>(())
+//! ```
+
+mod checkpoint;
+mod custom;
+mod grad;
+mod jvp;
+mod vjp;
+
+pub use checkpoint::checkpoint;
+pub use custom::{custom_vjp, CustomFunction, JvpFn, VjpFn};
+pub use grad::{grad, value_and_grad};
+pub use jvp::jvp;
+pub use vjp::{vjp, vjp_with_argnums};
+
+use std::sync::Arc;
+
+use crate::buffer::Data;
+use crate::graph::Node;
+use crate::primitives::Primitive;
+use crate::{Array, Dtype, Result};
+
+/// The functions transforms accept and return: arrays in, arrays out.
+pub type ArrayFn = dyn Fn(&[Array]) -> Result<Vec<Array>> + Send + Sync;
+
+/// Identity node used for tracer copies (MLX's `Copy`): evaluation shares the input's data.
+#[derive(Debug)]
+pub(crate) struct Copy;
+
+impl Primitive for Copy {
+    fn name(&self) -> &'static str {
+        "Copy"
+    }
+
+    fn eval_cpu(&self, mut inputs: Vec<Data>, _: &[usize], _: Dtype) -> Result<Data> {
+        Ok(inputs.remove(0))
+    }
+
+    fn vjp(&self, _: &[Array], cotangent: &Array, _: &Array, _: &[usize]) -> Result<Vec<Array>> {
+        Ok(vec![cotangent.clone()])
+    }
+
+    fn jvp(&self, _: &[Array], tangents: &[Array], _: &[usize]) -> Result<Array> {
+        Ok(tangents[0].clone())
+    }
+}
+
+/// A tracer copy of `a`: an identity node flagged as a tracer, so everything computed from it is
+/// a tracer too. Tracer copies of tracers nest (one per transform level).
+pub(crate) fn make_tracer(a: &Array) -> Array {
+    Array::with_tracer_flag(
+        a.shape().to_vec(),
+        a.dtype(),
+        Node {
+            primitive: Arc::new(Copy),
+            inputs: vec![a.clone()],
+        },
+    )
+}
+
+/// The primitive behind [`stop_gradient`]: the identity whose derivative is zero. Transforms
+/// recognise it by its name, `"StopGradient"`.
+#[derive(Debug)]
+pub(crate) struct StopGradient;
+
+impl Primitive for StopGradient {
+    fn name(&self) -> &'static str {
+        "StopGradient"
+    }
+
+    fn eval_cpu(&self, mut inputs: Vec<Data>, _: &[usize], _: Dtype) -> Result<Data> {
+        Ok(inputs.remove(0))
+    }
+
+    fn vjp(
+        &self,
+        primals: &[Array],
+        _: &Array,
+        _: &Array,
+        argnums: &[usize],
+    ) -> Result<Vec<Array>> {
+        argnums.iter().map(|_| zeros_like(&primals[0])).collect()
+    }
+
+    fn jvp(&self, primals: &[Array], _: &[Array], _: &[usize]) -> Result<Array> {
+        zeros_like(&primals[0])
+    }
+}
+
+/// The primitive name transforms treat as a gradient barrier.
+pub(crate) const STOP_GRADIENT: &str = "StopGradient";
+
+/// `a` with its gradient stopped: the same values, but no transform differentiates through it
+/// (MLX's `stop_gradient`).
+///
+/// ```
+/// use rmlx_core::{self as mx, Array, Result};
+/// let f = |p: &[Array]| -> Result<Vec<Array>> {
+///     let y = (&p[0] * &mx::stop_gradient(&p[0])?)?; // d/dx = x, not 2x
+///     Ok(vec![y.sum(None, false)?])
+/// };
+/// let g = mx::grad(f, &[0])(&[Array::from_slice(&[3.0f32], &[1])?])?;
+/// assert_eq!(g[0].to_vec::<f32>()?, vec![3.0]);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn stop_gradient(a: &Array) -> Result<Array> {
+    Ok(Array::from_primitive(
+        a.shape().to_vec(),
+        a.dtype(),
+        Arc::new(StopGradient),
+        vec![a.clone()],
+    ))
+}
+
+/// Zeros with `a`'s shape and dtype (a broadcast scalar: no buffer of the full size).
+pub(crate) fn zeros_like(a: &Array) -> Result<Array> {
+    Array::scalar_as(0.0, a.dtype()).broadcast_to(a.shape())
+}
+
+/// Formats a shape the way MLX's C++ messages do: `(4,1)`, `(3)`, `()`.
+pub(crate) fn fmt_shape(shape: &[usize]) -> String {
+    let inner: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+    format!("({})", inner.join(","))
+}

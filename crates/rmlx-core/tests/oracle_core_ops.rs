@@ -1,0 +1,273 @@
+//! The MLX oracle for core ops: every `kind: core_op` case of `cases.json` is run through a
+//! generic, table-driven dispatch on `op` + `kwargs`; the output is compared within
+//! `tolerances.out` and the vjp of the op (for the stored cotangent, w.r.t. every differentiable
+//! input) within `tolerances.vjp`. Tolerance rule: `|a - e| <= atol + rtol * |e|`.
+//!
+//! Reads `RMLX_ORACLE_DIR` if set, else `tests/data/oracle`. A case that cannot run (missing op,
+//! bad data) counts as a failure: nothing is skipped.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use rmlx_core::{self as mx, Array, Axes, Result};
+use serde_json::{Map, Value};
+
+fn oracle_dir() -> PathBuf {
+    match std::env::var_os("RMLX_ORACLE_DIR") {
+        Some(d) => PathBuf::from(d),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/oracle"),
+    }
+}
+
+/// All tensors of one safetensors file, as arrays.
+fn load_safetensors(path: &PathBuf) -> std::result::Result<HashMap<String, Array>, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let st = safetensors::SafeTensors::deserialize(&bytes)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut out = HashMap::new();
+    for (name, view) in st.tensors() {
+        let shape = view.shape().to_vec();
+        let data = view.data();
+        let arr = match view.dtype() {
+            safetensors::Dtype::F32 => {
+                let v: Vec<f32> = data
+                    .chunks_exact(4)
+                    .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                    .collect();
+                Array::from_vec(v, &shape)
+            }
+            safetensors::Dtype::I32 => {
+                let v: Vec<i32> = data
+                    .chunks_exact(4)
+                    .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                    .collect();
+                Array::from_vec(v, &shape)
+            }
+            safetensors::Dtype::BOOL => {
+                let v: Vec<bool> = data.iter().map(|&b| b != 0).collect();
+                Array::from_bools(&v, &shape)
+            }
+            d => return Err(format!("{name}: unsupported safetensors dtype {d:?}")),
+        }
+        .map_err(|e| format!("{name}: {e}"))?;
+        out.insert(name, arr);
+    }
+    Ok(out)
+}
+
+// ---------- kwargs ----------
+
+fn kw<'a>(kw: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+    kw.get(key).filter(|v| !v.is_null())
+}
+
+fn kw_axes(k: &Map<String, Value>, key: &str) -> Result<Axes> {
+    Ok(match kw(k, key) {
+        None => Axes::All,
+        Some(Value::Number(n)) => Axes::List(vec![n.as_i64().ok_or_else(|| bad(key))? as isize]),
+        Some(Value::Array(v)) => Axes::List(
+            v.iter()
+                .map(|x| x.as_i64().map(|i| i as isize).ok_or_else(|| bad(key)))
+                .collect::<Result<_>>()?,
+        ),
+        Some(_) => return Err(bad(key)),
+    })
+}
+
+fn kw_ints(k: &Map<String, Value>, key: &str) -> Result<Option<Vec<isize>>> {
+    match kw(k, key) {
+        None => Ok(None),
+        Some(Value::Array(v)) => Ok(Some(
+            v.iter()
+                .map(|x| x.as_i64().map(|i| i as isize).ok_or_else(|| bad(key)))
+                .collect::<Result<_>>()?,
+        )),
+        Some(_) => Err(bad(key)),
+    }
+}
+
+fn kw_int(k: &Map<String, Value>, key: &str) -> Result<Option<isize>> {
+    match kw(k, key) {
+        None => Ok(None),
+        Some(v) => Ok(Some(v.as_i64().ok_or_else(|| bad(key))? as isize)),
+    }
+}
+
+fn kw_bool(k: &Map<String, Value>, key: &str, default: bool) -> Result<bool> {
+    match kw(k, key) {
+        None => Ok(default),
+        Some(v) => v.as_bool().ok_or_else(|| bad(key)),
+    }
+}
+
+#[allow(dead_code)]
+fn kw_f64(k: &Map<String, Value>, key: &str) -> Result<Option<f64>> {
+    match kw(k, key) {
+        None => Ok(None),
+        Some(v) => Ok(Some(v.as_f64().ok_or_else(|| bad(key))?)),
+    }
+}
+
+#[allow(dead_code)]
+fn kw_str<'a>(k: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
+    kw(k, key).and_then(Value::as_str)
+}
+
+fn bad(key: &str) -> mx::Error {
+    mx::Error::Value(format!("oracle: malformed kwarg {key}"))
+}
+
+fn unavailable(op: &str) -> mx::Error {
+    mx::Error::Value(format!("op {op} not available"))
+}
+
+fn arg(x: &[Array], i: usize, op: &str) -> Result<Array> {
+    x.get(i)
+        .cloned()
+        .ok_or_else(|| mx::Error::Value(format!("oracle: {op} needs input {i}")))
+}
+
+// ---------- dispatch ----------
+
+/// Applies core op `op` with `kwargs` to `x` (the case's inputs in order).
+fn apply(op: &str, k: &Map<String, Value>, x: &[Array]) -> Result<Array> {
+    let a = |i| arg(x, i, op);
+    match op {
+        "add" => mx::add(&a(0)?, &a(1)?),
+        "subtract" => mx::subtract(&a(0)?, &a(1)?),
+        "multiply" => mx::multiply(&a(0)?, &a(1)?),
+        "divide" => mx::divide(&a(0)?, &a(1)?),
+        "sum" => mx::sum(&a(0)?, kw_axes(k, "axis")?, kw_bool(k, "keepdims", false)?),
+        "transpose" => {
+            let axes = kw_ints(k, "axes")?;
+            mx::transpose(&a(0)?, axes.as_deref())
+        }
+        "reshape" => {
+            let shape = kw_ints(k, "shape")?.ok_or_else(|| bad("shape"))?;
+            a(0)?.reshape(shape)
+        }
+        // nn activations, composed from core ops
+        "relu" | "gelu" | "gelu_approx" | "gelu_fast_approx" => nn_activation(op, &a(0)?),
+        _ => {
+            let _ = kw_int(k, "axis");
+            Err(unavailable(op))
+        }
+    }
+}
+
+fn nn_activation(op: &str, _x: &Array) -> Result<Array> {
+    Err(unavailable(op))
+}
+
+// ---------- comparison ----------
+
+fn compare(what: &str, got: &Array, want: &Array, tol: &Value) -> std::result::Result<(), String> {
+    if got.shape() != want.shape() {
+        return Err(format!(
+            "{what}: shape {:?}, expected {:?}",
+            got.shape(),
+            want.shape()
+        ));
+    }
+    let rtol = tol["rtol"].as_f64().unwrap_or(0.0);
+    let atol = tol["atol"].as_f64().unwrap_or(0.0);
+    let g = got.to_vec::<f64>().map_err(|e| format!("{what}: {e}"))?;
+    let w = want.to_vec::<f64>().map_err(|e| format!("{what}: {e}"))?;
+    let mut worst: Option<(usize, f64, f64)> = None;
+    let mut n_bad = 0;
+    for (i, (a, e)) in g.iter().zip(&w).enumerate() {
+        let ok = (a - e).abs() <= atol + rtol * e.abs() || (a.is_nan() && e.is_nan()) || a == e;
+        if !ok {
+            n_bad += 1;
+            if worst.is_none_or(|(_, wa, we)| (a - e).abs() > (wa - we).abs()) {
+                worst = Some((i, *a, *e));
+            }
+        }
+    }
+    match worst {
+        None => Ok(()),
+        Some((i, a, e)) => Err(format!(
+            "{what}: {n_bad}/{} elements out of tolerance (rtol {rtol}, atol {atol}); worst at {i}: {a} vs {e}",
+            g.len()
+        )),
+    }
+}
+
+fn run_case(
+    case: &Value,
+    files: &mut HashMap<String, HashMap<String, Array>>,
+) -> std::result::Result<(), String> {
+    let op = case["op"].as_str().ok_or("no op")?;
+    let prefix = case["prefix"].as_str().ok_or("no prefix")?;
+    let file = case["file"].as_str().ok_or("no file")?;
+    if !files.contains_key(file) {
+        let t = load_safetensors(&oracle_dir().join(file))?;
+        files.insert(file.to_string(), t);
+    }
+    let tensors = &files[file];
+    let get = |key: &str| -> std::result::Result<Array, String> {
+        tensors
+            .get(&format!("{prefix}{key}"))
+            .cloned()
+            .ok_or_else(|| format!("missing tensor {prefix}{key}"))
+    };
+    let empty = Map::new();
+    let kwargs = case["kwargs"].as_object().unwrap_or(&empty).clone();
+    let specs = case["inputs"].as_array().ok_or("no inputs")?;
+    let mut inputs = Vec::new();
+    let mut diff = Vec::new();
+    let mut names = Vec::new();
+    for (i, s) in specs.iter().enumerate() {
+        let name = s["name"].as_str().ok_or("input without name")?;
+        inputs.push(get(&format!("input.{name}"))?);
+        names.push(name.to_string());
+        if s["differentiable"].as_bool().unwrap_or(false) {
+            diff.push(i);
+        }
+    }
+    let out = apply(op, &kwargs, &inputs).map_err(|e| e.to_string())?;
+    compare("out", &out, &get("out")?, &case["tolerances"]["out"])?;
+    if !diff.is_empty() {
+        let cot = get("cotangent")?;
+        let f = |p: &[Array]| -> Result<Vec<Array>> { Ok(vec![apply(op, &kwargs, p)?]) };
+        let (_, vjps) =
+            mx::vjp_with_argnums(f, &inputs, &[cot], &diff).map_err(|e| format!("vjp: {e}"))?;
+        for (v, &i) in vjps.iter().zip(&diff) {
+            let name = &names[i];
+            compare(
+                &format!("vjp.{name}"),
+                v,
+                &get(&format!("vjp.{name}"))?,
+                &case["tolerances"]["vjp"],
+            )?;
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn oracle_core_ops() {
+    let dir = oracle_dir();
+    let text = std::fs::read_to_string(dir.join("cases.json"))
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.join("cases.json").display()));
+    let cases: Vec<Value> = serde_json::from_str(&text).expect("cases.json is a JSON list");
+    let mut files = HashMap::new();
+    let (mut passed, mut failed) = (0, Vec::new());
+    for case in cases.iter().filter(|c| c["kind"] == "core_op") {
+        let name = case["name"].as_str().unwrap_or("?");
+        match run_case(case, &mut files) {
+            Ok(()) => passed += 1,
+            Err(e) => failed.push(format!("{name}: {e}")),
+        }
+    }
+    for f in &failed {
+        println!("FAIL {f}");
+    }
+    println!("{passed} passed, {} failed", failed.len());
+    assert!(passed + failed.len() > 0, "no core_op cases found");
+    assert!(
+        failed.is_empty(),
+        "{} core-op oracle cases failed",
+        failed.len()
+    );
+}

@@ -1,0 +1,85 @@
+//! Memory behaviour of the transforms: after `value_and_grad` returns and its results are
+//! evaluated, no intermediate of the forward pass stays alive; `checkpoint` keeps none of its
+//! function's intermediates after the forward pass. One test function (this file is its own
+//! process), so no other test allocates concurrently.
+
+use rmlx_core::{self as mx, memory, Array, Result};
+
+const N: usize = 1 << 20; // 4 MiB per f32 buffer
+const MB4: usize = N * 4;
+
+/// y0 = x * w; y_{k+1} = y_k * y_k + y_k: every y_k is needed by the backward pass.
+fn chain(p: &[Array]) -> Result<Vec<Array>> {
+    let mut y = (&p[0] * &p[1])?;
+    for _ in 0..6 {
+        y = (&(&y * &y)? + &y)?;
+    }
+    Ok(vec![y.sum(None, false)?])
+}
+
+fn inputs() -> (Array, Array) {
+    let x = Array::from_vec((0..N).map(|i| (i % 7) as f32 * 0.01).collect(), &[N]).unwrap();
+    let w = Array::from_vec(vec![0.5f32; N], &[N]).unwrap();
+    mx::eval(&[&x, &w]).unwrap();
+    (x, w)
+}
+
+fn grew(before: usize) -> usize {
+    memory::active_memory().saturating_sub(before)
+}
+
+#[test]
+fn transforms_free_forward_intermediates() {
+    let (x, w) = inputs();
+
+    // 1. value_and_grad: once value and grads are evaluated, only the grads remain.
+    let base = memory::active_memory();
+    let (v, g) = mx::value_and_grad(chain, &[0])(&[x.clone(), w.clone()]).unwrap();
+    mx::eval(&[&v[0], &g[0]]).unwrap();
+    let held = grew(base);
+    assert!(
+        held >= MB4 && held < MB4 + MB4 / 2,
+        "value_and_grad: {held} bytes held after evaluation, expected one gradient ({MB4})"
+    );
+    drop((v, g));
+    assert!(grew(base) < MB4 / 2, "after dropping: {} bytes", grew(base));
+
+    // 2. vjp with both inputs: two gradients remain, nothing else.
+    let (o, vj) = mx::vjp(chain, &[x.clone(), w.clone()], &[mx::array(1.0f32)]).unwrap();
+    mx::eval(&[&o[0], &vj[0], &vj[1]]).unwrap();
+    let held = grew(base);
+    assert!(
+        held >= 2 * MB4 && held < 2 * MB4 + MB4 / 2,
+        "vjp: {held} bytes held"
+    );
+    drop((o, vj));
+
+    // 3. Without checkpoint, evaluating only the value keeps the intermediates the pending
+    //    gradient graph needs (7 buffers of 4 MiB here).
+    let (v, g) = mx::value_and_grad(chain, &[0])(&[x.clone(), w.clone()]).unwrap();
+    v[0].eval().unwrap();
+    let held_plain = grew(base);
+    assert!(
+        held_plain >= 5 * MB4,
+        "expected the forward intermediates to be kept for the pending backward pass, {held_plain} bytes"
+    );
+    g[0].eval().unwrap();
+    let g_plain = g[0].to_vec::<f32>().unwrap();
+    drop((v, g));
+
+    // 4. With checkpoint, the forward pass keeps nothing of the function; the gradient is the
+    //    same (recomputed in the backward pass).
+    let layer = mx::checkpoint(chain);
+    let f = move |p: &[Array]| layer(p);
+    let (v, g) = mx::value_and_grad(f, &[0])(&[x.clone(), w.clone()]).unwrap();
+    v[0].eval().unwrap();
+    let held_ckpt = grew(base);
+    assert!(
+        held_ckpt < MB4 / 2,
+        "checkpoint kept {held_ckpt} bytes after the forward pass"
+    );
+    g[0].eval().unwrap();
+    assert_eq!(g[0].to_vec::<f32>().unwrap(), g_plain);
+    drop((v, g));
+    assert!(grew(base) < MB4 / 2, "after dropping: {} bytes", grew(base));
+}
