@@ -22,8 +22,8 @@ pub mod graph;
 pub mod ops;
 pub mod primitives;
 pub mod random;
-pub mod tree;
 pub mod transforms;
+pub mod tree;
 
 pub use array::{array, Array, IntoScalar, ToVecElement};
 pub use buffer::memory;
