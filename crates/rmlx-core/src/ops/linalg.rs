@@ -313,3 +313,137 @@ impl Array {
         matmul(self, other)
     }
 }
+
+/// The order of a [`norm`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum NormOrd {
+    /// A number: for vectors `sum(|x|^p)^(1/p)` (`0` counts non-zeros, `±inf` is the max/min of
+    /// `|x|`); for matrices `1`, `-1` (max/min column sum of `|x|`) and `±inf` (max/min row
+    /// sum).
+    P(f64),
+    /// The Frobenius norm of a matrix, `sqrt(sum(x^2))`.
+    Fro,
+    /// The nuclear norm (sum of singular values): not supported (needs an SVD).
+    Nuc,
+}
+
+impl From<f64> for NormOrd {
+    fn from(p: f64) -> Self {
+        NormOrd::P(p)
+    }
+}
+impl From<i32> for NormOrd {
+    fn from(p: i32) -> Self {
+        NormOrd::P(p as f64)
+    }
+}
+
+/// Matrix or vector norm, as `mlx.core.linalg.norm`.
+///
+/// With `ord = None` it is the 2-norm of the elements over `axes` (all axes for
+/// [`Axes::All`](super::Axes)): `sqrt(sum(x^2))`. With an order, one axis (or a 1-D input with
+/// all axes) gives a vector norm and two axes (or a 2-D input) a matrix norm; see [`NormOrd`].
+/// The matrix 2-norm and nuclear norm (singular values) are not supported and return an error.
+/// Integer inputs are converted to float32.
+///
+/// ```
+/// use rmlx_core::{self as mx, linalg::{self, NormOrd}, Array};
+/// let x = Array::from_slice(&[3.0f32, -4.0], &[2])?;
+/// assert_eq!(linalg::norm(&x, None, None, false)?.item::<f32>()?, 5.0);
+/// assert_eq!(linalg::norm(&x, Some(NormOrd::P(1.0)), None, false)?.item::<f32>()?, 7.0);
+/// assert_eq!(linalg::norm(&x, Some(f64::INFINITY.into()), None, false)?.item::<f32>()?, 4.0);
+/// let m = Array::from_slice(&[1.0f32, -2.0, 3.0, 4.0], &[2, 2])?;
+/// assert_eq!(linalg::norm(&m, Some(NormOrd::P(1.0)), None, false)?.item::<f32>()?, 6.0);
+/// assert!(linalg::norm(&m, Some(NormOrd::P(2.0)), None, false).is_err());
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn norm(
+    a: &Array,
+    ord: Option<NormOrd>,
+    axes: impl Into<super::Axes>,
+    keepdims: bool,
+) -> Result<Array> {
+    use super::Axes;
+    let x = if a.dtype().is_float() {
+        a.clone()
+    } else {
+        a.astype(Dtype::F32)?
+    };
+    let axes = axes.into();
+    let ax: Vec<usize> = match (&axes, ord) {
+        (Axes::All, Some(_)) if x.ndim() > 2 || x.ndim() == 0 => bail!(
+            Axis,
+            "linalg::norm: an order needs 1 or 2 axes; give axes for an array of shape {:?}",
+            x.shape()
+        ),
+        _ => normalize_axes("linalg::norm", &axes_list(&axes, x.ndim()), x.ndim())?,
+    };
+    let axi: Vec<isize> = ax.iter().map(|&a| a as isize).collect();
+    let Some(ord) = ord else {
+        return x.square()?.sum(axi, keepdims)?.sqrt();
+    };
+    match (ord, ax.len()) {
+        (NormOrd::P(p), 1) => {
+            let abs = x.abs()?;
+            if p == f64::INFINITY {
+                abs.max(axi, keepdims)
+            } else if p == f64::NEG_INFINITY {
+                abs.min(axi, keepdims)
+            } else if p == 0.0 {
+                let zero = Array::scalar_as(0.0, x.dtype());
+                super::not_equal(&x, &zero)?
+                    .astype(x.dtype())?
+                    .sum(axi, keepdims)
+            } else if p == 1.0 {
+                abs.sum(axi, keepdims)
+            } else if p == 2.0 {
+                x.square()?.sum(axi, keepdims)?.sqrt()
+            } else {
+                let pa = Array::scalar_as(p, x.dtype());
+                let inv = Array::scalar_as(1.0 / p, x.dtype());
+                super::power(&super::power(&abs, &pa)?.sum(axi, keepdims)?, &inv)
+            }
+        }
+        (NormOrd::Fro, 2) => x.square()?.sum(axi, keepdims)?.sqrt(),
+        (NormOrd::P(p), 2) if p.abs() == 1.0 || p.is_infinite() => {
+            // 1: sum over rows (axis ax[0]) then max over columns; inf: the other way round
+            let (first, second) = if p.abs() == 1.0 {
+                (ax[0], ax[1])
+            } else {
+                (ax[1], ax[0])
+            };
+            let s = x.abs()?.sum(first as isize, true)?;
+            let r = if p > 0.0 {
+                s.max(second as isize, true)?
+            } else {
+                s.min(second as isize, true)?
+            };
+            if keepdims {
+                Ok(r)
+            } else {
+                let shape: Vec<usize> = (0..x.ndim())
+                    .filter(|i| !ax.contains(i))
+                    .map(|i| x.shape()[i])
+                    .collect();
+                r.reshape(&shape)
+            }
+        }
+        (o, 2) => bail!(
+            Value,
+            "linalg::norm: matrix norm order {o:?} is not supported (only 'fro', ±1, ±inf)"
+        ),
+        (o, 1) => bail!(Value, "linalg::norm: invalid order {o:?} for a vector norm"),
+        (_, n) => bail!(
+            Axis,
+            "linalg::norm: an order needs 1 or 2 axes, got {n} for shape {:?}",
+            x.shape()
+        ),
+    }
+}
+
+fn axes_list(axes: &super::Axes, ndim: usize) -> Vec<isize> {
+    match axes {
+        super::Axes::All => (0..ndim as isize).collect(),
+        super::Axes::List(v) => v.clone(),
+    }
+}

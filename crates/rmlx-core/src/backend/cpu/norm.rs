@@ -121,23 +121,23 @@ pub fn layer_norm<T: NormElem>(
         let (mean, rstd) = moments(r, eps);
         match (w, b) {
             (Some(w), Some(b)) => {
-                for i in 0..d {
-                    o[i] = T::store((r[i].load() - mean) * rstd * w[i] + b[i]);
+                for (((o, x), w), b) in o.iter_mut().zip(r).zip(w).zip(b) {
+                    *o = T::store((x.load() - mean) * rstd * *w + *b);
                 }
             }
             (Some(w), None) => {
-                for i in 0..d {
-                    o[i] = T::store((r[i].load() - mean) * rstd * w[i]);
+                for ((o, x), w) in o.iter_mut().zip(r).zip(w) {
+                    *o = T::store((x.load() - mean) * rstd * *w);
                 }
             }
             (None, Some(b)) => {
-                for i in 0..d {
-                    o[i] = T::store((r[i].load() - mean) * rstd + b[i]);
+                for ((o, x), b) in o.iter_mut().zip(r).zip(b) {
+                    *o = T::store((x.load() - mean) * rstd + *b);
                 }
             }
             (None, None) => {
-                for i in 0..d {
-                    o[i] = T::store((r[i].load() - mean) * rstd);
+                for (o, x) in o.iter_mut().zip(r) {
+                    *o = T::store((x.load() - mean) * rstd);
                 }
             }
         }
@@ -161,9 +161,9 @@ pub fn layer_norm_vjp_x<T: NormElem>(x: &[T], g: &[T], d: usize, eps: f64, out: 
         };
         let mg = lane_sum(d, |i| r[i].1.load()) / n;
         let mgx = lane_sum(d, |i| r[i].1.load() * (r[i].0.load() - mean) * rstd) / n;
-        for i in 0..d {
-            let xh = (r[i].0.load() - mean) * rstd;
-            o[i] = T::store(rstd * (r[i].1.load() - mg - xh * mgx));
+        for (o, (x, g)) in o.iter_mut().zip(r) {
+            let xh = (x.load() - mean) * rstd;
+            *o = T::store(rstd * (g.load() - mg - xh * mgx));
         }
     });
 }
@@ -180,13 +180,13 @@ pub fn rms_norm<T: NormElem>(x: &[T], w: Option<&[T::Acc]>, d: usize, eps: f64, 
         let rstd = (ms + eps).sqrt().recip();
         match w {
             Some(w) => {
-                for i in 0..d {
-                    o[i] = T::store(r[i].load() * rstd * w[i]);
+                for ((o, x), w) in o.iter_mut().zip(r).zip(w) {
+                    *o = T::store(x.load() * rstd * *w);
                 }
             }
             None => {
-                for i in 0..d {
-                    o[i] = T::store(r[i].load() * rstd);
+                for (o, x) in o.iter_mut().zip(r) {
+                    *o = T::store(x.load() * rstd);
                 }
             }
         }
@@ -206,9 +206,9 @@ pub fn rms_norm_vjp_x<T: NormElem>(x: &[T], g: &[T], d: usize, eps: f64, out: &m
         }) / n;
         let rstd = (ms + eps).sqrt().recip();
         let mgx = lane_sum(d, |i| r[i].1.load() * r[i].0.load() * rstd) / n;
-        for i in 0..d {
-            let xh = r[i].0.load() * rstd;
-            o[i] = T::store(rstd * (r[i].1.load() - xh * mgx));
+        for (o, (x, g)) in o.iter_mut().zip(r) {
+            let xh = x.load() * rstd;
+            *o = T::store(rstd * (g.load() - xh * mgx));
         }
     });
 }
