@@ -2,7 +2,7 @@
 
 use rmlx_core::{bail, Array, Dtype, Result};
 
-use crate::math::{map2, sqrt, square};
+use crate::math::{sqrt, square, where_};
 use crate::pyfmt::py_float;
 
 /// Clips the global norm of `grads` to `max_norm`, as MLX's `clip_grad_norm`: returns the
@@ -42,17 +42,42 @@ pub fn clip_grad_norm(
     }
     let total = sqrt(&acc)?;
     let normalizer = (max_norm / (&total + 1e-6)?)?;
-    // where(total < max_norm, 1, normalizer): below the limit gradients stay bit-identical.
-    let scale = map2("clip_grad_norm", &total, &normalizer, move |n, z| {
-        if n < max_norm {
-            1.0
-        } else {
-            z
-        }
-    })?;
+    // MLX: where(total_norm < max_norm, g, g * normalizer): below the limit, bit-identical.
+    let below = rmlx_core::less(&total, &Array::scalar_as(max_norm, total.dtype()))?;
     let clipped = grads
         .iter()
-        .map(|(k, g)| Ok((k.clone(), (g * scale.astype(g.dtype())?)?)))
+        .map(|(k, g)| {
+            let scaled = (g * normalizer.astype(g.dtype())?)?;
+            Ok((k.clone(), where_(&below, g, &scaled)?))
+        })
         .collect::<Result<Vec<_>>>()?;
     Ok((clipped, total))
+}
+
+/// [`clip_grad_norm`] on a gradient tree: the clipped tree has the same structure (`{}`
+/// placeholders are kept, MLX_SEMANTICS 85) and the total norm is over its leaves.
+///
+/// ```
+/// use rmlx_core::{tree::tree_unflatten, Array};
+/// use rmlx_optimizers::clip::clip_grad_norm_tree;
+/// let g = tree_unflatten(vec![("a.1".to_string(), Array::from_slice(&[6.0f32, 8.0], &[2])?)])?;
+/// let (c, norm) = clip_grad_norm_tree(&g, 5.0)?;
+/// assert_eq!(norm.item::<f32>()?, 10.0);
+/// assert!(c.get("a.0").unwrap().is_empty()); // the placeholder survives
+/// # Ok::<(), rmlx_core::Error>(())
+/// ```
+pub fn clip_grad_norm_tree(
+    grads: &rmlx_core::tree::Tree<Array>,
+    max_norm: f64,
+) -> Result<(rmlx_core::tree::Tree<Array>, Array)> {
+    let flat: Vec<(String, Array)> = rmlx_core::tree::tree_flatten(grads)
+        .into_iter()
+        .map(|(k, g)| (k, g.clone()))
+        .collect();
+    let (clipped, total) = clip_grad_norm(&flat, max_norm)?;
+    let map: std::collections::HashMap<String, Array> = clipped.into_iter().collect();
+    let tree = rmlx_core::tree::try_tree_map(grads, |path, g| {
+        Ok(map.get(path).cloned().unwrap_or_else(|| g.clone()))
+    })?;
+    Ok((tree, total))
 }

@@ -38,11 +38,12 @@ pub mod optimizer;
 pub mod pyfmt;
 pub mod schedule;
 pub mod sgd;
+pub mod state_io;
 
 pub use adafactor::{Adafactor, AdafactorOptions};
 pub use adam::{Adam, AdamOptions, AdamW, Adamax};
 pub use adaptive::{AdaDelta, Adagrad, RMSprop};
-pub use clip::clip_grad_norm;
+pub use clip::{clip_grad_norm, clip_grad_norm_tree};
 pub use config::{optimizer_from_name, HParam};
 pub use lion::Lion;
 pub use multi::{MultiOptimizer, ParamFilter};
@@ -55,3 +56,4 @@ pub use schedule::{
     Schedule,
 };
 pub use sgd::{SGDOptions, SGD};
+pub use state_io::{load_state, save_state};

@@ -3,7 +3,7 @@
 use rmlx_core::{Array, Result};
 
 use crate::adaptive::core_access;
-use crate::math::{matmul2d, norm_all, zeros_like};
+use crate::math::{addmm, matmul, norm_all, zeros_like};
 use crate::optimizer::{state_get, OptimizerCore, ParamState, SingleOptimizer, StepContext};
 use crate::schedule::LearningRate;
 
@@ -65,17 +65,23 @@ impl Muon {
 
 /// MLX's `_zeropower_via_newtonschulz5` on a 2-D array.
 pub fn newton_schulz5(x: &Array, steps: usize) -> Result<Array> {
+    if x.ndim() != 2 {
+        rmlx_core::bail!(
+            Shape,
+            "newton_schulz5: expected a 2-D array, got shape {:?}",
+            x.shape()
+        );
+    }
     let (a, b, c) = (3.4445, -4.7750, 2.0315);
     let transpose = x.shape()[0] > x.shape()[1];
     let mut x = if transpose { x.t()? } else { x.clone() };
     x = (&x / (norm_all(&x)? + 1e-7)?)?;
     for _ in 0..steps {
-        let xt = x.t()?;
-        let am = matmul2d(&x, &xt)?;
-        // addmm(b·A, A, A, beta=1, alpha=c) = b·A + c·(A @ A)
-        let bm = ((b * &am)? + (c * matmul2d(&am, &am)?)?)?;
-        // addmm(a·X, B, X) = a·X + B @ X
-        x = ((a * &x)? + matmul2d(&bm, &x)?)?;
+        let am = matmul(&x, &x.t()?)?;
+        // B = addmm(b·A, A, A, beta=1, alpha=c) = b·A + c·(A @ A)
+        let bm = addmm(&(b * &am)?, &am, &am, c, 1.0)?;
+        // X = addmm(a·X, B, X, beta=1, alpha=1) = a·X + B @ X
+        x = addmm(&(a * &x)?, &bm, &x, 1.0, 1.0)?;
     }
     if transpose {
         x.t()

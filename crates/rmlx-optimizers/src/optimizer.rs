@@ -10,7 +10,9 @@
 use std::collections::HashMap;
 
 use indexmap::IndexMap;
+use rmlx_core::tree::{tree_flatten, tree_unflatten, try_tree_map, Tree};
 use rmlx_core::{bail, err, Array, Dtype, Result};
+use rmlx_nn::{Module, ModuleExt};
 
 use crate::schedule::LearningRate;
 
@@ -137,6 +139,76 @@ pub trait Optimizer: Send {
     fn state_nbytes(&self) -> usize {
         self.state().iter().map(|(_, a)| a.nbytes()).sum()
     }
+
+    /// [`Optimizer::apply_gradients`] on trees, as MLX's `apply_gradients(grads, params)`: the
+    /// result is shaped like `grads` (`{}` placeholders included) and holds the updated
+    /// parameters; `params` may be a superset of `grads`.
+    fn apply_gradients_tree(
+        &mut self,
+        grads: &Tree<Array>,
+        params: &Tree<Array>,
+    ) -> Result<Tree<Array>> {
+        let flat_grads: Vec<(String, Array)> = tree_flatten(grads)
+            .into_iter()
+            .map(|(k, g)| (k, g.clone()))
+            .collect();
+        let flat_params: Vec<(String, Array)> = tree_flatten(params)
+            .into_iter()
+            .map(|(k, p)| (k, p.clone()))
+            .collect();
+        let updated: HashMap<String, Array> = self
+            .apply_gradients(&flat_grads, &flat_params)?
+            .into_iter()
+            .collect();
+        try_tree_map(grads, |path, _| {
+            updated
+                .get(path)
+                .cloned()
+                .ok_or_else(|| err!(Key, "apply_gradients: no update for '{path}'"))
+        })
+    }
+
+    /// Updates `model` with `grads` (MLX's `optimizer.update(model, grads)`, i.e.
+    /// `model.update(optimizer.apply_gradients(grads, model))`): exactly the parameters present
+    /// in `grads` change; frozen parameters (absent from `grads`) keep their arrays and get no
+    /// state. `{}` placeholders in `grads` are skipped. A gradient for a parameter the model
+    /// lacks is an error and changes nothing.
+    ///
+    /// ```
+    /// use rmlx_core::{tree::Tree, Array};
+    /// use rmlx_nn::{Linear, ModuleExt};
+    /// use rmlx_optimizers::{Optimizer, SGD};
+    /// let mut model = Linear::new(3, 2, true)?;
+    /// model.freeze("weight")?;
+    /// let grads = rmlx_core::tree::tree_map(&model.trainable_parameters(), |p| p.clone());
+    /// let before = model.parameters();
+    /// let mut opt = SGD::new(0.5);
+    /// opt.update(&mut model, &grads)?;
+    /// let after = model.parameters();
+    /// let (b0, b1) = (before.get("bias").unwrap().as_leaf().unwrap(), after.get("bias").unwrap().as_leaf().unwrap());
+    /// assert_eq!((b0 * 0.5)?.to_vec::<f32>()?, b1.to_vec::<f32>()?);
+    /// let (w0, w1) = (before.get("weight").unwrap().as_leaf().unwrap(), after.get("weight").unwrap().as_leaf().unwrap());
+    /// assert_eq!(w0.id(), w1.id()); // frozen: untouched
+    /// # Ok::<(), rmlx_core::Error>(())
+    /// ```
+    fn update(&mut self, model: &mut dyn Module, grads: &Tree<Array>) -> Result<()> {
+        let flat_grads: Vec<(String, Array)> = tree_flatten(grads)
+            .into_iter()
+            .map(|(k, g)| (k, g.clone()))
+            .collect();
+        let params: Vec<(String, Array)> = tree_flatten(&model.parameters())
+            .into_iter()
+            .map(|(k, p)| (k, p.clone()))
+            .collect();
+        let updated = self.apply_gradients(&flat_grads, &params)?;
+        if updated.is_empty() {
+            return Ok(());
+        }
+        // Every path was checked against the model's parameters, so a non-strict update (which
+        // skips the `{}` gap fillers of list entries without gradients) writes exactly them.
+        model.update(&tree_unflatten(updated)?, false)?;
+        Ok(())
+    }
 }
 
 /// An optimizer defined by a per-parameter update, as MLX's `init_single` / `apply_single`.
@@ -179,7 +251,11 @@ fn check_grads<'a>(
     params: &'a [(String, Array)],
 ) -> Result<HashMap<&'a str, &'a Array>> {
     let lookup: HashMap<&str, &Array> = params.iter().map(|(k, v)| (k.as_str(), v)).collect();
+    let mut seen = std::collections::HashSet::new();
     for (k, g) in grads {
+        if !seen.insert(k.as_str()) {
+            bail!(Key, "apply_gradients: two gradients for '{k}'");
+        }
         let Some(p) = lookup.get(k.as_str()) else {
             bail!(
                 Key,

@@ -270,6 +270,12 @@ fn bad_gradients_are_errors_and_change_nothing() {
     let g = named(&[("layers.0.bias", &a(&[1.0, 2.0, 3.0], &[3]))]);
     let e = opt.apply_gradients(&g, &params).err().unwrap();
     assert!(matches!(e, rmlx_core::Error::Shape(_)), "{e}");
+    let g = named(&[
+        ("layers.0.bias", &a(&[1.0, 2.0], &[2])),
+        ("layers.0.bias", &a(&[1.0, 2.0], &[2])),
+    ]);
+    let e = opt.apply_gradients(&g, &params).err().unwrap();
+    assert!(e.to_string().contains("two gradients"), "{e}");
     assert_eq!(opt.step(), 0);
     assert_eq!(keys(&opt), ["step", "learning_rate"]);
 }
@@ -448,4 +454,73 @@ fn clip_grad_norm_behaviour() {
     let (c, n) = clip_grad_norm(&[], 1.0).unwrap();
     assert!(c.is_empty());
     assert_eq!(n.item::<f32>().unwrap(), 0.0);
+}
+
+fn tmp(name: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!(
+        "rmlx_optim_{}_{name}.safetensors",
+        std::process::id()
+    ))
+}
+
+#[test]
+fn save_load_file_resumes_bit_exact() {
+    for name in ["Adam", "SGD", "Adafactor", "Muon", "Lion"] {
+        let args = [
+            (
+                "learning_rate",
+                HParam::Schedule(linear_schedule(0.0, 0.1, 3).unwrap()),
+            ),
+            ("momentum", HParam::Num(0.9)),
+        ];
+        let args: Vec<(&str, HParam)> = args
+            .into_iter()
+            .filter(|(k, _)| *k == "learning_rate" || name == "SGD" || name == "Muon")
+            .collect();
+        let build = || optimizer_from_name(name, &args).unwrap();
+        // fp16 parameters: the state keeps fp16 through the file.
+        let mut p_full: Vec<(String, Array)> = model()
+            .into_iter()
+            .map(|(k, v)| (k, v.astype(rmlx_core::Dtype::F16).unwrap()))
+            .collect();
+        let mut full = build();
+        run(full.as_mut(), &mut p_full, 2, 0.25);
+        let file = tmp(name);
+        save_state(full.as_ref(), &file).unwrap();
+        let mut p_resumed = p_full.clone();
+        run(full.as_mut(), &mut p_full, 2, 0.25 + 2.0 * 0.37);
+        let mut fresh = build();
+        load_state(fresh.as_mut(), &file).unwrap();
+        std::fs::remove_file(&file).ok();
+        let k1: Vec<String> = full.state().into_iter().map(|(k, _)| k).collect();
+        let k2: Vec<String> = fresh.state().into_iter().map(|(k, _)| k).collect();
+        assert_eq!(k1, k2, "{name}: key order survives the file");
+        run(fresh.as_mut(), &mut p_resumed, 2, 0.25 + 2.0 * 0.37);
+        for ((k, x), (_, y)) in p_full.iter().zip(&p_resumed) {
+            assert_eq!(x.dtype(), rmlx_core::Dtype::F16);
+            let bx = x.astype(rmlx_core::Dtype::F32).unwrap();
+            let by = y.astype(rmlx_core::Dtype::F32).unwrap();
+            assert_eq!(
+                bits(&bx),
+                bits(&by),
+                "{name}: {k} differs after file resume"
+            );
+        }
+        assert_eq!(fresh.step(), 4);
+    }
+}
+
+#[test]
+fn load_state_bad_files() {
+    let mut opt = Adam::new(0.1);
+    let missing = tmp("does_not_exist");
+    assert!(matches!(
+        load_state(&mut opt, &missing).err().unwrap(),
+        rmlx_core::Error::Io { .. }
+    ));
+    let junk = tmp("junk");
+    std::fs::write(&junk, b"not a safetensors file").unwrap();
+    let e = load_state(&mut opt, &junk).err().unwrap();
+    std::fs::remove_file(&junk).ok();
+    assert!(matches!(e, rmlx_core::Error::Format { .. }), "{e}");
 }
