@@ -13,6 +13,7 @@
 
 extern crate self as rmlx_nn;
 
+pub mod activations;
 pub mod layers;
 pub mod module;
 mod value_and_grad;
