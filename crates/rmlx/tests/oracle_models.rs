@@ -315,3 +315,76 @@ fn oracle_models() {
     println!("oracle_models: {passed} passed, {} failed", failed.len());
     assert!(failed.is_empty(), "failed cases:\n{}", failed.join("\n"));
 }
+
+/// Matmul-like nodes (`Matmul`, `AddMM`) of the unevaluated graph of `grads`: all of them, and
+/// those whose output has the shape of a weight matrix (a `dW` product).
+fn matmul_nodes(grads: &Tree<Array>, weight_shapes: &[Vec<usize>]) -> (usize, usize) {
+    let g = flat(grads);
+    let outs: Vec<&Array> = g.iter().map(|(_, a)| a).collect();
+    let all = rmlx_core::graph::count_primitives(&outs, "Matmul")
+        + rmlx_core::graph::count_primitives(&outs, "AddMM");
+    let dw = rmlx_core::graph::topological_order(&outs)
+        .iter()
+        .filter(|a| matches!(a.primitive_name(), Some("Matmul") | Some("AddMM")))
+        .filter(|a| weight_shapes.iter().any(|s| s.as_slice() == a.shape()))
+        .count();
+    (all, dw)
+}
+
+#[test]
+fn transformer_bias_only_has_no_dw_matmul() {
+    let dir = oracle_dir();
+    let case = model_cases()
+        .into_iter()
+        .find(|c| c.get("name").and_then(Value::as_str) == Some("transformer_bias_only"))
+        .expect("transformer_bias_only case");
+    let t = load_safetensors(&dir.join(case["file"].as_str().unwrap())).unwrap();
+    let grads_for = |freeze: bool| -> Tree<Array> {
+        let mut model = build(&case["model"]).unwrap();
+        let params: Vec<(String, Array)> = names(&case["parameters"])
+            .into_iter()
+            .map(|k| {
+                let a = t[&format!("param.{k}")].clone();
+                (k, a)
+            })
+            .collect();
+        model.load_weights(params, true).unwrap();
+        if freeze {
+            apply_freeze_ops(model.as_mut(), case["freeze_ops"].as_array().unwrap()).unwrap();
+        }
+        let args: Vec<Option<Array>> = case["call"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().map(|n| t[&format!("input.{n}")].clone()))
+            .collect();
+        let target = t["target"].clone();
+        let (_, grads) = value_and_grad(model.as_mut(), |m: &dyn Module| {
+            Ok(vec![loss_of(m, &args, &target, "mse_loss", Reduction::Mean)?])
+        })
+        .unwrap();
+        grads
+    };
+    let weight_shapes: Vec<Vec<usize>> = names(&case["parameters"])
+        .into_iter()
+        .filter(|k| k.ends_with("weight"))
+        .map(|k| t[&format!("param.{k}")].shape().to_vec())
+        .filter(|s| s.len() == 2)
+        .collect();
+    let n_linear = names(&case["parameters"])
+        .iter()
+        .filter(|k| k.ends_with("weight") && t[&format!("param.{k}")].ndim() == 2)
+        .count();
+    let full = grads_for(false);
+    let bias = grads_for(true);
+    let keys: Vec<String> = flat(&bias).into_iter().map(|(k, _)| k).collect();
+    assert!(keys.iter().all(|k| k.ends_with("bias")), "{keys:?}");
+    assert_eq!(keys, names(&case["trainable"]));
+    let (full_all, full_dw) = matmul_nodes(&full, &weight_shapes);
+    let (bias_all, bias_dw) = matmul_nodes(&bias, &weight_shapes);
+    println!("matmul nodes: full {full_all} ({full_dw} dW), bias-only {bias_all} ({bias_dw} dW), {n_linear} linear layers");
+    // every Linear contributes exactly one dW product when its weight is trainable, none when frozen
+    assert_eq!(full_dw, n_linear);
+    assert_eq!(bias_dw, 0);
+    assert_eq!(full_all - bias_all, n_linear);
+}
