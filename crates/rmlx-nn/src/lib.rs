@@ -13,7 +13,9 @@
 
 extern crate self as rmlx_nn;
 
+pub mod activations;
 pub mod layers;
+pub mod losses;
 pub mod module;
 mod value_and_grad;
 

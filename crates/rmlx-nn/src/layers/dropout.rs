@@ -1,7 +1,8 @@
 //! `Dropout`.
 
 use crate::{Module, ModuleState};
-use rmlx_core::{Error, Result};
+use super::Forward;
+use rmlx_core::{Array, Error, Result};
 
 /// MLX `nn.Dropout(p)`: zeroes elements with probability `p` in training; identity otherwise.
 #[derive(Module, Clone)]
@@ -28,7 +29,25 @@ impl Dropout {
         })
     }
 
+    /// Identity in eval mode or with `p = 0`; in training mode keeps each element with
+    /// probability `1 - p` (a `bernoulli` draw from the global key sequence, as MLX) and scales
+    /// the kept ones by `1 / (1 - p)`.
+    pub fn forward(&self, x: &Array) -> Result<Array> {
+        let keep = 1.0 - self.p as f64;
+        if keep == 1.0 || !self.state.training {
+            return Ok(x.clone());
+        }
+        let mask = rmlx_core::random::bernoulli(keep, Some(x.shape()), None)?;
+        (&mask * x)? * (1.0 / keep)
+    }
+
     fn repr_args(&self) -> String {
         format!("p={}", 1.0 - self.p)
+    }
+}
+
+impl Forward for Dropout {
+    fn forward(&self, x: &Array) -> Result<Array> {
+        Dropout::forward(self, x)
     }
 }

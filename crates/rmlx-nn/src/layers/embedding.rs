@@ -1,7 +1,8 @@
 //! `Embedding`.
 
 use crate::{Module, ModuleState};
-use rmlx_core::{Array, Result};
+use super::Forward;
+use rmlx_core::{Array, Error, Result};
 
 /// A lookup table (MLX `nn.Embedding`): `weight` `[num_embeddings, dims]`.
 #[derive(Module, Clone)]
@@ -29,6 +30,23 @@ impl Embedding {
         })
     }
 
+    /// `weight[x]`: looks up the rows of integer indices `x` (any shape) and returns
+    /// `[*x.shape, dims]`.
+    pub fn forward(&self, x: &Array) -> Result<Array> {
+        if x.dtype().is_float() {
+            return Err(Error::Dtype(format!(
+                "[Embedding] indices must be integers, got {}",
+                x.dtype()
+            )));
+        }
+        self.weight.take(x, Some(0))
+    }
+
+    /// Uses the embedding as a linear layer with tied weights: `x @ weight^T` (MLX `as_linear`).
+    pub fn as_linear(&self, x: &Array) -> Result<Array> {
+        x.matmul(&self.weight.t()?)
+    }
+
     fn repr_args(&self) -> String {
         let s = self.weight.shape();
         format!(
@@ -36,5 +54,11 @@ impl Embedding {
             s.first().copied().unwrap_or(0),
             s.get(1).copied().unwrap_or(0)
         )
+    }
+}
+
+impl Forward for Embedding {
+    fn forward(&self, x: &Array) -> Result<Array> {
+        Embedding::forward(self, x)
     }
 }

@@ -2,7 +2,8 @@
 
 use super::{py_bool, uniform_init};
 use crate::{Module, ModuleState};
-use rmlx_core::{Array, Result};
+use super::Forward;
+use rmlx_core::{Array, Error, Result};
 
 /// `y = x Wᵀ + b` (MLX `nn.Linear`): `weight` `[output_dims, input_dims]`, optional `bias`
 /// `[output_dims]`.
@@ -33,13 +34,38 @@ impl Linear {
         })
     }
 
-    /// `x Wᵀ + b` (MLX: `addmm(bias, x, W.T)`), or `x Wᵀ` without a bias.
+    /// `x Wᵀ + b` (MLX: `addmm(bias, x, W.T)`), or `x Wᵀ` without a bias. `x` is `[..., in]`;
+    /// an N-d input is flattened to 2-D so one GEMM runs, then reshaped to `[..., out]`.
     pub fn forward(&self, x: &Array) -> Result<Array> {
-        let wt = self.weight.t()?;
-        match &self.bias {
-            Some(b) => rmlx_core::addmm(b, x, &wt, 1.0, 1.0),
-            None => x.matmul(&wt),
+        let (out_dims, in_dims) = match self.weight.shape() {
+            [o, i] => (*o, *i),
+            s => {
+                return Err(Error::Shape(format!(
+                    "[Linear] weight must be 2-D [output_dims, input_dims], got {s:?}"
+                )))
+            }
+        };
+        let last = x.shape().last().copied();
+        if last != Some(in_dims) {
+            return Err(Error::Shape(format!(
+                "[Linear] Last dimension of the input with shape {:?} must match the input dimension {in_dims} of the weight with shape {:?}",
+                x.shape(),
+                self.weight.shape()
+            )));
         }
+        let wt = self.weight.t()?;
+        let batch: Vec<usize> = x.shape()[..x.ndim() - 1].to_vec();
+        let x2 = if x.ndim() == 2 { x.clone() } else { x.reshape(&[-1isize, in_dims as isize][..])? };
+        let y = match &self.bias {
+            Some(b) => rmlx_core::addmm(b, &x2, &wt, 1.0, 1.0)?,
+            None => x2.matmul(&wt)?,
+        };
+        if x.ndim() == 2 {
+            return Ok(y);
+        }
+        let mut shape = batch;
+        shape.push(out_dims);
+        y.reshape(&shape[..])
     }
 
     fn repr_args(&self) -> String {
@@ -60,4 +86,28 @@ impl Linear {
 pub struct Identity {
     /// Frozen names and training flag.
     pub state: ModuleState,
+}
+
+impl Identity {
+    /// An Identity module.
+    pub fn new() -> Identity {
+        Identity::default()
+    }
+
+    /// Returns `x`.
+    pub fn forward(&self, x: &Array) -> Result<Array> {
+        Ok(x.clone())
+    }
+}
+
+impl Forward for Identity {
+    fn forward(&self, x: &Array) -> Result<Array> {
+        Identity::forward(self, x)
+    }
+}
+
+impl Forward for Linear {
+    fn forward(&self, x: &Array) -> Result<Array> {
+        Linear::forward(self, x)
+    }
 }

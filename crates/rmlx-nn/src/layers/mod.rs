@@ -12,7 +12,12 @@ mod norm;
 mod sequential;
 mod transformer;
 
-pub use activation::{Activation, Gelu as GELU, Relu as ReLU};
+pub use activation::{
+    Activation, Celu as CELU, Elu as ELU, Gelu as GELU, Glu as GLU, HardShrink, HardTanh,
+    Hardswish, LeakyRelu as LeakyReLU, LogSigmoid, LogSoftmax, Mish, PRelu as PReLU, Relu as ReLU,
+    Relu2 as ReLU2, Relu6 as ReLU6, Selu as SELU, Sigmoid, Silu as SiLU, Softmax, Softmin,
+    Softplus, Softshrink, Softsign, Step, Tanh,
+};
 pub use dropout::Dropout;
 pub use embedding::Embedding;
 pub use linear::{Identity, Linear};
@@ -23,7 +28,45 @@ pub use transformer::{
     TransformerDecoderLayer, TransformerEncoder, TransformerEncoderLayer,
 };
 
-use rmlx_core::{Array, Result};
+use crate::Module;
+use rmlx_core::{Array, Error, Result};
+
+/// A layer called with one array (`Linear`, `LayerNorm`, activations, `Sequential`…): what
+/// [`Sequential`] chains. Each built-in layer also has an inherent `forward` with the same
+/// meaning, so `layer.forward(&x)` works without importing this trait.
+pub trait Forward {
+    /// Applies the layer to `x`.
+    fn forward(&self, x: &Array) -> Result<Array>;
+}
+
+/// Calls a `dyn Module` that is one of the built-in single-input layers (the types implementing
+/// [`Forward`] in this crate); any other module is an `Err` naming its class.
+pub fn forward_dyn(m: &dyn Module, x: &Array) -> Result<Array> {
+    let a = m.as_any();
+    macro_rules! try_types {
+        ($($t:ty),* $(,)?) => {
+            $(
+                if let Some(l) = a.downcast_ref::<$t>() {
+                    return Forward::forward(l, x);
+                }
+            )*
+        };
+    }
+    try_types!(
+        Linear, Identity, Embedding, LayerNorm, RMSNorm, Dropout, Sequential,
+        activation::Relu, activation::Relu2, activation::Relu6, activation::Selu,
+        activation::Sigmoid, activation::Silu, activation::Tanh, activation::Softplus,
+        activation::Softsign, activation::Mish, activation::LogSigmoid, activation::Hardswish,
+        activation::HardTanh, activation::LogSoftmax, activation::Softmax, activation::Softmin,
+        activation::Glu, activation::LeakyRelu, activation::Elu, activation::Celu,
+        activation::Softshrink, activation::HardShrink, activation::Step, activation::Gelu,
+        activation::PRelu,
+    );
+    Err(Error::Value(format!(
+        "{}: not a single-input layer (Sequential can only chain built-in single-input layers)",
+        m.class_name()
+    )))
+}
 
 /// An array of `value` (f32) with the given shape.
 pub(crate) fn filled(shape: &[usize], value: f32) -> Result<Array> {

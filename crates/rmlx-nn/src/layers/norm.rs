@@ -1,6 +1,6 @@
 //! `LayerNorm` and `RMSNorm`.
 
-use super::{filled, py_bool};
+use super::{filled, py_bool, Forward};
 use crate::{Module, ModuleState};
 use rmlx_core::{Array, Error, Result};
 
@@ -48,6 +48,19 @@ impl LayerNorm {
         })
     }
 
+    /// `fast::layer_norm(x, weight, bias, eps)` over the last axis, which must have `dims`
+    /// entries.
+    pub fn forward(&self, x: &Array) -> Result<Array> {
+        if x.shape().last() != Some(&self.dims) {
+            return Err(Error::Shape(format!(
+                "[LayerNorm] the last dimension of the input with shape {:?} must be {}",
+                x.shape(),
+                self.dims
+            )));
+        }
+        rmlx_core::fast::layer_norm(x, self.weight.as_ref(), self.bias.as_ref(), self.eps as f64)
+    }
+
     fn repr_args(&self) -> String {
         format!(
             "{}, eps={}, affine={}",
@@ -72,13 +85,23 @@ pub struct RMSNorm {
 }
 
 impl RMSNorm {
-    /// `RMSNorm(dims, eps)`.
+    /// `RMSNorm(dims, eps)`; `eps` must be positive.
     pub fn new(dims: usize, eps: f32) -> Result<RMSNorm> {
+        if eps.is_nan() || eps <= 0.0 {
+            return Err(Error::Value(format!(
+                "[RMSNorm] 'eps' must be positive, got {eps}"
+            )));
+        }
         Ok(RMSNorm {
             weight: filled(&[dims], 1.0)?,
             eps,
             state: ModuleState::default(),
         })
+    }
+
+    /// `fast::rms_norm(x, weight, eps)` over the last axis.
+    pub fn forward(&self, x: &Array) -> Result<Array> {
+        rmlx_core::fast::rms_norm(x, Some(&self.weight), self.eps as f64)
     }
 
     fn repr_args(&self) -> String {
@@ -87,5 +110,17 @@ impl RMSNorm {
             self.weight.shape().first().copied().unwrap_or(0),
             self.eps
         )
+    }
+}
+
+impl Forward for LayerNorm {
+    fn forward(&self, x: &Array) -> Result<Array> {
+        LayerNorm::forward(self, x)
+    }
+}
+
+impl Forward for RMSNorm {
+    fn forward(&self, x: &Array) -> Result<Array> {
+        RMSNorm::forward(self, x)
     }
 }

@@ -3,7 +3,30 @@
 
 use super::{Activation, Dropout, LayerNorm, Linear};
 use crate::{Module, ModuleState};
-use rmlx_core::{Error, Result};
+use rmlx_core::fast::{scaled_dot_product_attention, SdpaMask};
+use rmlx_core::{Array, Dtype, Error, Result};
+
+fn sdpa_mask(mask: Option<&Array>) -> SdpaMask<'_> {
+    match mask {
+        Some(m) => SdpaMask::Array(m),
+        None => SdpaMask::None,
+    }
+}
+
+/// The most negative finite value of a float dtype (MLX `finfo(dtype).min`).
+fn finfo_min(dtype: Dtype) -> Result<f64> {
+    Ok(match dtype {
+        Dtype::F16 => rmlx_core::f16::MIN.to_f64(),
+        Dtype::Bf16 => rmlx_core::bf16::MIN.to_f64(),
+        Dtype::F32 => f32::MIN as f64,
+        Dtype::F64 => f64::MIN,
+        d => {
+            return Err(Error::Dtype(format!(
+                "[finfo] dtype {d} is not inexact"
+            )))
+        }
+    })
+}
 
 /// MLX `nn.MultiHeadAttention`: members `query_proj`, `key_proj`, `value_proj`, `out_proj`.
 #[derive(Module, Clone)]
@@ -69,6 +92,53 @@ impl MultiHeadAttention {
             num_heads,
             state: ModuleState::default(),
         })
+    }
+}
+
+impl MultiHeadAttention {
+    /// `[n, n]` additive causal mask of `dtype` (MLX's static method): `-0.0` on and below the
+    /// diagonal (`0 * min`) and `finfo(dtype).min` (not `-inf`) above it.
+    pub fn create_additive_causal_mask(n: usize, dtype: Dtype) -> Result<Array> {
+        let min = finfo_min(dtype)?;
+        let idx = rmlx_core::arange(0.0, n as f64, 1.0, Dtype::I32)?;
+        let above = idx
+            .reshape(&[n, 1][..])?
+            .less(&idx.reshape(&[1, n][..])?)?;
+        above.astype(dtype)? * &Array::scalar_as(min, dtype)
+    }
+
+    /// Attention of `queries [B, Lq, query_input_dims]` over `keys [B, Lk, key_input_dims]` and
+    /// `values [B, Lk, value_input_dims]`: project, split into `num_heads` heads, run
+    /// `fast::scaled_dot_product_attention` with scale `1/√(dims/num_heads)` and the optional
+    /// additive (or boolean) `mask` broadcasting to `[B, H, Lq, Lk]`, merge the heads and apply
+    /// `out_proj`.
+    pub fn forward(
+        &self,
+        queries: &Array,
+        keys: &Array,
+        values: &Array,
+        mask: Option<&Array>,
+    ) -> Result<Array> {
+        for (what, a) in [("queries", queries), ("keys", keys), ("values", values)] {
+            if a.ndim() != 3 {
+                return Err(Error::Shape(format!(
+                    "[MultiHeadAttention] {what} must be 3-D [batch, length, features], got shape {:?}",
+                    a.shape()
+                )));
+            }
+        }
+        let h = self.num_heads as isize;
+        let heads = |a: Array| -> Result<Array> {
+            a.unflatten(-1, &[h, -1][..])?.transpose_axes(&[0, 2, 1, 3])
+        };
+        let q = heads(self.query_proj.forward(queries)?)?;
+        let k = heads(self.key_proj.forward(keys)?)?;
+        let v = heads(self.value_proj.forward(values)?)?;
+        let d = q.shape()[3];
+        let scale = (1.0 / d as f64).sqrt();
+        let o = scaled_dot_product_attention(&q, &k, &v, scale, sdpa_mask(mask))?;
+        let o = o.transpose_axes(&[0, 2, 1, 3])?.flatten(-2, -1)?;
+        self.out_proj.forward(&o)
     }
 }
 
@@ -149,6 +219,31 @@ impl TransformerEncoderLayer {
     }
 }
 
+impl TransformerEncoderLayer {
+    /// `x [B, L, dims]` through attention and the MLP, pre-norm
+    /// (`x + attn(ln1(x))`, then `x + linear2(drop(act(linear1(ln2(x)))))`) or post-norm.
+    pub fn forward(&self, x: &Array, mask: Option<&Array>) -> Result<Array> {
+        let mlp = |y: &Array| -> Result<Array> {
+            let y = self.linear1.forward(y)?;
+            let y = self.activation.apply(&y)?;
+            let y = self.dropout2.forward(&y)?;
+            self.linear2.forward(&y)
+        };
+        if self.norm_first {
+            let y = self.ln1.forward(x)?;
+            let y = self.attention.forward(&y, &y, &y, mask)?;
+            let x = (x + &self.dropout1.forward(&y)?)?;
+            let y = mlp(&self.ln2.forward(&x)?)?;
+            &x + &y
+        } else {
+            let y = self.attention.forward(x, x, x, mask)?;
+            let x = self.ln1.forward(&(x + &self.dropout1.forward(&y)?)?)?;
+            let y = mlp(&x)?;
+            self.ln2.forward(&(&x + &y)?)
+        }
+    }
+}
+
 /// MLX `nn.TransformerEncoder`: members `layers` and the final `ln`.
 #[derive(Module, Clone)]
 pub struct TransformerEncoder {
@@ -170,6 +265,17 @@ impl TransformerEncoder {
             ln: LayerNorm::new(c.dims, 1e-5, true, true)?,
             state: ModuleState::default(),
         })
+    }
+}
+
+impl TransformerEncoder {
+    /// Each layer in order with `mask`, then the final LayerNorm.
+    pub fn forward(&self, x: &Array, mask: Option<&Array>) -> Result<Array> {
+        let mut x = x.clone();
+        for l in &self.layers {
+            x = l.forward(&x, mask)?;
+        }
+        self.ln.forward(&x)
     }
 }
 
@@ -229,6 +335,46 @@ impl TransformerDecoderLayer {
     }
 }
 
+impl TransformerDecoderLayer {
+    /// Self-attention with `x_mask`, cross-attention over `memory` with `memory_mask`, then
+    /// the MLP; pre-norm or post-norm as MLX.
+    pub fn forward(
+        &self,
+        x: &Array,
+        memory: &Array,
+        x_mask: Option<&Array>,
+        memory_mask: Option<&Array>,
+    ) -> Result<Array> {
+        let mlp = |y: &Array| -> Result<Array> {
+            let y = self.linear1.forward(y)?;
+            let y = self.activation.apply(&y)?;
+            let y = self.dropout3.forward(&y)?;
+            self.linear2.forward(&y)
+        };
+        if self.norm_first {
+            let y = self.ln1.forward(x)?;
+            let y = self.self_attention.forward(&y, &y, &y, x_mask)?;
+            let x = (x + &self.dropout1.forward(&y)?)?;
+            let y = self.ln2.forward(&x)?;
+            let y = self
+                .cross_attention
+                .forward(&y, memory, memory, memory_mask)?;
+            let x = (&x + &self.dropout2.forward(&y)?)?;
+            let y = mlp(&self.ln3.forward(&x)?)?;
+            &x + &y
+        } else {
+            let y = self.self_attention.forward(x, x, x, x_mask)?;
+            let x = self.ln1.forward(&(x + &self.dropout1.forward(&y)?)?)?;
+            let y = self
+                .cross_attention
+                .forward(&x, memory, memory, memory_mask)?;
+            let x = self.ln2.forward(&(&x + &self.dropout2.forward(&y)?)?)?;
+            let y = mlp(&x)?;
+            self.ln3.forward(&(&x + &y)?)
+        }
+    }
+}
+
 /// MLX `nn.TransformerDecoder`: members `layers` and the final `ln`.
 #[derive(Module, Clone)]
 pub struct TransformerDecoder {
@@ -250,6 +396,23 @@ impl TransformerDecoder {
             ln: LayerNorm::new(c.dims, 1e-5, true, true)?,
             state: ModuleState::default(),
         })
+    }
+}
+
+impl TransformerDecoder {
+    /// Each layer in order, then the final LayerNorm.
+    pub fn forward(
+        &self,
+        x: &Array,
+        memory: &Array,
+        x_mask: Option<&Array>,
+        memory_mask: Option<&Array>,
+    ) -> Result<Array> {
+        let mut x = x.clone();
+        for l in &self.layers {
+            x = l.forward(&x, memory, x_mask, memory_mask)?;
+        }
+        self.ln.forward(&x)
     }
 }
 
@@ -276,5 +439,21 @@ impl Transformer {
             decoder: TransformerDecoder::new(num_decoder_layers, c)?,
             state: ModuleState::default(),
         })
+    }
+}
+
+impl Transformer {
+    /// `memory = encoder(src, src_mask)`, then `decoder(tgt, memory, tgt_mask, memory_mask)`
+    /// (MLX's `model(src, tgt, src_mask, tgt_mask, memory_mask)`; `None` = no mask).
+    pub fn forward(
+        &self,
+        src: &Array,
+        tgt: &Array,
+        src_mask: Option<&Array>,
+        tgt_mask: Option<&Array>,
+        memory_mask: Option<&Array>,
+    ) -> Result<Array> {
+        let memory = self.encoder.forward(src, src_mask)?;
+        self.decoder.forward(tgt, &memory, tgt_mask, memory_mask)
     }
 }
