@@ -1,13 +1,494 @@
-//! The main job (in progress): until the Transformer fine-tuning example lands, this shows the
-//! lazy array model the rest is built on.
+//! The main job: pre-train a small causal Transformer language model on characters of one text,
+//! then fine-tune it on another text twice — once with only its biases trainable (BitFit:
+//! `model.freeze(); model.unfreeze("bias")`), once with everything — and compare.
+//!
+//! ```sh
+//! cargo run --release --example bitfit            # defaults finish in about two minutes
+//! cargo run --release --example bitfit -- --help
+//! ```
 
-use rmlx::core as mx;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
 
-fn main() -> mx::Result<()> {
-    let x = mx::Array::from_slice(&[1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3])?;
-    let y = ((&x * &x)? + 1.0)?; // lazy: nothing computed yet
-    let total = y.sum(None, false)?;
-    println!("y = x*x + 1 -> {:?}", y.to_vec::<f32>()?);
-    println!("sum(y)      -> {}", total.item::<f32>()?);
+use clap::Parser;
+use indicatif::{ProgressBar, ProgressStyle};
+use rmlx::core::{self as mx, Array, Dtype};
+use rmlx::nn::{self, Keys, Module, ModuleExt, ModuleState};
+use rmlx::optimizers::{AdamW, Optimizer};
+
+const DATA_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/data");
+
+/// Pre-train a character Transformer on one text, then compare bias-only and full fine-tuning on
+/// another.
+#[derive(Parser, Debug, Clone)]
+#[command(version, about)]
+struct Args {
+    /// Text for pre-training (part A).
+    #[arg(long, default_value_t = format!("{DATA_DIR}/genesis.txt"))]
+    pretrain_text: String,
+    /// Text for fine-tuning (part B); its last 10% is held out for validation.
+    #[arg(long, default_value_t = format!("{DATA_DIR}/proverbs.txt"))]
+    finetune_text: String,
+    /// Folder for the weights, the loss plot and the samples.
+    #[arg(long, default_value = "out/bitfit")]
+    out_dir: PathBuf,
+    /// Pre-training steps.
+    #[arg(long, default_value_t = 300)]
+    pretrain_steps: usize,
+    /// Fine-tuning steps (for each of the two runs).
+    #[arg(long, default_value_t = 120)]
+    finetune_steps: usize,
+    /// Model width.
+    #[arg(long, default_value_t = 128)]
+    dims: usize,
+    /// Attention heads (must divide --dims).
+    #[arg(long, default_value_t = 4)]
+    heads: usize,
+    /// Transformer layers.
+    #[arg(long, default_value_t = 2)]
+    layers: usize,
+    /// Characters of context per sequence.
+    #[arg(long, default_value_t = 64)]
+    seq_len: usize,
+    /// Sequences per batch.
+    #[arg(long, default_value_t = 16)]
+    batch: usize,
+    /// Learning rate for pre-training and full fine-tuning (bias-only uses 10x).
+    #[arg(long, default_value_t = 3e-3)]
+    lr: f32,
+    /// Random seed.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+}
+
+/// A causal character language model: embedding → Transformer encoder with a causal mask →
+/// output projection.
+#[derive(Module)]
+#[module(crate = "rmlx::nn")]
+struct CharLm {
+    embedding: nn::Embedding,
+    encoder: nn::TransformerEncoder,
+    out: nn::Linear,
+    state: ModuleState,
+}
+
+impl CharLm {
+    fn new(vocab: usize, a: &Args) -> mx::Result<CharLm> {
+        let cfg = nn::TransformerConfig {
+            dims: a.dims,
+            num_heads: a.heads,
+            mlp_dims: Some(4 * a.dims),
+            dropout: 0.0,
+            activation: nn::Activation::Relu,
+            norm_first: true,
+        };
+        Ok(CharLm {
+            embedding: nn::Embedding::new(vocab, a.dims)?,
+            encoder: nn::TransformerEncoder::new(a.layers, &cfg)?,
+            out: nn::Linear::new(a.dims, vocab, true)?,
+            state: ModuleState::default(),
+        })
+    }
+
+    /// Logits `[B, L, vocab]` for token ids `[B, L]`.
+    fn forward(&self, tokens: &Array) -> mx::Result<Array> {
+        let len = tokens.shape()[1];
+        let mask = nn::MultiHeadAttention::create_additive_causal_mask(len, Dtype::F32)?;
+        let h = self.embedding.forward(tokens)?;
+        let h = self.encoder.forward(&h, Some(&mask))?;
+        self.out.forward(&h)
+    }
+}
+
+/// Mean cross-entropy of `logits [B, L, V]` against `targets [B, L]`.
+fn loss(model: &CharLm, x: &Array, y: &Array) -> mx::Result<Array> {
+    let logits = model.forward(x)?;
+    let v = logits.shape()[2];
+    let logits = logits.reshape([-1, v as isize])?;
+    nn::losses::cross_entropy(
+        &logits,
+        &y.reshape([-1])?,
+        None,
+        -1,
+        0.0,
+        nn::losses::Reduction::Mean,
+    )
+}
+
+/// Characters ↔ token ids.
+struct Vocab {
+    chars: Vec<char>,
+}
+
+impl Vocab {
+    fn new(texts: &[&str]) -> Vocab {
+        let mut chars: Vec<char> = texts.iter().flat_map(|t| t.chars()).collect();
+        chars.sort_unstable();
+        chars.dedup();
+        Vocab { chars }
+    }
+    fn encode(&self, text: &str) -> Vec<i32> {
+        text.chars()
+            .map(|c| self.chars.binary_search(&c).map_or(0, |i| i as i32))
+            .collect()
+    }
+    fn decode(&self, ids: &[i32]) -> String {
+        ids.iter().map(|&i| self.chars[i as usize]).collect()
+    }
+}
+
+/// Draws `batch` random windows of `seq_len + 1` tokens: inputs and next-token targets.
+fn batch(tokens: &[i32], a: &Args) -> mx::Result<(Array, Array)> {
+    let hi = (tokens.len() - a.seq_len - 1) as i64;
+    let starts = mx::random::randint(0, hi, &[a.batch], Dtype::I64, None)?.to_vec::<i64>()?;
+    let mut xs = Vec::with_capacity(a.batch * a.seq_len);
+    let mut ys = Vec::with_capacity(a.batch * a.seq_len);
+    for s in starts {
+        let s = s as usize;
+        xs.extend_from_slice(&tokens[s..s + a.seq_len]);
+        ys.extend_from_slice(&tokens[s + 1..s + a.seq_len + 1]);
+    }
+    Ok((
+        Array::from_vec(xs, &[a.batch, a.seq_len])?,
+        Array::from_vec(ys, &[a.batch, a.seq_len])?,
+    ))
+}
+
+/// Mean loss over consecutive windows of held-out text.
+fn validation_loss(model: &CharLm, tokens: &[i32], a: &Args) -> mx::Result<f32> {
+    let mut total = 0.0;
+    let mut n = 0;
+    for w in tokens.chunks_exact(a.seq_len + 1).take(32) {
+        let x = Array::from_slice(&w[..a.seq_len], &[1, a.seq_len])?;
+        let y = Array::from_slice(&w[1..], &[1, a.seq_len])?;
+        total += loss(model, &x, &y)?.item::<f32>()?;
+        n += 1;
+    }
+    Ok(total / n.max(1) as f32)
+}
+
+struct RunStats {
+    losses: Vec<f32>,
+    step_ms: Vec<f64>,
+    peak_bytes: usize,
+    val_loss: f32,
+}
+
+fn train(
+    model: &mut CharLm,
+    opt: &mut dyn Optimizer,
+    tokens: &[i32],
+    steps: usize,
+    a: &Args,
+    label: &str,
+) -> mx::Result<RunStats> {
+    let bar = ProgressBar::new(steps as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{prefix:>12} [{bar:30}] {pos}/{len} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_prefix(label.to_string());
+    mx::memory::reset_peak_memory();
+    let mut losses = Vec::with_capacity(steps);
+    let mut step_ms = Vec::with_capacity(steps);
+    for _ in 0..steps {
+        let (x, y) = batch(tokens, a)?;
+        mx::eval(&[&x, &y])?;
+        let t = Instant::now();
+        let (outs, grads) = nn::value_and_grad(model, |m: &CharLm| Ok(vec![loss(m, &x, &y)?]))?;
+        opt.update(model, &grads)?;
+        let mut to_eval: Vec<Array> = vec![outs[0].clone()];
+        to_eval.extend(
+            model
+                .parameters()
+                .flatten()
+                .into_iter()
+                .map(|(_, p)| p.clone()),
+        );
+        mx::eval(&to_eval.iter().collect::<Vec<_>>())?;
+        let ms = t.elapsed().as_secs_f64() * 1e3;
+        let l = outs[0].item::<f32>()?;
+        losses.push(l);
+        step_ms.push(ms);
+        let tok_s = (a.batch * a.seq_len) as f64 / (ms / 1e3);
+        bar.set_message(format!("loss {l:.3}  {tok_s:>7.0} tok/s"));
+        bar.inc(1);
+    }
+    bar.finish();
+    Ok(RunStats {
+        losses,
+        step_ms,
+        peak_bytes: mx::memory::peak_memory(),
+        val_loss: 0.0,
+    })
+}
+
+/// Generates `n` characters after `prompt` by sampling from the model (temperature 0.8).
+fn sample(model: &CharLm, vocab: &Vocab, prompt: &str, n: usize, a: &Args) -> mx::Result<String> {
+    let mut ids = vocab.encode(prompt);
+    for _ in 0..n {
+        let ctx = &ids[ids.len().saturating_sub(a.seq_len)..];
+        let x = Array::from_slice(ctx, &[1, ctx.len()])?;
+        let logits = model.forward(&x)?;
+        let last = logits.slice(mx::s![.., -1.., ..])?.reshape([-1])?;
+        let probs = mx::softmax(&(&last / 0.8)?, -1, false)?.to_vec::<f32>()?;
+        let u = mx::random::uniform(&[1], None)?.item::<f32>()?;
+        let mut acc = 0.0;
+        let mut next = probs.len() - 1;
+        for (i, p) in probs.iter().enumerate() {
+            acc += p;
+            if u < acc {
+                next = i;
+                break;
+            }
+        }
+        ids.push(next as i32);
+    }
+    Ok(vocab.decode(&ids))
+}
+
+fn median(v: &[f64]) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(|a, b| a.total_cmp(b));
+    s.get(s.len() / 2).copied().unwrap_or(0.0)
+}
+
+fn read_text(path: &str) -> mx::Result<String> {
+    std::fs::read_to_string(path).map_err(|e| mx::Error::Io {
+        path: path.to_string(),
+        source: e,
+    })
+}
+
+fn run(a: Args) -> mx::Result<()> {
+    if a.pretrain_steps == 0 || a.finetune_steps == 0 {
+        return Err(mx::Error::Value(
+            "--pretrain-steps and --finetune-steps must be at least 1".into(),
+        ));
+    }
+    if a.heads == 0 || a.dims % a.heads != 0 {
+        return Err(mx::Error::Value(format!(
+            "--dims ({}) must be divisible by --heads ({})",
+            a.dims, a.heads
+        )));
+    }
+    if a.seq_len == 0 || a.batch == 0 {
+        return Err(mx::Error::Value(
+            "--seq-len and --batch must be at least 1".into(),
+        ));
+    }
+    let text_a = read_text(&a.pretrain_text)?;
+    let text_b = read_text(&a.finetune_text)?;
+    let vocab = Vocab::new(&[&text_a, &text_b]);
+    let tokens_a = vocab.encode(&text_a);
+    let tokens_b = vocab.encode(&text_b);
+    let split = tokens_b.len() * 9 / 10;
+    let (train_b, val_b) = tokens_b.split_at(split);
+    for (name, t) in [
+        ("pre-training", &tokens_a[..]),
+        ("fine-tuning", train_b),
+        ("validation", val_b),
+    ] {
+        if t.len() < a.seq_len + 2 {
+            return Err(mx::Error::Value(format!(
+                "the {name} text has {} characters; --seq-len {} needs more",
+                t.len(),
+                a.seq_len
+            )));
+        }
+    }
+    std::fs::create_dir_all(&a.out_dir).map_err(|e| mx::Error::Io {
+        path: a.out_dir.display().to_string(),
+        source: e,
+    })?;
+    mx::random::seed(a.seed);
+
+    // 1. Pre-train on part A.
+    println!(
+        "rmlx bitfit: {} characters of pre-training text, {} of fine-tuning text, vocabulary {}",
+        tokens_a.len(),
+        tokens_b.len(),
+        vocab.chars.len()
+    );
+    let mut model = CharLm::new(vocab.chars.len(), &a)?;
+    let mut opt = AdamW::new(a.lr);
+    let pre = train(
+        &mut model,
+        &mut opt,
+        &tokens_a,
+        a.pretrain_steps,
+        &a,
+        "pre-train",
+    )?;
+    let weights = a.out_dir.join("pretrained.safetensors");
+    model.save_weights(&weights)?;
+    println!(
+        "pre-training: loss {:.3} -> {:.3}; weights saved to {}",
+        pre.losses[0],
+        pre.losses[pre.losses.len() - 1],
+        weights.display()
+    );
+
+    // 2. Bias-only fine-tuning (BitFit) of a fresh model loaded from the checkpoint.
+    let mut bitfit = CharLm::new(vocab.chars.len(), &a)?;
+    bitfit.load_weights(weights.as_path(), true)?;
+    bitfit.freeze(Keys::All)?;
+    bitfit.unfreeze("bias")?;
+    let total = bitfit.num_parameters();
+    let trainable: usize = bitfit
+        .trainable_parameters()
+        .flatten()
+        .iter()
+        .map(|(_, p)| p.size())
+        .sum();
+    println!(
+        "bias-only model: trainable {:.2}% — {} of {} parameters",
+        100.0 * trainable as f64 / total as f64,
+        trainable,
+        total
+    );
+    let mut opt_b = AdamW::new(a.lr * 10.0);
+    let mut bias_run = train(
+        &mut bitfit,
+        &mut opt_b,
+        train_b,
+        a.finetune_steps,
+        &a,
+        "bias-only",
+    )?;
+    bias_run.val_loss = validation_loss(&bitfit, val_b, &a)?;
+
+    // 3. Full fine-tuning from the same checkpoint, same data and steps.
+    let mut full = CharLm::new(vocab.chars.len(), &a)?;
+    full.load_weights(weights.as_path(), true)?;
+    let mut opt_f = AdamW::new(a.lr);
+    let mut full_run = train(&mut full, &mut opt_f, train_b, a.finetune_steps, &a, "full")?;
+    full_run.val_loss = validation_loss(&full, val_b, &a)?;
+    let base_val = validation_loss(&model, val_b, &a)?;
+
+    println!();
+    println!("{:<22} {:>12} {:>12}", "", "bias-only", "full");
+    println!(
+        "{:<22} {:>12} {:>12}",
+        "trainable parameters", trainable, total
+    );
+    println!(
+        "{:<22} {:>12.1} {:>12.1}",
+        "median step (ms)",
+        median(&bias_run.step_ms),
+        median(&full_run.step_ms)
+    );
+    println!(
+        "{:<22} {:>12.1} {:>12.1}",
+        "peak array memory MiB",
+        bias_run.peak_bytes as f64 / (1 << 20) as f64,
+        full_run.peak_bytes as f64 / (1 << 20) as f64
+    );
+    println!(
+        "{:<22} {:>12.3} {:>12.3}",
+        "first -> last loss", bias_run.losses[0], full_run.losses[0]
+    );
+    println!(
+        "{:<22} {:>12.3} {:>12.3}",
+        "",
+        bias_run.losses[bias_run.losses.len() - 1],
+        full_run.losses[full_run.losses.len() - 1]
+    );
+    println!(
+        "{:<22} {:>12.3} {:>12.3}   (before fine-tuning: {base_val:.3})",
+        "validation loss", bias_run.val_loss, full_run.val_loss
+    );
+
+    // 4. Loss curves and samples.
+    let png = a.out_dir.join("loss_curves.png");
+    plot(&png, &bias_run.losses, &full_run.losses)?;
+    let samples = a.out_dir.join("samples.txt");
+    let prompt = "My son, ";
+    let text = format!(
+        "prompt: {prompt:?}\n\n== bias-only fine-tune ==\n{}\n\n== full fine-tune ==\n{}\n",
+        sample(&bitfit, &vocab, prompt, 200, &a)?,
+        sample(&full, &vocab, prompt, 200, &a)?
+    );
+    std::fs::write(&samples, &text).map_err(|e| mx::Error::Io {
+        path: samples.display().to_string(),
+        source: e,
+    })?;
+    println!("\n{text}");
+    println!(
+        "wrote {}, {} and {}",
+        weights.display(),
+        png.display(),
+        samples.display()
+    );
     Ok(())
+}
+
+fn plot(path: &Path, bias: &[f32], full: &[f32]) -> mx::Result<()> {
+    use plotters::prelude::*;
+    let fail = |e: String| mx::Error::Io {
+        path: path.display().to_string(),
+        source: std::io::Error::other(e),
+    };
+    static FONT: &[u8] = include_bytes!("data/DejaVuSans.ttf");
+    plotters::style::register_font("sans-serif", FontStyle::Normal, FONT)
+        .map_err(|_| fail("cannot load the plot font".into()))?;
+    let root = BitMapBackend::new(path, (900, 540)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| fail(e.to_string()))?;
+    let ymax = bias.iter().chain(full).cloned().fold(0.0f32, f32::max) * 1.05;
+    let ymin = bias
+        .iter()
+        .chain(full)
+        .cloned()
+        .fold(f32::INFINITY, f32::min)
+        * 0.95;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            "Fine-tuning on Proverbs: bias-only vs full",
+            ("sans-serif", 24),
+        )
+        .margin(15)
+        .x_label_area_size(45)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0..bias.len().max(full.len()), ymin..ymax)
+        .map_err(|e| fail(e.to_string()))?;
+    chart
+        .configure_mesh()
+        .x_desc("step")
+        .y_desc("training loss (cross-entropy)")
+        .label_style(("sans-serif", 15))
+        .draw()
+        .map_err(|e| fail(e.to_string()))?;
+    for (data, color, name) in [
+        (bias, RED, "bias-only (BitFit)"),
+        (full, BLUE, "all parameters"),
+    ] {
+        chart
+            .draw_series(LineSeries::new(
+                data.iter().enumerate().map(|(i, &l)| (i, l)),
+                color.stroke_width(2),
+            ))
+            .map_err(|e| fail(e.to_string()))?
+            .label(name)
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+            });
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 16))
+        .draw()
+        .map_err(|e| fail(e.to_string()))?;
+    root.present().map_err(|e| fail(e.to_string()))?;
+    Ok(())
+}
+
+fn main() {
+    let args = Args::parse();
+    if let Err(e) = run(args) {
+        eprintln!("bitfit: error: {e}");
+        std::process::exit(1);
+    }
 }

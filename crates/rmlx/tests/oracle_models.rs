@@ -164,13 +164,23 @@ impl Ctx<'_> {
     fn grads(&self, grads: &Tree<Array>, prefix: &str, trainable: &[String]) -> R<()> {
         let g = flat(grads);
         let gn: Vec<&String> = g.iter().map(|(k, _)| k).collect();
-        if gn.iter().map(|s| s.as_str()).ne(trainable.iter().map(String::as_str)) {
+        if gn
+            .iter()
+            .map(|s| s.as_str())
+            .ne(trainable.iter().map(String::as_str))
+        {
             return Err(format!(
                 "{prefix}: gradient keys {gn:?} != trainable {trainable:?}"
             ));
         }
         for (k, a) in &g {
-            self.close(&format!("{prefix}.{k}"), k, a, self.get(&format!("{prefix}.{k}"))?, "grad")?;
+            self.close(
+                &format!("{prefix}.{k}"),
+                k,
+                a,
+                self.get(&format!("{prefix}.{k}"))?,
+                "grad",
+            )?;
         }
         Ok(())
     }
@@ -179,7 +189,11 @@ impl Ctx<'_> {
         for (k, a) in flat(&model.parameters()) {
             let e = self.get(&format!("{prefix}.{k}"))?;
             if frozen.contains(&k) {
-                check_bits(&format!("{prefix}.{k}"), &a, self.get(&format!("param.{k}"))?)?;
+                check_bits(
+                    &format!("{prefix}.{k}"),
+                    &a,
+                    self.get(&format!("param.{k}"))?,
+                )?;
                 check_bits(&format!("{prefix}.{k}"), &a, e)?;
             } else {
                 self.close(&format!("{prefix}.{k}"), &k, &a, e, prefix)?;
@@ -193,7 +207,11 @@ fn run_case(dir: &std::path::Path, case: &Value) -> R<()> {
     let file = case.get("file").and_then(Value::as_str).ok_or("no file")?;
     let t = load_safetensors(&dir.join(file))?;
     let zero_grad = names(case.get("zero_gradient_params").unwrap_or(&Value::Null));
-    let cx = Ctx { t: &t, case, zero_grad };
+    let cx = Ctx {
+        t: &t,
+        case,
+        zero_grad,
+    };
     let spec = case.get("model").ok_or("no model")?;
     let mut model = build(spec).map_err(e2s)?;
 
@@ -204,7 +222,10 @@ fn run_case(dir: &std::path::Path, case: &Value) -> R<()> {
         .collect::<R<_>>()?;
     let loaded: Vec<String> = params.iter().map(|(k, _)| k.clone()).collect();
     model.load_weights(params, true).map_err(e2s)?;
-    let have: Vec<String> = flat(&model.parameters()).into_iter().map(|(k, _)| k).collect();
+    let have: Vec<String> = flat(&model.parameters())
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
     if have != loaded {
         return Err(format!("parameter names/order {have:?} != MLX {loaded:?}"));
     }
@@ -227,7 +248,10 @@ fn run_case(dir: &std::path::Path, case: &Value) -> R<()> {
     }
 
     // 3. eval-mode output
-    let call_list = case.get("call").and_then(Value::as_array).ok_or("no call")?;
+    let call_list = case
+        .get("call")
+        .and_then(Value::as_array)
+        .ok_or("no call")?;
     let args: Vec<Option<Array>> = call_list
         .iter()
         .map(|c| match c {
@@ -244,9 +268,16 @@ fn run_case(dir: &std::path::Path, case: &Value) -> R<()> {
     model.train(true);
     let target = cx.get("target")?.clone();
     let loss_spec = case.get("loss").ok_or("no loss")?;
-    let loss_fn = loss_spec.get("fn").and_then(Value::as_str).ok_or("no loss fn")?.to_string();
+    let loss_fn = loss_spec
+        .get("fn")
+        .and_then(Value::as_str)
+        .ok_or("no loss fn")?
+        .to_string();
     let reduction = Reduction::from_name(
-        loss_spec.get("reduction").and_then(Value::as_str).unwrap_or("mean"),
+        loss_spec
+            .get("reduction")
+            .and_then(Value::as_str)
+            .unwrap_or("mean"),
     )
     .map_err(e2s)?;
     let lg = |m: &mut Box<dyn Module>| -> R<(Array, Tree<Array>)> {
@@ -262,11 +293,18 @@ fn run_case(dir: &std::path::Path, case: &Value) -> R<()> {
 
     // 5. first optimizer update
     let ospec = case.get("optimizer").ok_or("no optimizer")?;
-    let class = ospec.get("class").and_then(Value::as_str).ok_or("no optimizer class")?;
+    let class = ospec
+        .get("class")
+        .and_then(Value::as_str)
+        .ok_or("no optimizer class")?;
     let oargs: Vec<(String, HParam)> = ospec
         .get("args")
         .and_then(Value::as_object)
-        .map(|o| o.iter().map(|(k, v)| Ok((k.clone(), hparam(v)?))).collect::<R<_>>())
+        .map(|o| {
+            o.iter()
+                .map(|(k, v)| Ok((k.clone(), hparam(v)?)))
+                .collect::<R<_>>()
+        })
         .transpose()?
         .unwrap_or_default();
     let oref: Vec<(&str, HParam)> = oargs.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
@@ -360,7 +398,13 @@ fn transformer_bias_only_has_no_dw_matmul() {
             .collect();
         let target = t["target"].clone();
         let (_, grads) = value_and_grad(model.as_mut(), |m: &dyn Module| {
-            Ok(vec![loss_of(m, &args, &target, "mse_loss", Reduction::Mean)?])
+            Ok(vec![loss_of(
+                m,
+                &args,
+                &target,
+                "mse_loss",
+                Reduction::Mean,
+            )?])
         })
         .unwrap();
         grads

@@ -1,7 +1,7 @@
 //! `Dropout`.
 
-use crate::{Module, ModuleState};
 use super::Forward;
+use crate::{Module, ModuleState};
 use rmlx_core::{Array, Error, Result};
 
 /// MLX `nn.Dropout(p)`: zeroes elements with probability `p` in training; identity otherwise.

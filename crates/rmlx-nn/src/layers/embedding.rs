@@ -1,7 +1,7 @@
 //! `Embedding`.
 
-use crate::{Module, ModuleState};
 use super::Forward;
+use crate::{Module, ModuleState};
 use rmlx_core::{Array, Error, Result};
 
 /// A lookup table (MLX `nn.Embedding`): `weight` `[num_embeddings, dims]`.

@@ -1,8 +1,8 @@
 //! `Linear` and `Identity`.
 
+use super::Forward;
 use super::{py_bool, uniform_init};
 use crate::{Module, ModuleState};
-use super::Forward;
 use rmlx_core::{Array, Error, Result};
 
 /// `y = x Wᵀ + b` (MLX `nn.Linear`): `weight` `[output_dims, input_dims]`, optional `bias`
@@ -55,7 +55,11 @@ impl Linear {
         }
         let wt = self.weight.t()?;
         let batch: Vec<usize> = x.shape()[..x.ndim() - 1].to_vec();
-        let x2 = if x.ndim() == 2 { x.clone() } else { x.reshape(&[-1isize, in_dims as isize][..])? };
+        let x2 = if x.ndim() == 2 {
+            x.clone()
+        } else {
+            x.reshape(&[-1isize, in_dims as isize][..])?
+        };
         let y = match &self.bias {
             Some(b) => rmlx_core::addmm(b, &x2, &wt, 1.0, 1.0)?,
             None => x2.matmul(&wt)?,

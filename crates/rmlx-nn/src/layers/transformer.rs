@@ -20,11 +20,7 @@ fn finfo_min(dtype: Dtype) -> Result<f64> {
         Dtype::Bf16 => rmlx_core::bf16::MIN.to_f64(),
         Dtype::F32 => f32::MIN as f64,
         Dtype::F64 => f64::MIN,
-        d => {
-            return Err(Error::Dtype(format!(
-                "[finfo] dtype {d} is not inexact"
-            )))
-        }
+        d => return Err(Error::Dtype(format!("[finfo] dtype {d} is not inexact"))),
     })
 }
 
@@ -101,9 +97,7 @@ impl MultiHeadAttention {
     pub fn create_additive_causal_mask(n: usize, dtype: Dtype) -> Result<Array> {
         let min = finfo_min(dtype)?;
         let idx = rmlx_core::arange(0.0, n as f64, 1.0, Dtype::I32)?;
-        let above = idx
-            .reshape(&[n, 1][..])?
-            .less(&idx.reshape(&[1, n][..])?)?;
+        let above = idx.reshape(&[n, 1][..])?.less(&idx.reshape(&[1, n][..])?)?;
         above.astype(dtype)? * &Array::scalar_as(min, dtype)
     }
 

@@ -102,7 +102,13 @@ pub fn call(m: &dyn Module, args: &[Option<Array>]) -> Result<Array> {
 }
 
 /// `|a - e| <= atol + rtol * |e|` elementwise; `Err` describes the worst element.
-pub fn check_close(what: &str, actual: &Array, expected: &Array, rtol: f64, atol: f64) -> std::result::Result<(), String> {
+pub fn check_close(
+    what: &str,
+    actual: &Array,
+    expected: &Array,
+    rtol: f64,
+    atol: f64,
+) -> std::result::Result<(), String> {
     if actual.shape() != expected.shape() {
         return Err(format!(
             "{what}: shape {:?} != expected {:?}",
@@ -110,8 +116,14 @@ pub fn check_close(what: &str, actual: &Array, expected: &Array, rtol: f64, atol
             expected.shape()
         ));
     }
-    let a = actual.astype(rmlx_core::Dtype::F64).and_then(|x| x.to_vec::<f64>()).map_err(|e| format!("{what}: {e}"))?;
-    let e = expected.astype(rmlx_core::Dtype::F64).and_then(|x| x.to_vec::<f64>()).map_err(|e| format!("{what}: {e}"))?;
+    let a = actual
+        .astype(rmlx_core::Dtype::F64)
+        .and_then(|x| x.to_vec::<f64>())
+        .map_err(|e| format!("{what}: {e}"))?;
+    let e = expected
+        .astype(rmlx_core::Dtype::F64)
+        .and_then(|x| x.to_vec::<f64>())
+        .map_err(|e| format!("{what}: {e}"))?;
     let mut worst: Option<(usize, f64, f64)> = None;
     let mut bad = 0usize;
     for (i, (x, y)) in a.iter().zip(&e).enumerate() {
@@ -135,7 +147,9 @@ pub fn check_close(what: &str, actual: &Array, expected: &Array, rtol: f64, atol
 /// Bitwise equality of two f32 arrays.
 pub fn check_bits(what: &str, actual: &Array, expected: &Array) -> std::result::Result<(), String> {
     let a = actual.to_vec::<f32>().map_err(|e| format!("{what}: {e}"))?;
-    let e = expected.to_vec::<f32>().map_err(|e| format!("{what}: {e}"))?;
+    let e = expected
+        .to_vec::<f32>()
+        .map_err(|e| format!("{what}: {e}"))?;
     if actual.shape() != expected.shape()
         || a.iter().zip(&e).any(|(x, y)| x.to_bits() != y.to_bits())
     {

@@ -1,0 +1,346 @@
+//! The benchmark workloads of `shared/bench/WORKLOADS.md` (W1 matmul, W2 Transformer training
+//! step full and bias-only, W3 MLP step, W4 softmax / layer_norm), printing one JSON line with the
+//! same keys as the peers' scripts (`"peer": "rmlx"`).
+//!
+//! ```sh
+//! cargo run --release -p rmlx --example workloads -- w1
+//! cargo run --release -p rmlx --example workloads -- w2 --variant both
+//! ```
+//! `BENCH_QUICK=1` shrinks every count to 1–3 for smoke tests.
+
+use std::time::Instant;
+
+use rmlx::core::{self as mx, Array};
+use rmlx::nn::{self, Keys, Module, ModuleExt, ModuleState};
+use rmlx::optimizers::{Adam, Optimizer, SGD};
+use serde_json::{json, Value};
+
+/// Median, min, max, mean of samples in milliseconds, with the raw values.
+fn stats(raw_ms: &[f64]) -> Value {
+    let mut v = raw_ms.to_vec();
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    let n = v.len();
+    let median = if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    };
+    let mean = v.iter().sum::<f64>() / n as f64;
+    json!({"median": median, "min": v[0], "max": v[n - 1], "mean": mean, "n": n, "raw": raw_ms})
+}
+
+/// Peak resident set size of this process in MiB (VmHWM).
+fn peak_rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn quick() -> bool {
+    std::env::var("BENCH_QUICK").is_ok_and(|v| v == "1")
+}
+
+/// Times `samples` samples of `inner` back-to-back calls after `warmup` calls; ms per call.
+fn time_calls(
+    warmup: usize,
+    samples: usize,
+    inner: usize,
+    mut call: impl FnMut() -> mx::Result<()>,
+) -> mx::Result<Vec<f64>> {
+    for _ in 0..warmup {
+        call()?;
+    }
+    let mut raw = Vec::with_capacity(samples);
+    for _ in 0..samples {
+        let t = Instant::now();
+        for _ in 0..inner {
+            call()?;
+        }
+        raw.push(t.elapsed().as_secs_f64() * 1e3 / inner as f64);
+    }
+    Ok(raw)
+}
+
+fn counts(warmup: usize, samples: usize, inner: usize) -> (usize, usize, usize) {
+    if quick() {
+        (1, 2, 1)
+    } else {
+        (warmup, samples, inner)
+    }
+}
+
+fn w1() -> mx::Result<Value> {
+    mx::random::seed(0);
+    let cases: [(&str, &[usize], &[usize], usize, usize, usize); 6] = [
+        ("sq256", &[256, 256], &[256, 256], 5, 15, 20),
+        ("sq512", &[512, 512], &[512, 512], 3, 15, 4),
+        ("sq1024", &[1024, 1024], &[1024, 1024], 2, 10, 1),
+        ("sq2048", &[2048, 2048], &[2048, 2048], 1, 5, 1),
+        ("bmm8x64x64x64", &[8, 64, 64], &[8, 64, 64], 10, 15, 100),
+        (
+            "bmm32x128x64x128",
+            &[32, 128, 64],
+            &[32, 64, 128],
+            5,
+            15,
+            20,
+        ),
+    ];
+    let mut out = Vec::new();
+    for (name, sa, sb, warmup, samples, inner) in cases {
+        let a = mx::random::normal(sa, None)?;
+        let b = mx::random::normal(sb, None)?;
+        mx::eval(&[&a, &b])?;
+        let batch: usize = sa[..sa.len() - 2].iter().product();
+        let (m, k, n) = (sa[sa.len() - 2], sa[sa.len() - 1], sb[sb.len() - 1]);
+        let flop = 2.0 * (batch * m * n * k) as f64;
+        let (w, s, i) = counts(warmup, samples, inner);
+        let raw = time_calls(w, s, i, || mx::matmul(&a, &b)?.eval())?;
+        let gflops: Vec<f64> = raw.iter().map(|ms| flop / (ms * 1e-3) / 1e9).collect();
+        out.push(
+            json!({"case": name, "time_ms": stats(&raw), "gflops": stats(&gflops), "flop": flop}),
+        );
+    }
+    Ok(json!({"cases": out}))
+}
+
+fn w4() -> mx::Result<Value> {
+    mx::random::seed(0);
+    let mut out = Vec::new();
+    let (w, s, i) = counts(3, 20, 1);
+    let x = mx::random::normal(&[64, 512, 512], None)?;
+    x.eval()?;
+    let raw = time_calls(w, s, i, || mx::softmax(&x, -1, false)?.eval())?;
+    let bytes = 2.0 * 4.0 * 16_777_216.0;
+    let gbps: Vec<f64> = raw.iter().map(|ms| bytes / (ms * 1e-3) / 1e9).collect();
+    out.push(json!({"case": "softmax_64x512x512", "time_ms": stats(&raw), "gbps": stats(&gbps), "bytes": bytes}));
+    drop(x);
+    let x = mx::random::normal(&[32768, 256], None)?;
+    let wgt = mx::ones(&[256], mx::Dtype::F32)?;
+    let bias = mx::zeros(&[256], mx::Dtype::F32)?;
+    mx::eval(&[&x, &wgt, &bias])?;
+    let raw = time_calls(w, s, i, || {
+        mx::fast::layer_norm(&x, Some(&wgt), Some(&bias), 1e-5)?.eval()
+    })?;
+    let bytes = 2.0 * 4.0 * 8_388_608.0 + 2.0 * 4.0 * 256.0;
+    let gbps: Vec<f64> = raw.iter().map(|ms| bytes / (ms * 1e-3) / 1e9).collect();
+    out.push(json!({"case": "layernorm_32768x256", "time_ms": stats(&raw), "gbps": stats(&gbps), "bytes": bytes}));
+    Ok(json!({"cases": out}))
+}
+
+fn usage() -> ! {
+    eprintln!("usage: workloads <w1|w2|w3|w4> [--variant full|bias|both]");
+    std::process::exit(2)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(workload) = args.first().cloned() else {
+        usage()
+    };
+    let variant = match args.iter().position(|a| a == "--variant") {
+        Some(i) => args.get(i + 1).cloned().unwrap_or_else(|| usage()),
+        None => "both".to_string(),
+    };
+    let rss_after_import = peak_rss_mib();
+    let result = match workload.as_str() {
+        "w1" => w1(),
+        "w2" => w2(&variant),
+        "w3" => w3(),
+        "w4" => w4(),
+        _ => usage(),
+    };
+    let body = match result {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("workloads: {e}");
+            std::process::exit(1);
+        }
+    };
+    let mut line = json!({
+        "peer": "rmlx",
+        "version": env!("CARGO_PKG_VERSION"),
+        "threads": rayon::current_num_threads(),
+        "quick": quick(),
+        "workload": workload,
+        "peak_rss_mib": peak_rss_mib(),
+        "rss_after_import_mib": rss_after_import,
+    });
+    if let (Value::Object(l), Value::Object(b)) = (&mut line, body) {
+        l.extend(b);
+    }
+    println!("{line}");
+}
+
+/// Evaluates the loss, every parameter and the optimizer state (the timed region of W2/W3).
+fn eval_step(loss: &Array, model: &dyn Module, opt: &dyn Optimizer) -> mx::Result<()> {
+    let mut all: Vec<Array> = vec![loss.clone()];
+    all.extend(
+        model
+            .parameters()
+            .flatten()
+            .into_iter()
+            .map(|(_, p)| p.clone()),
+    );
+    all.extend(opt.state().into_iter().map(|(_, s)| s));
+    mx::eval(&all.iter().collect::<Vec<_>>())
+}
+
+fn mse(y: &Array, target: &Array) -> mx::Result<Array> {
+    let d = (y - target)?;
+    (&d * &d)?.mean(None, false)
+}
+
+fn w2_variant(variant: &str) -> mx::Result<(Value, Vec<f64>)> {
+    mx::random::seed(0);
+    let cfg = nn::TransformerConfig {
+        dims: 256,
+        num_heads: 4,
+        mlp_dims: Some(1024),
+        dropout: 0.0,
+        activation: nn::Activation::Relu,
+        norm_first: true,
+    };
+    let mut model = nn::Transformer::new(2, 2, &cfg)?;
+    let total_params = model.num_parameters();
+    if variant == "bias" {
+        model.freeze(Keys::All)?;
+        model.unfreeze("bias")?;
+    }
+    let trainable: usize = model
+        .trainable_parameters()
+        .flatten()
+        .iter()
+        .map(|(_, p)| p.size())
+        .sum();
+    mx::random::seed(1);
+    let src = mx::random::normal(&[8, 64, 256], None)?;
+    let tgt = mx::random::normal(&[8, 64, 256], None)?;
+    let target = mx::random::normal(&[8, 64, 256], None)?;
+    let mask = nn::MultiHeadAttention::create_additive_causal_mask(64, mx::Dtype::F32)?;
+    mx::eval(&[&src, &tgt, &target, &mask])?;
+    let mut opt = Adam::new(1e-3);
+    let (warmup, samples, _) = counts(3, 15, 1);
+    let mut losses = Vec::new();
+    let mut raw = Vec::new();
+    for step in 0..warmup + samples {
+        let t = Instant::now();
+        let (outs, grads) = nn::value_and_grad(&mut model, |m: &nn::Transformer| {
+            let y = m.forward(&src, &tgt, None, Some(&mask), None)?;
+            Ok(vec![mse(&y, &target)?])
+        })?;
+        opt.update(&mut model, &grads)?;
+        eval_step(&outs[0], &model, &opt)?;
+        let ms = t.elapsed().as_secs_f64() * 1e3;
+        losses.push(outs[0].item::<f32>()?);
+        if step >= warmup {
+            raw.push(ms);
+        }
+    }
+    let v = json!({
+        "trainable_params": trainable,
+        "total_params": total_params,
+        "step_ms": stats(&raw),
+        "loss_first": losses[0],
+        "loss_last": losses[losses.len() - 1],
+    });
+    Ok((v, raw))
+}
+
+fn w2(variant: &str) -> mx::Result<Value> {
+    match variant {
+        "full" | "bias" => {
+            let (v, _) = w2_variant(variant)?;
+            Ok(json!({"variants": {variant: v}}))
+        }
+        "both" => {
+            let (full, raw_f) = w2_variant("full")?;
+            let (bias, raw_b) = w2_variant("bias")?;
+            let med = |v: &[f64]| {
+                let mut s = v.to_vec();
+                s.sort_by(|a, b| a.total_cmp(b));
+                s[s.len() / 2]
+            };
+            let paired: Vec<f64> = raw_b.iter().zip(&raw_f).map(|(b, f)| b / f).collect();
+            Ok(json!({
+                "variants": {"full": full, "bias": bias},
+                "ratio_bias_over_full": med(&raw_b) / med(&raw_f),
+                "ratio_bias_over_full_paired": med(&paired),
+            }))
+        }
+        other => Err(mx::Error::Value(format!(
+            "--variant must be full, bias or both, got {other:?}"
+        ))),
+    }
+}
+
+/// W3's MLP: Linear(784, 512) → ReLU → Linear(512, 512) → ReLU → Linear(512, 10).
+#[derive(Module)]
+#[module(crate = "rmlx::nn")]
+struct Mlp {
+    layers: Vec<nn::Linear>,
+    state: ModuleState,
+}
+
+impl Mlp {
+    fn forward(&self, x: &Array) -> mx::Result<Array> {
+        let mut h = x.clone();
+        for (i, l) in self.layers.iter().enumerate() {
+            h = l.forward(&h)?;
+            if i + 1 < self.layers.len() {
+                h = mx::maximum(&h, &mx::array(0.0f32))?;
+            }
+        }
+        Ok(h)
+    }
+}
+
+/// Mean cross-entropy of logits `[N, C]` against int32 labels `[N]`.
+fn cross_entropy(logits: &Array, labels: &Array) -> mx::Result<Array> {
+    let lse = mx::logsumexp(logits, -1, false)?;
+    let picked = mx::take_along_axis(logits, &labels.reshape([-1, 1])?, -1)?.reshape([-1])?;
+    (&lse - &picked)?.mean(None, false)
+}
+
+fn w3() -> mx::Result<Value> {
+    mx::random::seed(0);
+    let mut model = Mlp {
+        layers: vec![
+            nn::Linear::new(784, 512, true)?,
+            nn::Linear::new(512, 512, true)?,
+            nn::Linear::new(512, 10, true)?,
+        ],
+        state: ModuleState::default(),
+    };
+    mx::random::seed(1);
+    let x = mx::random::normal(&[256, 784], None)?;
+    let y = mx::random::randint(0, 10, &[256], mx::Dtype::I32, None)?;
+    mx::eval(&[&x, &y])?;
+    let mut opt = SGD::new(0.1);
+    let (warmup, samples, _) = counts(5, 50, 1);
+    let mut losses = Vec::new();
+    let mut raw = Vec::new();
+    for step in 0..warmup + samples {
+        let t = Instant::now();
+        let (outs, grads) = nn::value_and_grad(&mut model, |m: &Mlp| {
+            Ok(vec![cross_entropy(&m.forward(&x)?, &y)?])
+        })?;
+        opt.update(&mut model, &grads)?;
+        eval_step(&outs[0], &model, &opt)?;
+        let ms = t.elapsed().as_secs_f64() * 1e3;
+        losses.push(outs[0].item::<f32>()?);
+        if step >= warmup {
+            raw.push(ms);
+        }
+    }
+    Ok(json!({
+        "trainable_params": model.num_parameters(),
+        "step_ms": stats(&raw),
+        "loss_first": losses[0],
+        "loss_last": losses[losses.len() - 1],
+    }))
+}
