@@ -50,7 +50,10 @@ fn check(name: &str, f: Fun, p: &[Array]) {
         let want = fd(f, p, i);
         let got = vals(gi);
         for (k, (a, b)) in got.iter().zip(&want).enumerate() {
-            assert!((a - b).abs() <= 1e-5 * (1.0 + b.abs()), "{name}: d/dx{i}[{k}] = {a}, finite difference {b}");
+            assert!(
+                (a - b).abs() <= 1e-5 * (1.0 + b.abs()),
+                "{name}: d/dx{i}[{k}] = {a}, finite difference {b}"
+            );
         }
     }
     // forward mode: directional derivative along a fixed tangent
@@ -63,10 +66,19 @@ fn check(name: &str, f: Fun, p: &[Array]) {
         .collect();
     let (_, t) = mx::jvp(move |q: &[Array]| Ok(vec![loss(f, q)?]), p, &tangents).unwrap();
     let want: f64 = (0..p.len())
-        .map(|i| fd(f, p, i).iter().zip(vals(&tangents[i])).map(|(g, t)| g * t).sum::<f64>())
+        .map(|i| {
+            fd(f, p, i)
+                .iter()
+                .zip(vals(&tangents[i]))
+                .map(|(g, t)| g * t)
+                .sum::<f64>()
+        })
         .sum();
     let got = t[0].item::<f64>().unwrap();
-    assert!((got - want).abs() <= 1e-5 * (1.0 + want.abs()), "{name}: jvp {got} vs {want}");
+    assert!(
+        (got - want).abs() <= 1e-5 * (1.0 + want.abs()),
+        "{name}: jvp {got} vs {want}"
+    );
 }
 
 /// A [3, 4] f64 input in `[lo, hi]`, transposed from a [4, 3] array when `transposed`.
@@ -128,23 +140,81 @@ fn unary_gradients_match_finite_differences() {
 fn binary_gradients_match_finite_differences() {
     let cases: Vec<(&str, Fun, (f64, f64), (f64, f64))> = vec![
         ("add", |p| mx::add(&p[0], &p[1]), (-2.0, 2.0), (-2.0, 2.0)),
-        ("subtract", |p| mx::subtract(&p[0], &p[1]), (-2.0, 2.0), (-2.0, 2.0)),
-        ("multiply", |p| mx::multiply(&p[0], &p[1]), (-2.0, 2.0), (-2.0, 2.0)),
-        ("divide", |p| mx::divide(&p[0], &p[1]), (-2.0, 2.0), (0.5, 2.0)),
-        ("remainder", |p| mx::remainder(&p[0], &p[1]), (2.1, 2.9), (1.05, 1.4)),
-        ("power", |p| mx::power(&p[0], &p[1]), (0.3, 3.0), (-2.0, 2.0)),
-        ("maximum", |p| mx::maximum(&p[0], &p[1]), (-2.0, 2.0), (-2.0, 2.0)),
-        ("minimum", |p| mx::minimum(&p[0], &p[1]), (-2.0, 2.0), (-2.0, 2.0)),
-        ("logaddexp", |p| mx::logaddexp(&p[0], &p[1]), (-3.0, 3.0), (-3.0, 3.0)),
-        ("arctan2", |p| mx::arctan2(&p[0], &p[1]), (-2.0, 2.0), (0.3, 2.0)),
-        ("clip", |p| mx::clip(&p[0], Some(&p[1]), None), (-2.0, 2.0), (-1.0, 1.0)),
+        (
+            "subtract",
+            |p| mx::subtract(&p[0], &p[1]),
+            (-2.0, 2.0),
+            (-2.0, 2.0),
+        ),
+        (
+            "multiply",
+            |p| mx::multiply(&p[0], &p[1]),
+            (-2.0, 2.0),
+            (-2.0, 2.0),
+        ),
+        (
+            "divide",
+            |p| mx::divide(&p[0], &p[1]),
+            (-2.0, 2.0),
+            (0.5, 2.0),
+        ),
+        (
+            "remainder",
+            |p| mx::remainder(&p[0], &p[1]),
+            (2.1, 2.9),
+            (1.05, 1.4),
+        ),
+        (
+            "power",
+            |p| mx::power(&p[0], &p[1]),
+            (0.3, 3.0),
+            (-2.0, 2.0),
+        ),
+        (
+            "maximum",
+            |p| mx::maximum(&p[0], &p[1]),
+            (-2.0, 2.0),
+            (-2.0, 2.0),
+        ),
+        (
+            "minimum",
+            |p| mx::minimum(&p[0], &p[1]),
+            (-2.0, 2.0),
+            (-2.0, 2.0),
+        ),
+        (
+            "logaddexp",
+            |p| mx::logaddexp(&p[0], &p[1]),
+            (-3.0, 3.0),
+            (-3.0, 3.0),
+        ),
+        (
+            "arctan2",
+            |p| mx::arctan2(&p[0], &p[1]),
+            (-2.0, 2.0),
+            (0.3, 2.0),
+        ),
+        (
+            "clip",
+            |p| mx::clip(&p[0], Some(&p[1]), None),
+            (-2.0, 2.0),
+            (-1.0, 1.0),
+        ),
     ];
     for (k, (name, f, ra, rb)) in cases.into_iter().enumerate() {
         let s = 1000 + 10 * k as u64;
         // [3, 4] with [4] (broadcast), transposed lhs, and the broadcast on the left
         check(name, f, &[x34(ra.0, ra.1, s, false), x4(rb.0, rb.1, s + 1)]);
-        check(name, f, &[x34(ra.0, ra.1, s + 2, true), x34(rb.0, rb.1, s + 3, true)]);
-        check(name, f, &[x4(ra.0, ra.1, s + 4), x34(rb.0, rb.1, s + 5, false)]);
+        check(
+            name,
+            f,
+            &[x34(ra.0, ra.1, s + 2, true), x34(rb.0, rb.1, s + 3, true)],
+        );
+        check(
+            name,
+            f,
+            &[x4(ra.0, ra.1, s + 4), x34(rb.0, rb.1, s + 5, false)],
+        );
     }
 }
 
@@ -163,8 +233,11 @@ fn where_gradient_and_stop_gradient() {
     )(&[x.clone()])
     .unwrap();
     assert_eq!(vals(&g[0]), vals(&x)); // d/dx sum(sg(x) * x) = sg(x)
-    let g = mx::grad(|p: &[Array]| Ok(vec![mx::stop_gradient(&p[0])?.exp()?.sum(None, false)?]), &[0])(&[x])
-        .unwrap();
+    let g = mx::grad(
+        |p: &[Array]| Ok(vec![mx::stop_gradient(&p[0])?.exp()?.sum(None, false)?]),
+        &[0],
+    )(&[x])
+    .unwrap();
     assert!(vals(&g[0]).iter().all(|&v| v == 0.0));
     drop(c);
 }

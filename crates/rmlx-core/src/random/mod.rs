@@ -523,7 +523,11 @@ pub fn categorical_shape(
     let ax = categorical_axis(logits, axis)?;
     let mut reduced = logits.shape().to_vec();
     reduced.remove(ax);
-    if broadcast_shapes("categorical", shape, &reduced).ok().as_deref() != Some(shape) {
+    if broadcast_shapes("categorical", shape, &reduced)
+        .ok()
+        .as_deref()
+        != Some(shape)
+    {
         bail!(
             Shape,
             "[categorical] Requested shape {shape:?} is not broadcast compatible with reduced logits shape {reduced:?}."
