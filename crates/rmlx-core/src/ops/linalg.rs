@@ -251,7 +251,7 @@ impl From<(Vec<isize>, Vec<isize>)> for TensordotAxes {
 /// let a = Array::from_slice(&(0..24).map(|v| v as f32).collect::<Vec<_>>(), &[2, 3, 4])?;
 /// let b = Array::from_slice(&[1.0f32; 12], &[4, 3])?;
 /// assert_eq!(mx::tensordot(&a, &b, ([1, 2], [1, 0]))?.to_vec::<f32>()?, vec![66.0, 210.0]);
-/// assert_eq!(mx::tensordot(&a, &b.t()?, 1)?.shape(), &[2, 3, 3]);
+/// assert_eq!(mx::tensordot(&a, &b, 1)?.shape(), &[2, 3, 3]);
 /// # Ok::<(), mx::Error>(())
 /// ```
 pub fn tensordot(a: &Array, b: &Array, axes: impl Into<TensordotAxes>) -> Result<Array> {

@@ -84,7 +84,7 @@ impl Primitive for Sort {
 }
 
 macro_rules! index_primitive {
-    ($T:ident, $name:expr, |$s:ident, $x:ident| $body:expr) => {
+    ($T:ident, $name:expr, |$s:ident, $x:ident| $body:expr, |$ss:ident, $shape:ident| $out:expr) => {
         impl Primitive for $T {
             fn name(&self) -> &'static str {
                 $name
@@ -105,23 +105,38 @@ macro_rules! index_primitive {
             ) -> Result<Vec<Array>> {
                 Ok(no_grad_vjp(primals))
             }
+
+            /// Indices are piecewise constant: a zero (uint32) tangent, as MLX.
+            fn jvp(&self, primals: &[Array], _: &[Array], _: &[usize]) -> Result<Array> {
+                let ($ss, $shape) = (self, primals[0].shape());
+                crate::zeros(&$out, Dtype::U32)
+            }
         }
     };
 }
 index_primitive!(
     ArgSort,
     "ArgSort",
-    |s, x| dispatch_all!(x.dtype, T => sort::argsort::<T>(x, s.axis))
+    |s, x| dispatch_all!(x.dtype, T => sort::argsort::<T>(x, s.axis)),
+    |_s, shape| shape.to_vec()
 );
 index_primitive!(
     ArgPartition,
     "ArgPartition",
-    |s, x| dispatch_all!(x.dtype, T => sort::argpartition::<T>(x, s.kth, s.axis))
+    |s, x| dispatch_all!(x.dtype, T => sort::argpartition::<T>(x, s.kth, s.axis)),
+    |_s, shape| shape.to_vec()
 );
 index_primitive!(
     ArgTopK,
     "ArgTopK",
-    |s, x| dispatch_all!(x.dtype, T => sort::argtopk::<T>(x, s.k, s.axis))
+    |s, x| dispatch_all!(x.dtype, T => sort::argtopk::<T>(x, s.k, s.axis)),
+    |s, shape| {
+        let mut out = shape.to_vec();
+        if let Some(d) = out.get_mut(s.axis) {
+            *d = s.k;
+        }
+        out
+    }
 );
 
 /// `out[.., j, ..] = x[.., idx[.., j, ..], ..]` along `axis` (MLX's `take_along_axis` for
