@@ -148,7 +148,7 @@ pub fn rope(
         );
     }
     let d = x.shape()[x.ndim() - 1];
-    if dims > d || dims % 2 != 0 {
+    if dims > d || !dims.is_multiple_of(2) {
         bail!(
             Value,
             "rope: dims must be even and at most the feature size {d}, got {dims}"

@@ -246,7 +246,7 @@ fn arg_reduce(name: &str, a: &Array, axis: Axes, keepdims: bool, is_max: bool) -
     if keepdims {
         Ok(out)
     } else {
-        out.reshape(&reduced_shape(a.shape(), &[axis], false))
+        out.reshape(reduced_shape(a.shape(), &[axis], false))
     }
 }
 
@@ -289,7 +289,7 @@ pub fn logsumexp(a: &Array, axes: impl Into<Axes>, keepdims: bool) -> Result<Arr
         *l = 1;
     }
     let out = Array::from_primitive(kept, a.dtype(), Arc::new(LogSumExp), vec![flat]);
-    out.reshape(&reduced_shape(a.shape(), &axes, keepdims))
+    out.reshape(reduced_shape(a.shape(), &axes, keepdims))
 }
 
 /// Softmax over `axes`: `exp(a - max) / sum(exp(a - max))`. Output dtype = input dtype (integer

@@ -50,7 +50,7 @@ fn cast_data(x: Data, to: Dtype) -> Data {
         (Dtype::F32, Dtype::I32) => return map_unary::<f32, i32>(x, to, |v| v as i32),
         _ => {}
     }
-    dispatch_all!(from, T => dispatch_all!(to, U => map_unary::<T, U>(x, to, |v| <T as Convert<U>>::convert(v))))
+    dispatch_all!(from, T => dispatch_all!(to, U => map_unary::<T, U>(x, to, <T as Convert<U>>::convert)))
 }
 
 impl Primitive for AsType {

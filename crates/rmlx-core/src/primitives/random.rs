@@ -46,7 +46,7 @@ impl Primitive for RandomBits {
         if n == 0 || num_keys == 0 {
             return Ok(Data::new(buf, dtype, shape));
         }
-        if n % num_keys != 0 {
+        if !n.is_multiple_of(num_keys) {
             bail!(
                 Shape,
                 "RandomBits: {n} outputs cannot be split among {num_keys} keys"
@@ -54,7 +54,7 @@ impl Primitive for RandomBits {
         }
         let bytes_per_key = nbytes / num_keys;
         let words_per_key = bytes_per_key.div_ceil(4);
-        if bytes_per_key % 4 == 0 {
+        if bytes_per_key.is_multiple_of(4) {
             let out = &mut buf.as_mut_slice::<u32>()[..n * dtype.size() / 4];
             for (k, chunk) in out.chunks_mut(words_per_key).enumerate() {
                 fill_words([keys[2 * k], keys[2 * k + 1]], chunk);

@@ -91,6 +91,7 @@ fn write<T: Element, A: Copy>(
 
 /// Reduces with `+` (or `*` when `prod`) from the matching identity; the branch is resolved
 /// outside the kernel so each combination compiles (and vectorises) on its own.
+#[allow(clippy::too_many_arguments)] // the reducer callbacks are passed separately so each monomorphises
 fn sum_or_prod<T, A>(
     x: &Data,
     axes: &[usize],

@@ -107,6 +107,8 @@ macro_rules! index_primitive {
             }
 
             /// Indices are piecewise constant: a zero (uint32) tangent, as MLX.
+            // `$out` may own its shape already (`to_vec`) or build one; the copy is tiny.
+            #[allow(clippy::unnecessary_to_owned)]
             fn jvp(&self, primals: &[Array], _: &[Array], _: &[usize]) -> Result<Array> {
                 let ($ss, $shape) = (self, primals[0].shape());
                 crate::zeros(&$out, Dtype::U32)

@@ -36,7 +36,7 @@ pub fn exp_f32(x: f32) -> f32 {
     p = p * r + 8.333_452e-3;
     p = p * r + 4.166_579_6e-2;
     p = p * r + 1.666_666_5e-1;
-    p = p * r + 5.000_000_1e-1;
+    p = p * r + 0.5;
     let e = (p * r) * r + r + 1.0;
     // 2^n = 2^n1 * 2^n2 with both halves normal (n in [-151, 129])
     let n1 = ni >> 1;
