@@ -319,7 +319,7 @@ fn rhs(
 ) -> (Array, Vec<f64>) {
     if lb == 3 {
         let b = input_fixed(d, [1, shape[1]], 0, lo, hi, rng, fix)
-            .reshape(&[shape[1]])
+            .reshape([shape[1]])
             .unwrap();
         let bv = vals(&b);
         let full = (0..shape[0] * shape[1]).map(|k| bv[k % shape[1]]).collect();

@@ -374,9 +374,9 @@ fn global_sequence_is_thread_local_and_explicit_keys_do_not_advance_it() {
     assert_eq!(
         u,
         vec![
-            0.8724143505096436f32,
-            0.11105155944824219,
-            0.2770805358886719
+            0.872_414_35_f32,
+            0.111_051_56,
+            0.277_080_54
         ]
     );
     // Unseeded threads still work (clock seed).

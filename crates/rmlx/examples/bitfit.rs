@@ -267,7 +267,7 @@ fn run(a: Args) -> mx::Result<()> {
             "--pretrain-steps and --finetune-steps must be at least 1".into(),
         ));
     }
-    if a.heads == 0 || a.dims % a.heads != 0 {
+    if a.heads == 0 || !a.dims.is_multiple_of(a.heads) {
         return Err(mx::Error::Value(format!(
             "--dims ({}) must be divisible by --heads ({})",
             a.dims, a.heads
