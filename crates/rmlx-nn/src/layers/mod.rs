@@ -8,6 +8,7 @@ mod activation;
 mod dropout;
 mod embedding;
 mod linear;
+pub mod lora;
 mod norm;
 mod sequential;
 mod transformer;
@@ -21,6 +22,7 @@ pub use activation::{
 pub use dropout::Dropout;
 pub use embedding::Embedding;
 pub use linear::{Identity, Linear};
+pub use lora::*;
 pub use norm::{LayerNorm, RMSNorm};
 pub use sequential::Sequential;
 pub use transformer::{
