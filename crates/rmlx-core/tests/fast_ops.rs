@@ -1,7 +1,12 @@
 //! fast::{layer_norm, rms_norm, rope, scaled_dot_product_attention} against naive f64
 //! implementations, dtypes, errors, and their vjp/jvp rules by finite differences (f64).
 // Tests favour plain `&[x.clone()]` argument lists and inline fn-pointer tables over helpers.
-#![allow(clippy::cloned_ref_to_slice_refs, clippy::type_complexity, clippy::too_many_arguments, clippy::excessive_precision)]
+#![allow(
+    clippy::cloned_ref_to_slice_refs,
+    clippy::type_complexity,
+    clippy::too_many_arguments,
+    clippy::excessive_precision
+)]
 
 use rmlx_core::fast::{self, SdpaMask};
 use rmlx_core::primitives::fast::{LayerNorm, MaskKind, RmsNorm, ScaledDotProductAttention};
@@ -325,7 +330,8 @@ fn sdpa_matches_naive_with_every_mask() {
             "additive",
         );
         // a bool mask broadcast over batch and varying per head: [1, H, Lq, Lk]
-        let keep_fn = |_: usize, hh: usize, i: usize, j: usize| !(i + j + hh).is_multiple_of(3) || j == 0;
+        let keep_fn =
+            |_: usize, hh: usize, i: usize, j: usize| !(i + j + hh).is_multiple_of(3) || j == 0;
         let kb: Vec<bool> = (0..h * lq * lk)
             .map(|t| keep_fn(0, t / (lq * lk), (t / lk) % lq, t % lk))
             .collect();

@@ -2,7 +2,12 @@
 //! and bad input (missing, truncated, corrupt, oversized headers, wrong magic) giving errors that
 //! name the file, never panics.
 // Tests favour plain `&[x.clone()]` argument lists and inline fn-pointer tables over helpers.
-#![allow(clippy::cloned_ref_to_slice_refs, clippy::type_complexity, clippy::too_many_arguments, clippy::excessive_precision)]
+#![allow(
+    clippy::cloned_ref_to_slice_refs,
+    clippy::type_complexity,
+    clippy::too_many_arguments,
+    clippy::excessive_precision
+)]
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -269,11 +274,7 @@ fn loads_mlx_written_oracle_files() {
     assert_eq!((x.shape(), x.dtype()), (&[4usize, 16][..], Dtype::F32));
     assert_eq!(
         x.to_vec::<f32>().unwrap()[..3],
-        [
-            -0.654_910_8_f32,
-            1.603_371_3,
-            -1.669_700_3
-        ]
+        [-0.654_910_8_f32, 1.603_371_3, -1.669_700_3]
     );
     let loss = &m["loss"];
     assert_eq!(loss.shape(), &[] as &[usize]);

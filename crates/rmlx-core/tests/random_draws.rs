@@ -1,7 +1,12 @@
 //! Behaviour of every draw: exact agreement with an independent computation from the raw bits,
 //! ranges, dtypes, broadcasting, the global sequence's thread-locality, and clear errors.
 // Tests favour plain `&[x.clone()]` argument lists and inline fn-pointer tables over helpers.
-#![allow(clippy::cloned_ref_to_slice_refs, clippy::type_complexity, clippy::too_many_arguments, clippy::excessive_precision)]
+#![allow(
+    clippy::cloned_ref_to_slice_refs,
+    clippy::type_complexity,
+    clippy::too_many_arguments,
+    clippy::excessive_precision
+)]
 
 use rmlx_core::backend::cpu::special::erfinv_f32;
 use rmlx_core::{random, Array, Dtype, Error};
@@ -373,14 +378,7 @@ fn global_sequence_is_thread_local_and_explicit_keys_do_not_advance_it() {
         .unwrap()
         .to_vec::<f32>()
         .unwrap();
-    assert_eq!(
-        u,
-        vec![
-            0.872_414_35_f32,
-            0.111_051_56,
-            0.277_080_54
-        ]
-    );
+    assert_eq!(u, vec![0.872_414_35_f32, 0.111_051_56, 0.277_080_54]);
     // Unseeded threads still work (clock seed).
     std::thread::spawn(|| assert_eq!(random::uniform(&[2], None).unwrap().shape(), &[2]))
         .join()

@@ -9,7 +9,7 @@
 
 use clap::Parser;
 use rmlx::core::{self as mx, Array};
-use rmlx::nn::{value_and_grad, Keys, LoRALinear, Linear, Module, ModuleExt, ModuleState, Tree};
+use rmlx::nn::{value_and_grad, Keys, Linear, LoRALinear, Module, ModuleExt, ModuleState, Tree};
 use rmlx::optimizers::{Adam, Optimizer};
 use std::time::Instant;
 
@@ -93,7 +93,9 @@ impl Net {
             out.push(Tree::Leaf(f(l)?));
         }
         Ok(Tree::Dict(
-            [("layers".to_string(), Tree::List(out))].into_iter().collect(),
+            [("layers".to_string(), Tree::List(out))]
+                .into_iter()
+                .collect(),
         ))
     }
 }
@@ -140,7 +142,10 @@ fn run(args: Args) -> mx::Result<()> {
         return Err(mx::Error::Value("--steps must be positive".into()));
     }
     if !(args.lr.is_finite() && args.lr > 0.0) {
-        return Err(mx::Error::Value(format!("--lr must be positive, got {}", args.lr)));
+        return Err(mx::Error::Value(format!(
+            "--lr must be positive, got {}",
+            args.lr
+        )));
     }
     let t0 = Instant::now();
     mx::random::seed(args.seed);
@@ -156,7 +161,10 @@ fn run(args: Args) -> mx::Result<()> {
     mx::eval(&[&x, &y_a, &y_b])?;
 
     let mut model = Net::new()?;
-    println!("pre-training on task A ({} parameters)", model.num_parameters());
+    println!(
+        "pre-training on task A ({} parameters)",
+        model.num_parameters()
+    );
     let (_, a_end) = train(&mut model, &x, &y_a, args.steps, args.lr)?;
     println!(
         "task B loss before fine-tuning: {:.5} (task A: {a_end:.5})",
@@ -171,7 +179,10 @@ fn run(args: Args) -> mx::Result<()> {
         Ok(Box::new(LoRALinear::from_linear(l.clone(), r, scale, p)?) as Box<dyn Module>)
     })?;
     model.update_modules(swap, true)?;
-    println!("\nswapped in LoRALinear(r={r}, scale={scale}): {}", totals(&model));
+    println!(
+        "\nswapped in LoRALinear(r={r}, scale={scale}): {}",
+        totals(&model)
+    );
     println!("fine-tuning the adapters on task B");
     let (b_start, b_end) = train(&mut model, &x, &y_b, args.steps, args.lr)?;
     println!("task B loss {b_start:.5} -> {b_end:.5}");
@@ -190,7 +201,10 @@ fn run(args: Args) -> mx::Result<()> {
         model.num_parameters(),
         totals(&model)
     );
-    println!("max |merged - LoRA| over {} outputs: {max_diff:.3e}", after.size());
+    println!(
+        "max |merged - LoRA| over {} outputs: {max_diff:.3e}",
+        after.size()
+    );
     println!("done in {:.1} s", t0.elapsed().as_secs_f64());
     if !(max_diff < 1e-4) {
         return Err(mx::Error::Value(format!(

@@ -82,13 +82,18 @@ struct Digits {
 }
 
 fn load(path: &PathBuf) -> Result<Digits, String> {
-    let file = std::fs::File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    let file =
+        std::fs::File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
     let mut text = String::new();
     flate2::read::GzDecoder::new(file)
         .read_to_string(&mut text)
         .map_err(|e| format!("cannot decompress {}: {e}", path.display()))?;
     let (mut x, mut y) = (Vec::new(), Vec::new());
-    for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+    for (n, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
         let vals: Vec<f32> = line
             .split(',')
             .map(|v| v.trim().parse::<f32>())
@@ -137,13 +142,20 @@ fn batch(d: &Digits, idx: &[usize]) -> mx::Result<(Array, Array)> {
         x.extend_from_slice(&d.x[i * 64..(i + 1) * 64]);
     }
     let y: Vec<i32> = idx.iter().map(|&i| d.y[i]).collect();
-    Ok((Array::from_vec(x, &[idx.len(), 64])?, Array::from_vec(y, &[idx.len()])?))
+    Ok((
+        Array::from_vec(x, &[idx.len(), 64])?,
+        Array::from_vec(y, &[idx.len()])?,
+    ))
 }
 
 fn accuracy(model: &Mlp, d: &Digits, idx: &[usize]) -> mx::Result<f64> {
     let (x, y) = batch(d, idx)?;
     let pred = model.forward(&x)?.argmax(-1, false)?.astype(Dtype::I32)?;
-    let hits = pred.equal(&y)?.astype(Dtype::F32)?.sum(None, false)?.item::<f32>()?;
+    let hits = pred
+        .equal(&y)?
+        .astype(Dtype::F32)?
+        .sum(None, false)?
+        .item::<f32>()?;
     Ok(f64::from(hits) / idx.len() as f64)
 }
 
@@ -162,11 +174,19 @@ fn run(args: Args) -> Result<(), String> {
     let n_test = n / 5;
     let (test, train) = order.split_at(n_test);
     let mut train = train.to_vec();
-    println!("digits: {n} images, {} train / {} test", train.len(), test.len());
+    println!(
+        "digits: {n} images, {} train / {} test",
+        train.len(),
+        test.len()
+    );
 
     mx::random::seed(args.seed);
     let mut model = Mlp::new(&[64, args.hidden, args.hidden, 10]).map_err(|e| e.to_string())?;
-    println!("model: 64 → {h} → {h} → 10, {} parameters", model.num_parameters(), h = args.hidden);
+    println!(
+        "model: 64 → {h} → {h} → 10, {} parameters",
+        model.num_parameters(),
+        h = args.hidden
+    );
     let mut opt = Adam::new(args.lr);
     let start = Instant::now();
     for epoch in 1..=args.epochs {

@@ -73,9 +73,19 @@ fn counts(warmup: usize, samples: usize, inner: usize) -> (usize, usize, usize) 
     }
 }
 
+/// name, A shape, B shape, warm-up calls, samples, calls per sample.
+type MatmulCase = (
+    &'static str,
+    &'static [usize],
+    &'static [usize],
+    usize,
+    usize,
+    usize,
+);
+
 fn w1() -> mx::Result<Value> {
     mx::random::seed(0);
-    let cases: [(&str, &[usize], &[usize], usize, usize, usize); 6] = [
+    let cases: [MatmulCase; 6] = [
         ("sq256", &[256, 256], &[256, 256], 5, 15, 20),
         ("sq512", &[512, 512], &[512, 512], 3, 15, 4),
         ("sq1024", &[1024, 1024], &[1024, 1024], 2, 10, 1),
