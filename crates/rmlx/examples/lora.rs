@@ -206,7 +206,7 @@ fn run(args: Args) -> mx::Result<()> {
         after.size()
     );
     println!("done in {:.1} s", t0.elapsed().as_secs_f64());
-    if !(max_diff < 1e-4) {
+    if max_diff.is_nan() || max_diff >= 1e-4 {
         return Err(mx::Error::Value(format!(
             "the merged model differs from the LoRA model by {max_diff}"
         )));
