@@ -17,7 +17,7 @@ use rmlx_core::{Error, Result};
 /// use rmlx_nn::{Keys, Linear, ModuleExt};
 /// let mut l = Linear::new(2, 2, false)?;
 /// l.freeze(Keys::All)?.unfreeze("weight")?;
-/// let err = l.freeze(Keys::from("bias").strict()).unwrap_err();
+/// let err = l.freeze(Keys::from("bias").strict()).err().unwrap();
 /// assert_eq!(err.to_string(), "Module doesn't contain member bias.");
 /// # Ok::<(), rmlx_core::Error>(())
 /// ```
