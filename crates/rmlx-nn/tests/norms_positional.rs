@@ -11,7 +11,9 @@ use rmlx_nn::{
 
 /// Deterministic values in [-1, 1).
 fn vals(n: usize, seed: u64) -> Vec<f64> {
-    let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut s = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     (0..n)
         .map(|_| {
             s = s
@@ -76,7 +78,13 @@ fn fd_check(f: impl Fn(&[Array]) -> Result<Array> + Clone, xs: Vec<Array>, what:
 
 // ---------------------------------------------------------------- Bilinear
 
-fn bilinear_naive(x1: &[f64], x2: &[f64], w: &[f64], b: Option<&[f64]>, dims: (usize, usize, usize)) -> Vec<f64> {
+fn bilinear_naive(
+    x1: &[f64],
+    x2: &[f64],
+    w: &[f64],
+    b: Option<&[f64]>,
+    dims: (usize, usize, usize),
+) -> Vec<f64> {
     let (i1, i2, o) = dims;
     let n = x1.len() / i1;
     let mut out = vec![0.0; n * o];
@@ -118,7 +126,12 @@ fn bilinear_forward_matches_naive() {
     let nb = Bilinear::new(3, 2, 4, false).unwrap();
     assert_eq!(nb.parameters().flatten().len(), 1);
     let want = bilinear_naive(&v64(&x1), &v64(&x2), &v64(&nb.weight), None, (3, 2, 4));
-    close(&v64(&nb.forward(&x1, &x2).unwrap()), &want, 1e-5, "bilinear no bias");
+    close(
+        &v64(&nb.forward(&x1, &x2).unwrap()),
+        &want,
+        1e-5,
+        "bilinear no bias",
+    );
     // wrong feature sizes or leading shapes
     assert!(l.forward(&x2, &x1).is_err());
     assert!(l.forward(&arr32(&[2, 3], 1), &arr32(&[3, 2], 1)).is_err());
@@ -142,12 +155,24 @@ fn bilinear_gradients_fd() {
 // ---------------------------------------------------------------- GroupNorm
 
 /// Naive group norm of `[b, s, c]` (spatial flattened); `group(c)` gives the feature's group.
-fn group_norm_naive(x: &[f64], b: usize, s: usize, c: usize, groups: usize, group: impl Fn(usize) -> usize, eps: f64) -> Vec<f64> {
+fn group_norm_naive(
+    x: &[f64],
+    b: usize,
+    s: usize,
+    c: usize,
+    groups: usize,
+    group: impl Fn(usize) -> usize,
+    eps: f64,
+) -> Vec<f64> {
     let mut out = vec![0.0; x.len()];
     for bi in 0..b {
         for g in 0..groups {
             let idx: Vec<usize> = (0..s)
-                .flat_map(|si| (0..c).filter(|&ci| group(ci) == g).map(move |ci| (bi * s + si) * c + ci))
+                .flat_map(|si| {
+                    (0..c)
+                        .filter(|&ci| group(ci) == g)
+                        .map(move |ci| (bi * s + si) * c + ci)
+                })
                 .collect();
             let n = idx.len() as f64;
             let mean = idx.iter().map(|&i| x[i]).sum::<f64>() / n;
@@ -172,7 +197,10 @@ fn group_norm_matches_naive_both_groupings() {
         assert_eq!(y.shape(), x.shape());
         let g = move |c: usize| if pt { c / 2 } else { c % 3 };
         let mut want = group_norm_naive(&v64(&x), 2, 6, 6, 3, g, 1e-5);
-        let (w, b) = (v64(gn.weight.as_ref().unwrap()), v64(gn.bias.as_ref().unwrap()));
+        let (w, b) = (
+            v64(gn.weight.as_ref().unwrap()),
+            v64(gn.bias.as_ref().unwrap()),
+        );
         for (i, v) in want.iter_mut().enumerate() {
             *v = *v * w[i % 6] + b[i % 6];
         }
@@ -180,19 +208,31 @@ fn group_norm_matches_naive_both_groupings() {
     }
     // MLX's order and repr: bias before weight
     let gn = GroupNorm::new(2, 4, 1e-5, true, false).unwrap();
-    let keys: Vec<String> = gn.parameters().flatten().into_iter().map(|(k, _)| k).collect();
+    let keys: Vec<String> = gn
+        .parameters()
+        .flatten()
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
     assert_eq!(keys, ["bias", "weight"]);
     assert_eq!(
         gn.repr(),
         "GroupNorm(2, 4, eps=1e-05, affine=True, pytorch_compatible=False)"
     );
-    assert!(GroupNorm::new(2, 4, 1e-5, false, false).unwrap().parameters().flatten().is_empty());
+    assert!(GroupNorm::new(2, 4, 1e-5, false, false)
+        .unwrap()
+        .parameters()
+        .flatten()
+        .is_empty());
 }
 
 #[test]
 fn group_norm_errors() {
     let e = GroupNorm::new(3, 8, 1e-5, true, false).err().unwrap();
-    assert_eq!(e.to_string(), "[GroupNorm] dims (8) must be divisible by num_groups (3)");
+    assert_eq!(
+        e.to_string(),
+        "[GroupNorm] dims (8) must be divisible by num_groups (3)"
+    );
     let e = GroupNorm::new(2, 8, 0.0, true, false).err().unwrap();
     assert_eq!(e.to_string(), "[GroupNorm] 'eps' must be positive, got 0");
     assert!(GroupNorm::new(0, 8, 1e-5, true, false).is_err());
@@ -210,7 +250,11 @@ fn group_norm_gradients_fd() {
             gn.bias = Some(xs[2].clone());
             gn.forward(&xs[0])
         };
-        fd_check(f, vec![arr64(&[2, 3, 4], 8), arr64(&[4], 9), arr64(&[4], 10)], "group_norm");
+        fd_check(
+            f,
+            vec![arr64(&[2, 3, 4], 8), arr64(&[4], 9), arr64(&[4], 10)],
+            "group_norm",
+        );
     }
 }
 
@@ -225,7 +269,10 @@ fn instance_norm_matches_naive() {
     let y = inn.forward(&x).unwrap();
     // instance norm = group norm with one group per feature
     let mut want = group_norm_naive(&v64(&x), 2, 6, 4, 4, |c| c, 1e-5);
-    let (w, b) = (v64(inn.weight.as_ref().unwrap()), v64(inn.bias.as_ref().unwrap()));
+    let (w, b) = (
+        v64(inn.weight.as_ref().unwrap()),
+        v64(inn.bias.as_ref().unwrap()),
+    );
     for (i, v) in want.iter_mut().enumerate() {
         *v = *v * w[i % 4] + b[i % 4];
     }
@@ -251,7 +298,11 @@ fn instance_norm_gradients_fd() {
         inn.bias = Some(xs[2].clone());
         inn.forward(&xs[0])
     };
-    fd_check(f, vec![arr64(&[2, 4, 3], 14), arr64(&[3], 15), arr64(&[3], 16)], "instance_norm");
+    fd_check(
+        f,
+        vec![arr64(&[2, 4, 3], 14), arr64(&[3], 15), arr64(&[3], 16)],
+        "instance_norm",
+    );
 }
 
 // ---------------------------------------------------------------- BatchNorm
@@ -263,7 +314,10 @@ fn col_stats(x: &[f64], c: usize) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
     let mut var = vec![0.0; c];
     for f in 0..c {
         mean[f] = (0..n).map(|r| x[r * c + f]).sum::<f64>() / n as f64;
-        var[f] = (0..n).map(|r| (x[r * c + f] - mean[f]).powi(2)).sum::<f64>() / n as f64;
+        var[f] = (0..n)
+            .map(|r| (x[r * c + f] - mean[f]).powi(2))
+            .sum::<f64>()
+            / n as f64;
     }
     let unb = var.iter().map(|v| v * n as f64 / (n - 1) as f64).collect();
     (mean, var, unb)
@@ -275,7 +329,10 @@ fn batch_norm_train_and_eval() {
         let mut bn = BatchNorm::new(3, 1e-5, 0.1, true, true).unwrap();
         bn.weight = Some(arr32(&[3], 20));
         bn.bias = Some(arr32(&[3], 21));
-        let (w, b) = (v64(bn.weight.as_ref().unwrap()), v64(bn.bias.as_ref().unwrap()));
+        let (w, b) = (
+            v64(bn.weight.as_ref().unwrap()),
+            v64(bn.bias.as_ref().unwrap()),
+        );
         let mut rm = vec![0.0; 3];
         let mut rv = vec![1.0; 3];
         for step in 0..2u64 {
@@ -294,8 +351,18 @@ fn batch_norm_train_and_eval() {
                 rm[f] = 0.9 * rm[f] + 0.1 * mean[f];
                 rv[f] = 0.9 * rv[f] + 0.1 * unb[f];
             }
-            close(&v64(bn.running_mean.as_ref().unwrap()), &rm, 1e-5, "running_mean");
-            close(&v64(bn.running_var.as_ref().unwrap()), &rv, 1e-5, "running_var");
+            close(
+                &v64(bn.running_mean.as_ref().unwrap()),
+                &rm,
+                1e-5,
+                "running_mean",
+            );
+            close(
+                &v64(bn.running_var.as_ref().unwrap()),
+                &rv,
+                1e-5,
+                "running_var",
+            );
         }
         // eval: the running statistics, and they no longer change
         bn.eval();
@@ -307,10 +374,20 @@ fn batch_norm_train_and_eval() {
             .map(|(i, v)| (v - rm[i % 3]) / (rv[i % 3] + 1e-5).sqrt() * w[i % 3] + b[i % 3])
             .collect();
         close(&v64(&y), &want, 1e-4, "batch_norm eval");
-        close(&v64(bn.running_mean.as_ref().unwrap()), &rm, 1e-5, "running_mean after eval");
+        close(
+            &v64(bn.running_mean.as_ref().unwrap()),
+            &rm,
+            1e-5,
+            "running_mean after eval",
+        );
         // through a shared reference (Forward / Sequential) eval mode works
         let seq = Sequential::new(vec![Box::new(bn.clone())]);
-        close(&v64(&seq.forward(&x).unwrap()), &want, 1e-4, "batch_norm in Sequential");
+        close(
+            &v64(&seq.forward(&x).unwrap()),
+            &want,
+            1e-4,
+            "batch_norm in Sequential",
+        );
     }
 }
 
@@ -331,7 +408,12 @@ fn batch_norm_without_running_stats_and_errors() {
         .enumerate()
         .map(|(i, v)| (v - mean[i % 2]) / (var[i % 2] + 1e-5).sqrt())
         .collect();
-    close(&v64(&bn.forward(&x).unwrap()), &want, 1e-4, "batch_norm untracked");
+    close(
+        &v64(&bn.forward(&x).unwrap()),
+        &want,
+        1e-4,
+        "batch_norm untracked",
+    );
 
     let mut bn = BatchNorm::new(2, 1e-5, 0.1, true, true).unwrap();
     assert_eq!(
@@ -346,7 +428,10 @@ fn batch_norm_without_running_stats_and_errors() {
     let seq = Sequential::new(vec![Box::new(bn.clone())]);
     assert!(seq.forward(&arr32(&[4, 2], 1)).is_err());
     assert_eq!(
-        BatchNorm::new(2, 0.0, 0.1, true, true).err().unwrap().to_string(),
+        BatchNorm::new(2, 0.0, 0.1, true, true)
+            .err()
+            .unwrap()
+            .to_string(),
         "[BatchNorm] 'eps' must be positive, got 0"
     );
 }
@@ -363,16 +448,24 @@ fn batch_norm_forward_stats_in_value_and_grad() {
     .unwrap();
     let names: Vec<String> = grads.flatten().into_iter().map(|(k, _)| k).collect();
     assert_eq!(names, ["weight", "bias"]);
-    bn.set_running_stats(outs[1].clone(), outs[2].clone()).unwrap();
+    bn.set_running_stats(outs[1].clone(), outs[2].clone())
+        .unwrap();
     let (mean, _, unb) = col_stats(&v64(&x), 2);
-    close(&v64(bn.running_mean.as_ref().unwrap()), &[0.1 * mean[0], 0.1 * mean[1]], 1e-5, "rm");
+    close(
+        &v64(bn.running_mean.as_ref().unwrap()),
+        &[0.1 * mean[0], 0.1 * mean[1]],
+        1e-5,
+        "rm",
+    );
     close(
         &v64(bn.running_var.as_ref().unwrap()),
         &[0.9 + 0.1 * unb[0], 0.9 + 0.1 * unb[1]],
         1e-5,
         "rv",
     );
-    assert!(bn.set_running_stats(arr32(&[3], 1), arr32(&[2], 1)).is_err());
+    assert!(bn
+        .set_running_stats(arr32(&[3], 1), arr32(&[2], 1))
+        .is_err());
 }
 
 #[test]
@@ -385,17 +478,30 @@ fn batch_norm_gradients_fd_train_mode() {
         bn.bias = Some(xs[2].clone());
         bn.forward(&xs[0])
     };
-    fd_check(f, vec![arr64(&[2, 3, 3], 43), arr64(&[3], 44), arr64(&[3], 45)], "batch_norm");
+    fd_check(
+        f,
+        vec![arr64(&[2, 3, 3], 43), arr64(&[3], 44), arr64(&[3], 45)],
+        "batch_norm",
+    );
 }
 
 fn trainable(m: &dyn Module) -> Vec<String> {
-    m.trainable_parameters().flatten().into_iter().map(|(k, _)| k).collect()
+    m.trainable_parameters()
+        .flatten()
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect()
 }
 
 #[test]
 fn batch_norm_running_stats_stay_frozen_item_20() {
     let mut bn = BatchNorm::new(3, 1e-5, 0.1, true, true).unwrap();
-    let all: Vec<String> = bn.parameters().flatten().into_iter().map(|(k, _)| k).collect();
+    let all: Vec<String> = bn
+        .parameters()
+        .flatten()
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
     assert_eq!(all, ["weight", "bias", "running_mean", "running_var"]);
     assert_eq!(trainable(&bn), ["weight", "bias"]);
     bn.unfreeze(Keys::All).unwrap();
@@ -412,7 +518,9 @@ fn batch_norm_running_stats_stay_frozen_item_20() {
     assert_eq!(bn.parameters().flatten().len(), 4);
     // MLX quirk: the override runs only on the module `unfreeze` is called on; a container's
     // recursive unfreeze clears the BatchNorm's frozen set like any other module's.
-    let mut seq = Sequential::new(vec![Box::new(BatchNorm::new(2, 1e-5, 0.1, true, true).unwrap())]);
+    let mut seq = Sequential::new(vec![Box::new(
+        BatchNorm::new(2, 1e-5, 0.1, true, true).unwrap(),
+    )]);
     assert_eq!(trainable(&seq), ["layers.0.weight", "layers.0.bias"]);
     seq.unfreeze(Keys::All).unwrap();
     assert_eq!(trainable(&seq).len(), 4);
@@ -420,13 +528,21 @@ fn batch_norm_running_stats_stay_frozen_item_20() {
 
 // ---------------------------------------------------------------- Dropout2d / Dropout3d
 
-fn check_channel_dropout(y: &[f64], x: &[f64], channels: usize, per_sample: usize, scale: f64) -> (usize, usize) {
+fn check_channel_dropout(
+    y: &[f64],
+    x: &[f64],
+    channels: usize,
+    per_sample: usize,
+    scale: f64,
+) -> (usize, usize) {
     // within each (sample, channel) either every element is kept (scaled) or all are zero
     let (mut kept, mut dropped) = (0, 0);
     let samples = x.len() / (per_sample * channels);
     for s in 0..samples {
         for c in 0..channels {
-            let idx: Vec<usize> = (0..per_sample).map(|p| (s * per_sample + p) * channels + c).collect();
+            let idx: Vec<usize> = (0..per_sample)
+                .map(|p| (s * per_sample + p) * channels + c)
+                .collect();
             if idx.iter().all(|&i| y[i] == 0.0) {
                 dropped += 1;
             } else {
@@ -454,14 +570,18 @@ fn dropout2d_3d_drop_whole_channels() {
     assert!(k > 10 && d > 10);
     let d3 = Dropout3d::new(0.25).unwrap();
     let x5 = (arr32(&[4, 2, 2, 2, 8], 52) + 2.0).unwrap();
-    let (k, d) = check_channel_dropout(&v64(&d3.forward(&x5).unwrap()), &v64(&x5), 8, 8, 1.0 / 0.75);
+    let (k, d) =
+        check_channel_dropout(&v64(&d3.forward(&x5).unwrap()), &v64(&x5), 8, 8, 1.0 / 0.75);
     assert_eq!(k + d, 32);
     assert!(d > 0 && k > d);
     // eval mode and p = 0: identity
     let mut e = Dropout2d::new(0.5).unwrap();
     e.eval();
     assert_eq!(v64(&e.forward(&x).unwrap()), v64(&x));
-    assert_eq!(v64(&Dropout3d::new(0.0).unwrap().forward(&x5).unwrap()), v64(&x5));
+    assert_eq!(
+        v64(&Dropout3d::new(0.0).unwrap().forward(&x5).unwrap()),
+        v64(&x5)
+    );
     // errors
     assert_eq!(
         Dropout2d::new(1.0).err().unwrap().to_string(),
@@ -476,7 +596,10 @@ fn dropout2d_3d_drop_whole_channels() {
         d3.forward(&arr32(&[2, 3, 4], 1)).err().unwrap().to_string(),
         "Received input with 3 dimensions. Expected 4 or 5 dimensions."
     );
-    assert_eq!(Dropout2d::new(0.1).unwrap().repr(), "Dropout2d(p=0.09999999999999998)");
+    assert_eq!(
+        Dropout2d::new(0.1).unwrap().repr(),
+        "Dropout2d(p=0.09999999999999998)"
+    );
     assert_eq!(Dropout3d::new(0.5).unwrap().repr(), "Dropout3d(p=0.5)");
 }
 
@@ -496,7 +619,11 @@ fn rope_matches_closed_form() {
             let pos = (p as f64 + 2.0) * 0.5;
             for i in 0..2 {
                 let theta = pos * 10000f64.powf(-(2.0 * i as f64) / 4.0);
-                let (a, b) = if traditional { (2 * i, 2 * i + 1) } else { (i, i + 2) };
+                let (a, b) = if traditional {
+                    (2 * i, 2 * i + 1)
+                } else {
+                    (i, i + 2)
+                };
                 let (x1, x2) = (xv[p * d + a], xv[p * d + b]);
                 want[p * d + a] = x1 * theta.cos() - x2 * theta.sin();
                 want[p * d + b] = x1 * theta.sin() + x2 * theta.cos();
@@ -504,7 +631,10 @@ fn rope_matches_closed_form() {
         }
         close(&y, &want, 1e-5, &format!("rope traditional={traditional}"));
     }
-    assert_eq!(RoPE::new(4, false, 10000.0, 1.0).repr(), "RoPE(4, traditional=False)");
+    assert_eq!(
+        RoPE::new(4, false, 10000.0, 1.0).repr(),
+        "RoPE(4, traditional=False)"
+    );
     assert!(RoPE::new(5, false, 10000.0, 1.0).forward(&x).is_err());
 }
 
@@ -521,7 +651,12 @@ fn sinusoidal_matches_closed_form() {
         .map(|i| ((1.0 - i as f64 / 3.0) * (1f64.ln() - 1e-4f64.ln()) + 1e-4f64.ln()).exp())
         .collect();
     // σ_i runs geometrically from max_freq (1) down to min_freq (1e-4)
-    close(&sig, &[1.0, 10f64.powf(-4.0 / 3.0), 10f64.powf(-8.0 / 3.0), 1e-4], 1e-9, "sigmas");
+    close(
+        &sig,
+        &[1.0, 10f64.powf(-4.0 / 3.0), 10f64.powf(-8.0 / 3.0), 1e-4],
+        1e-9,
+        "sigmas",
+    );
     let scale = (2.0f64 / 8.0).sqrt();
     let mut want = Vec::new();
     for p in [0.0, 1.0, 7.5] {
@@ -531,10 +666,22 @@ fn sinusoidal_matches_closed_form() {
     close(&v64(&y), &want, 1e-5, "sinusoidal");
     // cos first, full turns, explicit scale
     let pe = SinusoidalPositionalEncoding::new(4, 0.5, 2.0, Some(1.0), true, true).unwrap();
-    let y = v64(&pe.forward(&Array::from_slice(&[0.25f32], &[1]).unwrap()).unwrap());
+    let y = v64(&pe
+        .forward(&Array::from_slice(&[0.25f32], &[1]).unwrap())
+        .unwrap());
     let tau = 2.0 * std::f64::consts::PI;
     let s = [2.0 * tau, 0.5 * tau];
-    close(&y, &[(0.25 * s[0]).cos(), (0.25 * s[1]).cos(), (0.25 * s[0]).sin(), (0.25 * s[1]).sin()], 1e-5, "cos_first");
+    close(
+        &y,
+        &[
+            (0.25 * s[0]).cos(),
+            (0.25 * s[1]).cos(),
+            (0.25 * s[0]).sin(),
+            (0.25 * s[1]).sin(),
+        ],
+        1e-5,
+        "cos_first",
+    );
     assert!(SinusoidalPositionalEncoding::new(4, 0.0, 1.0, None, false, false).is_err());
 }
 
@@ -542,7 +689,12 @@ fn sinusoidal_matches_closed_form() {
 fn alibi_matches_closed_form() {
     // slopes for 8 heads: 2^-1 … 2^-8; for 6 heads: those of 4 then every other one of 8
     let s8 = ALiBi::alibi_get_slopes(8).unwrap();
-    close(&s8, &(1..=8).map(|i| 2f64.powi(-i)).collect::<Vec<_>>(), 1e-15, "slopes8");
+    close(
+        &s8,
+        &(1..=8).map(|i| 2f64.powi(-i)).collect::<Vec<_>>(),
+        1e-15,
+        "slopes8",
+    );
     let s6 = ALiBi::alibi_get_slopes(6).unwrap();
     let want6 = [0.25, 0.0625, 0.015625, 0.00390625, 0.5, 0.125];
     close(&s6, &want6, 1e-15, "slopes6");
@@ -565,7 +717,9 @@ fn alibi_matches_closed_form() {
     }
     close(&v64(&y), &want, 1e-5, "alibi");
     assert_eq!(
-        ALiBi::create_alibi_matrix(4, 4, 2, 0, Dtype::F16).unwrap().dtype(),
+        ALiBi::create_alibi_matrix(4, 4, 2, 0, Dtype::F16)
+            .unwrap()
+            .dtype(),
         Dtype::F16
     );
     assert!(alibi.forward(&arr32(&[2, 3], 1), 0, None).is_err());
