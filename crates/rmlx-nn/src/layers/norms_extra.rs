@@ -222,7 +222,8 @@ impl InstanceNorm {
         let axes: Vec<isize> = (1..x.ndim() as isize - 1).collect();
         let y = if axes.is_empty() {
             // mean over no axis is x itself and the variance 0
-            ((x - x)? * (1.0 / (self.eps as f64).sqrt()))?
+            let mean = x.clone();
+            ((x - &mean)? * (1.0 / (self.eps as f64).sqrt()))?
         } else {
             normalize(x, axes, self.eps)?
         };
