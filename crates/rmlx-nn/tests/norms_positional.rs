@@ -4,6 +4,8 @@
 
 #![allow(clippy::needless_range_loop)]
 
+mod support;
+
 use rmlx_core::transforms::grad;
 use rmlx_core::{Array, Dtype, Result};
 use rmlx_nn::{
@@ -726,4 +728,91 @@ fn alibi_matches_closed_form() {
     );
     assert!(alibi.forward(&arr32(&[2, 3], 1), 0, None).is_err());
     assert!(alibi.parameters().flatten().is_empty());
+}
+
+// ---------------------------------------------------------------- misc
+
+#[test]
+fn spec_builder_knows_the_new_classes() {
+    let specs = [
+        (
+            r#"{"class": "Bilinear", "args": {"input1_dims": 2, "input2_dims": 3, "output_dims": 4}}"#,
+            2,
+        ),
+        (
+            r#"{"class": "GroupNorm", "args": {"num_groups": 2, "dims": 4}}"#,
+            2,
+        ),
+        (
+            r#"{"class": "InstanceNorm", "args": {"dims": 4, "affine": true}}"#,
+            2,
+        ),
+        (r#"{"class": "BatchNorm", "args": {"num_features": 4}}"#, 4),
+        (r#"{"class": "Dropout2d", "args": {"p": 0.2}}"#, 0),
+        (r#"{"class": "Dropout3d", "args": {}}"#, 0),
+        (r#"{"class": "RoPE", "args": {"dims": 8}}"#, 0),
+        (r#"{"class": "ALiBi"}"#, 0),
+        (
+            r#"{"class": "SinusoidalPositionalEncoding", "args": {"dims": 8}}"#,
+            0,
+        ),
+    ];
+    for (spec, n) in specs {
+        let v: serde_json::Value = serde_json::from_str(spec).unwrap();
+        let m = support::build(&v).unwrap();
+        assert_eq!(m.class_name(), v["class"].as_str().unwrap());
+        assert_eq!(m.parameters().flatten().len(), n, "{spec}");
+    }
+}
+
+#[test]
+fn norms_on_strided_and_half_inputs() {
+    // a transposed view gives the same result as its contiguous copy
+    let base = arr32(&[4, 2, 6], 80);
+    let view = base.transpose_axes(&[1, 0, 2]).unwrap();
+    let copy = Array::from_vec(v64(&view), view.shape())
+        .unwrap()
+        .astype(Dtype::F32)
+        .unwrap();
+    let gn = GroupNorm::new(3, 6, 1e-5, true, true).unwrap();
+    close(
+        &v64(&gn.forward(&view).unwrap()),
+        &v64(&gn.forward(&copy).unwrap()),
+        1e-6,
+        "group_norm view",
+    );
+    let mut bn = BatchNorm::new(6, 1e-5, 0.1, false, true).unwrap();
+    let a = v64(&bn.clone().forward(&view).unwrap());
+    close(
+        &a,
+        &v64(&bn.forward(&copy).unwrap()),
+        1e-6,
+        "batch_norm view",
+    );
+    // float16 in, float16 out (weights are float32 only when affine: MLX promotes)
+    let h = arr32(&[2, 3, 4], 81).astype(Dtype::F16).unwrap();
+    let inn = InstanceNorm::new(4, 1e-5, false).unwrap();
+    assert_eq!(inn.forward(&h).unwrap().dtype(), Dtype::F16);
+    let gn = GroupNorm::new(2, 4, 1e-5, false, false).unwrap();
+    let y = gn.forward(&h).unwrap();
+    assert_eq!(y.dtype(), Dtype::F16);
+    let want = gn.forward(&h.astype(Dtype::F32).unwrap()).unwrap();
+    close(&v64(&y), &v64(&want), 1e-2, "group_norm f16");
+}
+
+#[test]
+fn embedding_as_linear_is_tied() {
+    rmlx_core::random::seed(8);
+    let e = rmlx_nn::Embedding::new(5, 3).unwrap();
+    let x = arr32(&[2, 3], 90);
+    let y = e.as_linear(&x).unwrap();
+    assert_eq!(y.shape(), &[2, 5]);
+    let (xv, w) = (v64(&x), v64(&e.weight));
+    let mut want = vec![0.0; 10];
+    for r in 0..2 {
+        for k in 0..5 {
+            want[r * 5 + k] = (0..3).map(|i| xv[r * 3 + i] * w[k * 3 + i]).sum();
+        }
+    }
+    close(&v64(&y), &want, 1e-5, "as_linear");
 }
