@@ -816,3 +816,38 @@ fn embedding_as_linear_is_tied() {
     }
     close(&v64(&y), &want, 1e-5, "as_linear");
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+
+    /// GroupNorm (both groupings) and BatchNorm over random shapes against the naive loops.
+    #[test]
+    fn norms_random_shapes(
+        b in 1usize..4,
+        spatial in proptest::collection::vec(1usize..4, 0..3),
+        groups in 1usize..4,
+        gs in 1usize..4,
+        pt in proptest::bool::ANY,
+        seed in 0u64..1000,
+    ) {
+        let c = groups * gs;
+        let mut shape = vec![b];
+        shape.extend(&spatial);
+        shape.push(c);
+        let s: usize = spatial.iter().product();
+        let x = arr32(&shape, seed);
+        let gn = GroupNorm::new(groups, c, 1e-5, false, pt).unwrap();
+        let want = group_norm_naive(&v64(&x), b, s, c, groups, |f| if pt { f / gs } else { f % groups }, 1e-5);
+        close(&v64(&gn.forward(&x).unwrap()), &want, 2e-3, "group_norm prop");
+        if shape.len() <= 4 && b * s > 1 {
+            let mut bn = BatchNorm::new(c, 1e-5, 0.1, false, true).unwrap();
+            let (mean, var, _) = col_stats(&v64(&x), c);
+            let want: Vec<f64> = v64(&x)
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (v - mean[i % c]) / (var[i % c] + 1e-5).sqrt())
+                .collect();
+            close(&v64(&bn.forward(&x).unwrap()), &want, 2e-3, "batch_norm prop");
+        }
+    }
+}
