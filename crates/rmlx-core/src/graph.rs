@@ -118,7 +118,9 @@ fn eval_node(arr: Array, keep_graph: bool) -> Result<()> {
     for input in inputs {
         datas.push(take_input_data(input)?);
     }
+    let clock = crate::profile::start();
     let data = primitive.eval_cpu(datas, &arr.0.shape, arr.0.dtype)?;
+    crate::profile::record(primitive.name(), clock, data.size());
     debug_assert_eq!(data.shape, arr.0.shape, "{}", primitive.name());
     let _ = arr.0.data.set(data);
     Ok(())

@@ -25,6 +25,7 @@ pub mod ops;
 pub mod primitives;
 pub mod random;
 pub mod transforms;
+pub mod profile;
 pub mod tree;
 
 pub use array::{array, Array, IntoScalar, ToVecElement};

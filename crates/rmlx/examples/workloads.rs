@@ -6,7 +6,8 @@
 //! cargo run --release -p rmlx --example workloads -- w1
 //! cargo run --release -p rmlx --example workloads -- w2 --variant both
 //! ```
-//! `BENCH_QUICK=1` shrinks every count to 1–3 for smoke tests.
+//! `BENCH_QUICK=1` shrinks every count to 1–3 for smoke tests; `RMLX_PROFILE=1` prints a
+//! per-primitive time table (calls, total, share) on stderr at the end.
 
 use std::time::Instant;
 
@@ -157,6 +158,8 @@ fn main() {
         None => "both".to_string(),
     };
     let rss_after_import = peak_rss_mib();
+    // RMLX_PROFILE=1: a per-primitive time table on stderr at the end
+    let profiling = mx::profile::enable_from_env();
     let result = match workload.as_str() {
         "w1" => w1(),
         "w2" => w2(&variant),
@@ -164,6 +167,9 @@ fn main() {
         "w4" => w4(),
         _ => usage(),
     };
+    if profiling {
+        eprintln!("{}", mx::profile::report());
+    }
     let body = match result {
         Ok(v) => v,
         Err(e) => {
