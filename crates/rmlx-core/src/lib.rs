@@ -23,9 +23,9 @@ pub mod graph;
 pub mod io;
 pub mod ops;
 pub mod primitives;
+pub mod profile;
 pub mod random;
 pub mod transforms;
-pub mod profile;
 pub mod tree;
 
 pub use array::{array, Array, IntoScalar, ToVecElement};

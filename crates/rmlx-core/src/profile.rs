@@ -73,12 +73,15 @@ pub(crate) fn record(name: &'static str, t: Option<Instant>, elements: usize) {
     let Some(t) = t else { return };
     let dt = t.elapsed();
     if let Ok(mut table) = TABLE.lock() {
-        let row = table.get_or_insert_with(HashMap::new).entry(name).or_insert(Row {
-            name,
-            calls: 0,
-            total: Duration::ZERO,
-            elements: 0,
-        });
+        let row = table
+            .get_or_insert_with(HashMap::new)
+            .entry(name)
+            .or_insert(Row {
+                name,
+                calls: 0,
+                total: Duration::ZERO,
+                elements: 0,
+            });
         row.calls += 1;
         row.total += dt;
         row.elements += elements as u64;

@@ -145,20 +145,16 @@ fn tree_transforms_reject_bad_input() {
     let p = params();
     let x = Tree::Leaf(randn(&[5, 3], 9));
     let e = mx::value_and_grad_tree(loss, &[2])(&[p.clone(), x.clone()])
-        .err()
-        .expect("argnum out of range");
+        .expect_err("argnum out of range");
     assert!(e.to_string().contains("Invalid argument number 2"), "{e}");
-    let e = mx::value_and_grad_tree(loss, &[])(&[p.clone(), x.clone()])
-        .err()
-        .expect("empty argnums");
+    let e = mx::value_and_grad_tree(loss, &[])(&[p.clone(), x.clone()]).expect_err("empty argnums");
     assert!(e.to_string().contains("at least one argument"), "{e}");
     // a non-scalar first output
     let e = mx::grad_tree(|a: &[Tree<Array>]| Ok(vec![loss(a)?.remove(1)]), &[0])(&[
         p.clone(),
         x.clone(),
     ])
-    .err()
-    .expect("non-scalar output");
+    .expect_err("non-scalar output");
     assert!(
         e.to_string().contains("does not match cotangent shape"),
         "{e}"
@@ -170,7 +166,6 @@ fn tree_transforms_reject_bad_input() {
         &[p, x.clone()],
         &[wrong, x],
     )
-    .err()
-    .expect("structure mismatch");
+    .expect_err("structure mismatch");
     assert!(e.to_string().contains("structure"), "{e}");
 }

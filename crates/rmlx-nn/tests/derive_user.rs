@@ -143,3 +143,60 @@ fn freeze_by_key_and_path_then_train_one_step() {
         frozen_before
     );
 }
+
+/// Map members (`IndexMap` keeps insertion order, `HashMap` is walked in sorted key order, MLX's
+/// dict order being unavailable there) and a `Box<dyn Module>` field whose class can be swapped.
+#[derive(Module)]
+struct Heads {
+    by_task: indexmap::IndexMap<String, Linear>,
+    scales: std::collections::HashMap<String, Array>,
+    trunk: Box<dyn Module>,
+    state: ModuleState,
+}
+
+#[test]
+fn map_and_boxed_members_are_traversed() {
+    random::seed(3);
+    let mut by_task = indexmap::IndexMap::new();
+    by_task.insert("zeta".to_string(), Linear::new(2, 1, true).unwrap());
+    by_task.insert("alpha".to_string(), Linear::new(2, 1, false).unwrap());
+    let mut scales = std::collections::HashMap::new();
+    scales.insert("b".to_string(), Array::from_slice(&[2.0f32], &[1]).unwrap());
+    scales.insert("a".to_string(), Array::from_slice(&[1.0f32], &[1]).unwrap());
+    let mut h = Heads {
+        by_task,
+        scales,
+        trunk: Box::new(Linear::new(2, 2, true).unwrap()),
+        state: ModuleState::default(),
+    };
+    assert_eq!(
+        keys(&h.parameters()),
+        [
+            "by_task.zeta.weight",
+            "by_task.zeta.bias",
+            "by_task.alpha.weight",
+            "scales.a",
+            "scales.b",
+            "trunk.weight",
+            "trunk.bias"
+        ]
+    );
+    h.freeze(Keys::All).unwrap();
+    h.unfreeze("bias").unwrap();
+    assert_eq!(
+        keys(&h.trainable_parameters()),
+        ["by_task.zeta.bias", "trunk.bias"]
+    );
+    // swap the boxed trunk for another class through update_modules
+    let new: Tree<Box<dyn Module>> = Tree::Dict(
+        [(
+            "trunk".to_string(),
+            Tree::Leaf(Box::new(rmlx_nn::Identity::new()) as Box<dyn Module>),
+        )]
+        .into_iter()
+        .collect(),
+    );
+    h.update_modules(new, true).unwrap();
+    assert_eq!(h.trunk.class_name(), "Identity");
+    assert!(!keys(&h.parameters()).iter().any(|k| k.starts_with("trunk")));
+}

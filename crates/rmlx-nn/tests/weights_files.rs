@@ -78,3 +78,80 @@ fn loads_mlx_written_linear() {
         b.to_vec::<f32>().unwrap()
     );
 }
+
+#[test]
+fn truncated_and_corrupt_files_name_the_file_and_change_nothing() {
+    let dir = std::env::temp_dir().join(format!("rmlx_weights_bad_{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let a = Linear::new(4, 3, true).unwrap();
+    for ext in ["safetensors", "npz"] {
+        let good = dir.join(format!("good.{ext}"));
+        a.save_weights(&good).unwrap();
+        let bytes = std::fs::read(&good).unwrap();
+        // cut in the middle, and flipped bytes in the header
+        let cut = dir.join(format!("cut.{ext}"));
+        std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+        let mut flipped = bytes.clone();
+        for b in flipped.iter_mut().take(12) {
+            *b ^= 0x5a;
+        }
+        let garbled = dir.join(format!("garbled.{ext}"));
+        std::fs::write(&garbled, &flipped).unwrap();
+        for path in [&cut, &garbled] {
+            let mut b = Linear::new(4, 3, true).unwrap();
+            let before = values(&b);
+            let err = b
+                .load_weights(path.as_path(), true)
+                .err()
+                .unwrap_or_else(|| panic!("{} loaded", path.display()))
+                .to_string();
+            let name = path.file_name().unwrap().to_string_lossy().to_string();
+            assert!(err.contains(&name), "{name}: {err}");
+            assert_eq!(
+                values(&b),
+                before,
+                "{name}: a failed load changed the model"
+            );
+        }
+        // a missing file
+        let err = Linear::new(4, 3, true)
+            .unwrap()
+            .load_weights(dir.join(format!("missing.{ext}")).as_path(), true)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("missing"), "{err}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn failed_save_leaves_the_earlier_file_intact() {
+    let dir = std::env::temp_dir().join(format!("rmlx_weights_keep_{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for ext in ["safetensors", "npz"] {
+        let path = dir.join(format!("w.{ext}"));
+        let good = Linear::new(4, 3, true).unwrap();
+        good.save_weights(&path).unwrap();
+        let before = std::fs::read(&path).unwrap();
+        // a parameter whose evaluation fails (an out-of-range gather) makes the save fail
+        let mut broken = Linear::new(4, 3, true).unwrap();
+        let idx = Array::from_slice(&[0i32, 1, 99], &[3]).unwrap();
+        broken.weight = rmlx_core::take(&broken.weight.clone(), &idx, Some(0)).unwrap();
+        assert!(broken.save_weights(&path).is_err(), "{ext}: save succeeded");
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            before,
+            "{ext}: earlier file changed"
+        );
+        // and no temporary file is left beside it
+        let leftovers: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().to_string())
+            .filter(|n| n != "w.safetensors" && n != "w.npz")
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}

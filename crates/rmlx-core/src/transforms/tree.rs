@@ -13,6 +13,10 @@ use super::vjp::vjp_with_argnums;
 use crate::tree::{tree_flatten, tree_map, Tree};
 use crate::{bail, Array, Result};
 
+/// What [`value_and_grad_tree`] returns: the function's outputs, and one gradient tree per
+/// differentiated argument.
+pub type ValuesAndGradTrees = (Vec<Array>, Vec<Tree<Array>>);
+
 /// The leaves of every argument, concatenated, and where each argument's leaves start.
 fn flatten_args(args: &[Tree<Array>]) -> (Vec<Array>, Vec<usize>) {
     let mut leaves = Vec::new();
@@ -81,7 +85,7 @@ fn unflatten_args(
 pub fn value_and_grad_tree<F>(
     f: F,
     argnums: &[usize],
-) -> impl Fn(&[Tree<Array>]) -> Result<(Vec<Array>, Vec<Tree<Array>>)>
+) -> impl Fn(&[Tree<Array>]) -> Result<ValuesAndGradTrees>
 where
     F: Fn(&[Tree<Array>]) -> Result<Vec<Array>>,
 {
