@@ -10,6 +10,7 @@ mod embedding;
 mod linear;
 pub mod lora;
 mod norm;
+mod recurrent;
 mod sequential;
 mod transformer;
 
@@ -24,6 +25,7 @@ pub use embedding::Embedding;
 pub use linear::{Identity, Linear};
 pub use lora::*;
 pub use norm::{LayerNorm, RMSNorm};
+pub use recurrent::{Gru as GRU, Lstm as LSTM, Nonlinearity, NonlinearityFn, Rnn as RNN};
 pub use sequential::Sequential;
 pub use transformer::{
     MhaDims, MultiHeadAttention, Transformer, TransformerConfig, TransformerDecoder,
