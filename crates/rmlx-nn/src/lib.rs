@@ -14,11 +14,13 @@
 extern crate self as rmlx_nn;
 
 pub mod activations;
+mod checkpoint;
 pub mod layers;
 pub mod losses;
 pub mod module;
 mod value_and_grad;
 
+pub use checkpoint::checkpoint;
 pub use layers::*;
 pub use module::{
     Container, Keys, Member, MemberNode, MemberNodeMut, Module, ModuleExt, ModuleMut, ModuleState,
