@@ -537,7 +537,7 @@ fn lstm_finite_difference_gradients() {
         m.wh = p[2].clone();
         m.bias = Some(p[3].clone());
         let (h, c) = m.forward(&p[0], Some(&p[4]), Some(&p[5]))?;
-        ((&h * &wh)?.sum(None, false)? + (&c * &wc)?.sum(None, false)?)
+        (&h * &wh)?.sum(None, false)? + (&c * &wc)?.sum(None, false)?
     };
     check_grad("lstm", f, &inputs, &[0, 1, 2, 3, 4, 5], 1e-7);
 }

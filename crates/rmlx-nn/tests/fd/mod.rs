@@ -68,7 +68,7 @@ where
         assert_eq!(g[k].shape(), &shape[..], "{what}: gradient {i} shape");
         let mut num = Vec::with_capacity(base.len());
         for j in 0..base.len() {
-            let mut at = |d: f64| -> f64 {
+            let at = |d: f64| -> f64 {
                 let mut v = base.clone();
                 v[j] += d;
                 let mut xs = inputs.to_vec();
