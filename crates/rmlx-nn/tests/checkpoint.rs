@@ -73,7 +73,11 @@ fn config_sets_the_attribute() {
     assert!(!t.encoder.checkpoint && !t.decoder.checkpoint);
     // a plain attribute: no parameter, same names either way
     let names = |t: &Transformer| -> Vec<String> {
-        t.parameters().flatten().into_iter().map(|(k, _)| k).collect()
+        t.parameters()
+            .flatten()
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect()
     };
     let mut u = t.clone();
     u.encoder.checkpoint = true;
@@ -93,9 +97,12 @@ fn encoder_checkpoint_same_values_and_gradients() {
     compare("encoder", &plain, &ckpt, |m: &TransformerEncoder| {
         Ok(vec![(&m.forward(&x, Some(&mask))? * &w)?.sum(None, false)?])
     });
-    compare("encoder, no mask", &plain, &ckpt, |m: &TransformerEncoder| {
-        Ok(vec![(&m.forward(&x, None)? * &w)?.sum(None, false)?])
-    });
+    compare(
+        "encoder, no mask",
+        &plain,
+        &ckpt,
+        |m: &TransformerEncoder| Ok(vec![(&m.forward(&x, None)? * &w)?.sum(None, false)?]),
+    );
 }
 
 #[test]
@@ -114,10 +121,15 @@ fn decoder_checkpoint_same_values_and_gradients() {
         let y = m.forward(&x, &memory, Some(&mask), Some(&mmask))?;
         Ok(vec![(&y * &w)?.sum(None, false)?])
     });
-    compare("decoder, memory mask only", &plain, &ckpt, |m: &TransformerDecoder| {
-        let y = m.forward(&x, &memory, None, Some(&mmask))?;
-        Ok(vec![(&y * &w)?.sum(None, false)?])
-    });
+    compare(
+        "decoder, memory mask only",
+        &plain,
+        &ckpt,
+        |m: &TransformerDecoder| {
+            let y = m.forward(&x, &memory, None, Some(&mmask))?;
+            Ok(vec![(&y * &w)?.sum(None, false)?])
+        },
+    );
 }
 
 #[test]

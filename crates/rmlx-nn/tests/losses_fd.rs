@@ -209,10 +209,24 @@ fn l1_mse_smooth_l1_huber_log_cosh() {
     let d: Vec<f64> = p.iter().zip(&t).map(|(a, b)| a - b).collect();
 
     let naive: Vec<f64> = d.iter().map(|e| e.abs()).collect();
-    check_loss("l1", |x: &[Array], r| l1_loss(&x[0], &x[1], r), &ins, &[0, 1], &naive, &shape);
+    check_loss(
+        "l1",
+        |x: &[Array], r| l1_loss(&x[0], &x[1], r),
+        &ins,
+        &[0, 1],
+        &naive,
+        &shape,
+    );
 
     let naive: Vec<f64> = d.iter().map(|e| e * e).collect();
-    check_loss("mse", |x: &[Array], r| mse_loss(&x[0], &x[1], r), &ins, &[0, 1], &naive, &shape);
+    check_loss(
+        "mse",
+        |x: &[Array], r| mse_loss(&x[0], &x[1], r),
+        &ins,
+        &[0, 1],
+        &naive,
+        &shape,
+    );
 
     for beta in [1.0, 0.5] {
         let naive: Vec<f64> = d
@@ -226,7 +240,14 @@ fn l1_mse_smooth_l1_huber_log_cosh() {
             })
             .collect();
         let f = move |x: &[Array], r| smooth_l1_loss(&x[0], &x[1], beta, r);
-        check_loss(&format!("smooth_l1 beta={beta}"), f, &ins, &[0, 1], &naive, &shape);
+        check_loss(
+            &format!("smooth_l1 beta={beta}"),
+            f,
+            &ins,
+            &[0, 1],
+            &naive,
+            &shape,
+        );
     }
 
     for delta in [1.0, 0.5] {
@@ -241,7 +262,14 @@ fn l1_mse_smooth_l1_huber_log_cosh() {
             })
             .collect();
         let f = move |x: &[Array], r| huber_loss(&x[0], &x[1], delta, r);
-        check_loss(&format!("huber delta={delta}"), f, &ins, &[0, 1], &naive, &shape);
+        check_loss(
+            &format!("huber delta={delta}"),
+            f,
+            &ins,
+            &[0, 1],
+            &naive,
+            &shape,
+        );
     }
 
     let naive: Vec<f64> = d.iter().map(|e| e.cosh().ln()).collect();
@@ -340,13 +368,19 @@ fn triplet() {
         let n = rng.vec(r * c, -1.0, 1.0);
         let inner = |i: usize| {
             let dist = |b: &[f64]| {
-                ((0..c).map(|j| (a[i * c + j] - b[i * c + j]).powi(2)).sum::<f64>() + eps).sqrt()
+                ((0..c)
+                    .map(|j| (a[i * c + j] - b[i * c + j]).powi(2))
+                    .sum::<f64>()
+                    + eps)
+                    .sqrt()
             };
             dist(&p) - dist(&n) + margin
         };
         // keep every row away from the hinge, with both active and inactive rows
         let v: Vec<f64> = (0..r).map(inner).collect();
-        if v.iter().all(|x| x.abs() > 1e-3) && v.iter().any(|x| *x > 0.0) && v.iter().any(|x| *x < 0.0)
+        if v.iter().all(|x| x.abs() > 1e-3)
+            && v.iter().any(|x| *x > 0.0)
+            && v.iter().any(|x| *x < 0.0)
         {
             break (a, p, n);
         }
@@ -354,7 +388,11 @@ fn triplet() {
     let naive: Vec<f64> = (0..r)
         .map(|i| {
             let dist = |b: &[f64]| {
-                ((0..c).map(|j| (a[i * c + j] - b[i * c + j]).powi(2)).sum::<f64>() + eps).sqrt()
+                ((0..c)
+                    .map(|j| (a[i * c + j] - b[i * c + j]).powi(2))
+                    .sum::<f64>()
+                    + eps)
+                    .sqrt()
             };
             (dist(&p) - dist(&n) + margin).max(0.0)
         })
@@ -377,7 +415,14 @@ fn hinge_and_margin_ranking() {
     let mut x = Vec::new();
     let mut t = Vec::new();
     while x.len() < n {
-        let (a, b) = (rng.uniform(-2.0, 2.0), if rng.uniform(0.0, 1.0) < 0.5 { -1.0 } else { 1.0 });
+        let (a, b) = (
+            rng.uniform(-2.0, 2.0),
+            if rng.uniform(0.0, 1.0) < 0.5 {
+                -1.0
+            } else {
+                1.0
+            },
+        );
         if (1.0 - a * b).abs() > 1e-3 {
             x.push(a);
             t.push(b);
@@ -475,19 +520,45 @@ fn bad_inputs() {
     );
     let idx3 = Array::from_vec(vec![0i32, 1, 2], &[3]).unwrap();
     assert_eq!(
-        e(cross_entropy(&logits, &idx3, None, -1, 0.0, Reduction::None)),
+        e(cross_entropy(
+            &logits,
+            &idx3,
+            None,
+            -1,
+            0.0,
+            Reduction::None
+        )),
         "Targets shape (3,) does not match logits shape (2, 3)."
     );
     assert_eq!(
-        e(cross_entropy(&logits, &idx, Some(&a3), -1, 0.0, Reduction::None)),
+        e(cross_entropy(
+            &logits,
+            &idx,
+            Some(&a3),
+            -1,
+            0.0,
+            Reduction::None
+        )),
         "Weights with shape (3,) is not the same as output loss with shape (2,)."
     );
     assert_eq!(
-        e(binary_cross_entropy(&a23, &a32, None, true, Reduction::Mean)),
+        e(binary_cross_entropy(
+            &a23,
+            &a32,
+            None,
+            true,
+            Reduction::Mean
+        )),
         "Inputs shape (2, 3) does not match targets shape (3, 2)."
     );
     assert_eq!(
-        e(binary_cross_entropy(&a23, &a23, Some(&a3), true, Reduction::Mean)),
+        e(binary_cross_entropy(
+            &a23,
+            &a23,
+            Some(&a3),
+            true,
+            Reduction::Mean
+        )),
         "Weights with shape (3,) is not the same as output loss with shape (2, 3)."
     );
     for r in [
@@ -501,11 +572,25 @@ fn bad_inputs() {
         );
     }
     assert_eq!(
-        e(gaussian_nll_loss(&a23, &a32, &a23, false, 1e-6, Reduction::Mean)),
+        e(gaussian_nll_loss(
+            &a23,
+            &a32,
+            &a23,
+            false,
+            1e-6,
+            Reduction::Mean
+        )),
         "Inputs shape (2, 3) does not match targets shape (3, 2)."
     );
     assert_eq!(
-        e(gaussian_nll_loss(&a23, &a23, &a32, false, 1e-6, Reduction::Mean)),
+        e(gaussian_nll_loss(
+            &a23,
+            &a23,
+            &a32,
+            false,
+            1e-6,
+            Reduction::Mean
+        )),
         "Inputs shape (2, 3) does not match vars shape (3, 2)."
     );
     assert_eq!(

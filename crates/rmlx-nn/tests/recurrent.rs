@@ -392,7 +392,11 @@ fn unbatched_hidden_broadcasts_over_the_batch() {
     let m = GRU::new(2, 3, true).unwrap();
     let x = rng.array(&[2, 3, 2], -1.0, 1.0).astype(Dtype::F32).unwrap();
     let h = rng.array(&[3], -1.0, 1.0).astype(Dtype::F32).unwrap();
-    let hb = h.reshape(&[1, 3][..]).unwrap().broadcast_to(&[2, 3]).unwrap();
+    let hb = h
+        .reshape(&[1, 3][..])
+        .unwrap()
+        .broadcast_to(&[2, 3])
+        .unwrap();
     let a = m.forward(&x, Some(&h)).unwrap();
     let b = m.forward(&x, Some(&hb)).unwrap();
     assert_eq!(vals(&a), vals(&b));
@@ -434,13 +438,25 @@ fn rnn_nonlinearities() {
     m.whh = p[1].0.clone();
     m.bias = Some(p[2].0.clone());
     let h0 = vec![0.0; dm.nb() * dm.h];
-    let want = naive_rnn(dm, &vals(&x), &h0, &p[0].1, &p[1].1, &p[2].1, |v| v.max(0.0));
-    assert_close("relu rnn", &vals(&m.forward(&x, None).unwrap()), &want, 1e-12);
+    let want = naive_rnn(dm, &vals(&x), &h0, &p[0].1, &p[1].1, &p[2].1, |v| {
+        v.max(0.0)
+    });
+    assert_close(
+        "relu rnn",
+        &vals(&m.forward(&x, None).unwrap()),
+        &want,
+        1e-12,
+    );
     // a custom closure
     m.nonlinearity = Nonlinearity::custom("cube", |a: &Array| &(a * a)? * a);
     assert!(m.repr().contains("nonlinearity=cube"), "{}", m.repr());
     let want = naive_rnn(dm, &vals(&x), &h0, &p[0].1, &p[1].1, &p[2].1, |v| v * v * v);
-    assert_close("cube rnn", &vals(&m.forward(&x, None).unwrap()), &want, 1e-12);
+    assert_close(
+        "cube rnn",
+        &vals(&m.forward(&x, None).unwrap()),
+        &want,
+        1e-12,
+    );
     let t = Nonlinearity::default()
         .apply(&Array::from_slice(&[0.5f64], &[1]).unwrap())
         .unwrap();
@@ -468,7 +484,12 @@ fn rnn_finite_difference_gradients() {
         rng.array(&[dm.h], -0.7, 0.7),
         rng.array(&dm.h_shape(), -1.0, 1.0),
     ];
-    let w = weights_like(&mut rng, &base.forward(&inputs[0].astype(Dtype::F32).unwrap(), None).unwrap());
+    let w = weights_like(
+        &mut rng,
+        &base
+            .forward(&inputs[0].astype(Dtype::F32).unwrap(), None)
+            .unwrap(),
+    );
     let f = move |p: &[Array]| -> Result<Array> {
         let mut m = base.clone();
         m.wxh = p[1].clone();
@@ -568,17 +589,32 @@ fn nn_value_and_grad_names_the_recurrent_parameters() {
     assert_eq!(keys, ["Wh", "bias"]);
 }
 
+/// The message of an expected error.
+fn err<T>(r: Result<T>) -> String {
+    match r {
+        Ok(_) => panic!("expected an error"),
+        Err(e) => e.to_string(),
+    }
+}
+
 #[test]
 fn bad_inputs_are_errors() {
     let rnn = RNN::new(3, 4, true).unwrap();
     let gru = GRU::new(3, 4, true).unwrap();
     let lstm = LSTM::new(3, 4, true).unwrap();
-    let arr = |shape: &[usize]| Array::from_vec(vec![0.5f32; shape.iter().product()], shape).unwrap();
-    for shape in [&[3][..], &[1, 2, 2, 3][..], &[2, 5, 2][..], &[5, 4][..], &[2, 0, 3][..]] {
+    let arr =
+        |shape: &[usize]| Array::from_vec(vec![0.5f32; shape.iter().product()], shape).unwrap();
+    for shape in [
+        &[3][..],
+        &[1, 2, 2, 3][..],
+        &[2, 5, 2][..],
+        &[5, 4][..],
+        &[2, 0, 3][..],
+    ] {
         let x = arr(shape);
-        let e1 = rnn.forward(&x, None).err().expect("rnn should fail").to_string();
-        let e2 = gru.forward(&x, None).err().expect("gru should fail").to_string();
-        let e3 = lstm.forward(&x, None, None).err().expect("lstm should fail").to_string();
+        let e1 = err(rnn.forward(&x, None));
+        let e2 = err(gru.forward(&x, None));
+        let e3 = err(lstm.forward(&x, None, None));
         assert!(e1.contains("[RNN]"), "{e1}");
         assert!(e2.contains("[GRU]"), "{e2}");
         assert!(e3.contains("[LSTM]"), "{e3}");
@@ -596,5 +632,37 @@ fn bad_inputs_are_errors() {
     // accepted initial states: [H], [N, H], [1, H]
     for h in [arr(&[4]), arr(&[2, 4]), arr(&[1, 4])] {
         assert_eq!(gru.forward(&x, Some(&h)).unwrap().shape(), &[2, 5, 4]);
+    }
+}
+
+mod support;
+
+#[test]
+fn spec_builder_makes_recurrent_layers() {
+    let spec = |c: &str, bias: bool| serde_json::json!({"class": c, "args": {"input_size": 3, "hidden_size": 2, "bias": bias}});
+    type Case<'a> = (&'a str, bool, &'a [(&'a str, &'a [usize])]);
+    let cases: [Case; 4] = [
+        (
+            "RNN",
+            true,
+            &[("Wxh", &[3, 2]), ("Whh", &[2, 2]), ("bias", &[2])],
+        ),
+        (
+            "GRU",
+            true,
+            &[("Wx", &[3, 6]), ("Wh", &[2, 6]), ("b", &[6]), ("bhn", &[2])],
+        ),
+        ("GRU", false, &[("Wx", &[3, 6]), ("Wh", &[2, 6])]),
+        (
+            "LSTM",
+            true,
+            &[("Wx", &[3, 8]), ("Wh", &[2, 8]), ("bias", &[8])],
+        ),
+    ];
+    for (c, bias, want) in cases {
+        let m = support::build(&spec(c, bias)).unwrap();
+        assert_eq!(m.class_name(), c);
+        let want: Vec<(String, Vec<usize>)> = want.iter().map(|(k, sh)| s(k, sh)).collect();
+        assert_eq!(names(m.as_ref()), want);
     }
 }

@@ -104,8 +104,7 @@ fn check_state(op: &str, what: &str, s: &Array, batch: &[usize], h: usize) -> Re
     want.push(h);
     let ok = s.ndim() <= want.len()
         && s.shape().last() == Some(&h)
-        && s
-            .shape()
+        && s.shape()
             .iter()
             .rev()
             .zip(want.iter().rev())

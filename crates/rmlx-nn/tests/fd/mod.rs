@@ -9,7 +9,9 @@ pub struct Rng(u64);
 impl Rng {
     /// A generator from `seed`.
     pub fn new(seed: u64) -> Rng {
-        Rng(seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407))
+        Rng(seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407))
     }
 
     /// One value in `[lo, hi)`.
@@ -36,7 +38,10 @@ impl Rng {
 
 /// The f64 values of `a`.
 pub fn vals(a: &Array) -> Vec<f64> {
-    a.astype(rmlx_core::Dtype::F64).unwrap().to_vec::<f64>().unwrap()
+    a.astype(rmlx_core::Dtype::F64)
+        .unwrap()
+        .to_vec::<f64>()
+        .unwrap()
 }
 
 /// Asserts `|a - b| <= tol * (1 + |b|)` elementwise.

@@ -7,9 +7,8 @@ use rmlx_core::{Array, Error, Result};
 use rmlx_nn::{
     Activation, Container, Dropout, Embedding, LayerNorm, Linear, MhaDims, Module, ModuleMut,
     ModuleState, MultiHeadAttention, RMSNorm, ReLU, Sequential, Transformer, TransformerConfig,
-    GRU, LSTM, RNN,
     TransformerDecoder, TransformerDecoderLayer, TransformerEncoder, TransformerEncoderLayer,
-    UpdateValue, Visitor, VisitorMut, GELU,
+    UpdateValue, Visitor, VisitorMut, GELU, GRU, LSTM, RNN,
 };
 use serde_json::Value;
 use std::any::Any;
