@@ -666,3 +666,40 @@ fn spec_builder_makes_recurrent_layers() {
         assert_eq!(names(m.as_ref()), want);
     }
 }
+
+#[test]
+fn rnn_and_gru_chain_in_sequential() {
+    use rmlx_nn::{Linear, Sequential};
+    let mut rng = Rng::new(10);
+    let x = rng.array(&[2, 3, 4], -1.0, 1.0).astype(Dtype::F32).unwrap();
+    let gru = GRU::new(4, 5, true).unwrap();
+    let rnn = RNN::new(5, 3, false).unwrap();
+    let lin = Linear::new(3, 2, true).unwrap();
+    let want = lin
+        .forward(&rnn.forward(&gru.forward(&x, None).unwrap(), None).unwrap())
+        .unwrap();
+    let seq = Sequential::new(vec![Box::new(gru), Box::new(rnn), Box::new(lin)]);
+    let names: Vec<String> = seq
+        .parameters()
+        .flatten()
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "layers.0.Wx",
+            "layers.0.Wh",
+            "layers.0.b",
+            "layers.0.bhn",
+            "layers.1.Wxh",
+            "layers.1.Whh",
+            "layers.2.weight",
+            "layers.2.bias"
+        ]
+    );
+    assert_eq!(vals(&seq.forward(&x).unwrap()), vals(&want));
+    // the LSTM returns two arrays: not a single-input layer
+    let seq = Sequential::new(vec![Box::new(LSTM::new(4, 2, true).unwrap())]);
+    assert!(err(seq.forward(&x)).contains("LSTM"));
+}

@@ -64,6 +64,8 @@ pub fn forward_dyn(m: &dyn Module, x: &Array) -> Result<Array> {
         RMSNorm,
         Dropout,
         Sequential,
+        recurrent::Rnn,
+        recurrent::Gru,
         activation::Relu,
         activation::Relu2,
         activation::Relu6,

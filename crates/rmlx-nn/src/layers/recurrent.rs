@@ -427,3 +427,19 @@ impl Lstm {
         )
     }
 }
+
+/// `RNN(x)` with no initial state (so an RNN can sit in a [`Sequential`](super::Sequential), as
+/// in MLX).
+impl super::Forward for Rnn {
+    fn forward(&self, x: &Array) -> Result<Array> {
+        Rnn::forward(self, x, None)
+    }
+}
+
+/// `GRU(x)` with no initial state (so a GRU can sit in a [`Sequential`](super::Sequential), as
+/// in MLX).
+impl super::Forward for Gru {
+    fn forward(&self, x: &Array) -> Result<Array> {
+        Gru::forward(self, x, None)
+    }
+}
