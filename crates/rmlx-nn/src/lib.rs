@@ -15,6 +15,7 @@ extern crate self as rmlx_nn;
 
 pub mod activations;
 mod checkpoint;
+pub mod init;
 pub mod layers;
 pub mod losses;
 pub mod module;

@@ -24,6 +24,7 @@ fn build(ctor: &str) -> Option<Box<dyn Module>> {
             ]))
         }
         "MultiHeadAttention(8, 2)" => Box::new(MultiHeadAttention::new(8, 2, false).ok()?),
+        "Bilinear(2, 3, 4)" => Box::new(rmlx_nn::Bilinear::new(2, 3, 4, true).ok()?),
         _ => return None,
     })
 }
@@ -59,7 +60,7 @@ fn layer_init_matches_mlx() {
         }
         checked += 1;
     }
-    assert_eq!(checked, 5);
+    assert_eq!(checked, 6);
 }
 
 #[test]

@@ -5,11 +5,14 @@
 //! order), so `rmlx_core::random::seed(s)` followed by a constructor gives MLX's values bit for bit.
 
 mod activation;
+mod bilinear;
 mod dropout;
 mod embedding;
 mod linear;
 pub mod lora;
 mod norm;
+pub(crate) mod norms_extra;
+mod positional;
 mod recurrent;
 mod sequential;
 mod transformer;
@@ -20,11 +23,14 @@ pub use activation::{
     Relu2 as ReLU2, Relu6 as ReLU6, Selu as SELU, Sigmoid, Silu as SiLU, Softmax, Softmin,
     Softplus, Softshrink, Softsign, Step, Tanh,
 };
-pub use dropout::Dropout;
+pub use bilinear::Bilinear;
+pub use dropout::{Dropout, Dropout2d, Dropout3d};
 pub use embedding::Embedding;
 pub use linear::{Identity, Linear};
 pub use lora::*;
 pub use norm::{LayerNorm, RMSNorm};
+pub use norms_extra::{BatchNorm, GroupNorm, InstanceNorm};
+pub use positional::{ALiBi, RoPE, SinusoidalPositionalEncoding};
 pub use recurrent::{Gru as GRU, Lstm as LSTM, Nonlinearity, NonlinearityFn, Rnn as RNN};
 pub use sequential::Sequential;
 pub use transformer::{
@@ -63,6 +69,14 @@ pub fn forward_dyn(m: &dyn Module, x: &Array) -> Result<Array> {
         LayerNorm,
         RMSNorm,
         Dropout,
+        Dropout2d,
+        Dropout3d,
+        GroupNorm,
+        InstanceNorm,
+        BatchNorm,
+        RoPE,
+        SinusoidalPositionalEncoding,
+        ALiBi,
         Sequential,
         recurrent::Rnn,
         recurrent::Gru,
