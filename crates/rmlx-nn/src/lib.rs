@@ -14,12 +14,14 @@
 extern crate self as rmlx_nn;
 
 pub mod activations;
+mod checkpoint;
 pub mod init;
 pub mod layers;
 pub mod losses;
 pub mod module;
 mod value_and_grad;
 
+pub use checkpoint::checkpoint;
 pub use layers::*;
 pub use module::{
     Container, Keys, Member, MemberNode, MemberNodeMut, Module, ModuleExt, ModuleMut, ModuleState,

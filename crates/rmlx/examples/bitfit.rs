@@ -81,6 +81,7 @@ impl CharLm {
             dropout: 0.0,
             activation: nn::Activation::Relu,
             norm_first: true,
+            checkpoint: false,
         };
         Ok(CharLm {
             embedding: nn::Embedding::new(vocab, a.dims)?,

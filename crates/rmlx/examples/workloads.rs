@@ -220,6 +220,7 @@ fn w2_variant(variant: &str) -> mx::Result<(Value, Vec<f64>)> {
         dropout: 0.0,
         activation: nn::Activation::Relu,
         norm_first: true,
+        checkpoint: false,
     };
     let mut model = nn::Transformer::new(2, 2, &cfg)?;
     let total_params = model.num_parameters();

@@ -13,6 +13,7 @@ pub mod lora;
 mod norm;
 pub(crate) mod norms_extra;
 mod positional;
+mod recurrent;
 mod sequential;
 mod transformer;
 
@@ -30,6 +31,7 @@ pub use lora::*;
 pub use norm::{LayerNorm, RMSNorm};
 pub use norms_extra::{BatchNorm, GroupNorm, InstanceNorm};
 pub use positional::{ALiBi, RoPE, SinusoidalPositionalEncoding};
+pub use recurrent::{Gru as GRU, Lstm as LSTM, Nonlinearity, NonlinearityFn, Rnn as RNN};
 pub use sequential::Sequential;
 pub use transformer::{
     MhaDims, MultiHeadAttention, Transformer, TransformerConfig, TransformerDecoder,
@@ -76,6 +78,8 @@ pub fn forward_dyn(m: &dyn Module, x: &Array) -> Result<Array> {
         SinusoidalPositionalEncoding,
         ALiBi,
         Sequential,
+        recurrent::Rnn,
+        recurrent::Gru,
         activation::Relu,
         activation::Relu2,
         activation::Relu6,

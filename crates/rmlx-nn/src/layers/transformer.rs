@@ -13,6 +13,13 @@ fn sdpa_mask(mask: Option<&Array>) -> SdpaMask<'_> {
     }
 }
 
+/// The one output of a checkpointed layer call.
+fn single(outs: Vec<Array>) -> Result<Array> {
+    outs.into_iter().next().ok_or_else(|| {
+        Error::Transform("checkpoint: the checkpointed layer returned no array".into())
+    })
+}
+
 /// The most negative finite value of a float dtype (MLX `finfo(dtype).min`).
 fn finfo_min(dtype: Dtype) -> Result<f64> {
     Ok(match dtype {
@@ -151,6 +158,9 @@ pub struct TransformerConfig {
     pub activation: Activation,
     /// Pre-norm (`true`, MLX's default) or post-norm.
     pub norm_first: bool,
+    /// Gradient checkpointing of each encoder/decoder layer (MLX's `checkpoint=True`; default
+    /// `false`): layer intermediates are recomputed in the backward pass instead of kept.
+    pub checkpoint: bool,
 }
 
 impl Default for TransformerConfig {
@@ -162,6 +172,7 @@ impl Default for TransformerConfig {
             dropout: 0.0,
             activation: Activation::Relu,
             norm_first: true,
+            checkpoint: false,
         }
     }
 }
@@ -245,6 +256,9 @@ pub struct TransformerEncoder {
     pub layers: Vec<TransformerEncoderLayer>,
     /// The final LayerNorm (always applied).
     pub ln: LayerNorm,
+    /// Wrap each layer call in [`checkpoint`](crate::checkpoint) (a plain attribute).
+    #[module(skip)]
+    pub checkpoint: bool,
     /// Frozen names and training flag.
     pub state: ModuleState,
 }
@@ -257,17 +271,28 @@ impl TransformerEncoder {
                 .map(|_| TransformerEncoderLayer::new(c))
                 .collect::<Result<_>>()?,
             ln: LayerNorm::new(c.dims, 1e-5, true, true)?,
+            checkpoint: c.checkpoint,
             state: ModuleState::default(),
         })
     }
 }
 
 impl TransformerEncoder {
-    /// Each layer in order with `mask`, then the final LayerNorm.
+    /// Each layer in order with `mask` (checkpointed if `checkpoint`), then the final
+    /// LayerNorm.
     pub fn forward(&self, x: &Array, mask: Option<&Array>) -> Result<Array> {
         let mut x = x.clone();
         for l in &self.layers {
-            x = l.forward(&x, mask)?;
+            x = if self.checkpoint {
+                let f = crate::checkpoint(l, |l: &TransformerEncoderLayer, xs: &[Array]| {
+                    Ok(vec![l.forward(&xs[0], xs.get(1))?])
+                });
+                let mut ins = vec![x];
+                ins.extend(mask.cloned());
+                single(f(&ins)?)?
+            } else {
+                l.forward(&x, mask)?
+            };
         }
         self.ln.forward(&x)
     }
@@ -376,6 +401,9 @@ pub struct TransformerDecoder {
     pub layers: Vec<TransformerDecoderLayer>,
     /// The final LayerNorm.
     pub ln: LayerNorm,
+    /// Wrap each layer call in [`checkpoint`](crate::checkpoint) (a plain attribute).
+    #[module(skip)]
+    pub checkpoint: bool,
     /// Frozen names and training flag.
     pub state: ModuleState,
 }
@@ -388,6 +416,7 @@ impl TransformerDecoder {
                 .map(|_| TransformerDecoderLayer::new(c))
                 .collect::<Result<_>>()?,
             ln: LayerNorm::new(c.dims, 1e-5, true, true)?,
+            checkpoint: c.checkpoint,
             state: ModuleState::default(),
         })
     }
@@ -403,8 +432,22 @@ impl TransformerDecoder {
         memory_mask: Option<&Array>,
     ) -> Result<Array> {
         let mut x = x.clone();
+        let (has_x_mask, has_memory_mask) = (x_mask.is_some(), memory_mask.is_some());
         for l in &self.layers {
-            x = l.forward(&x, memory, x_mask, memory_mask)?;
+            x = if self.checkpoint {
+                let f = crate::checkpoint(l, move |l: &TransformerDecoderLayer, xs: &[Array]| {
+                    let mut rest = xs.iter().skip(2);
+                    let xm = if has_x_mask { rest.next() } else { None };
+                    let mm = if has_memory_mask { rest.next() } else { None };
+                    Ok(vec![l.forward(&xs[0], &xs[1], xm, mm)?])
+                });
+                let mut ins = vec![x, memory.clone()];
+                ins.extend(x_mask.cloned());
+                ins.extend(memory_mask.cloned());
+                single(f(&ins)?)?
+            } else {
+                l.forward(&x, memory, x_mask, memory_mask)?
+            };
         }
         self.ln.forward(&x)
     }

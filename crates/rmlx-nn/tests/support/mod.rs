@@ -8,7 +8,7 @@ use rmlx_nn::{
     Activation, Container, Dropout, Embedding, LayerNorm, Linear, MhaDims, Module, ModuleMut,
     ModuleState, MultiHeadAttention, RMSNorm, ReLU, Sequential, Transformer, TransformerConfig,
     TransformerDecoder, TransformerDecoderLayer, TransformerEncoder, TransformerEncoderLayer,
-    UpdateValue, Visitor, VisitorMut, GELU,
+    UpdateValue, Visitor, VisitorMut, GELU, GRU, LSTM, RNN,
 };
 use serde_json::Value;
 use std::any::Any;
@@ -165,6 +165,7 @@ fn config(args: &Value) -> Result<TransformerConfig> {
                 .unwrap_or("relu"),
         )?,
         norm_first: arg_bool(args, "norm_first", true),
+        checkpoint: arg_bool(args, "checkpoint", false),
     })
 }
 
@@ -250,6 +251,21 @@ pub fn build(spec: &Value) -> Result<Box<dyn Module>> {
             args.get("approx").and_then(Value::as_str).unwrap_or("none"),
         )?),
         "Dropout" => Box::new(Dropout::new(arg_f32(args, "p", 0.0))?),
+        "RNN" => Box::new(RNN::new(
+            arg_usize(args, "input_size")?,
+            arg_usize(args, "hidden_size")?,
+            arg_bool(args, "bias", true),
+        )?),
+        "GRU" => Box::new(GRU::new(
+            arg_usize(args, "input_size")?,
+            arg_usize(args, "hidden_size")?,
+            arg_bool(args, "bias", true),
+        )?),
+        "LSTM" => Box::new(LSTM::new(
+            arg_usize(args, "input_size")?,
+            arg_usize(args, "hidden_size")?,
+            arg_bool(args, "bias", true),
+        )?),
         "Bilinear" => Box::new(rmlx_nn::Bilinear::new(
             arg_usize(args, "input1_dims")?,
             arg_usize(args, "input2_dims")?,
