@@ -14,6 +14,7 @@ pub mod shape;
 pub mod slicing;
 pub mod sort;
 pub mod unary;
+pub mod conv;
 
 pub use arithmetic::*;
 pub use binary::*;
@@ -27,6 +28,7 @@ pub use shape::*;
 pub use slicing::*;
 pub use sort::*;
 pub use unary::*;
+pub use conv::*;
 
 use crate::{bail, Array, Result};
 
