@@ -243,10 +243,7 @@ fn conv_nd(spec: &ConvSpec, input: &Array, weight: &Array, n: usize) -> Result<A
         let og = c_out / g;
         // (M, K, G, Cg) -> (G, M, K, Cg) -> (G, M, K*Cg)
         let p4 = reshape(&patches, [m, k_total, g, cg])?;
-        let pg = reshape(
-            &p4.transpose_axes(&[2, 0, 1, 3])?,
-            [g, m, k_total * cg],
-        )?;
+        let pg = reshape(&p4.transpose_axes(&[2, 0, 1, 3])?, [g, m, k_total * cg])?;
         // weight (C_out, *kernel, Cg) -> (G, Og, K*Cg) -> (G, K*Cg, Og)
         let wg = reshape(&w, [g, og, k_total * cg])?.transpose_axes(&[0, 2, 1])?;
         // (G, M, Og) -> (M, G, Og) -> (M, C_out)

@@ -3,6 +3,7 @@
 
 pub mod arithmetic;
 pub mod binary;
+pub mod conv;
 pub mod convert;
 pub mod creation;
 pub mod fast;
@@ -14,10 +15,10 @@ pub mod shape;
 pub mod slicing;
 pub mod sort;
 pub mod unary;
-pub mod conv;
 
 pub use arithmetic::*;
 pub use binary::*;
+pub use conv::*;
 pub use convert::*;
 pub use creation::*;
 pub use indexing::*;
@@ -28,7 +29,6 @@ pub use shape::*;
 pub use slicing::*;
 pub use sort::*;
 pub use unary::*;
-pub use conv::*;
 
 use crate::{bail, Array, Result};
 
