@@ -5,11 +5,13 @@
 //! order), so `rmlx_core::random::seed(s)` followed by a constructor gives MLX's values bit for bit.
 
 mod activation;
+mod conv;
 mod dropout;
 mod embedding;
 mod linear;
 pub mod lora;
 mod norm;
+mod pooling;
 mod sequential;
 mod transformer;
 
@@ -19,11 +21,13 @@ pub use activation::{
     Relu2 as ReLU2, Relu6 as ReLU6, Selu as SELU, Sigmoid, Silu as SiLU, Softmax, Softmin,
     Softplus, Softshrink, Softsign, Step, Tanh,
 };
+pub use conv::{Conv1d, Conv2d, Size2};
 pub use dropout::Dropout;
 pub use embedding::Embedding;
 pub use linear::{Identity, Linear};
 pub use lora::*;
 pub use norm::{LayerNorm, RMSNorm};
+pub use pooling::{AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d};
 pub use sequential::Sequential;
 pub use transformer::{
     MhaDims, MultiHeadAttention, Transformer, TransformerConfig, TransformerDecoder,
@@ -87,6 +91,12 @@ pub fn forward_dyn(m: &dyn Module, x: &Array) -> Result<Array> {
         activation::Step,
         activation::Gelu,
         activation::PRelu,
+        Conv1d,
+        Conv2d,
+        MaxPool1d,
+        MaxPool2d,
+        AvgPool1d,
+        AvgPool2d,
     );
     Err(Error::Value(format!(
         "{}: not a single-input layer (Sequential can only chain built-in single-input layers)",
