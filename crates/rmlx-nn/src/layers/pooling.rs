@@ -131,7 +131,10 @@ fn pool(
                 pos[i] = 0;
             }
         }
-        (rmlx_core::stack(&views, (n + 1) as isize)?, vec![(n + 1) as isize])
+        (
+            rmlx_core::stack(&views, (n + 1) as isize)?,
+            vec![(n + 1) as isize],
+        )
     };
     match kind {
         Kind::Max => windows.max(axes, false),
