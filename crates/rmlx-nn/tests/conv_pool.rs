@@ -419,9 +419,11 @@ fn max_pool_ties_follow_core_max_vjp() {
     let gp = mx::grad(
         |p: &[Array]| Ok(vec![pool.forward(&p[0])?.sum(None, false)?]),
         &[0],
-    )(&[x.clone()])
+    )(std::slice::from_ref(&x))
     .unwrap();
-    let gm = mx::grad(|p: &[Array]| Ok(vec![p[0].max(None, false)?]), &[0])(&[x.clone()]).unwrap();
+    let gm =
+        mx::grad(|p: &[Array]| Ok(vec![p[0].max(None, false)?]), &[0])(std::slice::from_ref(&x))
+            .unwrap();
     assert_eq!(
         gp[0].to_vec::<f64>().unwrap(),
         gm[0].to_vec::<f64>().unwrap()

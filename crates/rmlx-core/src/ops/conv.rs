@@ -86,7 +86,7 @@ fn check(spec: &ConvSpec, input: &Array, weight: &Array, n: usize) -> Result<Dty
     }
     let c_in = input.shape()[n + 1];
     let c_out = weight.shape()[0];
-    if c_in % groups != 0 {
+    if !c_in.is_multiple_of(groups) {
         bail!(
             Value,
             "{op}: the input channels must be divisible by the number of groups. Got input \
@@ -94,7 +94,7 @@ fn check(spec: &ConvSpec, input: &Array, weight: &Array, n: usize) -> Result<Dty
             input.shape()
         );
     }
-    if groups > 1 && c_out % groups != 0 {
+    if groups > 1 && !c_out.is_multiple_of(groups) {
         bail!(
             Value,
             "{op}: if groups > 1, the output channels must be divisible by the number of \
@@ -180,9 +180,9 @@ fn conv_nd(spec: &ConvSpec, input: &Array, weight: &Array, n: usize) -> Result<A
 
     // Output spatial sizes; the padded input must hold the dilated kernel.
     let mut out_sp = Vec::with_capacity(n);
-    for i in 0..n {
+    for (i, &k) in kernel.iter().enumerate() {
         let size = x.shape()[i + 1];
-        let extent = spec.kernel_dilation[i] * (kernel[i] - 1) + 1;
+        let extent = spec.kernel_dilation[i] * (k - 1) + 1;
         if size < extent {
             bail!(
                 Shape,

@@ -58,7 +58,7 @@ fn check_new(class: &str, in_channels: usize, groups: usize, kernel: &[usize]) -
             "[{class}] the number of groups must be positive, got 0"
         )));
     }
-    if in_channels % groups != 0 {
+    if !in_channels.is_multiple_of(groups) {
         return Err(Error::Value(format!(
             "The number of input channels ({in_channels}) must be divisible by the number of \
              groups ({groups})"
