@@ -34,7 +34,8 @@ pub use error::{Error, Result};
 pub use graph::eval;
 pub use ops::*;
 pub use transforms::{
-    checkpoint, custom_vjp, grad, jvp, value_and_grad, vjp, vjp_with_argnums, CustomFunction,
+    checkpoint, custom_vjp, grad, grad_tree, jvp, jvp_tree, value_and_grad, value_and_grad_tree,
+    vjp, vjp_tree, vjp_with_argnums, CustomFunction,
 };
 
 #[doc(hidden)]

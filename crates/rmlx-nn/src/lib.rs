@@ -14,6 +14,7 @@
 extern crate self as rmlx_nn;
 
 pub mod activations;
+pub mod init;
 pub mod layers;
 pub mod losses;
 pub mod module;

@@ -4,29 +4,14 @@
 //! GFLOP/s per case), then runs the same cases through criterion with short measurement times.
 //! `BENCH_QUICK=1` shrinks the counts for smoke tests; `BENCH_NO_CRITERION=1` skips criterion.
 
-use std::time::{Duration, Instant};
+mod common;
+
+use std::time::Duration;
+
+use common::{normal, peak_rss_mib, stats};
 
 use criterion::{criterion_group, Criterion};
 use rmlx::core::{self as mx, Array};
-
-/// SplitMix64 + Box–Muller N(0, 1) draws (the Rust peers' data generator).
-fn normal(n: usize, seed: u64) -> Vec<f32> {
-    let mut s = seed;
-    let mut next = || {
-        s = s.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = s;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    };
-    (0..n)
-        .map(|_| {
-            let u1 = ((next() >> 11) as f64 + 1.0) / (1u64 << 53) as f64;
-            let u2 = (next() >> 11) as f64 / (1u64 << 53) as f64;
-            ((-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()) as f32
-        })
-        .collect()
-}
 
 struct Case {
     name: &'static str,
@@ -107,38 +92,8 @@ fn call(a: &Array, b: &Array) {
     c.eval().expect("eval");
 }
 
-fn stats(v: &[f64]) -> String {
-    let mut s = v.to_vec();
-    s.sort_by(|a, b| a.total_cmp(b));
-    let n = s.len();
-    let median = if n % 2 == 1 {
-        s[n / 2]
-    } else {
-        (s[n / 2 - 1] + s[n / 2]) / 2.0
-    };
-    let mean = s.iter().sum::<f64>() / n as f64;
-    let raw: Vec<String> = v.iter().map(|x| format!("{x:.6}")).collect();
-    format!(
-        "{{\"median\":{median:.6},\"min\":{:.6},\"max\":{:.6},\"mean\":{mean:.6},\"n\":{n},\"raw\":[{}]}}",
-        s[0],
-        s[n - 1],
-        raw.join(",")
-    )
-}
-
-fn peak_rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
-}
-
 fn protocol() {
-    let quick = std::env::var("BENCH_QUICK").is_ok_and(|v| v == "1");
+    let quick = common::quick();
     let mut out = Vec::new();
     for c in &CASES {
         let (a, b) = inputs(c);
@@ -147,17 +102,7 @@ fn protocol() {
         } else {
             (c.warmup, c.samples, c.inner)
         };
-        for _ in 0..warmup {
-            call(&a, &b);
-        }
-        let mut ms = Vec::with_capacity(samples);
-        for _ in 0..samples {
-            let t = Instant::now();
-            for _ in 0..inner {
-                call(&a, &b);
-            }
-            ms.push(t.elapsed().as_secs_f64() * 1e3 / inner as f64);
-        }
+        let ms = common::time_samples(warmup, samples, inner, || call(&a, &b));
         let gf: Vec<f64> = ms.iter().map(|t| flop(c) / (t * 1e-3) / 1e9).collect();
         out.push(format!(
             "{{\"case\":\"{}\",\"time_ms\":{},\"gflops\":{}}}",
@@ -166,10 +111,7 @@ fn protocol() {
             stats(&gf)
         ));
     }
-    let threads = std::env::var("RAYON_NUM_THREADS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let threads = common::threads();
     println!(
         "{{\"peer\":\"rmlx\",\"version\":\"{}\",\"threads\":{threads},\"quick\":{quick},\"workload\":\"W1\",\"peak_rss_mib\":{:.1},\"cases\":[{}]}}",
         env!("CARGO_PKG_VERSION"),
@@ -195,7 +137,7 @@ criterion_group!(benches, criterion_cases);
 
 fn main() {
     protocol();
-    if std::env::var("BENCH_NO_CRITERION").is_err() {
+    if !common::skip_criterion() {
         benches();
         Criterion::default().configure_from_args().final_summary();
     }

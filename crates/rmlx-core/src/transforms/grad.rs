@@ -92,7 +92,7 @@ where
 }
 
 /// MLX's argnums checks for grad/value_and_grad; returns them sorted.
-fn check_grad_argnums(argnums: &[usize], n_inputs: usize) -> Result<Vec<usize>> {
+pub(super) fn check_grad_argnums(argnums: &[usize], n_inputs: usize) -> Result<Vec<usize>> {
     if argnums.is_empty() {
         bail!(Transform, "[grad] Must specify at least one argument.");
     }

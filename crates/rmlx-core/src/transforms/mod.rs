@@ -29,12 +29,14 @@ mod checkpoint;
 mod custom;
 mod grad;
 mod jvp;
+mod tree;
 mod vjp;
 
 pub use checkpoint::checkpoint;
 pub use custom::{custom_vjp, CustomFunction, JvpFn, VjpFn};
 pub use grad::{grad, value_and_grad};
 pub use jvp::jvp;
+pub use tree::{grad_tree, jvp_tree, value_and_grad_tree, vjp_tree};
 pub use vjp::{vjp, vjp_with_argnums};
 
 use std::sync::Arc;

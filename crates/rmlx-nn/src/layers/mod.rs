@@ -5,13 +5,16 @@
 //! order), so `rmlx_core::random::seed(s)` followed by a constructor gives MLX's values bit for bit.
 
 mod activation;
+mod bilinear;
 mod conv;
 mod dropout;
 mod embedding;
 mod linear;
 pub mod lora;
 mod norm;
+pub(crate) mod norms_extra;
 mod pooling;
+mod positional;
 mod sequential;
 mod transformer;
 
@@ -21,13 +24,16 @@ pub use activation::{
     Relu2 as ReLU2, Relu6 as ReLU6, Selu as SELU, Sigmoid, Silu as SiLU, Softmax, Softmin,
     Softplus, Softshrink, Softsign, Step, Tanh,
 };
+pub use bilinear::Bilinear;
 pub use conv::{Conv1d, Conv2d, Size2};
-pub use dropout::Dropout;
+pub use dropout::{Dropout, Dropout2d, Dropout3d};
 pub use embedding::Embedding;
 pub use linear::{Identity, Linear};
 pub use lora::*;
 pub use norm::{LayerNorm, RMSNorm};
+pub use norms_extra::{BatchNorm, GroupNorm, InstanceNorm};
 pub use pooling::{AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d};
+pub use positional::{ALiBi, RoPE, SinusoidalPositionalEncoding};
 pub use sequential::Sequential;
 pub use transformer::{
     MhaDims, MultiHeadAttention, Transformer, TransformerConfig, TransformerDecoder,
@@ -65,6 +71,14 @@ pub fn forward_dyn(m: &dyn Module, x: &Array) -> Result<Array> {
         LayerNorm,
         RMSNorm,
         Dropout,
+        Dropout2d,
+        Dropout3d,
+        GroupNorm,
+        InstanceNorm,
+        BatchNorm,
+        RoPE,
+        SinusoidalPositionalEncoding,
+        ALiBi,
         Sequential,
         activation::Relu,
         activation::Relu2,

@@ -202,8 +202,13 @@ pub(crate) fn freeze(root: &mut dyn Module, keys: &Keys, freeze: bool) -> Result
     if keys.recurse {
         members::apply_to_modules_mut(root, &mut |_, m| {
             apply_one(m, &keys.names, per_module_strict, freeze)
-        })
+        })?;
     } else {
-        apply_one(root, &keys.names, per_module_strict, freeze)
+        apply_one(root, &keys.names, per_module_strict, freeze)?;
     }
+    if !freeze {
+        // the class's own `unfreeze` override (MLX BatchNorm), on the module it is called on
+        crate::layers::norms_extra::after_unfreeze(root);
+    }
+    Ok(())
 }

@@ -319,6 +319,48 @@ pub fn build(spec: &Value) -> Result<Box<dyn Module>> {
             args.get("approx").and_then(Value::as_str).unwrap_or("none"),
         )?),
         "Dropout" => Box::new(Dropout::new(arg_f32(args, "p", 0.0))?),
+        "Bilinear" => Box::new(rmlx_nn::Bilinear::new(
+            arg_usize(args, "input1_dims")?,
+            arg_usize(args, "input2_dims")?,
+            arg_usize(args, "output_dims")?,
+            arg_bool(args, "bias", true),
+        )?),
+        "GroupNorm" => Box::new(rmlx_nn::GroupNorm::new(
+            arg_usize(args, "num_groups")?,
+            arg_usize(args, "dims")?,
+            arg_f32(args, "eps", 1e-5),
+            arg_bool(args, "affine", true),
+            arg_bool(args, "pytorch_compatible", false),
+        )?),
+        "InstanceNorm" => Box::new(rmlx_nn::InstanceNorm::new(
+            arg_usize(args, "dims")?,
+            arg_f32(args, "eps", 1e-5),
+            arg_bool(args, "affine", false),
+        )?),
+        "BatchNorm" => Box::new(rmlx_nn::BatchNorm::new(
+            arg_usize(args, "num_features")?,
+            arg_f32(args, "eps", 1e-5),
+            arg_f32(args, "momentum", 0.1),
+            arg_bool(args, "affine", true),
+            arg_bool(args, "track_running_stats", true),
+        )?),
+        "Dropout2d" => Box::new(rmlx_nn::Dropout2d::new(arg_f32(args, "p", 0.5))?),
+        "Dropout3d" => Box::new(rmlx_nn::Dropout3d::new(arg_f32(args, "p", 0.5))?),
+        "RoPE" => Box::new(rmlx_nn::RoPE::new(
+            arg_usize(args, "dims")?,
+            arg_bool(args, "traditional", false),
+            args.get("base").and_then(Value::as_f64).unwrap_or(10000.0),
+            args.get("scale").and_then(Value::as_f64).unwrap_or(1.0),
+        )),
+        "ALiBi" => Box::new(rmlx_nn::ALiBi::new()),
+        "SinusoidalPositionalEncoding" => Box::new(rmlx_nn::SinusoidalPositionalEncoding::new(
+            arg_usize(args, "dims")?,
+            args.get("min_freq").and_then(Value::as_f64).unwrap_or(1e-4),
+            args.get("max_freq").and_then(Value::as_f64).unwrap_or(1.0),
+            args.get("scale").and_then(Value::as_f64),
+            arg_bool(args, "cos_first", false),
+            arg_bool(args, "full_turns", false),
+        )?),
         "Sequential" => {
             let layers = spec
                 .get("layers")

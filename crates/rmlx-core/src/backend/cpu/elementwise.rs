@@ -4,7 +4,7 @@
 use bytemuck::Pod;
 use rayon::prelude::*;
 
-use super::strided::{for_each_offset, for_each_offset2, offset_of};
+use super::strided::{collapse, offset_of};
 use crate::buffer::{Buffer, Data};
 use crate::Dtype;
 
@@ -51,22 +51,43 @@ pub fn unary<T: Pod + Send + Sync, U: Pod + Send + Sync>(
         return;
     }
     let raw = x.raw::<T>();
-    if out.len() >= PAR_THRESHOLD {
-        out.par_chunks_mut(PAR_CHUNK)
-            .enumerate()
-            .for_each(|(c, chunk)| {
-                for (k, o) in chunk.iter_mut().enumerate() {
-                    let off = offset_of(c * PAR_CHUNK + k, &x.shape, &x.strides, x.offset);
-                    *o = f(raw[off]);
+    let (shape, st) = collapse(&x.shape, &[&x.strides]);
+    let st = &st[0];
+    let nd = shape.len();
+    let row = if nd == 0 { 1 } else { shape[nd - 1].max(1) };
+    let s = if nd == 0 { 0 } else { st[nd - 1] };
+    // one offset computation per row of the last axis; the row itself is a strided walk
+    let do_rows = |first_row: usize, chunk: &mut [U]| {
+        for (r, o_row) in chunk.chunks_mut(row).enumerate() {
+            let base = offset_of((first_row + r) * row, &shape, st, x.offset);
+            match s {
+                1 => {
+                    let len = o_row.len();
+                    o_row
+                        .iter_mut()
+                        .zip(&raw[base..base + len])
+                        .for_each(|(o, &v)| *o = f(v))
                 }
-            });
-        return;
+                0 => {
+                    let v = f(raw[base]);
+                    o_row.fill(v);
+                }
+                s => {
+                    for (k, o) in o_row.iter_mut().enumerate() {
+                        *o = f(raw[(base as isize + k as isize * s) as usize]);
+                    }
+                }
+            }
+        }
+    };
+    if out.len() >= PAR_THRESHOLD && out.len() / row > 1 {
+        let rows_per_task = (PAR_CHUNK / row).max(1);
+        out.par_chunks_mut(rows_per_task * row)
+            .enumerate()
+            .for_each(|(c, chunk)| do_rows(c * rows_per_task, chunk));
+    } else {
+        do_rows(0, out);
     }
-    let mut k = 0;
-    for_each_offset(&x.shape, &x.strides, x.offset, |o| {
-        out[k] = f(raw[o]);
-        k += 1;
-    });
 }
 
 /// In-place variant of [`unary`] for a donated, contiguous buffer of the same element type.
@@ -153,11 +174,42 @@ fn in_place<T: Pod + Send + Sync, U: Pod + Send + Sync>(
         unary_in_place(dst, |d| f(d, s));
     } else {
         let raw = other.raw::<U>();
-        let mut k = 0;
-        for_each_offset(&other.shape, &other.strides, other.offset, |off| {
-            dst[k] = f(dst[k], raw[off]);
-            k += 1;
-        });
+        let (shape, st) = collapse(&other.shape, &[&other.strides]);
+        let st = &st[0];
+        let nd = shape.len();
+        let row = if nd == 0 { 1 } else { shape[nd - 1].max(1) };
+        let s = if nd == 0 { 0 } else { st[nd - 1] };
+        let do_rows = |first_row: usize, chunk: &mut [T]| {
+            for (r, d_row) in chunk.chunks_mut(row).enumerate() {
+                let base = offset_of((first_row + r) * row, &shape, st, other.offset);
+                match s {
+                    1 => {
+                        let len = d_row.len();
+                        d_row
+                            .iter_mut()
+                            .zip(&raw[base..base + len])
+                            .for_each(|(d, &o)| *d = f(*d, o))
+                    }
+                    0 => {
+                        let o = raw[base];
+                        d_row.iter_mut().for_each(|d| *d = f(*d, o));
+                    }
+                    s => {
+                        for (k, d) in d_row.iter_mut().enumerate() {
+                            *d = f(*d, raw[(base as isize + k as isize * s) as usize]);
+                        }
+                    }
+                }
+            }
+        };
+        if par && dst.len() / row > 1 {
+            let rows_per_task = (PAR_CHUNK / row).max(1);
+            dst.par_chunks_mut(rows_per_task * row)
+                .enumerate()
+                .for_each(|(c, chunk)| do_rows(c * rows_per_task, chunk));
+        } else {
+            do_rows(0, dst);
+        }
     }
 }
 
@@ -213,52 +265,87 @@ pub fn binary<A: Pod + Send + Sync, B: Pod + Send + Sync, O: Pod + Send + Sync>(
         }
         _ => {}
     }
-    // Row broadcast and general strides: walk rows of the last axis.
+    // Row broadcast and general strides: collapse the axes, then walk rows of the last axis.
     let (ra, rb) = (a.raw::<A>(), b.raw::<B>());
-    let nd = a.shape.len();
-    let row = if nd == 0 { 1 } else { a.shape[nd - 1].max(1) };
-    if par && row > 0 && n / row > 1 {
+    let (shape, st) = collapse(&a.shape, &[&a.strides, &b.strides]);
+    if shape.is_empty() {
+        // a single element (every axis had size 1)
+        out[0] = f(ra[a.offset], rb[b.offset]);
+        return;
+    }
+    let rows = RowWalk {
+        shape: &shape,
+        sa: &st[0],
+        sb: &st[1],
+        oa: a.offset,
+        ob: b.offset,
+    };
+    let row = shape[shape.len() - 1];
+    if par && n / row > 1 {
         let rows_per_task = (PAR_CHUNK / row).max(1);
         out.par_chunks_mut(rows_per_task * row)
             .enumerate()
-            .for_each(|(c, chunk)| {
-                let first = c * rows_per_task * row;
-                strided_rows(a, b, ra, rb, chunk, first, row, f);
-            });
+            .for_each(|(c, chunk)| rows.run(ra, rb, chunk, c * rows_per_task * row, f));
     } else {
-        let mut k = 0;
-        for_each_offset2(
-            &a.shape,
-            (&a.strides, a.offset),
-            (&b.strides, b.offset),
-            |i, j| {
-                out[k] = f(ra[i], rb[j]);
-                k += 1;
-            },
-        );
+        rows.run(ra, rb, out, 0, f);
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn strided_rows<A: Pod, B: Pod, O: Pod>(
-    a: &Data,
-    b: &Data,
-    ra: &[A],
-    rb: &[B],
-    chunk: &mut [O],
-    first: usize,
-    row: usize,
-    f: &impl Fn(A, B) -> O,
-) {
-    let nd = a.shape.len();
-    let (sa, sb) = (a.strides[nd - 1], b.strides[nd - 1]);
-    for (r, out_row) in chunk.chunks_mut(row).enumerate() {
-        let lin = first + r * row;
-        let oa = offset_of(lin, &a.shape, &a.strides, a.offset) as isize;
-        let ob = offset_of(lin, &b.shape, &b.strides, b.offset) as isize;
-        for (k, o) in out_row.iter_mut().enumerate() {
-            let k = k as isize;
-            *o = f(ra[(oa + k * sa) as usize], rb[(ob + k * sb) as usize]);
+/// Two operands of one (collapsed) shape walked row by row along the last axis.
+struct RowWalk<'a> {
+    shape: &'a [usize],
+    sa: &'a [isize],
+    sb: &'a [isize],
+    oa: usize,
+    ob: usize,
+}
+
+impl RowWalk<'_> {
+    /// Fills `chunk` (whole rows, starting at row-major position `first`) with `f(a, b)`.
+    fn run<A: Pod, B: Pod, O: Pod>(
+        &self,
+        ra: &[A],
+        rb: &[B],
+        chunk: &mut [O],
+        first: usize,
+        f: &impl Fn(A, B) -> O,
+    ) {
+        let nd = self.shape.len();
+        let row = self.shape[nd - 1];
+        let (sa, sb) = (self.sa[nd - 1], self.sb[nd - 1]);
+        for (r, out_row) in chunk.chunks_mut(row).enumerate() {
+            let lin = first + r * row;
+            let oa = offset_of(lin, self.shape, self.sa, self.oa);
+            let ob = offset_of(lin, self.shape, self.sb, self.ob);
+            let len = out_row.len();
+            // the common row layouts get slice loops the compiler vectorises
+            match (sa, sb) {
+                (1, 1) => {
+                    let (xa, xb) = (&ra[oa..oa + len], &rb[ob..ob + len]);
+                    for ((o, &i), &j) in out_row.iter_mut().zip(xa).zip(xb) {
+                        *o = f(i, j);
+                    }
+                }
+                (1, 0) => {
+                    let j = rb[ob];
+                    for (o, &i) in out_row.iter_mut().zip(&ra[oa..oa + len]) {
+                        *o = f(i, j);
+                    }
+                }
+                (0, 1) => {
+                    let i = ra[oa];
+                    for (o, &j) in out_row.iter_mut().zip(&rb[ob..ob + len]) {
+                        *o = f(i, j);
+                    }
+                }
+                _ => {
+                    let (oa, ob) = (oa as isize, ob as isize);
+                    for (k, o) in out_row.iter_mut().enumerate() {
+                        let k = k as isize;
+                        *o = f(ra[(oa + k * sa) as usize], rb[(ob + k * sb) as usize]);
+                    }
+                }
+            }
         }
     }
 }
