@@ -441,6 +441,13 @@ fn bad_arguments_are_errors() {
     .is_err());
     // empty kernel
     assert!(mx::conv1d(&x, &mx::ones(&[2, 0, 4], Dtype::F32).unwrap(), 1, 0, 1, 1).is_err());
+    // sizes that overflow are errors, not panics
+    assert!(mx::conv1d(&x, &w, 1, usize::MAX, 1, 1).is_err());
+    assert!(mx::conv1d(&x, &w, 1, 0, usize::MAX, 1).is_err());
+    let w2k = mx::ones(&[2, 2, 4], Dtype::F32).unwrap();
+    assert!(mx::conv1d(&x, &w2k, 1, 0, usize::MAX, 1).is_err());
+    assert!(mx::conv_general(&x, &w, &[], &[], &[], &[], &[usize::MAX / 2 + 1], 1, false).is_err());
+    assert!(mx::conv_general(&x, &w, &[], &[], &[], &[], &[usize::MAX], 1, false).is_err());
     // non-float input
     let xb = mx::ones(&[1, 5, 4], Dtype::Bool).unwrap();
     assert!(mx::conv1d(&xb, &w, 1, 0, 1, 1).is_err());

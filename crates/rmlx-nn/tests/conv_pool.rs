@@ -461,6 +461,10 @@ fn pool_errors_and_reprs() {
         .unwrap()
         .forward(&mx::ones(&[1, 2, 4, 1], Dtype::F32).unwrap())
         .is_ok());
+    let huge = MaxPool1d::new(2, None, usize::MAX).unwrap();
+    assert!(huge
+        .forward(&mx::ones(&[1, 3, 2], Dtype::F32).unwrap())
+        .is_err());
     let p1 = AvgPool1d::new(4, None, 0).unwrap();
     assert!(p1
         .forward(&mx::ones(&[1, 3, 2], Dtype::F32).unwrap())

@@ -128,6 +128,29 @@ fn check(spec: &ConvSpec, input: &Array, weight: &Array, n: usize) -> Result<Dty
             weight.shape()
         );
     }
+    // sizes after dilation and padding, and the dilated kernel extents, must fit in usize
+    for i in 0..n {
+        let len = input.shape()[i + 1];
+        let k = weight.shape()[i + 1];
+        // (the dilation reshape holds len * d elements before trimming to (len - 1) * d + 1)
+        let padded = len
+            .checked_mul(spec.input_dilation[i])
+            .and_then(|v| v.checked_add(spec.lo[i]))
+            .and_then(|v| v.checked_add(spec.hi[i]));
+        let extent = (k - 1)
+            .checked_mul(spec.kernel_dilation[i])
+            .and_then(|v| v.checked_add(1));
+        if padded.is_none() || extent.is_none() {
+            bail!(
+                Value,
+                "{op}: padding, dilation or input size too large along spatial axis {} (input \
+                 {:?}, weight {:?})",
+                i + 1,
+                input.shape(),
+                weight.shape()
+            );
+        }
+    }
     Ok(dtype)
 }
 

@@ -68,6 +68,18 @@ fn pool(
             x.shape()
         )));
     }
+    let fits = (0..n).all(|i| {
+        padding[i]
+            .checked_mul(2)
+            .and_then(|p| p.checked_add(x.shape()[i + 1]))
+            .is_some()
+    });
+    if !fits {
+        return Err(Error::Value(format!(
+            "[{class}] padding {} is too large",
+            py_tuple(padding)
+        )));
+    }
     let x = if padding.iter().any(|&p| p > 0) {
         let mut widths = vec![(0, 0); n + 2];
         for i in 0..n {
