@@ -5,7 +5,7 @@ mod support;
 
 use rmlx_core::tree::tree_flatten;
 use rmlx_core::{random, Array};
-use rmlx_nn::{Embedding, Linear, Module, ModuleExt, MultiHeadAttention, ReLU, Sequential};
+use rmlx_nn::{Conv1d, Embedding, Linear, Module, ModuleExt, MultiHeadAttention, ReLU, Sequential};
 use serde_json::Value;
 
 fn build(ctor: &str) -> Option<Box<dyn Module>> {
@@ -24,6 +24,7 @@ fn build(ctor: &str) -> Option<Box<dyn Module>> {
             ]))
         }
         "MultiHeadAttention(8, 2)" => Box::new(MultiHeadAttention::new(8, 2, false).ok()?),
+        "Conv1d(2, 3, 3)" => Box::new(Conv1d::new(2, 3, 3, 1, 0, 1, 1, true).ok()?),
         "Bilinear(2, 3, 4)" => Box::new(rmlx_nn::Bilinear::new(2, 3, 4, true).ok()?),
         _ => return None,
     })
@@ -60,7 +61,7 @@ fn layer_init_matches_mlx() {
         }
         checked += 1;
     }
-    assert_eq!(checked, 6);
+    assert_eq!(checked, 7);
 }
 
 #[test]

@@ -3,6 +3,7 @@
 
 pub mod arithmetic;
 pub mod binary;
+pub mod conv;
 pub mod convert;
 pub mod creation;
 pub mod fast;
@@ -17,6 +18,7 @@ pub mod unary;
 
 pub use arithmetic::*;
 pub use binary::*;
+pub use conv::*;
 pub use convert::*;
 pub use creation::*;
 pub use indexing::*;

@@ -6,12 +6,14 @@
 
 mod activation;
 mod bilinear;
+mod conv;
 mod dropout;
 mod embedding;
 mod linear;
 pub mod lora;
 mod norm;
 pub(crate) mod norms_extra;
+mod pooling;
 mod positional;
 mod recurrent;
 mod sequential;
@@ -24,12 +26,14 @@ pub use activation::{
     Softplus, Softshrink, Softsign, Step, Tanh,
 };
 pub use bilinear::Bilinear;
+pub use conv::{Conv1d, Conv2d, Size2};
 pub use dropout::{Dropout, Dropout2d, Dropout3d};
 pub use embedding::Embedding;
 pub use linear::{Identity, Linear};
 pub use lora::*;
 pub use norm::{LayerNorm, RMSNorm};
 pub use norms_extra::{BatchNorm, GroupNorm, InstanceNorm};
+pub use pooling::{AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d};
 pub use positional::{ALiBi, RoPE, SinusoidalPositionalEncoding};
 pub use recurrent::{Gru as GRU, Lstm as LSTM, Nonlinearity, NonlinearityFn, Rnn as RNN};
 pub use sequential::Sequential;
@@ -105,6 +109,12 @@ pub fn forward_dyn(m: &dyn Module, x: &Array) -> Result<Array> {
         activation::Step,
         activation::Gelu,
         activation::PRelu,
+        Conv1d,
+        Conv2d,
+        MaxPool1d,
+        MaxPool2d,
+        AvgPool1d,
+        AvgPool2d,
     );
     Err(Error::Value(format!(
         "{}: not a single-input layer (Sequential can only chain built-in single-input layers)",

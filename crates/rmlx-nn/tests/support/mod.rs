@@ -5,10 +5,11 @@
 use rmlx_core::tree::Tree;
 use rmlx_core::{Array, Error, Result};
 use rmlx_nn::{
-    Activation, Container, Dropout, Embedding, LayerNorm, Linear, MhaDims, Module, ModuleMut,
-    ModuleState, MultiHeadAttention, RMSNorm, ReLU, Sequential, Transformer, TransformerConfig,
-    TransformerDecoder, TransformerDecoderLayer, TransformerEncoder, TransformerEncoderLayer,
-    UpdateValue, Visitor, VisitorMut, GELU, GRU, LSTM, RNN,
+    Activation, AvgPool1d, AvgPool2d, Container, Conv1d, Conv2d, Dropout, Embedding, LayerNorm,
+    Linear, MaxPool1d, MaxPool2d, MhaDims, Module, ModuleMut, ModuleState, MultiHeadAttention,
+    RMSNorm, ReLU, Sequential, Size2, Transformer, TransformerConfig, TransformerDecoder,
+    TransformerDecoderLayer, TransformerEncoder, TransformerEncoderLayer, UpdateValue, Visitor,
+    VisitorMut, GELU, GRU, LSTM, RNN,
 };
 use serde_json::Value;
 use std::any::Any;
@@ -153,6 +154,33 @@ fn arg_f32(args: &Value, k: &str, d: f32) -> f32 {
         .unwrap_or(d)
 }
 
+/// An `int or tuple` argument (absent: `d`; `null`: `None`).
+fn opt_size2(args: &Value, k: &str, d: Option<Size2>) -> Result<Option<Size2>> {
+    match args.get(k) {
+        None => Ok(d),
+        Some(Value::Null) => Ok(None),
+        Some(v) => match (v.as_u64(), shape_of(v).ok().as_deref()) {
+            (Some(x), _) => Ok(Some(Size2::Both(x as usize))),
+            (None, Some(&[h, w])) => Ok(Some(Size2::Pair(h, w))),
+            _ => Err(bad(format!("spec: {k} must be an int or a pair"))),
+        },
+    }
+}
+fn size2(args: &Value, k: &str, d: usize) -> Result<Size2> {
+    opt_size2(args, k, Some(Size2::Both(d)))?.ok_or_else(|| bad(format!("spec: {k} is null")))
+}
+/// A 1-D `int or (int,)` argument.
+fn size1(args: &Value, k: &str, d: Option<usize>) -> Result<Option<usize>> {
+    match args.get(k) {
+        None => Ok(d),
+        Some(Value::Null) => Ok(None),
+        Some(v) => match (v.as_u64().map(|x| x as usize), shape_of(v).ok().as_deref()) {
+            (Some(x), _) | (None, Some(&[x])) => Ok(Some(x)),
+            _ => Err(bad(format!("spec: {k} must be an int"))),
+        },
+    }
+}
+
 fn config(args: &Value) -> Result<TransformerConfig> {
     Ok(TransformerConfig {
         dims: arg_usize(args, "dims")?,
@@ -246,6 +274,47 @@ pub fn build(spec: &Value) -> Result<Box<dyn Module>> {
             arg_usize(args, "dims")?,
             arg_f32(args, "eps", 1e-5),
         )?),
+        "Conv1d" => Box::new(Conv1d::new(
+            arg_usize(args, "in_channels")?,
+            arg_usize(args, "out_channels")?,
+            size1(args, "kernel_size", None)?.ok_or_else(|| bad("spec: kernel_size"))?,
+            size1(args, "stride", Some(1))?.unwrap_or(1),
+            size1(args, "padding", Some(0))?.unwrap_or(0),
+            size1(args, "dilation", Some(1))?.unwrap_or(1),
+            opt_usize(args, "groups").unwrap_or(1),
+            arg_bool(args, "bias", true),
+        )?),
+        "Conv2d" => Box::new(Conv2d::new(
+            arg_usize(args, "in_channels")?,
+            arg_usize(args, "out_channels")?,
+            opt_size2(args, "kernel_size", None)?.ok_or_else(|| bad("spec: kernel_size"))?,
+            size2(args, "stride", 1)?,
+            size2(args, "padding", 0)?,
+            size2(args, "dilation", 1)?,
+            opt_usize(args, "groups").unwrap_or(1),
+            arg_bool(args, "bias", true),
+        )?),
+        "MaxPool1d" | "AvgPool1d" => {
+            let k = size1(args, "kernel_size", None)?.ok_or_else(|| bad("spec: kernel_size"))?;
+            let s = size1(args, "stride", None)?;
+            let p = size1(args, "padding", Some(0))?.unwrap_or(0);
+            if class == "MaxPool1d" {
+                Box::new(MaxPool1d::new(k, s, p)?)
+            } else {
+                Box::new(AvgPool1d::new(k, s, p)?)
+            }
+        }
+        "MaxPool2d" | "AvgPool2d" => {
+            let k =
+                opt_size2(args, "kernel_size", None)?.ok_or_else(|| bad("spec: kernel_size"))?;
+            let s = opt_size2(args, "stride", None)?;
+            let p = size2(args, "padding", 0)?;
+            if class == "MaxPool2d" {
+                Box::new(MaxPool2d::new(k, s, p)?)
+            } else {
+                Box::new(AvgPool2d::new(k, s, p)?)
+            }
+        }
         "ReLU" => Box::new(ReLU::new()),
         "GELU" => Box::new(GELU::new(
             args.get("approx").and_then(Value::as_str).unwrap_or("none"),
