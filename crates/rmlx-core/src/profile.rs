@@ -95,7 +95,7 @@ pub fn snapshot() -> Vec<Row> {
         .ok()
         .and_then(|t| t.as_ref().map(|m| m.values().cloned().collect()))
         .unwrap_or_default();
-    rows.sort_by(|a, b| b.total.cmp(&a.total));
+    rows.sort_by_key(|r| std::cmp::Reverse(r.total));
     rows
 }
 

@@ -20,3 +20,9 @@ pub use rmlx_optimizers as optimizers;
 pub mod prelude {
     pub use rmlx_core::{array, Array, Dtype, Error, Result};
 }
+
+/// The README's Rust examples, compiled and run by `cargo test --doc`, so the README cannot
+/// drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;

@@ -37,19 +37,7 @@ where
     let argnums = argnums.to_vec();
     move |inputs: &[Array]| {
         let sorted = check_grad_argnums(&argnums, inputs.len())?;
-        let gfun = |x: &[Array]| -> Result<Vec<Array>> {
-            let mut outs = f(x)?;
-            if outs.is_empty() {
-                bail!(
-                    Transform,
-                    "[value_and_grad] The function whose gradient we want to compute returned no arrays; it must return a scalar array, optionally followed by auxiliary arrays."
-                );
-            }
-            for o in outs.iter_mut().skip(1) {
-                *o = crate::stop_gradient(o)?;
-            }
-            Ok(outs)
-        };
+        let gfun = |x: &[Array]| stop_aux_gradients(f(x)?);
         let seed = Array::scalar(1.0f32);
         let (outs, grads) = vjp_with_argnums(gfun, inputs, &[seed], &sorted)?;
         // back to the caller's argnums order
@@ -89,6 +77,21 @@ where
     };
     let vg = value_and_grad(single, argnums);
     move |inputs: &[Array]| Ok(vg(inputs)?.1)
+}
+
+/// Checks that a function being differentiated returned something, and stops the gradient of
+/// every output after the first (the auxiliary outputs of `value_and_grad`).
+pub(super) fn stop_aux_gradients(mut outs: Vec<Array>) -> Result<Vec<Array>> {
+    if outs.is_empty() {
+        bail!(
+            Transform,
+            "[value_and_grad] The function whose gradient we want to compute returned no arrays; it must return a scalar array, optionally followed by auxiliary arrays."
+        );
+    }
+    for o in outs.iter_mut().skip(1) {
+        *o = crate::stop_gradient(o)?;
+    }
+    Ok(outs)
 }
 
 /// MLX's argnums checks for grad/value_and_grad; returns them sorted.

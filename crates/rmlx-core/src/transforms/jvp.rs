@@ -25,14 +25,7 @@ pub fn jvp<F>(f: F, primals: &[Array], tangents: &[Array]) -> Result<(Vec<Array>
 where
     F: Fn(&[Array]) -> Result<Vec<Array>>,
 {
-    if primals.len() != tangents.len() {
-        bail!(
-            Transform,
-            "[jvp] Number of inputs does not match number of tangents ({} inputs, {} tangents).",
-            primals.len(),
-            tangents.len()
-        );
-    }
+    check_tangent_count(primals.len(), tangents.len())?;
     for (i, (p, t)) in primals.iter().zip(tangents).enumerate() {
         if p.shape() != t.shape() {
             bail!(
@@ -92,4 +85,15 @@ where
         })
         .collect::<Result<Vec<_>>>()?;
     Ok((outputs, tans))
+}
+
+/// MLX's check that every primal has a tangent.
+pub(super) fn check_tangent_count(primals: usize, tangents: usize) -> Result<()> {
+    if primals != tangents {
+        bail!(
+            Transform,
+            "[jvp] Number of inputs does not match number of tangents ({primals} inputs, {tangents} tangents)."
+        );
+    }
+    Ok(())
 }

@@ -7,8 +7,8 @@
 //! differentiated arguments are differentiated, so the flat transforms' gradient pruning applies
 //! leaf by leaf.
 
-use super::grad::check_grad_argnums;
-use super::jvp::jvp;
+use super::grad::{check_grad_argnums, stop_aux_gradients};
+use super::jvp::{check_tangent_count, jvp};
 use super::vjp::vjp_with_argnums;
 use crate::tree::{tree_flatten, tree_map, Tree};
 use crate::{bail, Array, Result};
@@ -97,20 +97,7 @@ where
             .iter()
             .flat_map(|&a| starts[a]..starts[a + 1])
             .collect();
-        let flat_f = |xs: &[Array]| -> Result<Vec<Array>> {
-            let trees = unflatten_args(args, &starts, xs);
-            let mut outs = f(&trees)?;
-            if outs.is_empty() {
-                bail!(
-                    Transform,
-                    "[value_and_grad] The function whose gradient we want to compute returned no arrays; it must return a scalar array, optionally followed by auxiliary arrays."
-                );
-            }
-            for o in outs.iter_mut().skip(1) {
-                *o = crate::stop_gradient(o)?;
-            }
-            Ok(outs)
-        };
+        let flat_f = |xs: &[Array]| stop_aux_gradients(f(&unflatten_args(args, &starts, xs))?);
         let seed = Array::scalar(1.0f32);
         let (outs, flat_grads) = if leaf_argnums.is_empty() {
             // differentiated arguments without leaves: nothing to trace, gradients are empty trees
@@ -198,14 +185,7 @@ pub fn jvp_tree<F>(
 where
     F: Fn(&[Tree<Array>]) -> Result<Vec<Array>>,
 {
-    if primals.len() != tangents.len() {
-        bail!(
-            Transform,
-            "[jvp] Number of inputs does not match number of tangents ({} inputs, {} tangents).",
-            primals.len(),
-            tangents.len()
-        );
-    }
+    check_tangent_count(primals.len(), tangents.len())?;
     for (i, (p, t)) in primals.iter().zip(tangents).enumerate() {
         let pk: Vec<String> = tree_flatten(p).into_iter().map(|(k, _)| k).collect();
         let tk: Vec<String> = tree_flatten(t).into_iter().map(|(k, _)| k).collect();
