@@ -261,7 +261,10 @@ fn generic_struct_derives_module() {
     );
     let x = Array::from_slice(&[1.0f32, 2.0], &[1, 2]).unwrap();
     let (outs, grads) = value_and_grad(&mut outer, |m: &Stack<Stack<Linear, String>, u8>| {
-        Ok(vec![m.head.forward(&m.first.first.forward(&x)?)?.sum(None, false)?])
+        Ok(vec![m
+            .head
+            .forward(&m.first.first.forward(&x)?)?
+            .sum(None, false)?])
     })
     .unwrap();
     assert_eq!(outs.len(), 1);
