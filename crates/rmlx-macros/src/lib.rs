@@ -10,11 +10,17 @@
 //! name), `#[module(extra_repr = "method")]` (a `fn(&self) -> String` giving the repr arguments).
 //!
 //! The struct must hold exactly one field whose type is `ModuleState`.
+//!
+//! Generic structs work: the impls carry the struct's generics, every type parameter gets a
+//! `'static` bound (a `Module` is `Any`) and every member field whose type mentions a type
+//! parameter gets a `FieldType: Member` bound, so `struct Wrap<M> { inner: M, state:
+//! ModuleState }` is a module whenever `M` is one. A field whose type also names the struct
+//! itself (a recursive module) gets no such bound: write it on the struct.
 
 use proc_macro::TokenStream;
 use proc_macro2::TokenStream as TokenStream2;
 use quote::{format_ident, quote};
-use syn::{parse_macro_input, Data, DeriveInput, Fields, LitStr, Type};
+use syn::{parse_macro_input, Data, DeriveInput, Fields, GenericParam, LitStr, Type};
 
 #[derive(Default)]
 struct FieldOpts {
@@ -85,6 +91,15 @@ fn is_state(ty: &Type) -> bool {
     }
 }
 
+/// Whether `tokens` (a type, flattened) contains any of `idents`.
+fn mentions(tokens: TokenStream2, idents: &[&syn::Ident]) -> bool {
+    tokens.into_iter().any(|t| match t {
+        proc_macro2::TokenTree::Ident(i) => idents.contains(&&i),
+        proc_macro2::TokenTree::Group(g) => mentions(g.stream(), idents),
+        _ => false,
+    })
+}
+
 /// Derives `rmlx_nn::Module` (plus `rmlx_nn::Member` and `Display`) for a struct with named
 /// fields: each field, in declaration order, is a member named after the field.
 #[proc_macro_derive(Module, attributes(module))]
@@ -121,6 +136,31 @@ fn expand(input: DeriveInput) -> syn::Result<TokenStream2> {
             ))
         }
     };
+    let type_params: Vec<&syn::Ident> = input
+        .generics
+        .params
+        .iter()
+        .filter_map(|p| match p {
+            GenericParam::Type(t) => Some(&t.ident),
+            _ => None,
+        })
+        .collect();
+    let mut bounds: Vec<TokenStream2> = input
+        .generics
+        .params
+        .iter()
+        .filter_map(|p| match p {
+            GenericParam::Type(t) => {
+                let i = &t.ident;
+                Some(quote! { #i: 'static })
+            }
+            GenericParam::Lifetime(l) => {
+                let l = &l.lifetime;
+                Some(quote! { #l: 'static })
+            }
+            GenericParam::Const(_) => None,
+        })
+        .collect();
     let mut state = None;
     let mut visits = Vec::new();
     let mut visits_mut = Vec::new();
@@ -145,6 +185,10 @@ fn expand(input: DeriveInput) -> syn::Result<TokenStream2> {
             .unwrap_or_else(|| ident.to_string().trim_start_matches("r#").to_string());
         let hidden = o.hidden;
         let ty = &f.ty;
+        let toks = quote! { #ty };
+        if mentions(toks.clone(), &type_params) && !mentions(toks, &[name]) {
+            bounds.push(quote! { #ty: #krate::Member });
+        }
         visits.push(
             quote! { <#ty as #krate::Member>::visit_member(&self.#ident, #key, #hidden, visitor); },
         );
@@ -160,7 +204,14 @@ fn expand(input: DeriveInput) -> syn::Result<TokenStream2> {
         Some(m) => quote! { fn extra_repr(&self) -> ::std::string::String { self.#m() } },
         None => quote! {},
     };
-    let (ig, tg, wc) = input.generics.split_for_impl();
+    let mut generics = input.generics.clone();
+    if !bounds.is_empty() {
+        let wc = generics.make_where_clause();
+        for b in &bounds {
+            wc.predicates.push(syn::parse2(b.clone())?);
+        }
+    }
+    let (ig, tg, wc) = generics.split_for_impl();
     Ok(quote! {
         impl #ig #krate::Module for #name #tg #wc {
             fn class_name(&self) -> &str { #class }

@@ -200,3 +200,85 @@ fn map_and_boxed_members_are_traversed() {
     assert_eq!(h.trunk.class_name(), "Identity");
     assert!(!keys(&h.parameters()).iter().any(|k| k.starts_with("trunk")));
 }
+
+/// A generic module: the derive carries the generics and adds `M: 'static` and `M: Member` /
+/// `Vec<M>: Member` bounds itself, so `Stack<Linear>` and `Stack<Stack<Linear>>` are modules with
+/// no bound written here; `B` (a defaulted parameter with an explicit bound) and the skipped
+/// `PhantomData<T>` field (no `Member` bound needed for `T`) work too.
+#[derive(Module)]
+struct Stack<M, T, B: Module + rmlx_nn::Member = Linear> {
+    first: M,
+    rest: Vec<M>,
+    head: B,
+    #[module(skip)]
+    marker: std::marker::PhantomData<T>,
+    state: ModuleState,
+}
+
+impl<M, T> Stack<M, T> {
+    fn new(first: M, rest: Vec<M>) -> Result<Self> {
+        Ok(Stack {
+            first,
+            rest,
+            head: Linear::new(2, 1, true)?,
+            marker: std::marker::PhantomData,
+            state: ModuleState::default(),
+        })
+    }
+}
+
+#[test]
+fn generic_struct_derives_module() {
+    random::seed(4);
+    let inner = |n: usize| -> Stack<Linear, String> {
+        let rest = (0..n).map(|_| Linear::new(2, 2, false).unwrap()).collect();
+        Stack::new(Linear::new(2, 2, true).unwrap(), rest).unwrap()
+    };
+    let s = inner(1);
+    assert_eq!(
+        keys(&s.parameters()),
+        [
+            "first.weight",
+            "first.bias",
+            "rest.0.weight",
+            "head.weight",
+            "head.bias"
+        ]
+    );
+    assert_eq!(s.class_name(), "Stack");
+    // nested generics, freeze/unfreeze and value_and_grad through them
+    let mut outer: Stack<Stack<Linear, String>, u8> = Stack::new(inner(0), vec![inner(2)]).unwrap();
+    outer.freeze(Keys::All).unwrap().unfreeze("bias").unwrap();
+    assert_eq!(
+        keys(&outer.trainable_parameters()),
+        [
+            "first.first.bias",
+            "first.head.bias",
+            "rest.0.first.bias",
+            "rest.0.head.bias",
+            "head.bias"
+        ]
+    );
+    let x = Array::from_slice(&[1.0f32, 2.0], &[1, 2]).unwrap();
+    let (outs, grads) = value_and_grad(&mut outer, |m: &Stack<Stack<Linear, String>, u8>| {
+        Ok(vec![m
+            .head
+            .forward(&m.first.first.forward(&x)?)?
+            .sum(None, false)?])
+    })
+    .unwrap();
+    assert_eq!(outs.len(), 1);
+    let g: Vec<(String, Vec<f32>)> = tree_flatten(&grads)
+        .into_iter()
+        .map(|(k, a)| (k, a.to_vec::<f32>().unwrap()))
+        .collect();
+    // d/d head.bias = 1; d/d first.first.bias = head.weight; unused biases get zeros
+    let hw = outer.head.weight.to_vec::<f32>().unwrap();
+    assert_eq!(g[4], ("head.bias".to_string(), vec![1.0]));
+    assert_eq!(g[0], ("first.first.bias".to_string(), hw));
+    assert_eq!(g[3].1, vec![0.0]);
+    assert!(outer.to_string().starts_with("Stack(\n  (first): Stack("));
+    // a boxed generic module keeps its concrete type for downcasts
+    let b: Box<dyn Module> = Box::new(inner(0));
+    assert!(b.as_any().downcast_ref::<Stack<Linear, String>>().is_some());
+}

@@ -38,8 +38,8 @@ pub use positional::{ALiBi, RoPE, SinusoidalPositionalEncoding};
 pub use recurrent::{Gru as GRU, Lstm as LSTM, Nonlinearity, NonlinearityFn, Rnn as RNN};
 pub use sequential::Sequential;
 pub use transformer::{
-    MhaDims, MultiHeadAttention, Transformer, TransformerConfig, TransformerDecoder,
-    TransformerDecoderLayer, TransformerEncoder, TransformerEncoderLayer,
+    Decoder, Encoder, MhaDims, MultiHeadAttention, Transformer, TransformerConfig,
+    TransformerDecoder, TransformerDecoderLayer, TransformerEncoder, TransformerEncoderLayer,
 };
 
 use crate::Module;

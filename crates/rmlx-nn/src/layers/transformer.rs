@@ -2,7 +2,7 @@
 //! (MLX_SEMANTICS "What MLX ships" 3.6).
 
 use super::{Activation, Dropout, LayerNorm, Linear};
-use crate::{Module, ModuleState};
+use crate::{Member, Module, ModuleState};
 use rmlx_core::fast::{scaled_dot_product_attention, SdpaMask};
 use rmlx_core::{Array, Dtype, Error, Result};
 
@@ -453,19 +453,115 @@ impl TransformerDecoder {
     }
 }
 
+/// What [`Transformer`] needs of its encoder: a module called as MLX's encoders are,
+/// `encoder(x, mask)` (MLX's `custom_encoder`). [`TransformerEncoder`] implements it; so can any
+/// `#[derive(Module)]` struct, whose parameters then appear under `encoder.` in the model.
+///
+/// ```
+/// use rmlx_core::{Array, Result};
+/// use rmlx_nn::{Encoder, Linear, Module, ModuleState};
+///
+/// /// One Linear as the whole encoder (the mask is ignored).
+/// #[derive(Module)]
+/// struct LinearEncoder {
+///     proj: Linear,
+///     state: ModuleState,
+/// }
+///
+/// impl Encoder for LinearEncoder {
+///     fn encode(&self, x: &Array, _mask: Option<&Array>) -> Result<Array> {
+///         self.proj.forward(x)
+///     }
+/// }
+/// ```
+pub trait Encoder: Module + Member {
+    /// `x [B, L, dims]` (with the optional additive or boolean `mask`) to the memory the
+    /// decoder attends to.
+    fn encode(&self, x: &Array, mask: Option<&Array>) -> Result<Array>;
+}
+
+/// What [`Transformer`] needs of its decoder: a module called as MLX's decoders are,
+/// `decoder(x, memory, x_mask, memory_mask)` (MLX's `custom_decoder`). [`TransformerDecoder`]
+/// implements it; so can any `#[derive(Module)]` struct (see [`Encoder`] for the pattern).
+pub trait Decoder: Module + Member {
+    /// `x [B, L, dims]` attending to itself (with `x_mask`) and to `memory` (with
+    /// `memory_mask`).
+    fn decode(
+        &self,
+        x: &Array,
+        memory: &Array,
+        x_mask: Option<&Array>,
+        memory_mask: Option<&Array>,
+    ) -> Result<Array>;
+}
+
+impl Encoder for TransformerEncoder {
+    /// [`TransformerEncoder::forward`].
+    fn encode(&self, x: &Array, mask: Option<&Array>) -> Result<Array> {
+        self.forward(x, mask)
+    }
+}
+
+impl Decoder for TransformerDecoder {
+    /// [`TransformerDecoder::forward`].
+    fn decode(
+        &self,
+        x: &Array,
+        memory: &Array,
+        x_mask: Option<&Array>,
+        memory_mask: Option<&Array>,
+    ) -> Result<Array> {
+        self.forward(x, memory, x_mask, memory_mask)
+    }
+}
+
 /// MLX `nn.Transformer`: members `encoder` and `decoder`, in that order.
+///
+/// The encoder and decoder types are parameters defaulting to MLX's own, so the plain
+/// `Transformer` (built by [`Transformer::new`]) is MLX's default model with typed access to
+/// `model.encoder.layers[0]`; [`Transformer::with_custom`] plugs in any [`Encoder`] /
+/// [`Decoder`] (MLX's `custom_encoder` / `custom_decoder`), still under the member names
+/// `encoder` and `decoder`.
+///
+/// ```
+/// use rmlx_core::{Array, Result};
+/// use rmlx_nn::{Encoder, Linear, Module, ModuleExt, ModuleState, Transformer,
+///               TransformerConfig, TransformerDecoder};
+///
+/// #[derive(Module)]
+/// struct LinearEncoder {
+///     proj: Linear,
+///     state: ModuleState,
+/// }
+/// impl Encoder for LinearEncoder {
+///     fn encode(&self, x: &Array, _mask: Option<&Array>) -> Result<Array> {
+///         self.proj.forward(x)
+///     }
+/// }
+///
+/// let cfg = TransformerConfig { dims: 4, num_heads: 2, mlp_dims: Some(8), ..Default::default() };
+/// let encoder = LinearEncoder { proj: Linear::new(4, 4, true)?, state: ModuleState::default() };
+/// let model = Transformer::with_custom(encoder, TransformerDecoder::new(1, &cfg)?);
+/// let keys: Vec<String> = model.parameters().flatten().into_iter().map(|(k, _)| k).collect();
+/// assert_eq!(&keys[..3], ["encoder.proj.weight", "encoder.proj.bias", "decoder.layers.0.self_attention.query_proj.weight"]);
+/// let src = rmlx_core::zeros(&[1, 3, 4], rmlx_core::Dtype::F32)?;
+/// let tgt = rmlx_core::zeros(&[1, 2, 4], rmlx_core::Dtype::F32)?;
+/// assert_eq!(model.forward(&src, &tgt, None, None, None)?.shape(), &[1, 2, 4]);
+/// # Ok::<(), rmlx_core::Error>(())
+/// ```
 #[derive(Module, Clone)]
-pub struct Transformer {
+pub struct Transformer<E: Encoder = TransformerEncoder, D: Decoder = TransformerDecoder> {
     /// The encoder.
-    pub encoder: TransformerEncoder,
+    pub encoder: E,
     /// The decoder.
-    pub decoder: TransformerDecoder,
+    pub decoder: D,
     /// Frozen names and training flag.
     pub state: ModuleState,
 }
 
 impl Transformer {
-    /// `Transformer(dims, num_heads, num_encoder_layers, num_decoder_layers, …)` from `c`.
+    /// `Transformer(dims, num_heads, num_encoder_layers, num_decoder_layers, …)` from `c`: MLX's
+    /// default [`TransformerEncoder`] and [`TransformerDecoder`].
     pub fn new(
         num_encoder_layers: usize,
         num_decoder_layers: usize,
@@ -479,9 +575,41 @@ impl Transformer {
     }
 }
 
-impl Transformer {
+impl<E: Encoder, D: Decoder> Transformer<E, D> {
+    /// A Transformer over the given encoder and decoder (MLX's `custom_encoder` and
+    /// `custom_decoder`; pass `TransformerEncoder::new(n, &c)?` or `TransformerDecoder::new(n,
+    /// &c)?` for the side that stays MLX's default).
+    pub fn with_custom(encoder: E, decoder: D) -> Transformer<E, D> {
+        Transformer {
+            encoder,
+            decoder,
+            state: ModuleState::default(),
+        }
+    }
+
+    /// This model with its encoder replaced by `encoder` (the decoder and the model's own state,
+    /// frozen names and training flag, are kept).
+    pub fn with_encoder<E2: Encoder>(self, encoder: E2) -> Transformer<E2, D> {
+        Transformer {
+            encoder,
+            decoder: self.decoder,
+            state: self.state,
+        }
+    }
+
+    /// This model with its decoder replaced by `decoder` (the encoder and the model's own state
+    /// are kept).
+    pub fn with_decoder<D2: Decoder>(self, decoder: D2) -> Transformer<E, D2> {
+        Transformer {
+            encoder: self.encoder,
+            decoder,
+            state: self.state,
+        }
+    }
+
     /// `memory = encoder(src, src_mask)`, then `decoder(tgt, memory, tgt_mask, memory_mask)`
-    /// (MLX's `model(src, tgt, src_mask, tgt_mask, memory_mask)`; `None` = no mask).
+    /// (MLX's `model(src, tgt, src_mask, tgt_mask, memory_mask)`; `None` = no mask), through
+    /// [`Encoder::encode`] and [`Decoder::decode`].
     pub fn forward(
         &self,
         src: &Array,
@@ -490,7 +618,7 @@ impl Transformer {
         tgt_mask: Option<&Array>,
         memory_mask: Option<&Array>,
     ) -> Result<Array> {
-        let memory = self.encoder.forward(src, src_mask)?;
-        self.decoder.forward(tgt, &memory, tgt_mask, memory_mask)
+        let memory = self.encoder.encode(src, src_mask)?;
+        self.decoder.decode(tgt, &memory, tgt_mask, memory_mask)
     }
 }
