@@ -169,7 +169,7 @@ fn elementwise_gradients_match_finite_differences() {
         check_grad(
             name,
             move |a: &[Array]| (f(&a[0])? * &w)?.sum(None, false),
-            &[x.clone()],
+            std::slice::from_ref(&x),
             &[0],
             1e-6,
         );
@@ -240,7 +240,7 @@ fn axis_activations_match_closed_forms_and_gradients() {
         check_grad(
             name,
             move |a: &[Array]| (f(&a[0])? * &w)?.sum(None, false),
-            &[x.clone()],
+            std::slice::from_ref(&x),
             &[0],
             1e-6,
         );

@@ -52,7 +52,7 @@ impl Mlp {
 
 fn data() -> (Array, Array) {
     let x = Array::from_slice(&normal(256 * 784, 1), &[256, 784]).expect("x");
-    let labels: Vec<i32> = (0..256).map(|i| (i * 7 % 10) as i32).collect();
+    let labels: Vec<i32> = (0..256i32).map(|i| i * 7 % 10).collect();
     let y = Array::from_slice(&labels, &[256]).expect("y");
     (x, y)
 }
