@@ -33,10 +33,10 @@ struct Args {
     #[arg(long, default_value = "out/bitfit")]
     out_dir: PathBuf,
     /// Pre-training steps.
-    #[arg(long, default_value_t = 300)]
+    #[arg(long, default_value_t = 900)]
     pretrain_steps: usize,
     /// Fine-tuning steps (for each of the two runs).
-    #[arg(long, default_value_t = 120)]
+    #[arg(long, default_value_t = 240)]
     finetune_steps: usize,
     /// Model width.
     #[arg(long, default_value_t = 128)]
