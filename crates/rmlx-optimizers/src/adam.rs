@@ -3,6 +3,7 @@
 use rmlx_core::{bail, Array, Dtype, Result};
 
 use crate::adaptive::core_access;
+use crate::fused;
 use crate::math::{abs, maximum, sqrt, square, zeros_like};
 use crate::optimizer::{state_get, OptimizerCore, ParamState, SingleOptimizer, StepContext};
 use crate::pyfmt::py_float;
@@ -74,8 +75,20 @@ fn adam_step(
     let [b1, b2] = opts.betas;
     let m = state_get(state, "Adam", "m")?;
     let v = state_get(state, "Adam", "v")?;
-    let m = ((b1 * &m)? + ((1.0 - b1) * grad)?)?;
-    let v = ((b2 * &v)? + ((1.0 - b2) * square(grad)?)?)?;
+    // f32 arrays of one shape take one fused pass per new array (bit-identical results)
+    let fused = fused::applies(&[grad, param, &m, &v]);
+    let (m, v) = if fused {
+        let g = fused::contiguous_f32(grad);
+        (
+            fused::moment(&m, &g, b1, false),
+            fused::moment(&v, &g, b2, true),
+        )
+    } else {
+        (
+            ((b1 * &m)? + ((1.0 - b1) * grad)?)?,
+            ((b2 * &v)? + ((1.0 - b2) * square(grad)?)?)?,
+        )
+    };
     state.insert("m".into(), m.clone());
     state.insert("v".into(), v.clone());
     if opts.bias_correction {
@@ -90,6 +103,8 @@ fn adam_step(
         let numerator = (&c1 * &m)?;
         let denominator = ((sqrt(&v)? * &c2)? + opts.eps)?;
         param - (numerator / denominator)?
+    } else if fused {
+        Ok(fused::adam_apply(param, &m, &v, &lr, opts.eps))
     } else {
         param - ((&lr * &m)? / (sqrt(&v)? + opts.eps)?)?
     }

@@ -30,6 +30,7 @@ pub mod adam;
 pub mod adaptive;
 pub mod clip;
 pub mod config;
+mod fused;
 pub mod lion;
 pub mod math;
 pub mod multi;

@@ -1,0 +1,186 @@
+//! Fused float32 kernels for the Adam family's update: one pass per new state instead of one
+//! pass per elementwise op (about twelve per parameter otherwise).
+//!
+//! Each kernel computes exactly the f32 operations, in the same order, that the composed ops
+//! would (`b1 * m + (1 - b1) * g`, `b2 * v + (1 - b2) * (g * g)`, `p - (lr * m) / (sqrt(v) + eps)`,
+//! scalars rounded to f32 first, as weak scalars are), so results are bit-identical to the
+//! unfused graph. They are used only for f32 arrays of one shape; anything else (other dtypes,
+//! broadcasting) goes through the composed ops. Optimizer updates are not differentiated, so the
+//! primitives have no vjp (a transform over them is a clear `Err`).
+
+use std::sync::Arc;
+
+use rayon::prelude::*;
+use rmlx_core::backend::cpu::copy::contiguous;
+use rmlx_core::buffer::{Buffer, Data};
+use rmlx_core::primitives::Primitive;
+use rmlx_core::{Array, Dtype, Error, Result};
+
+/// Elements below which a kernel stays on one thread (rmlx-core's elementwise threshold).
+const PAR_THRESHOLD: usize = 1 << 15;
+/// Elements per rayon task.
+const PAR_CHUNK: usize = 1 << 14;
+
+/// Whether the fused path applies: every array f32 and of one shape.
+pub(crate) fn applies(arrays: &[&Array]) -> bool {
+    let shape = arrays[0].shape();
+    arrays
+        .iter()
+        .all(|a| a.dtype() == Dtype::F32 && a.shape() == shape)
+}
+
+/// The input as a row-contiguous array: a gradient that arrives as a strided view (the weight
+/// gradient of `x @ W.T` is a transpose) is copied once and read by both moment updates.
+#[derive(Debug)]
+struct Contiguous;
+
+impl Primitive for Contiguous {
+    fn name(&self) -> &'static str {
+        "Contiguous"
+    }
+
+    fn eval_cpu(&self, inputs: Vec<Data>, _: &[usize], _: Dtype) -> Result<Data> {
+        inputs
+            .into_iter()
+            .next()
+            .map(values)
+            .ok_or_else(|| Error::Value("Contiguous: expected one input".into()))
+    }
+}
+
+/// `x` materialised row-contiguous (no copy when it already is).
+pub(crate) fn contiguous_f32(x: &Array) -> Array {
+    Array::from_primitive(
+        x.shape().to_vec(),
+        x.dtype(),
+        Arc::new(Contiguous),
+        vec![x.clone()],
+    )
+}
+
+/// `decay * s + (1 - decay) * x` (or `x * x` when `square`): Adam's first and second moments.
+#[derive(Debug)]
+struct MomentUpdate {
+    decay: f32,
+    rest: f32,
+    square: bool,
+}
+
+/// `p - (lr * m) / (sqrt(v) + eps)`: Adam's parameter step (`lr` a 0-d input).
+#[derive(Debug)]
+struct AdamApply {
+    eps: f32,
+}
+
+/// The f32 elements of `d`, contiguous (copied only when `d` is a strided view).
+fn values(d: Data) -> Data {
+    if d.contiguous_slice::<f32>().is_some() {
+        d
+    } else {
+        contiguous(d)
+    }
+}
+
+fn slice(d: &Data) -> Result<&[f32]> {
+    d.contiguous_slice::<f32>()
+        .ok_or_else(|| Error::Value("fused optimizer kernel: input is not contiguous".into()))
+}
+
+/// Runs `f(i, out_chunk)` over `n` outputs in chunks, in parallel above the threshold.
+fn fill(out: &mut [f32], f: impl Fn(usize, &mut [f32]) + Sync + Send) {
+    if out.len() >= PAR_THRESHOLD {
+        out.par_chunks_mut(PAR_CHUNK)
+            .enumerate()
+            .for_each(|(c, chunk)| f(c * PAR_CHUNK, chunk));
+    } else {
+        f(0, out);
+    }
+}
+
+impl Primitive for MomentUpdate {
+    fn name(&self) -> &'static str {
+        "MomentUpdate"
+    }
+
+    fn eval_cpu(&self, inputs: Vec<Data>, shape: &[usize], dtype: Dtype) -> Result<Data> {
+        let mut it = inputs.into_iter();
+        let (Some(s), Some(x)) = (it.next(), it.next()) else {
+            return Err(Error::Value("MomentUpdate: expected two inputs".into()));
+        };
+        let (s, x) = (values(s), values(x));
+        let n = s.size();
+        let mut buf = Buffer::new(n * 4);
+        {
+            let (sv, xv) = (slice(&s)?, slice(&x)?);
+            let (d, r, sq) = (self.decay, self.rest, self.square);
+            fill(&mut buf.as_mut_slice::<f32>()[..n], |start, out| {
+                let (sv, xv) = (&sv[start..start + out.len()], &xv[start..start + out.len()]);
+                if sq {
+                    for ((o, &s), &x) in out.iter_mut().zip(sv).zip(xv) {
+                        *o = d * s + r * (x * x);
+                    }
+                } else {
+                    for ((o, &s), &x) in out.iter_mut().zip(sv).zip(xv) {
+                        *o = d * s + r * x;
+                    }
+                }
+            });
+        }
+        Ok(Data::new(buf, dtype, shape))
+    }
+}
+
+impl Primitive for AdamApply {
+    fn name(&self) -> &'static str {
+        "AdamApply"
+    }
+
+    fn eval_cpu(&self, inputs: Vec<Data>, shape: &[usize], dtype: Dtype) -> Result<Data> {
+        let mut it = inputs.into_iter().map(values);
+        let (Some(p), Some(m), Some(v), Some(lr)) = (it.next(), it.next(), it.next(), it.next())
+        else {
+            return Err(Error::Value("AdamApply: expected four inputs".into()));
+        };
+        let n = p.size();
+        let lr = *slice(&lr)?
+            .first()
+            .ok_or_else(|| Error::Value("AdamApply: empty learning rate".into()))?;
+        let mut buf = Buffer::new(n * 4);
+        {
+            let (pv, mv, vv) = (slice(&p)?, slice(&m)?, slice(&v)?);
+            let eps = self.eps;
+            fill(&mut buf.as_mut_slice::<f32>()[..n], |start, out| {
+                let end = start + out.len();
+                let (pv, mv, vv) = (&pv[start..end], &mv[start..end], &vv[start..end]);
+                for (((o, &p), &m), &v) in out.iter_mut().zip(pv).zip(mv).zip(vv) {
+                    *o = p - (lr * m) / (v.sqrt() + eps);
+                }
+            });
+        }
+        Ok(Data::new(buf, dtype, shape))
+    }
+}
+
+/// `decay * s + (1 - decay) * x` (`x * x` when `square`), for f32 `s` and `x` of one shape.
+pub(crate) fn moment(s: &Array, x: &Array, decay: f64, square: bool) -> Array {
+    Array::from_primitive(
+        s.shape().to_vec(),
+        Dtype::F32,
+        Arc::new(MomentUpdate {
+            decay: decay as f32,
+            rest: (1.0 - decay) as f32,
+            square,
+        }),
+        vec![s.clone(), x.clone()],
+    )
+}
+
+/// `p - (lr * m) / (sqrt(v) + eps)` for f32 `p`, `m`, `v` of one shape and a 0-d f32 `lr`.
+pub(crate) fn adam_apply(p: &Array, m: &Array, v: &Array, lr: &Array, eps: f64) -> Array {
+    Array::from_primitive(
+        p.shape().to_vec(),
+        Dtype::F32,
+        Arc::new(AdamApply { eps: eps as f32 }),
+        vec![p.clone(), m.clone(), v.clone(), lr.clone()],
+    )
+}
