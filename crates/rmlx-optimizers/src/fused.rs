@@ -12,14 +12,10 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 use rmlx_core::backend::cpu::copy::contiguous;
+use rmlx_core::backend::cpu::elementwise::{PAR_CHUNK, PAR_THRESHOLD};
 use rmlx_core::buffer::{Buffer, Data};
 use rmlx_core::primitives::Primitive;
 use rmlx_core::{Array, Dtype, Error, Result};
-
-/// Elements below which a kernel stays on one thread (rmlx-core's elementwise threshold).
-const PAR_THRESHOLD: usize = 1 << 15;
-/// Elements per rayon task.
-const PAR_CHUNK: usize = 1 << 14;
 
 /// Whether the fused path applies: every array f32 and of one shape.
 pub(crate) fn applies(arrays: &[&Array]) -> bool {

@@ -316,13 +316,6 @@ impl Mlp {
     }
 }
 
-/// Mean cross-entropy of logits `[N, C]` against int32 labels `[N]`.
-fn cross_entropy(logits: &Array, labels: &Array) -> mx::Result<Array> {
-    let lse = mx::logsumexp(logits, -1, false)?;
-    let picked = mx::take_along_axis(logits, &labels.reshape([-1, 1])?, -1)?.reshape([-1])?;
-    (&lse - &picked)?.mean(None, false)
-}
-
 fn w3() -> mx::Result<Value> {
     mx::random::seed(0);
     let mut model = Mlp {
@@ -344,7 +337,15 @@ fn w3() -> mx::Result<Value> {
     for step in 0..warmup + samples {
         let t = Instant::now();
         let (outs, grads) = nn::value_and_grad(&mut model, |m: &Mlp| {
-            Ok(vec![cross_entropy(&m.forward(&x)?, &y)?])
+            // WORKLOADS.md: nn.losses.cross_entropy(logits, labels, reduction="mean")
+            Ok(vec![nn::losses::cross_entropy(
+                &m.forward(&x)?,
+                &y,
+                None,
+                -1,
+                0.0,
+                nn::losses::Reduction::Mean,
+            )?])
         })?;
         opt.update(&mut model, &grads)?;
         eval_step(&outs[0], &model, &opt)?;
