@@ -540,3 +540,162 @@ fn broadcast_batch_vjp_sums_back() {
         "db",
     );
 }
+
+/// Row-major values of `x` (any view) as f64.
+fn vals(x: &Array) -> Vec<f64> {
+    x.to_vec::<f64>().unwrap()
+}
+
+#[test]
+fn products_cut_into_thread_blocks_match_naive() {
+    // products big enough (over 12M multiply-adds per thread) to be cut into one block per
+    // thread: by columns (n = 200 in 3 threads: blocks of 80, 80, 40), by rows (n too narrow),
+    // and odd sizes everywhere; plain, with transposed operands, and addmm accumulating into c
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(3)
+        .build()
+        .unwrap();
+    pool.install(|| {
+        let cases = [(200, 1000, 200), (1000, 400, 100), (397, 499, 211)];
+        for (i, &(m, k, n)) in cases.iter().enumerate() {
+            for (dtype, tol) in [(Dtype::F64, 1e-12), (Dtype::F32, 1e-5), (Dtype::F16, 2e-2)] {
+                let seed = 100 + 10 * i as u64;
+                check(&[m, k], &[k, n], dtype, seed, tol);
+                let mut r = Rng(seed + 1);
+                let a = arr(&r.vec(m * k), &[k, m], dtype).t().unwrap();
+                let b = arr(&r.vec(k * n), &[n, k], dtype).t().unwrap();
+                let c = arr(&r.vec(m * n), &[m, n], dtype);
+                let want = naive(&vals(&a), &[m, k], &vals(&b), &[k, n]).0;
+                let atol = tol * (k as f64).sqrt();
+                let got = vals(&mx::matmul(&a, &b).unwrap());
+                assert_close(&got, &want, tol, atol, "split matmul, transposed views");
+                let got = vals(&mx::addmm(&c, &a, &b, 0.5, -2.0).unwrap());
+                let want: Vec<f64> = want
+                    .iter()
+                    .zip(vals(&c))
+                    .map(|(p, c)| 0.5 * p - 2.0 * c)
+                    .collect();
+                assert_close(&got, &want, tol, 2.0 * atol, "split addmm");
+            }
+        }
+    });
+}
+
+#[test]
+fn batched_lhs_times_matrix_runs_as_one_product() {
+    // [2, 3, 5, 4] @ [4, 6] (also with `a` a non-contiguous view, and through addmm with every
+    // kind of c): values as the naive batched loop, gradients as finite differences
+    let mut r = Rng(60);
+    let (sa, sb) = ([2usize, 3, 5, 4], [4usize, 6]);
+    check(&sa, &sb, Dtype::F64, 60, 1e-12);
+    check(&sa, &sb, Dtype::F32, 61, 1e-5);
+    let a = arr(&r.vec(120), &sa, Dtype::F64);
+    let b = arr(&r.vec(24), &sb, Dtype::F64);
+    let at = arr(&r.vec(120), &[5, 3, 2, 4], Dtype::F64)
+        .transpose_axes(&[2, 1, 0, 3])
+        .unwrap();
+    for a in [&a, &at] {
+        let want = naive(&vals(a), &sa, &vals(&b), &sb).0;
+        let y = mx::matmul(a, &b).unwrap();
+        assert_eq!(y.shape(), &[2, 3, 5, 6]);
+        assert_close(&vals(&y), &want, 1e-12, 1e-12, "folded matmul");
+    }
+    let cot = arr(&r.vec(180), &[2, 3, 5, 6], Dtype::F64);
+    let f = |p: &[Array]| mx::matmul(&p[0], &p[1]).unwrap();
+    let prim = [a.clone(), b.clone()];
+    let (_, g) = mx::vjp(
+        |p: &[Array]| Ok(vec![f(p)]),
+        &prim,
+        std::slice::from_ref(&cot),
+    )
+    .unwrap();
+    for i in 0..2 {
+        let want = fd_grad(&f, &prim, &cot, i);
+        assert_close(&vals(&g[i]), &want, 1e-6, 1e-7, "folded matmul vjp");
+    }
+    // addmm: c per output column (a bias), a scalar, full, and broadcast along a batch axis
+    let cs = [
+        arr(&r.vec(6), &[6], Dtype::F64),
+        arr(&r.vec(1), &[], Dtype::F64),
+        arr(&r.vec(180), &[2, 3, 5, 6], Dtype::F64),
+        arr(&r.vec(18), &[3, 1, 6], Dtype::F64),
+        arr(&r.vec(6), &[1, 1, 1, 6], Dtype::F64),
+    ];
+    for c in &cs {
+        let f = |p: &[Array]| mx::addmm(&p[0], &p[1], &p[2], 1.5, -0.5).unwrap();
+        let prim = [c.clone(), a.clone(), b.clone()];
+        let y = f(&prim);
+        assert_eq!(y.shape(), &[2, 3, 5, 6]);
+        let prod = naive(&vals(&a), &sa, &vals(&b), &sb).0;
+        let cb = vals(&c.broadcast_to(&[2, 3, 5, 6]).unwrap());
+        let want: Vec<f64> = prod
+            .iter()
+            .zip(&cb)
+            .map(|(p, c)| 1.5 * p - 0.5 * c)
+            .collect();
+        assert_close(&vals(&y), &want, 1e-12, 1e-12, "folded addmm");
+        let (_, g) = mx::vjp(
+            |p: &[Array]| Ok(vec![f(p)]),
+            &prim,
+            std::slice::from_ref(&cot),
+        )
+        .unwrap();
+        for i in 0..3 {
+            assert_eq!(g[i].shape(), prim[i].shape());
+            let want = fd_grad(&f, &prim, &cot, i);
+            assert_close(&vals(&g[i]), &want, 1e-6, 1e-7, "folded addmm vjp");
+        }
+    }
+    // shapes that do not fit are still errors naming the op
+    let bad = arr(&r.vec(30), &[5, 6], Dtype::F64);
+    let e = mx::matmul(&a, &bad).unwrap_err().to_string();
+    assert!(e.contains("matmul"), "{e}");
+    let e = mx::addmm(&arr(&[1.0; 4], &[4], Dtype::F64), &a, &b, 1.0, 1.0)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("addmm"), "{e}");
+}
+
+#[test]
+fn gradient_of_a_transposed_operand_comes_back_row_contiguous() {
+    // `x @ w.t()` (Linear) and `xt.t() @ w`: the gradients of `w` and `xt` are row-contiguous
+    // arrays (no transposed view for the optimizer to walk) with the right values
+    let mut r = Rng(70);
+    let x = arr(&r.vec(24), &[6, 4], Dtype::F64);
+    let w = arr(&r.vec(20), &[5, 4], Dtype::F64);
+    let bias = arr(&r.vec(5), &[5], Dtype::F64);
+    let cot = arr(&r.vec(30), &[6, 5], Dtype::F64);
+    let linear = |p: &[Array]| mx::addmm(&p[2], &p[0], &p[1].t().unwrap(), 1.0, 1.0).unwrap();
+    let plain = |p: &[Array]| mx::matmul(&p[0], &p[1].t().unwrap()).unwrap();
+    let lhs_t = |p: &[Array]| mx::matmul(&p[1].t().unwrap(), &p[0]).unwrap();
+    let fs: [(&dyn Fn(&[Array]) -> Array, [Array; 3], Array); 3] = [
+        (&linear, [x.clone(), w.clone(), bias.clone()], cot.clone()),
+        (&plain, [x.clone(), w.clone(), bias.clone()], cot.clone()),
+        // [5,4]^T... : p[1] = w stored [5, 4] enters as w.t() = [4, 5]; p[0] = [5, 3]
+        (
+            &lhs_t,
+            [
+                arr(&r.vec(15), &[5, 3], Dtype::F64),
+                w.clone(),
+                bias.clone(),
+            ],
+            arr(&r.vec(12), &[4, 3], Dtype::F64),
+        ),
+    ];
+    for (f, prim, cot) in fs {
+        let (_, g) = mx::vjp(
+            |p: &[Array]| Ok(vec![f(p)]),
+            &prim,
+            std::slice::from_ref(&cot),
+        )
+        .unwrap();
+        let gw = &g[1];
+        assert_eq!(gw.shape(), &[5, 4]);
+        assert!(
+            gw.data().unwrap().is_contiguous(),
+            "the gradient of a transposed operand should be row-contiguous"
+        );
+        let want = fd_grad(f, &prim, &cot, 1);
+        assert_close(&vals(gw), &want, 1e-6, 1e-7, "transposed operand vjp");
+    }
+}

@@ -1,6 +1,6 @@
 //! checkpoint, custom_vjp and CustomFunction.
 
-use rmlx_core::{self as mx, graph, Array, CustomFunction, Result};
+use rmlx_core::{self as mx, graph, Array, CustomFunction, Dtype, Result};
 
 fn arr(v: &[f64], shape: &[usize]) -> Array {
     Array::from_slice(v, shape).unwrap()
@@ -134,4 +134,39 @@ fn custom_function_errors() {
     let loss =
         move |p: &[Array]| -> Result<Vec<Array>> { Ok(vec![bad_shape(p)?[0].sum(None, false)?]) };
     assert!(mx::grad(loss, &[0])(&[arr(&[1.0, 2.0], &[2])]).is_err());
+}
+
+/// A custom function that draws random numbers when it runs. Large enough (50,000 elements) that
+/// `eval` runs the pass on a rayon worker rather than the calling thread.
+fn noisy_pass() -> (Vec<f32>, Vec<f32>) {
+    mx::random::seed(3);
+    let f = CustomFunction::new(|p: &[Array]| {
+        let noise = mx::random::uniform(p[0].shape(), None)?;
+        Ok(vec![(&p[0] + &noise)?])
+    })
+    .into_fn();
+    let x = mx::zeros(&[50_000], Dtype::F32).unwrap();
+    let y = f(&[x]).unwrap().remove(0);
+    y.eval().unwrap();
+    let next = mx::random::uniform(&[4], None).unwrap();
+    (y.to_vec::<f32>().unwrap(), next.to_vec::<f32>().unwrap())
+}
+
+#[test]
+fn evaluation_on_the_pool_uses_and_advances_the_callers_random_key() {
+    // inside a one-thread pool, evaluation stays on the calling thread: the reference
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    let (want_y, want_next) = pool.install(noisy_pass);
+    // from a plain (non-pool) thread with the global pool at 2+ threads, the pass moves to a
+    // worker and back (the global pool may already exist, with as many threads as cores)
+    let _ = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build_global();
+    let (got_y, got_next) = std::thread::spawn(noisy_pass).join().unwrap();
+    assert_eq!(got_y, want_y, "values drawn at evaluation");
+    assert_eq!(got_next, want_next, "the caller's key afterwards");
+    assert!(got_y.iter().any(|&v| v != 0.0));
 }

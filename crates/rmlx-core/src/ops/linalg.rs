@@ -34,6 +34,22 @@ pub(crate) fn swap_last(x: &Array) -> Result<Array> {
 
 /// Operands of a matrix product made ready for the primitive: both at least 2-D with the same
 /// (broadcast) batch axes, in one float dtype.
+/// For `a` of shape `[batch.., m, k]` (at least 3-D) times a 2-D `b` of matching `k`: the row
+/// count `batch * m` and the leading shape `[batch.., m]`, so the product can run as one 2-D
+/// product (as MLX's CPU backend does). `None` when the shapes do not have that form (including
+/// every error case, which [`prepare`] then reports).
+fn foldable(a: &Array, b: &Array) -> Option<(usize, Vec<usize>)> {
+    if a.ndim() < 3 || b.ndim() != 2 {
+        return None;
+    }
+    let k = a.shape()[a.ndim() - 1];
+    if k != b.shape()[0] || k == 0 {
+        return None;
+    }
+    let lead = a.shape()[..a.ndim() - 1].to_vec();
+    Some((lead.iter().product(), lead))
+}
+
 struct Prepared {
     a: Array,
     b: Array,
@@ -118,6 +134,13 @@ fn prepare(op: &str, a: &Array, b: &Array, extra: &[Dtype]) -> Result<Prepared> 
 /// # Ok::<(), mx::Error>(())
 /// ```
 pub fn matmul(a: &Array, b: &Array) -> Result<Array> {
+    if let Some((rows, lead)) = foldable(a, b) {
+        // one [rows, k] @ [k, n] product instead of a batch of small ones (and, under vjp, one
+        // [k, n] weight gradient instead of a batch of them summed afterwards)
+        let k = a.shape()[a.ndim() - 1];
+        let y = matmul(&a.reshape(&[rows, k][..])?, b)?;
+        return y.reshape(&[lead, vec![b.shape()[1]]].concat()[..]);
+    }
     let p = prepare("matmul", a, b, &[])?;
     let out = Array::from_primitive(p.inner_shape, p.dtype, Arc::new(Matmul), vec![p.a, p.b]);
     out.reshape(&p.out_shape)
@@ -137,6 +160,24 @@ pub fn matmul(a: &Array, b: &Array) -> Result<Array> {
 /// # Ok::<(), mx::Error>(())
 /// ```
 pub fn addmm(c: &Array, a: &Array, b: &Array, alpha: f64, beta: f64) -> Result<Array> {
+    if let Some((rows, lead)) = foldable(a, b) {
+        let (k, n) = (a.shape()[a.ndim() - 1], b.shape()[1]);
+        let mut out_shape = lead.clone();
+        out_shape.push(n);
+        // c must still broadcast to the batched result; a c that varies only along the last
+        // axis (a bias) is kept as it is, anything else is broadcast and flattened with `a`
+        let bc = broadcast_shapes("addmm", c.shape(), &out_shape)?;
+        if bc == out_shape {
+            let per_row = c.ndim() <= 1 || c.shape()[..c.ndim() - 1].iter().all(|&d| d == 1);
+            let c2 = if per_row {
+                c.reshape(&[c.shape().last().copied().unwrap_or(1)][..])?
+            } else {
+                c.broadcast_to(&out_shape)?.reshape(&[rows, n][..])?
+            };
+            let y = addmm(&c2, &a.reshape(&[rows, k][..])?, b, alpha, beta)?;
+            return y.reshape(&out_shape[..]);
+        }
+    }
     let p = prepare("addmm", a, b, &[c.dtype()])?;
     let bc = broadcast_shapes("addmm", c.shape(), &p.out_shape)?;
     if bc != p.out_shape {

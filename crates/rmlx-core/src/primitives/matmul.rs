@@ -13,6 +13,42 @@ use crate::{Array, Dtype, Result};
 #[derive(Debug)]
 pub struct Matmul;
 
+/// Whether `x` is a `Transpose` node swapping the last two axes of its input (as `w.t()` in
+/// `Linear`, or `k.swapaxes(-1, -2)` in attention).
+fn is_swapped_view(x: &Array) -> bool {
+    let nd = x.ndim();
+    if nd < 2 || x.primitive_name() != Some("Transpose") {
+        return false;
+    }
+    let Some(src) = x.inputs().into_iter().next() else {
+        return false;
+    };
+    let (s, t) = (x.shape(), src.shape());
+    t.len() == nd && s[..nd - 2] == t[..nd - 2] && s[nd - 2] == t[nd - 1] && s[nd - 1] == t[nd - 2]
+}
+
+/// The cotangent of `a` in `a @ b`: `g @ bᵀ`. When `a` is itself a swapped view of some `x`, it is
+/// computed as `(b @ gᵀ)ᵀ` instead (the same numbers), so the transpose's own vjp hands `x` a
+/// row-contiguous gradient rather than a transposed view that every later op (optimizer
+/// updates, gradient sums) would have to walk column by column.
+fn grad_a(a: &Array, b: &Array, g: &Array) -> Result<Array> {
+    if is_swapped_view(a) {
+        swap_last(&matmul(b, &swap_last(g)?)?)
+    } else {
+        matmul(g, &swap_last(b)?)
+    }
+}
+
+/// The cotangent of `b` in `a @ b`: `aᵀ @ g`, or `(gᵀ @ a)ᵀ` when `b` is a swapped view (a
+/// `Linear` weight enters its product as `w.t()`; see [`grad_a`]).
+fn grad_b(a: &Array, b: &Array, g: &Array) -> Result<Array> {
+    if is_swapped_view(b) {
+        swap_last(&matmul(&swap_last(g)?, a)?)
+    } else {
+        matmul(&swap_last(a)?, g)
+    }
+}
+
 impl Primitive for Matmul {
     fn name(&self) -> &'static str {
         "Matmul"
@@ -34,9 +70,9 @@ impl Primitive for Matmul {
             .iter()
             .map(|&i| {
                 if i == 0 {
-                    matmul(cotangent, &swap_last(b)?)
+                    grad_a(a, b, cotangent)
                 } else {
-                    matmul(&swap_last(a)?, cotangent)
+                    grad_b(a, b, cotangent)
                 }
             })
             .collect()
@@ -102,8 +138,8 @@ impl Primitive for AddMM {
             .iter()
             .map(|&i| match i {
                 0 => scaled(cotangent.clone(), self.beta),
-                1 => scaled(matmul(cotangent, &swap_last(b)?)?, self.alpha),
-                _ => scaled(matmul(&swap_last(a)?, cotangent)?, self.alpha),
+                1 => scaled(grad_a(a, b, cotangent)?, self.alpha),
+                _ => scaled(grad_b(a, b, cotangent)?, self.alpha),
             })
             .collect()
     }

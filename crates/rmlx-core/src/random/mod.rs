@@ -107,6 +107,16 @@ thread_local! {
     static GLOBAL_KEY: Cell<Option<[u32; 2]>> = const { Cell::new(None) };
 }
 
+/// This thread's global key state, for handing it to the thread that evaluates a graph.
+pub(crate) fn thread_key() -> Option<[u32; 2]> {
+    GLOBAL_KEY.with(Cell::get)
+}
+
+/// Replaces this thread's global key state (see [`thread_key`]).
+pub(crate) fn set_thread_key(key: Option<[u32; 2]>) {
+    GLOBAL_KEY.with(|k| k.set(key));
+}
+
 fn seed_words(seed: u64) -> [u32; 2] {
     [(seed >> 32) as u32, seed as u32]
 }

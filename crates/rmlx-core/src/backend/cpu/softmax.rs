@@ -145,6 +145,36 @@ macro_rules! multiversion {
     };
 }
 multiversion!(softmax_rows_f32, softmax_rows_generic, (x: &[f32], out: &mut [f32], n: usize));
+
+#[inline(always)]
+fn softmax_row_in_place_generic(row: &mut [f32]) {
+    let m = row_max(row);
+    let mut lanes = [0.0f32; LANES];
+    let mut chunks = row.chunks_exact_mut(LANES);
+    for c in &mut chunks {
+        for k in 0..LANES {
+            let e = exp_f32(c[k] - m);
+            c[k] = e;
+            lanes[k] += e;
+        }
+    }
+    let mut s = 0.0f32;
+    for v in chunks.into_remainder() {
+        *v = exp_f32(*v - m);
+        s += *v;
+    }
+    let inv = 1.0 / (lanes.iter().sum::<f32>() + s);
+    for v in row.iter_mut() {
+        *v *= inv;
+    }
+}
+multiversion!(softmax_row_in_place_f32_mv, softmax_row_in_place_generic, (row: &mut [f32]));
+
+/// Softmax of one f32 row in place (the attention kernel's rows, already scaled and masked):
+/// the same vectorised kernel as [`softmax_f32`]. A row of all `-inf` gives NaN, as MLX.
+pub fn softmax_row_in_place_f32(row: &mut [f32]) {
+    softmax_row_in_place_f32_mv(row)
+}
 multiversion!(lse_rows_f32, lse_rows_generic, (x: &[f32], out: &mut [f32], n: usize, scratch: &mut [f32]));
 
 /// Rows per rayon task: about 64 KiB of input each.
