@@ -14,11 +14,27 @@ use std::path::{Path, PathBuf};
 
 use rmlx_core::{bf16, f16, io, Array, Dtype, Error};
 
-fn tmp_dir(name: &str) -> PathBuf {
+/// A fresh scratch directory for one test, removed again when the test ends (pass or fail).
+struct TmpDir(PathBuf);
+
+impl std::ops::Deref for TmpDir {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TmpDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn tmp_dir(name: &str) -> TmpDir {
     let d = std::env::temp_dir().join(format!("rmlx-io-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
-    d
+    TmpDir(d)
 }
 
 /// One small array of every dtype, with distinctive values (negative, fractional, extremes).

@@ -668,7 +668,8 @@ fn gradient_of_a_transposed_operand_comes_back_row_contiguous() {
     let linear = |p: &[Array]| mx::addmm(&p[2], &p[0], &p[1].t().unwrap(), 1.0, 1.0).unwrap();
     let plain = |p: &[Array]| mx::matmul(&p[0], &p[1].t().unwrap()).unwrap();
     let lhs_t = |p: &[Array]| mx::matmul(&p[1].t().unwrap(), &p[0]).unwrap();
-    let fs: [(&dyn Fn(&[Array]) -> Array, [Array; 3], Array); 3] = [
+    type Case<'a> = (&'a dyn Fn(&[Array]) -> Array, [Array; 3], Array);
+    let fs: [Case; 3] = [
         (&linear, [x.clone(), w.clone(), bias.clone()], cot.clone()),
         (&plain, [x.clone(), w.clone(), bias.clone()], cot.clone()),
         // [5,4]^T... : p[1] = w stored [5, 4] enters as w.t() = [4, 5]; p[0] = [5, 3]

@@ -145,14 +145,20 @@ fn compute(_threads: usize) -> (f64, Option<f64>, Option<f64>) {
     (f64::NAN, None, None)
 }
 
+/// One STREAM kernel over a thread's slices `(c, a, b)`.
+type StreamKernel = dyn Fn(&mut [f64], &[f64], &[f64]) + Sync;
+
+/// STREAM's scalar.
+const Q: f64 = 3.0;
+
 /// STREAM copy, scale, add, triad in GB/s over arrays of `n` f64 split across `threads`.
 fn stream(threads: usize, n: usize) -> [f64; 4] {
     let mut a = vec![1.0f64; n];
     let mut b = vec![2.0f64; n];
     let mut c = vec![0.0f64; n];
     let per = n.div_ceil(threads);
-    let q = 3.0;
-    let mut run = |words: f64, kernel: &(dyn Fn(&mut [f64], &[f64], &[f64]) + Sync)| {
+
+    let mut run = |words: f64, kernel: &StreamKernel| {
         let secs = best_of(5, || {
             let t = Instant::now();
             std::thread::scope(|s| {
@@ -166,7 +172,7 @@ fn stream(threads: usize, n: usize) -> [f64; 4] {
     };
     let copy = run(2.0, &|c, a, _| c.copy_from_slice(a));
     let scale = run(2.0, &|c, a, _| {
-        c.iter_mut().zip(a).for_each(|(c, a)| *c = q * a)
+        c.iter_mut().zip(a).for_each(|(c, a)| *c = Q * a)
     });
     let add = run(3.0, &|c, a, b| {
         c.iter_mut()
@@ -176,7 +182,7 @@ fn stream(threads: usize, n: usize) -> [f64; 4] {
     let triad = run(3.0, &|c, a, b| {
         c.iter_mut()
             .zip(a.iter().zip(b))
-            .for_each(|(c, (a, b))| *c = a + q * b)
+            .for_each(|(c, (a, b))| *c = a + Q * b)
     });
     std::hint::black_box((&mut a, &mut b, &c));
     [copy, scale, add, triad]

@@ -203,6 +203,13 @@ unsafe impl<T> Send for SharedPtr<T> {}
 // SAFETY: as above; the pointer itself is never written through by two tasks at one address.
 unsafe impl<T> Sync for SharedPtr<T> {}
 
+impl<T> SharedPtr<T> {
+    /// The pointer (a method, so closures capture the whole `Send` wrapper, not the raw field).
+    fn get(self) -> *mut T {
+        self.0
+    }
+}
+
 /// [`gemm_one`] cut into `split`'s blocks, one single-threaded `gemm` call per block.
 ///
 /// # Safety
@@ -227,7 +234,6 @@ unsafe fn gemm_split<T: GemmElem>(
         Split::Columns { parts, .. } | Split::Rows { parts, .. } => parts,
     };
     (0..parts).into_par_iter().for_each(|p| {
-        let out = out;
         let (pa, pb) = (pa as *const T, pb as *const T);
         // SAFETY: block `p` covers rows [r0, r0 + rows) and columns [c0, c0 + cols) of the
         // output, disjoint from every other block; its `a` rows and `b` columns are a subset of
@@ -242,7 +248,7 @@ unsafe fn gemm_split<T: GemmElem>(
             let a_origin = pa.offset(a.offset as isize + r0 as isize * a.rs);
             let b_origin = pb.offset(b.offset as isize + c0 as isize * b.cs);
             gemm_raw(
-                out.0.add(r0 * n + c0),
+                out.get().add(r0 * n + c0),
                 n,
                 (rows, cols, k),
                 a_origin,
