@@ -5,7 +5,7 @@
 use num_traits::Float;
 use rayon::prelude::*;
 
-use super::gemm::{gemm_one, GemmElem, Mat};
+use super::gemm::{gemm_one, GemmElem, Mat, Product, Scales};
 use super::strided::offset_of;
 use crate::buffer::{Buffer, Data};
 use crate::Dtype;
@@ -93,7 +93,16 @@ pub fn sdpa<T: AttnElem>(
         };
         // SAFETY: q and k are valid strided [B,H,L,D] layouts over their buffers; scores holds
         // lq*lk elements owned by this block.
-        unsafe { gemm_one(scores, (lq, lk, d), qr, qm, kr, kt, false, 0.0, scale, 1) };
+        unsafe {
+            let p = Product {
+                a_raw: qr,
+                a: qm,
+                b_raw: kr,
+                b: kt,
+                scales: Scales::overwrite(scale),
+            };
+            gemm_one(scores, (lq, lk, d), p, 1)
+        };
         for i in 0..lq {
             let row = &mut scores[i * lk..(i + 1) * lk];
             match mask {
@@ -142,7 +151,16 @@ pub fn sdpa<T: AttnElem>(
             };
             // SAFETY: scores is a row-major lq x lk matrix; v is a valid strided [B,H,Lk,Dv]
             // layout; out is this block's lq*dv chunk.
-            unsafe { gemm_one(out, (lq, dv, lk), &scores, pm, vr, vm, false, 0.0, 1.0, 1) };
+            unsafe {
+                let p = Product {
+                    a_raw: &scores,
+                    a: pm,
+                    b_raw: vr,
+                    b: vm,
+                    scales: Scales::overwrite(1.0),
+                };
+                gemm_one(out, (lq, dv, lk), p, 1)
+            };
         }
     };
     let out = &mut buf.as_mut_slice::<T>()[..total];

@@ -64,24 +64,67 @@ fn mat_of(d: &Data, batch_index: usize, batch_shape: &[usize]) -> Mat {
     }
 }
 
+/// How a product combines with its destination: `dst = alpha_dst * dst + alpha * (a @ b)`, the old
+/// `dst` read only when `read_dst`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Scales {
+    /// Whether `dst` holds a term to keep (`addmm`'s `c`).
+    pub read_dst: bool,
+    /// Scale of that term.
+    pub alpha_dst: f64,
+    /// Scale of the product.
+    pub alpha: f64,
+}
+
+impl Scales {
+    /// `dst = alpha * (a @ b)`.
+    pub fn overwrite(alpha: f64) -> Scales {
+        Scales {
+            read_dst: false,
+            alpha_dst: 0.0,
+            alpha,
+        }
+    }
+}
+
+/// One product's operands: strided matrices inside their buffers, and the [`Scales`].
+#[derive(Clone, Copy)]
+pub(crate) struct Product<'a, T> {
+    /// The buffer `a` lives in.
+    pub a_raw: &'a [T],
+    /// `a` (`m x k`) inside `a_raw`.
+    pub a: Mat,
+    /// The buffer `b` lives in.
+    pub b_raw: &'a [T],
+    /// `b` (`k x n`) inside `b_raw`.
+    pub b: Mat,
+    /// How the product meets `dst`.
+    pub scales: Scales,
+}
+
 /// `dst = alpha_dst * dst + alpha * (a @ b)` for one `m x k` by `k x n` product, `dst` row-major.
 ///
 /// # Safety
-/// `a`/`b` must describe matrices whose every element lies inside `a_raw`/`b_raw`, and `dst`
-/// must hold `m * n` elements.
-#[allow(clippy::too_many_arguments)]
+/// `p.a`/`p.b` must describe matrices whose every element lies inside `p.a_raw`/`p.b_raw`, and
+/// `dst` must hold `m * n` elements.
 pub(crate) unsafe fn gemm_one<T: GemmElem>(
     dst: &mut [T],
     (m, n, k): (usize, usize, usize),
-    a_raw: &[T],
-    a: Mat,
-    b_raw: &[T],
-    b: Mat,
-    read_dst: bool,
-    alpha_dst: f64,
-    alpha: f64,
+    p: Product<T>,
     threads: usize,
 ) {
+    let Product {
+        a_raw,
+        a,
+        b_raw,
+        b,
+        scales,
+    } = p;
+    let Scales {
+        read_dst,
+        alpha_dst,
+        ..
+    } = scales;
     if m == 0 || n == 0 {
         return;
     }
@@ -101,20 +144,7 @@ pub(crate) unsafe fn gemm_one<T: GemmElem>(
     if threads > 1 && m * n * k >= PAR_MIN_MACS {
         if let Some(split) = Split::choose(m, n, k, threads) {
             // SAFETY: forwarded from the caller (see `gemm_split`).
-            unsafe {
-                gemm_split(
-                    dst,
-                    (m, n, k),
-                    a_raw,
-                    a,
-                    b_raw,
-                    b,
-                    read_dst,
-                    alpha_dst,
-                    alpha,
-                    split,
-                )
-            };
+            unsafe { gemm_split(dst, (m, n, k), p, split) };
             return;
         }
     }
@@ -131,13 +161,9 @@ pub(crate) unsafe fn gemm_one<T: GemmElem>(
             dst.as_mut_ptr(),
             n,
             (m, n, k),
-            a_raw.as_ptr().add(a.offset),
-            a,
-            b_raw.as_ptr().add(b.offset),
-            b,
-            read_dst,
-            alpha_dst,
-            alpha,
+            (a_raw.as_ptr().add(a.offset), a),
+            (b_raw.as_ptr().add(b.offset), b),
+            scales,
             par,
         )
     }
@@ -214,22 +240,16 @@ impl<T> SharedPtr<T> {
 ///
 /// # Safety
 /// As [`gemm_one`].
-#[allow(clippy::too_many_arguments)]
 unsafe fn gemm_split<T: GemmElem>(
     dst: &mut [T],
     (m, n, k): (usize, usize, usize),
-    a_raw: &[T],
-    a: Mat,
-    b_raw: &[T],
-    b: Mat,
-    read_dst: bool,
-    alpha_dst: f64,
-    alpha: f64,
+    prod: Product<T>,
     split: Split,
 ) {
     debug_assert!(dst.len() >= m * n);
     let out = SharedPtr(dst.as_mut_ptr());
-    let (pa, pb) = (a_raw.as_ptr() as usize, b_raw.as_ptr() as usize);
+    let Product { a, b, scales, .. } = prod;
+    let (pa, pb) = (prod.a_raw.as_ptr() as usize, prod.b_raw.as_ptr() as usize);
     let parts = match split {
         Split::Columns { parts, .. } | Split::Rows { parts, .. } => parts,
     };
@@ -251,13 +271,9 @@ unsafe fn gemm_split<T: GemmElem>(
                 out.get().add(r0 * n + c0),
                 n,
                 (rows, cols, k),
-                a_origin,
-                a,
-                b_origin,
-                b,
-                read_dst,
-                alpha_dst,
-                alpha,
+                (a_origin, a),
+                (b_origin, b),
+                scales,
                 gemm::Parallelism::None,
             );
         }
@@ -270,18 +286,13 @@ unsafe fn gemm_split<T: GemmElem>(
 /// `dst` must address `m` rows of `n` writable elements `ld` apart that no one else touches;
 /// `a`/`b` (origins already applied) must address `m x k` / `k x n` readable elements through
 /// their strides.
-#[allow(clippy::too_many_arguments)]
 unsafe fn gemm_raw<T: GemmElem>(
     dst: *mut T,
     ld: usize,
     (m, n, k): (usize, usize, usize),
-    a: *const T,
-    am: Mat,
-    b: *const T,
-    bm: Mat,
-    read_dst: bool,
-    alpha_dst: f64,
-    alpha: f64,
+    (a, am): (*const T, Mat),
+    (b, bm): (*const T, Mat),
+    scales: Scales,
     par: gemm::Parallelism,
 ) {
     // SAFETY: the caller's contract is exactly gemm's: valid strided reads of a and b, valid
@@ -294,15 +305,15 @@ unsafe fn gemm_raw<T: GemmElem>(
             dst,
             1,
             ld as isize,
-            read_dst,
+            scales.read_dst,
             a,
             am.cs,
             am.rs,
             b,
             bm.cs,
             bm.rs,
-            T::from_f64(alpha_dst),
-            T::from_f64(alpha),
+            T::from_f64(scales.alpha_dst),
+            T::from_f64(scales.alpha),
             false,
             false,
             false,
@@ -369,13 +380,17 @@ fn batched<T: GemmElem>(
             gemm_one(
                 dst,
                 (m, n, k),
-                a_raw,
-                am,
-                b_raw,
-                bm,
-                read_dst,
-                beta,
-                alpha,
+                Product {
+                    a_raw,
+                    a: am,
+                    b_raw,
+                    b: bm,
+                    scales: Scales {
+                        read_dst,
+                        alpha_dst: beta,
+                        alpha,
+                    },
+                },
                 threads,
             )
         }
