@@ -100,7 +100,7 @@ pub fn eval(outputs: &[&Array]) -> Result<()> {
     // custom function run at evaluation sees and advances the caller's key.
     let caller = ThreadState::capture();
     let (result, after) = rayon::scope(move |_| {
-        let _restore = ThreadState::capture();
+        let _own = Restore(ThreadState::capture());
         caller.install();
         let result = eval_in_order(order, keep_graph);
         (result, ThreadState::capture())
@@ -120,12 +120,12 @@ fn eval_in_order(order: Vec<Array>, keep_graph: bool) -> Result<()> {
     Ok(())
 }
 
-/// The thread-local state an evaluation depends on. Captured on one thread, installed on another;
-/// a captured value re-installs itself when dropped, so a worker gets its own state back.
+/// The thread-local state an evaluation depends on, captured on one thread and installed on
+/// another.
+#[derive(Clone, Copy)]
 struct ThreadState {
     key: Option<[u32; 2]>,
     tracing: usize,
-    restore_on_drop: bool,
 }
 
 impl ThreadState {
@@ -133,23 +133,21 @@ impl ThreadState {
         ThreadState {
             key: crate::random::thread_key(),
             tracing: TRACING.with(Cell::get),
-            restore_on_drop: true,
         }
     }
 
-    fn install(mut self) {
-        self.restore_on_drop = false;
+    fn install(self) {
         crate::random::set_thread_key(self.key);
         TRACING.with(|t| t.set(self.tracing));
     }
 }
 
-impl Drop for ThreadState {
+/// Puts a worker's own state back when the pass ends (also when it unwinds).
+struct Restore(ThreadState);
+
+impl Drop for Restore {
     fn drop(&mut self) {
-        if self.restore_on_drop {
-            crate::random::set_thread_key(self.key);
-            TRACING.with(|t| t.set(self.tracing));
-        }
+        self.0.install();
     }
 }
 

@@ -35,10 +35,10 @@ pub(crate) fn swap_last(x: &Array) -> Result<Array> {
 /// Operands of a matrix product made ready for the primitive: both at least 2-D with the same
 /// (broadcast) batch axes, in one float dtype.
 /// For `a` of shape `[batch.., m, k]` (at least 3-D) times a 2-D `b` of matching `k`: the row
-/// count `batch * m` and the leading shape `[batch.., m]`, so the product can run as one 2-D
+/// count `batch * m`, `k` and the leading shape `[batch.., m]`, so the product can run as one 2-D
 /// product (as MLX's CPU backend does). `None` when the shapes do not have that form (including
 /// every error case, which [`prepare`] then reports).
-fn foldable(a: &Array, b: &Array) -> Option<(usize, Vec<usize>)> {
+fn foldable(a: &Array, b: &Array) -> Option<(usize, usize, Vec<usize>)> {
     if a.ndim() < 3 || b.ndim() != 2 {
         return None;
     }
@@ -47,7 +47,7 @@ fn foldable(a: &Array, b: &Array) -> Option<(usize, Vec<usize>)> {
         return None;
     }
     let lead = a.shape()[..a.ndim() - 1].to_vec();
-    Some((lead.iter().product(), lead))
+    Some((lead.iter().product(), k, lead))
 }
 
 struct Prepared {
@@ -134,10 +134,9 @@ fn prepare(op: &str, a: &Array, b: &Array, extra: &[Dtype]) -> Result<Prepared> 
 /// # Ok::<(), mx::Error>(())
 /// ```
 pub fn matmul(a: &Array, b: &Array) -> Result<Array> {
-    if let Some((rows, lead)) = foldable(a, b) {
+    if let Some((rows, k, lead)) = foldable(a, b) {
         // one [rows, k] @ [k, n] product instead of a batch of small ones (and, under vjp, one
         // [k, n] weight gradient instead of a batch of them summed afterwards)
-        let k = a.shape()[a.ndim() - 1];
         let y = matmul(&a.reshape(&[rows, k][..])?, b)?;
         return y.reshape(&[lead, vec![b.shape()[1]]].concat()[..]);
     }
@@ -160,8 +159,8 @@ pub fn matmul(a: &Array, b: &Array) -> Result<Array> {
 /// # Ok::<(), mx::Error>(())
 /// ```
 pub fn addmm(c: &Array, a: &Array, b: &Array, alpha: f64, beta: f64) -> Result<Array> {
-    if let Some((rows, lead)) = foldable(a, b) {
-        let (k, n) = (a.shape()[a.ndim() - 1], b.shape()[1]);
+    if let Some((rows, k, lead)) = foldable(a, b) {
+        let n = b.shape()[1];
         let mut out_shape = lead.clone();
         out_shape.push(n);
         // c must still broadcast to the batched result; a c that varies only along the last

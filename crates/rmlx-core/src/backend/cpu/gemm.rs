@@ -141,14 +141,15 @@ pub(crate) unsafe fn gemm_one<T: GemmElem>(
         }
         return;
     }
-    if threads > 1 && m * n * k >= PAR_MIN_MACS {
+    let parallel = threads > 1 && m * n * k >= PAR_MIN_MACS;
+    if parallel {
         if let Some(split) = Split::choose(m, n, k, threads) {
             // SAFETY: forwarded from the caller (see `gemm_split`).
             unsafe { gemm_split(dst, (m, n, k), p, split) };
             return;
         }
     }
-    let par = if threads > 1 && m * n * k >= PAR_MIN_MACS {
+    let par = if parallel {
         gemm::Parallelism::Rayon(threads)
     } else {
         gemm::Parallelism::None

@@ -48,28 +48,14 @@ norm_elem!(bf16, f32, |x| x.to_f32(), |v| bf16::from_f32(v));
 
 const LANES: usize = 8;
 
-/// `sum f(r[i])` over a row with `LANES` independent partial sums, over slice chunks (no index
-/// bounds checks in the loop), so it vectorises.
+/// `sum f(r[i])` over a row ([`sum_map2`] with the row paired with itself).
 #[inline(always)]
 fn sum_map<T: NormElem>(r: &[T], f: impl Fn(T::Acc) -> T::Acc) -> T::Acc {
-    let mut acc = [<T::Acc as num_traits::Zero>::zero(); LANES];
-    let mut chunks = r.chunks_exact(LANES);
-    for c in &mut chunks {
-        for l in 0..LANES {
-            acc[l] = acc[l] + f(c[l].load());
-        }
-    }
-    let mut s = <T::Acc as num_traits::Zero>::zero();
-    for a in acc {
-        s = s + a;
-    }
-    for &v in chunks.remainder() {
-        s = s + f(v.load());
-    }
-    s
+    sum_map2(r, r, |v, _| f(v))
 }
 
-/// `sum f(a[i], b[i])` over two rows of one length, as [`sum_map`].
+/// `sum f(a[i], b[i])` over two rows of one length with `LANES` independent partial sums, over
+/// slice chunks (no index bounds checks in the loop), so it vectorises.
 #[inline(always)]
 fn sum_map2<T: NormElem>(a: &[T], b: &[T], f: impl Fn(T::Acc, T::Acc) -> T::Acc) -> T::Acc {
     let mut acc = [<T::Acc as num_traits::Zero>::zero(); LANES];
