@@ -111,7 +111,7 @@ pub fn eval(outputs: &[&Array]) -> Result<()> {
 
 /// Total output elements of a pass below which it runs on the calling thread (a pass that small
 /// has no parallel kernel to gain from the pool; moving it costs a thread hand-off).
-const POOL_MIN_ELEMENTS: usize = crate::backend::cpu::elementwise::PAR_THRESHOLD;
+const POOL_MIN_ELEMENTS: usize = crate::backend::cpu::parallel::PAR_THRESHOLD;
 
 fn eval_in_order(order: Vec<Array>, keep_graph: bool) -> Result<()> {
     for arr in order {

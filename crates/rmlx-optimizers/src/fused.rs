@@ -10,9 +10,8 @@
 
 use std::sync::Arc;
 
-use rayon::prelude::*;
 use rmlx_core::backend::cpu::copy::contiguous;
-use rmlx_core::backend::cpu::elementwise::{PAR_CHUNK, PAR_THRESHOLD};
+use rmlx_core::backend::cpu::parallel::{for_each_chunk_mut, PAR_CHUNK, PAR_THRESHOLD};
 use rmlx_core::buffer::{Buffer, Data};
 use rmlx_core::primitives::Primitive;
 use rmlx_core::{Array, Dtype, Error, Result};
@@ -84,13 +83,7 @@ fn slice(d: &Data) -> Result<&[f32]> {
 
 /// Runs `f(i, out_chunk)` over `n` outputs in chunks, in parallel above the threshold.
 fn fill(out: &mut [f32], f: impl Fn(usize, &mut [f32]) + Sync + Send) {
-    if out.len() >= PAR_THRESHOLD {
-        out.par_chunks_mut(PAR_CHUNK)
-            .enumerate()
-            .for_each(|(c, chunk)| f(c * PAR_CHUNK, chunk));
-    } else {
-        f(0, out);
-    }
+    for_each_chunk_mut(out, PAR_CHUNK, out.len() >= PAR_THRESHOLD, &f);
 }
 
 impl Primitive for MomentUpdate {

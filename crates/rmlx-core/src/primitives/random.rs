@@ -10,12 +10,11 @@ use half::{bf16, f16};
 
 use super::Primitive;
 use crate::backend::cpu::copy::contiguous;
-use crate::backend::cpu::elementwise::{PAR_CHUNK, PAR_THRESHOLD};
+use crate::backend::cpu::parallel::{for_each_chunk_mut, PAR_CHUNK, PAR_THRESHOLD};
 use crate::backend::cpu::special::{erf_f32, erfinv_f32};
 use crate::buffer::{Buffer, Data};
 use crate::random::threefry::fill_words;
 use crate::{bail, Dtype, Element, Result};
-use rayon::prelude::*;
 
 /// Random words: input 0 holds keys of shape `(…, 2)` (uint32); the output (uint8, uint16 or
 /// uint32 by `width`) is split evenly among the keys, each key filling its share as MLX does.
@@ -179,20 +178,12 @@ fn fill<U: bytemuck::Pod + Send + Sync>(
     out: &mut [U],
     f: impl Fn(usize, u32) -> U + Sync + Send,
 ) {
-    if out.len() >= PAR_THRESHOLD {
-        out.par_chunks_mut(PAR_CHUNK)
-            .zip(bits.par_chunks(PAR_CHUNK))
-            .enumerate()
-            .for_each(|(c, (o, b))| {
-                for (k, (o, &b)) in o.iter_mut().zip(b).enumerate() {
-                    *o = f(c * PAR_CHUNK + k, b);
-                }
-            });
-    } else {
-        for (i, (o, &b)) in out.iter_mut().zip(bits).enumerate() {
-            *o = f(i, b);
+    let par = out.len() >= PAR_THRESHOLD;
+    for_each_chunk_mut(out, PAR_CHUNK, par, &|first, o: &mut [U]| {
+        for (k, (o, &b)) in o.iter_mut().zip(&bits[first..]).enumerate() {
+            *o = f(first + k, b);
         }
-    }
+    });
 }
 
 /// Stores float32 results into a buffer of float `dtype`.

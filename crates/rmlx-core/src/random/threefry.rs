@@ -7,7 +7,7 @@
 
 use rayon::prelude::*;
 
-use crate::backend::cpu::elementwise::{PAR_CHUNK, PAR_THRESHOLD};
+use crate::backend::cpu::parallel::{PAR_CHUNK, PAR_THRESHOLD};
 
 const ROTATIONS: [[u32; 4]; 2] = [[13, 15, 26, 6], [17, 29, 16, 24]];
 const KEY_PARITY: u32 = 0x1BD1_1BDA;

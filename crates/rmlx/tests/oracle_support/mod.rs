@@ -3,7 +3,7 @@
 //! tolerance checks.
 #![allow(dead_code)]
 
-#[path = "../../../rmlx-nn/tests/support/mod.rs"]
+#[path = "../../../rmlx-nn/tests/nn/support.rs"]
 pub mod nn_support;
 
 use rmlx_core::{Array, Error, Result};

@@ -2,8 +2,8 @@
 //! on the strided views), mask, row softmax, then `S @ V` (a second `gemm`), the blocks in
 //! parallel. The same kernel can return the softmax probabilities instead (used by the vjp).
 
+use super::parallel::for_each_chunk_mut;
 use num_traits::Float;
-use rayon::prelude::*;
 
 use super::gemm::{gemm_one, GemmElem, Mat, Product, Scales};
 use super::strided::offset_of;
@@ -164,14 +164,13 @@ pub fn sdpa<T: AttnElem>(
         }
     };
     let out = &mut buf.as_mut_slice::<T>()[..total];
-    if b * h > 1 && total * d.max(1) >= 1 << 15 {
-        out.par_chunks_mut(item)
-            .enumerate()
-            .for_each(|(bh, o)| block(bh, o));
-    } else {
-        out.chunks_mut(item)
-            .enumerate()
-            .for_each(|(bh, o)| block(bh, o));
+    let par = b * h > 1 && total * d.max(1) >= 1 << 15;
+    if item > 0 {
+        for_each_chunk_mut(out, item, par, &|first, o: &mut [T]| {
+            for (k, o) in o.chunks_mut(item).enumerate() {
+                block(first / item + k, o);
+            }
+        });
     }
     Data::new(buf, dtype, &[b, h, lq, if probs { lk } else { dv }])
 }

@@ -6,9 +6,8 @@
 //! split across rayon's pool by rows.
 
 use bytemuck::Pod;
-use rayon::prelude::*;
 
-use super::elementwise::{PAR_CHUNK, PAR_THRESHOLD};
+use super::parallel::{for_each_chunk_mut, PAR_CHUNK, PAR_THRESHOLD};
 use super::strided::{collapse, for_each_offset, for_each_offset2, offset_of};
 use crate::buffer::{Buffer, Data};
 
@@ -79,13 +78,11 @@ pub fn read_view<T: Pod + Send + Sync>(
     };
     if n >= PAR_THRESHOLD && rows > 1 {
         let rows_per_task = (PAR_CHUNK / row).max(1);
-        out.par_chunks_mut(rows_per_task * row)
-            .enumerate()
-            .for_each(|(c, chunk)| {
-                for (k, dst) in chunk.chunks_mut(row).enumerate() {
-                    copy_row(c * rows_per_task + k, dst);
-                }
-            });
+        for_each_chunk_mut(out, rows_per_task * row, true, &|first, chunk: &mut [T]| {
+            for (k, dst) in chunk.chunks_mut(row).enumerate() {
+                copy_row(first / row + k, dst);
+            }
+        });
     } else if s_last == 1 || row >= 16 {
         for (r, dst) in out.chunks_mut(row).enumerate() {
             copy_row(r, dst);
@@ -216,9 +213,9 @@ fn concat_typed<T: Pod + Send + Sync>(
     };
     let rows = out.len() / out_row;
     if out.len() >= PAR_THRESHOLD && rows > 1 {
-        out.par_chunks_mut(out_row)
-            .enumerate()
-            .for_each(|(p, row)| fill_row(p, row));
+        for_each_chunk_mut(out, out_row, true, &|first, row: &mut [T]| {
+            fill_row(first / out_row, row)
+        });
     } else {
         for (p, row) in out.chunks_mut(out_row).enumerate() {
             fill_row(p, row);

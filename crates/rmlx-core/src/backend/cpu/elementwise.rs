@@ -1,22 +1,19 @@
-//! Generic elementwise kernels over strided inputs, with contiguous fast paths that the compiler
-//! vectorises, rayon splitting above [`PAR_THRESHOLD`], and output buffer donation.
+//! Elementwise kernels over strided inputs: classify once, split once, loop generically.
+//!
+//! The layout work is done by non-generic code: [`Walk`] collapses the operands' axes and cuts any
+//! range of output positions into segments that lie on one row of the last (collapsed) axis, each
+//! with its operands' starting offsets; [`super::parallel`] splits the output across threads.
+//! What is generic over the element types and the operation is only the serial loop over one
+//! segment, specialised for the row layouts the compiler vectorises (contiguous, broadcast
+//! scalar, general stride). Output buffers are donated inputs where possible.
 
 use bytemuck::Pod;
-use rayon::prelude::*;
 
+use super::parallel::for_each_chunk_mut;
+pub use super::parallel::{PAR_CHUNK, PAR_THRESHOLD};
 use super::strided::{collapse, offset_of};
 use crate::buffer::{Buffer, Data};
 use crate::Dtype;
-
-/// Elements below which an elementwise kernel stays on one thread.
-///
-/// Measured on the 2-core Zen 5 machine (f32 `add`, contiguous, criterion medians): at 16 Ki
-/// elements one thread takes ~2.1 µs and two ~4.5 µs (rayon's wake-up dominates); at 64 Ki one
-/// thread ~9 µs, two ~7 µs. The crossover sits near 32 Ki elements.
-pub const PAR_THRESHOLD: usize = 1 << 15;
-
-/// Elements per rayon task in the parallel paths.
-pub const PAR_CHUNK: usize = 1 << 14;
 
 /// Allocates the output of an elementwise op, reusing an input buffer when it is donatable
 /// (same dtype and size, contiguous, held by nobody else).
@@ -33,71 +30,225 @@ pub fn alloc_out(inputs: &mut [Data], shape: &[usize], dtype: Dtype) -> Buffer {
     Buffer::new(bytes)
 }
 
-/// `out[i] = f(x[i])` over a strided input. When `out` is the donated buffer of `x`, `x` must
-/// have been read through `x_raw` before it was donated: callers pass the data they kept.
+/// `N` same-shaped strided operands walked in row-major order of their common shape, after
+/// collapsing the axes that are contiguous with each other in every operand.
+pub struct Walk<const N: usize> {
+    shape: Vec<usize>,
+    strides: [Vec<isize>; N],
+    offsets: [usize; N],
+    /// Length of the last collapsed axis (1 for a 0-d walk).
+    row: usize,
+    /// Each operand's stride along the last collapsed axis.
+    pub inner: [isize; N],
+}
+
+/// A run of output positions on one row: `out[pos..pos + len]` reads operand `k` from
+/// `offsets[k]` on with step `Walk::inner[k]`.
+#[derive(Clone, Copy, Debug)]
+pub struct Segment<const N: usize> {
+    /// Start in the chunk being filled.
+    pub pos: usize,
+    /// Number of elements.
+    pub len: usize,
+    /// Each operand's offset of the segment's first element.
+    pub offsets: [usize; N],
+}
+
+impl<const N: usize> Walk<N> {
+    /// The walk over `operands` (strides, offset), all of shape `shape`.
+    pub fn new(shape: &[usize], operands: [(&[isize], usize); N]) -> Walk<N> {
+        let strides: [&[isize]; N] = std::array::from_fn(|k| operands[k].0);
+        let (mut cshape, cstrides) = collapse(shape, &strides);
+        let mut cstrides: [Vec<isize>; N] = std::array::from_fn(|k| cstrides[k].clone());
+        if cshape.is_empty() {
+            cshape.push(1);
+            for s in cstrides.iter_mut() {
+                s.push(0);
+            }
+        }
+        let nd = cshape.len();
+        Walk {
+            row: cshape[nd - 1],
+            inner: std::array::from_fn(|k| cstrides[k][nd - 1]),
+            offsets: std::array::from_fn(|k| operands[k].1),
+            shape: cshape,
+            strides: cstrides,
+        }
+    }
+
+    /// The walk over the layouts of `data`.
+    pub fn of(shape: &[usize], data: [&Data; N]) -> Walk<N> {
+        Walk::new(
+            shape,
+            std::array::from_fn(|k| (&data[k].strides[..], data[k].offset)),
+        )
+    }
+
+    /// The segments covering output positions `first..first + len`.
+    pub fn segments(&self, first: usize, len: usize) -> Segments<'_, N> {
+        Segments {
+            walk: self,
+            first,
+            pos: 0,
+            len,
+        }
+    }
+}
+
+/// Iterator of [`Walk::segments`].
+pub struct Segments<'a, const N: usize> {
+    walk: &'a Walk<N>,
+    first: usize,
+    pos: usize,
+    len: usize,
+}
+
+impl<const N: usize> Iterator for Segments<'_, N> {
+    type Item = Segment<N>;
+
+    fn next(&mut self) -> Option<Segment<N>> {
+        if self.pos >= self.len {
+            return None;
+        }
+        let w = self.walk;
+        let lin = self.first + self.pos;
+        let len = (w.row - lin % w.row).min(self.len - self.pos);
+        let seg = Segment {
+            pos: self.pos,
+            len,
+            offsets: std::array::from_fn(|k| offset_of(lin, &w.shape, &w.strides[k], w.offsets[k])),
+        };
+        self.pos += len;
+        Some(seg)
+    }
+}
+
+/// The elements of one operand along a segment.
+#[inline(always)]
+fn at<T: Copy>(raw: &[T], base: usize, stride: isize, k: usize) -> T {
+    raw[(base as isize + k as isize * stride) as usize]
+}
+
+/// `out[i] = f(x[i])` for output positions `first..first + out.len()`.
+fn unary_chunk<T: Pod, U: Pod>(
+    walk: &Walk<1>,
+    raw: &[T],
+    first: usize,
+    out: &mut [U],
+    f: &impl Fn(T) -> U,
+) {
+    let s = walk.inner[0];
+    for seg in walk.segments(first, out.len()) {
+        let o = &mut out[seg.pos..seg.pos + seg.len];
+        let b = seg.offsets[0];
+        match s {
+            1 => {
+                for (o, &v) in o.iter_mut().zip(&raw[b..b + seg.len]) {
+                    *o = f(v);
+                }
+            }
+            0 => o.fill(f(raw[b])),
+            s => {
+                for (k, o) in o.iter_mut().enumerate() {
+                    *o = f(at(raw, b, s, k));
+                }
+            }
+        }
+    }
+}
+
+/// `out[i] = f(a[i], b[i])` for output positions `first..first + out.len()`.
+fn binary_chunk<A: Pod, B: Pod, O: Pod>(
+    walk: &Walk<2>,
+    (ra, rb): (&[A], &[B]),
+    first: usize,
+    out: &mut [O],
+    f: &impl Fn(A, B) -> O,
+) {
+    let (sa, sb) = (walk.inner[0], walk.inner[1]);
+    for seg in walk.segments(first, out.len()) {
+        let o = &mut out[seg.pos..seg.pos + seg.len];
+        let [oa, ob] = seg.offsets;
+        let n = seg.len;
+        // the common row layouts get slice loops the compiler vectorises
+        match (sa, sb) {
+            (1, 1) => {
+                for ((o, &x), &y) in o.iter_mut().zip(&ra[oa..oa + n]).zip(&rb[ob..ob + n]) {
+                    *o = f(x, y);
+                }
+            }
+            (1, 0) => {
+                let y = rb[ob];
+                for (o, &x) in o.iter_mut().zip(&ra[oa..oa + n]) {
+                    *o = f(x, y);
+                }
+            }
+            (0, 1) => {
+                let x = ra[oa];
+                for (o, &y) in o.iter_mut().zip(&rb[ob..ob + n]) {
+                    *o = f(x, y);
+                }
+            }
+            _ => {
+                for (k, o) in o.iter_mut().enumerate() {
+                    *o = f(at(ra, oa, sa, k), at(rb, ob, sb, k));
+                }
+            }
+        }
+    }
+}
+
+/// `dst[i] = f(dst[i], other[i])` for positions `first..first + dst.len()` of a donated buffer.
+fn in_place_chunk<T: Pod, U: Pod>(
+    walk: &Walk<1>,
+    raw: &[U],
+    first: usize,
+    dst: &mut [T],
+    f: &impl Fn(T, U) -> T,
+) {
+    let s = walk.inner[0];
+    for seg in walk.segments(first, dst.len()) {
+        let d = &mut dst[seg.pos..seg.pos + seg.len];
+        let b = seg.offsets[0];
+        match s {
+            1 => {
+                for (d, &v) in d.iter_mut().zip(&raw[b..b + seg.len]) {
+                    *d = f(*d, v);
+                }
+            }
+            0 => {
+                let v = raw[b];
+                d.iter_mut().for_each(|d| *d = f(*d, v));
+            }
+            s => {
+                for (k, d) in d.iter_mut().enumerate() {
+                    *d = f(*d, at(raw, b, s, k));
+                }
+            }
+        }
+    }
+}
+
+/// `out[i] = f(x[i])` over a strided input into a row-major `out` of the same size.
 pub fn unary<T: Pod + Send + Sync, U: Pod + Send + Sync>(
     x: &Data,
     out: &mut [U],
     f: impl Fn(T) -> U + Sync + Send,
 ) {
-    if let Some(xs) = x.contiguous_slice::<T>() {
-        if out.len() >= PAR_THRESHOLD {
-            out.par_chunks_mut(PAR_CHUNK)
-                .zip(xs.par_chunks(PAR_CHUNK))
-                .for_each(|(o, i)| o.iter_mut().zip(i).for_each(|(o, &i)| *o = f(i)));
-        } else {
-            out.iter_mut().zip(xs).for_each(|(o, &i)| *o = f(i));
-        }
-        return;
-    }
+    let walk = Walk::of(&x.shape, [x]);
     let raw = x.raw::<T>();
-    let (shape, st) = collapse(&x.shape, &[&x.strides]);
-    let st = &st[0];
-    let nd = shape.len();
-    let row = if nd == 0 { 1 } else { shape[nd - 1].max(1) };
-    let s = if nd == 0 { 0 } else { st[nd - 1] };
-    // one offset computation per row of the last axis; the row itself is a strided walk
-    let do_rows = |first_row: usize, chunk: &mut [U]| {
-        for (r, o_row) in chunk.chunks_mut(row).enumerate() {
-            let base = offset_of((first_row + r) * row, &shape, st, x.offset);
-            match s {
-                1 => {
-                    let len = o_row.len();
-                    o_row
-                        .iter_mut()
-                        .zip(&raw[base..base + len])
-                        .for_each(|(o, &v)| *o = f(v))
-                }
-                0 => {
-                    let v = f(raw[base]);
-                    o_row.fill(v);
-                }
-                s => {
-                    for (k, o) in o_row.iter_mut().enumerate() {
-                        *o = f(raw[(base as isize + k as isize * s) as usize]);
-                    }
-                }
-            }
-        }
-    };
-    if out.len() >= PAR_THRESHOLD && out.len() / row > 1 {
-        let rows_per_task = (PAR_CHUNK / row).max(1);
-        out.par_chunks_mut(rows_per_task * row)
-            .enumerate()
-            .for_each(|(c, chunk)| do_rows(c * rows_per_task, chunk));
-    } else {
-        do_rows(0, out);
-    }
+    let par = out.len() >= PAR_THRESHOLD;
+    for_each_chunk_mut(out, PAR_CHUNK, par, &|first, o: &mut [U]| {
+        unary_chunk(&walk, raw, first, o, &f)
+    });
 }
 
 /// In-place variant of [`unary`] for a donated, contiguous buffer of the same element type.
 pub fn unary_in_place<T: Pod + Send + Sync>(buf: &mut [T], f: impl Fn(T) -> T + Sync + Send) {
-    if buf.len() >= PAR_THRESHOLD {
-        buf.par_chunks_mut(PAR_CHUNK)
-            .for_each(|c| c.iter_mut().for_each(|v| *v = f(*v)));
-    } else {
-        buf.iter_mut().for_each(|v| *v = f(*v));
-    }
+    let par = buf.len() >= PAR_THRESHOLD;
+    for_each_chunk_mut(buf, PAR_CHUNK, par, &|_, c: &mut [T]| {
+        c.iter_mut().for_each(|v| *v = f(*v))
+    });
 }
 
 /// Applies `f` elementwise, producing a fresh (or donated) buffer of dtype `out_dtype`.
@@ -113,8 +264,7 @@ pub fn map_unary<T: Pod + Send + Sync, U: Pod + Send + Sync>(
         if let Some(mut buf) = x.try_donate(n * out_dtype.size()) {
             // The donated buffer holds x contiguously: transform it in place.
             let slice = buf.as_mut_slice::<T>();
-            let g = |v: T| bytemuck::cast::<U, T>(f(v));
-            unary_in_place(&mut slice[..n], g);
+            unary_in_place(&mut slice[..n], |v: T| bytemuck::cast::<U, T>(f(v)));
             return Data::new(buf, out_dtype, &shape);
         }
     }
@@ -123,296 +273,196 @@ pub fn map_unary<T: Pod + Send + Sync, U: Pod + Send + Sync>(
     Data::new(buf, out_dtype, &shape)
 }
 
-/// Applies `f` to two same-shaped strided inputs (broadcast beforehand as zero strides).
+/// Applies `f` to two same-shaped strided inputs (broadcast beforehand as zero strides),
+/// producing a fresh (or donated) buffer of dtype `out_dtype`.
 pub fn map_binary<A: Pod + Send + Sync, B: Pod + Send + Sync, O: Pod + Send + Sync>(
-    a: Data,
-    b: Data,
+    mut a: Data,
+    mut b: Data,
     out_dtype: Dtype,
     f: impl Fn(A, B) -> O + Sync + Send,
 ) -> Data {
     let shape = a.shape.clone();
     let n = a.size();
     let bytes = n * out_dtype.size();
-    let mut a = a;
-    let mut b = b;
+    let par = n >= PAR_THRESHOLD;
     if a.dtype == out_dtype && std::mem::size_of::<A>() == std::mem::size_of::<O>() {
         if let Some(mut buf) = a.try_donate(bytes) {
-            let lhs = &mut buf.as_mut_slice::<A>()[..n];
-            in_place(lhs, &b, |x: A, y: B| bytemuck::cast::<O, A>(f(x, y)));
+            let walk = Walk::of(&shape, [&b]);
+            let rb = b.raw::<B>();
+            let g = |x: A, y: B| bytemuck::cast::<O, A>(f(x, y));
+            let dst = &mut buf.as_mut_slice::<A>()[..n];
+            for_each_chunk_mut(dst, PAR_CHUNK, par, &|first, d: &mut [A]| {
+                in_place_chunk(&walk, rb, first, d, &g)
+            });
             return Data::new(buf, out_dtype, &shape);
         }
     }
     if b.dtype == out_dtype && std::mem::size_of::<B>() == std::mem::size_of::<O>() {
         if let Some(mut buf) = b.try_donate(bytes) {
-            let rhs = &mut buf.as_mut_slice::<B>()[..n];
-            in_place(rhs, &a, |y: B, x: A| bytemuck::cast::<O, B>(f(x, y)));
+            let walk = Walk::of(&shape, [&a]);
+            let ra = a.raw::<A>();
+            let g = |y: B, x: A| bytemuck::cast::<O, B>(f(x, y));
+            let dst = &mut buf.as_mut_slice::<B>()[..n];
+            for_each_chunk_mut(dst, PAR_CHUNK, par, &|first, d: &mut [B]| {
+                in_place_chunk(&walk, ra, first, d, &g)
+            });
             return Data::new(buf, out_dtype, &shape);
         }
     }
     let mut buf = Buffer::new(bytes);
-    binary(&a, &b, &mut buf.as_mut_slice::<O>()[..n], &f);
+    let walk = Walk::of(&shape, [&a, &b]);
+    let raws = (a.raw::<A>(), b.raw::<B>());
+    let out = &mut buf.as_mut_slice::<O>()[..n];
+    for_each_chunk_mut(out, PAR_CHUNK, par, &|first, o: &mut [O]| {
+        binary_chunk(&walk, raws, first, o, &f)
+    });
     Data::new(buf, out_dtype, &shape)
 }
 
-/// `dst[i] = f(dst[i], other[i])` where `dst` is a donated contiguous buffer.
-fn in_place<T: Pod + Send + Sync, U: Pod + Send + Sync>(
-    dst: &mut [T],
-    other: &Data,
-    f: impl Fn(T, U) -> T + Sync + Send,
-) {
-    let par = dst.len() >= PAR_THRESHOLD;
-    if let Some(o) = other.contiguous_slice::<U>() {
-        if par {
-            dst.par_chunks_mut(PAR_CHUNK)
-                .zip(o.par_chunks(PAR_CHUNK))
-                .for_each(|(d, o)| d.iter_mut().zip(o).for_each(|(d, &o)| *d = f(*d, o)));
-        } else {
-            dst.iter_mut().zip(o).for_each(|(d, &o)| *d = f(*d, o));
-        }
-    } else if other.strides.iter().all(|&s| s == 0) {
-        let s = other.raw::<U>()[other.offset];
-        unary_in_place(dst, |d| f(d, s));
-    } else {
-        let raw = other.raw::<U>();
-        let (shape, st) = collapse(&other.shape, &[&other.strides]);
-        let st = &st[0];
-        let nd = shape.len();
-        let row = if nd == 0 { 1 } else { shape[nd - 1].max(1) };
-        let s = if nd == 0 { 0 } else { st[nd - 1] };
-        let do_rows = |first_row: usize, chunk: &mut [T]| {
-            for (r, d_row) in chunk.chunks_mut(row).enumerate() {
-                let base = offset_of((first_row + r) * row, &shape, st, other.offset);
-                match s {
-                    1 => {
-                        let len = d_row.len();
-                        d_row
-                            .iter_mut()
-                            .zip(&raw[base..base + len])
-                            .for_each(|(d, &o)| *d = f(*d, o))
-                    }
-                    0 => {
-                        let o = raw[base];
-                        d_row.iter_mut().for_each(|d| *d = f(*d, o));
-                    }
-                    s => {
-                        for (k, d) in d_row.iter_mut().enumerate() {
-                            *d = f(*d, raw[(base as isize + k as isize * s) as usize]);
-                        }
-                    }
-                }
-            }
-        };
-        if par && dst.len() / row > 1 {
-            let rows_per_task = (PAR_CHUNK / row).max(1);
-            dst.par_chunks_mut(rows_per_task * row)
-                .enumerate()
-                .for_each(|(c, chunk)| do_rows(c * rows_per_task, chunk));
-        } else {
-            do_rows(0, dst);
-        }
-    }
-}
-
-/// `out[i] = f(a[i], b[i])` for same-shaped strided inputs.
-pub fn binary<A: Pod + Send + Sync, B: Pod + Send + Sync, O: Pod + Send + Sync>(
-    a: &Data,
-    b: &Data,
-    out: &mut [O],
-    f: &(impl Fn(A, B) -> O + Sync + Send),
-) {
-    let n = out.len();
-    let par = n >= PAR_THRESHOLD;
-    let a_scalar = a.strides.iter().all(|&s| s == 0);
-    let b_scalar = b.strides.iter().all(|&s| s == 0);
-    match (a.contiguous_slice::<A>(), b.contiguous_slice::<B>()) {
-        (Some(xa), Some(xb)) => {
-            if par {
-                out.par_chunks_mut(PAR_CHUNK)
-                    .zip(xa.par_chunks(PAR_CHUNK).zip(xb.par_chunks(PAR_CHUNK)))
-                    .for_each(|(o, (i, j))| {
-                        for ((o, &i), &j) in o.iter_mut().zip(i).zip(j) {
-                            *o = f(i, j)
-                        }
-                    });
-            } else {
-                for ((o, &i), &j) in out.iter_mut().zip(xa).zip(xb) {
-                    *o = f(i, j)
-                }
-            }
-            return;
-        }
-        (Some(xa), None) if b_scalar => {
-            let s = b.raw::<B>()[b.offset];
-            if par {
-                out.par_chunks_mut(PAR_CHUNK)
-                    .zip(xa.par_chunks(PAR_CHUNK))
-                    .for_each(|(o, i)| o.iter_mut().zip(i).for_each(|(o, &i)| *o = f(i, s)));
-            } else {
-                out.iter_mut().zip(xa).for_each(|(o, &i)| *o = f(i, s));
-            }
-            return;
-        }
-        (None, Some(xb)) if a_scalar => {
-            let s = a.raw::<A>()[a.offset];
-            if par {
-                out.par_chunks_mut(PAR_CHUNK)
-                    .zip(xb.par_chunks(PAR_CHUNK))
-                    .for_each(|(o, j)| o.iter_mut().zip(j).for_each(|(o, &j)| *o = f(s, j)));
-            } else {
-                out.iter_mut().zip(xb).for_each(|(o, &j)| *o = f(s, j));
-            }
-            return;
-        }
-        _ => {}
-    }
-    // Row broadcast and general strides: collapse the axes, then walk rows of the last axis.
-    let (ra, rb) = (a.raw::<A>(), b.raw::<B>());
-    let (shape, st) = collapse(&a.shape, &[&a.strides, &b.strides]);
-    if shape.is_empty() {
-        // a single element (every axis had size 1)
-        out[0] = f(ra[a.offset], rb[b.offset]);
-        return;
-    }
-    let rows = RowWalk {
-        shape: &shape,
-        sa: &st[0],
-        sb: &st[1],
-        oa: a.offset,
-        ob: b.offset,
-    };
-    let row = shape[shape.len() - 1];
-    if par && n / row > 1 {
-        let rows_per_task = (PAR_CHUNK / row).max(1);
-        out.par_chunks_mut(rows_per_task * row)
-            .enumerate()
-            .for_each(|(c, chunk)| rows.run(ra, rb, chunk, c * rows_per_task * row, f));
-    } else {
-        rows.run(ra, rb, out, 0, f);
-    }
-}
-
-/// Two operands of one (collapsed) shape walked row by row along the last axis.
-struct RowWalk<'a> {
-    shape: &'a [usize],
-    sa: &'a [isize],
-    sb: &'a [isize],
-    oa: usize,
-    ob: usize,
-}
-
-impl RowWalk<'_> {
-    /// Fills `chunk` (whole rows, starting at row-major position `first`) with `f(a, b)`.
-    fn run<A: Pod, B: Pod, O: Pod>(
-        &self,
-        ra: &[A],
-        rb: &[B],
-        chunk: &mut [O],
-        first: usize,
-        f: &impl Fn(A, B) -> O,
-    ) {
-        let nd = self.shape.len();
-        let row = self.shape[nd - 1];
-        let (sa, sb) = (self.sa[nd - 1], self.sb[nd - 1]);
-        for (r, out_row) in chunk.chunks_mut(row).enumerate() {
-            let lin = first + r * row;
-            let oa = offset_of(lin, self.shape, self.sa, self.oa);
-            let ob = offset_of(lin, self.shape, self.sb, self.ob);
-            let len = out_row.len();
-            // the common row layouts get slice loops the compiler vectorises
-            match (sa, sb) {
-                (1, 1) => {
-                    let (xa, xb) = (&ra[oa..oa + len], &rb[ob..ob + len]);
-                    for ((o, &i), &j) in out_row.iter_mut().zip(xa).zip(xb) {
-                        *o = f(i, j);
-                    }
-                }
-                (1, 0) => {
-                    let j = rb[ob];
-                    for (o, &i) in out_row.iter_mut().zip(&ra[oa..oa + len]) {
-                        *o = f(i, j);
-                    }
-                }
-                (0, 1) => {
-                    let i = ra[oa];
-                    for (o, &j) in out_row.iter_mut().zip(&rb[ob..ob + len]) {
-                        *o = f(i, j);
-                    }
-                }
-                _ => {
-                    let (oa, ob) = (oa as isize, ob as isize);
-                    for (k, o) in out_row.iter_mut().enumerate() {
-                        let k = k as isize;
-                        *o = f(ra[(oa + k * sa) as usize], rb[(ob + k * sb) as usize]);
-                    }
-                }
-            }
-        }
-    }
-}
-
 /// `out[i] = if c[i] != 0 { x[i] } else { y[i] }` over three same-shaped strided inputs (`c` is
-/// bool storage). Contiguous inputs take a vectorisable path; other layouts walk rows of the
-/// last axis with per-row offsets. Splits across threads above [`PAR_THRESHOLD`].
+/// bool storage).
 pub fn map_ternary<T: Pod + Send + Sync>(c: &Data, x: &Data, y: &Data, out_dtype: Dtype) -> Data {
     let shape = c.shape.clone();
     let n = c.size();
     let mut buf = Buffer::new(n * out_dtype.size());
-    let out = &mut buf.as_mut_slice::<T>()[..n];
-    let par = n >= PAR_THRESHOLD;
-    let select = |o: &mut [T], cs: &[u8], xs: &[T], ys: &[T]| {
-        for (((o, &c), &x), &y) in o.iter_mut().zip(cs).zip(xs).zip(ys) {
-            *o = if c != 0 { x } else { y };
-        }
-    };
-    if let (Some(cs), Some(xs), Some(ys)) = (
-        c.contiguous_slice::<u8>(),
-        x.contiguous_slice::<T>(),
-        y.contiguous_slice::<T>(),
-    ) {
-        if par {
-            out.par_chunks_mut(PAR_CHUNK)
-                .enumerate()
-                .for_each(|(k, o)| {
-                    let s = k * PAR_CHUNK;
-                    let e = s + o.len();
-                    select(o, &cs[s..e], &xs[s..e], &ys[s..e]);
-                });
-        } else {
-            select(out, cs, xs, ys);
-        }
-        return Data::new(buf, out_dtype, &shape);
-    }
-    if n == 0 {
-        return Data::new(buf, out_dtype, &shape);
-    }
+    let walk = Walk::of(&shape, [c, x, y]);
     let (rc, rx, ry) = (c.raw::<u8>(), x.raw::<T>(), y.raw::<T>());
-    let nd = shape.len();
-    let row = if nd == 0 { 1 } else { shape[nd - 1].max(1) };
-    let last = |d: &Data| if nd == 0 { 0 } else { d.strides[nd - 1] };
-    let (sc, sx, sy) = (last(c), last(x), last(y));
-    let rows = |chunk: &mut [T], first: usize| {
-        for (r, out_row) in chunk.chunks_mut(row).enumerate() {
-            let lin = first + r * row;
-            let oc = offset_of(lin, &c.shape, &c.strides, c.offset) as isize;
-            let ox = offset_of(lin, &x.shape, &x.strides, x.offset) as isize;
-            let oy = offset_of(lin, &y.shape, &y.strides, y.offset) as isize;
-            for (k, o) in out_row.iter_mut().enumerate() {
-                let k = k as isize;
-                *o = if rc[(oc + k * sc) as usize] != 0 {
-                    rx[(ox + k * sx) as usize]
+    let [sc, sx, sy] = walk.inner;
+    let out = &mut buf.as_mut_slice::<T>()[..n];
+    for_each_chunk_mut(
+        out,
+        PAR_CHUNK,
+        n >= PAR_THRESHOLD,
+        &|first, out: &mut [T]| {
+            for seg in walk.segments(first, out.len()) {
+                let o = &mut out[seg.pos..seg.pos + seg.len];
+                let [oc, ox, oy] = seg.offsets;
+                let m = seg.len;
+                if (sc, sx, sy) == (1, 1, 1) {
+                    let (cs, xs, ys) = (&rc[oc..oc + m], &rx[ox..ox + m], &ry[oy..oy + m]);
+                    for (((o, &c), &x), &y) in o.iter_mut().zip(cs).zip(xs).zip(ys) {
+                        *o = if c != 0 { x } else { y };
+                    }
                 } else {
-                    ry[(oy + k * sy) as usize]
-                };
+                    for (k, o) in o.iter_mut().enumerate() {
+                        *o = if at(rc, oc, sc, k) != 0 {
+                            at(rx, ox, sx, k)
+                        } else {
+                            at(ry, oy, sy, k)
+                        };
+                    }
+                }
+            }
+        },
+    );
+    Data::new(buf, out_dtype, &shape)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A naive reference: the element of a strided layout at row-major position `i`.
+    fn naive(d: &Data, i: usize) -> f32 {
+        d.raw::<f32>()[offset_of(i, &d.shape, &d.strides, d.offset)]
+    }
+
+    fn view(vals: &[f32], shape: &[usize], strides: &[isize], offset: usize) -> Data {
+        let mut d = Data::new(Buffer::from_slice(vals), Dtype::F32, &[vals.len()]);
+        d.shape = shape.to_vec();
+        d.strides = strides.to_vec();
+        d.offset = offset;
+        d
+    }
+
+    #[test]
+    fn segments_split_rows_and_chunks() {
+        let w = Walk::new(&[3, 4], [(&[1, 3][..], 0)]);
+        let segs: Vec<_> = w.segments(2, 7).collect();
+        assert_eq!(
+            segs.iter()
+                .map(|s| (s.pos, s.len, s.offsets[0]))
+                .collect::<Vec<_>>(),
+            vec![(0, 2, 6), (2, 4, 1), (6, 1, 2)]
+        );
+    }
+
+    #[test]
+    fn binary_layouts_match_naive_loop() {
+        let vals: Vec<f32> = (0..4096).map(|i| i as f32 * 0.5 - 7.0).collect();
+        // (shape, a strides, a offset, b strides, b offset): contiguous, row broadcast, column
+        // broadcast, transposed, negative strides, scalar, 0-d; sizes above the parallel threshold
+        type Case = (Vec<usize>, Vec<isize>, usize, Vec<isize>, usize);
+        let cases: Vec<Case> = vec![
+            (vec![64, 64], vec![64, 1], 0, vec![64, 1], 0),
+            (vec![64, 64], vec![64, 1], 0, vec![0, 1], 5),
+            (vec![64, 64], vec![0, 1], 3, vec![1, 0], 0),
+            (vec![64, 64], vec![1, 64], 0, vec![64, 1], 0),
+            (vec![8, 9], vec![-9, -1], 4095, vec![0, 0], 7),
+            (vec![], vec![], 11, vec![], 12),
+            (vec![300, 200], vec![1, 0], 0, vec![0, 1], 0),
+            (vec![2, 0, 3], vec![0, 3, 1], 0, vec![0, 3, 1], 0),
+        ];
+        for (shape, sa, oa, sb, ob) in cases {
+            let a = view(&vals, &shape, &sa, oa);
+            let b = view(&vals, &shape, &sb, ob);
+            let n: usize = shape.iter().product();
+            let out =
+                map_binary::<f32, f32, f32>(a.clone(), b.clone(), Dtype::F32, |x, y| x * 2.0 - y);
+            let got = out.contiguous_slice::<f32>().unwrap();
+            assert_eq!(got.len(), n);
+            for (i, &g) in got.iter().enumerate() {
+                assert_eq!(g, naive(&a, i) * 2.0 - naive(&b, i), "{shape:?} at {i}");
+            }
+            let u = map_unary::<f32, f32>(b.clone(), Dtype::F32, |x| x + 1.0);
+            let got = u.contiguous_slice::<f32>().unwrap();
+            assert_eq!(got.len(), n);
+            for (i, &g) in got.iter().enumerate() {
+                assert_eq!(g, naive(&b, i) + 1.0);
             }
         }
-    };
-    if par {
-        let rows_per_task = (PAR_CHUNK / row).max(1);
-        out.par_chunks_mut(rows_per_task * row)
-            .enumerate()
-            .for_each(|(k, chunk)| rows(chunk, k * rows_per_task * row));
-    } else {
-        rows(out, 0);
     }
-    Data::new(buf, out_dtype, &shape)
+
+    #[test]
+    fn donated_buffers_compute_in_place() {
+        let n = 1 << 16;
+        let a = Data::new(
+            Buffer::from_slice(&vec![1.0f32; n]),
+            Dtype::F32,
+            &[256, 256],
+        );
+        let ptr = a.buf.bytes().as_ptr();
+        let vals: Vec<f32> = (0..256).map(|i| i as f32).collect();
+        let row = view(&vals, &[256, 256], &[0, 1], 0);
+        let out = map_binary::<f32, f32, f32>(a, row, Dtype::F32, |x, y| x + y);
+        assert_eq!(out.buf.bytes().as_ptr(), ptr, "the lhs buffer is reused");
+        let got = out.contiguous_slice::<f32>().unwrap();
+        assert!(got
+            .chunks(256)
+            .all(|r| r.iter().enumerate().all(|(j, &v)| v == j as f32 + 1.0)));
+        // donated rhs: the operation order is kept (x - y, not y - x)
+        let b = Data::new(Buffer::from_slice(&vec![3.0f32; n]), Dtype::F32, &[n]);
+        let s = view(&[10.0], &[n], &[0], 0);
+        let out = map_binary::<f32, f32, f32>(s, b, Dtype::F32, |x, y| x - y);
+        assert!(out
+            .contiguous_slice::<f32>()
+            .unwrap()
+            .iter()
+            .all(|&v| v == 7.0));
+    }
+
+    #[test]
+    fn ternary_selects_per_layout() {
+        let c = Data::new(Buffer::from_slice(&[1u8, 0, 1]), Dtype::Bool, &[3]);
+        let x = view(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3], &[3, 1], 0);
+        let y = view(&[-1.0], &[2, 3], &[0, 0], 0);
+        let mut cb = c.clone();
+        cb.shape = vec![2, 3];
+        cb.strides = vec![0, 1];
+        let out = map_ternary::<f32>(&cb, &x, &y, Dtype::F32);
+        assert_eq!(
+            out.contiguous_slice::<f32>().unwrap(),
+            &[1.0, -1.0, 3.0, 4.0, -1.0, 6.0]
+        );
+    }
 }

@@ -8,6 +8,7 @@ pub mod gather;
 pub mod gemm;
 pub mod norm;
 pub mod order;
+pub mod parallel;
 pub mod reduce;
 pub mod scalar;
 pub mod scan;

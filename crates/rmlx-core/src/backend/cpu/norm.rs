@@ -5,9 +5,8 @@
 use bytemuck::Pod;
 use half::{bf16, f16};
 use num_traits::Float;
-use rayon::prelude::*;
 
-use super::elementwise::PAR_THRESHOLD;
+use super::parallel::{for_each_chunk_mut, PAR_THRESHOLD};
 
 /// A storage type and the float type its row statistics accumulate in.
 pub trait NormElem: Pod + Send + Sync {
@@ -124,9 +123,9 @@ fn rows<T: Copy + Send + Sync, U: Copy + Send + Sync>(
     };
     if out.len() >= PAR_THRESHOLD {
         let per = rows_per_task(d) * d;
-        out.par_chunks_mut(per)
-            .zip(x.par_chunks(per))
-            .for_each(|(o, i)| run(o, i));
+        for_each_chunk_mut(out, per, true, &|first, o: &mut [U]| {
+            run(o, &x[first..first + o.len()])
+        });
     } else {
         run(out, x);
     }
@@ -152,10 +151,10 @@ fn rows2<T: Copy + Send + Sync>(
     };
     if out.len() >= PAR_THRESHOLD {
         let per = rows_per_task(d) * d;
-        out.par_chunks_mut(per)
-            .zip(x.par_chunks(per))
-            .zip(g.par_chunks(per))
-            .for_each(|((o, x), g)| run(o, x, g));
+        for_each_chunk_mut(out, per, true, &|first, o: &mut [T]| {
+            let r = first..first + o.len();
+            run(o, &x[r.clone()], &g[r])
+        });
     } else {
         run(out, x, g);
     }
@@ -317,13 +316,15 @@ pub fn rope<T: NormElem>(x: &[T], seq: usize, d: usize, p: RopeParams, out: &mut
             }
         }
     };
-    if out.len() >= PAR_THRESHOLD {
-        out.par_chunks_mut(per_seq)
-            .zip(x.par_chunks(per_seq))
-            .for_each(|(o, i)| seq_rows(i, o));
-    } else {
-        out.chunks_mut(per_seq)
-            .zip(x.chunks(per_seq))
-            .for_each(|(o, i)| seq_rows(i, o));
-    }
+    for_each_chunk_mut(
+        out,
+        per_seq,
+        out.len() >= PAR_THRESHOLD,
+        &|first, o: &mut [T]| {
+            let xs = &x[first..first + o.len()];
+            for (o, i) in o.chunks_mut(per_seq).zip(xs.chunks(per_seq)) {
+                seq_rows(i, o)
+            }
+        },
+    );
 }

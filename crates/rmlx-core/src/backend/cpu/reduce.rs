@@ -3,12 +3,11 @@
 //! Three paths: reduced axes trailing and contiguous (one contiguous run per output element,
 //! summed with 16 independent lanes so the compiler vectorises it), reduced axes leading and
 //! contiguous (rows accumulated into the output, vectorised over columns), and a general strided
-//! walk. Outputs are split across rayon above [`super::elementwise::PAR_THRESHOLD`] input elements.
+//! walk. Outputs are split across rayon above [`super::parallel::PAR_THRESHOLD`] input elements.
 
 use bytemuck::Pod;
-use rayon::prelude::*;
 
-use super::elementwise::PAR_THRESHOLD;
+use super::parallel::{for_each_chunk_mut, map_collect, PAR_CHUNK, PAR_THRESHOLD};
 use super::strided::{for_each_offset, offset_of};
 use crate::buffer::Data;
 
@@ -50,12 +49,9 @@ where
     let leading = axes.iter().enumerate().all(|(i, &a)| a == i);
     if let Some(xs) = x.contiguous_slice::<T>() {
         if trailing {
-            let run = |chunk: &[T]| reduce_run(chunk, r);
-            return if total >= PAR_THRESHOLD {
-                xs.par_chunks(red_n).map(run).collect()
-            } else {
-                xs.chunks(red_n).map(run).collect()
-            };
+            let run = |i: usize| reduce_run(&xs[i * red_n..(i + 1) * red_n], r);
+            let chunk = (PAR_CHUNK / red_n).max(1);
+            return map_collect(out_n, r.init(), chunk, total >= PAR_THRESHOLD, &run);
         }
         if leading {
             return reduce_rows(xs, red_n, out_n, r, total >= PAR_THRESHOLD);
@@ -75,11 +71,8 @@ where
         });
         acc
     };
-    if total >= PAR_THRESHOLD {
-        (0..out_n).into_par_iter().map(one).collect()
-    } else {
-        (0..out_n).map(one).collect()
-    }
+    let chunk = (PAR_CHUNK / red_n).max(1);
+    map_collect(out_n, r.init(), chunk, total >= PAR_THRESHOLD, &one)
 }
 
 fn reduce_run<T: Pod, A: Copy, R: Reducer<T, A>>(xs: &[T], r: &R) -> A {
@@ -126,9 +119,7 @@ fn reduce_rows<T: Pod + Sync, A: Copy + Send + Sync, R: Reducer<T, A>>(
     let mut out = vec![r.init(); cols];
     if par && cols >= 64 {
         let block = cols.div_ceil(rayon::current_num_threads() * 4).max(16);
-        out.par_chunks_mut(block)
-            .enumerate()
-            .for_each(|(b, chunk)| col_block(b * block, chunk));
+        for_each_chunk_mut(&mut out, block, true, &col_block);
     } else {
         col_block(0, &mut out);
     }
@@ -178,9 +169,6 @@ where
     if n == 0 {
         return vec![0; out_n];
     }
-    if out_n * n >= PAR_THRESHOLD {
-        (0..out_n).into_par_iter().map(one).collect()
-    } else {
-        (0..out_n).map(one).collect()
-    }
+    let chunk = (PAR_CHUNK / n).max(1);
+    map_collect(out_n, 0, chunk, out_n * n >= PAR_THRESHOLD, &one)
 }

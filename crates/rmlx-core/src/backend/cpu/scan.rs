@@ -4,14 +4,13 @@
 //! The input is made row-contiguous first and seen as `(outer, n, inner)`: with `inner == 1`
 //! each row is scanned sequentially; otherwise whole `inner`-long rows are combined at once
 //! (vectorised over `inner`). Blocks of `outer` go to rayon above
-//! [`super::elementwise::PAR_THRESHOLD`] elements.
+//! [`super::parallel::PAR_THRESHOLD`] elements.
 
 use bytemuck::Pod;
-use rayon::prelude::*;
 
 use super::copy::contiguous;
-use super::elementwise::PAR_THRESHOLD;
 use super::order::Ordered;
+use super::parallel::{for_each_chunk_mut, PAR_THRESHOLD};
 use super::scalar::Arith;
 use crate::buffer::{Buffer, Data};
 
@@ -138,14 +137,13 @@ pub fn scan<T: ScanElem>(
         let src = &x.raw::<T>()[x.offset..x.offset + total];
         let dst = &mut buf.as_mut_slice::<T>()[..total];
         let block = n * inner;
-        let run = |(s, d): (&[T], &mut [T])| scan_block(s, d, n, inner, kind, reverse, inclusive);
-        if total >= PAR_THRESHOLD && outer > 1 {
-            src.par_chunks(block)
-                .zip(dst.par_chunks_mut(block))
-                .for_each(run);
-        } else {
-            src.chunks(block).zip(dst.chunks_mut(block)).for_each(run);
-        }
+        let par = total >= PAR_THRESHOLD && outer > 1;
+        for_each_chunk_mut(dst, block, par, &|first, d: &mut [T]| {
+            let s = &src[first..first + d.len()];
+            for (s, d) in s.chunks(block).zip(d.chunks_mut(block)) {
+                scan_block(s, d, n, inner, kind, reverse, inclusive);
+            }
+        });
     }
     Data::new(buf, x.dtype, &x.shape)
 }

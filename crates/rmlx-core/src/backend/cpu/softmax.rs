@@ -6,8 +6,8 @@
 //! kernel is compiled three times (AVX-512, AVX2+FMA, baseline) and picked at run time, so the
 //! polynomial `exp` below runs 16 (or 8) lanes wide.
 
+use super::parallel::for_each_chunk_mut;
 use half::{bf16, f16};
-use rayon::prelude::*;
 
 use crate::buffer::{Buffer, Data};
 use crate::Dtype;
@@ -211,7 +211,7 @@ fn rows_per_task(n: usize) -> usize {
 }
 
 fn par_rows(total: usize) -> bool {
-    total >= super::elementwise::PAR_THRESHOLD
+    total >= super::parallel::PAR_THRESHOLD
 }
 
 /// Softmax over rows of length `n` of contiguous f32 data (`x.len()` a multiple of `n`).
@@ -220,13 +220,9 @@ pub fn softmax_f32(x: &[f32], out: &mut [f32], n: usize) {
         return;
     }
     let chunk = rows_per_task(n) * n;
-    if par_rows(x.len()) {
-        x.par_chunks(chunk)
-            .zip(out.par_chunks_mut(chunk))
-            .for_each(|(x, o)| softmax_rows_f32(x, o, n));
-    } else {
-        softmax_rows_f32(x, out, n);
-    }
+    for_each_chunk_mut(out, chunk, par_rows(x.len()), &|first, o: &mut [f32]| {
+        softmax_rows_f32(&x[first..first + o.len()], o, n)
+    });
 }
 
 /// logsumexp over rows of length `n` of contiguous f32 data; `out` has one entry per row.
@@ -236,17 +232,10 @@ pub fn logsumexp_f32(x: &[f32], out: &mut [f32], n: usize) {
         return;
     }
     let rows = rows_per_task(n);
-    let run = |(x, o): (&[f32], &mut [f32])| {
+    for_each_chunk_mut(out, rows, par_rows(x.len()), &|first, o: &mut [f32]| {
         let mut scratch = vec![0.0f32; n];
-        lse_rows_f32(x, o, n, &mut scratch)
-    };
-    if par_rows(x.len()) {
-        x.par_chunks(rows * n)
-            .zip(out.par_chunks_mut(rows))
-            .for_each(run);
-    } else {
-        run((x, out));
-    }
+        lse_rows_f32(&x[first * n..(first + o.len()) * n], o, n, &mut scratch)
+    });
 }
 
 fn softmax_row_f64(x: &[f64], out: &mut [f64]) {
@@ -334,18 +323,20 @@ fn rows_generic<T: bytemuck::Pod + Send + Sync, U: bytemuck::Pod + Send + Sync>(
         return;
     }
     let rows = rows_per_task(n_in);
-    let run = |(x, o): (&[T], &mut [U])| {
-        for (xr, or) in x.chunks_exact(n_in).zip(o.chunks_exact_mut(n_out)) {
-            f(xr, or)
-        }
-    };
-    if par_rows(x.len()) {
-        x.par_chunks(rows * n_in)
-            .zip(out.par_chunks_mut(rows * n_out))
-            .for_each(run);
-    } else {
-        run((x, out));
+    if n_out == 0 {
+        return;
     }
+    for_each_chunk_mut(
+        out,
+        rows * n_out,
+        par_rows(x.len()),
+        &|first, o: &mut [U]| {
+            let x = &x[first / n_out * n_in..];
+            for (xr, or) in x.chunks_exact(n_in).zip(o.chunks_exact_mut(n_out)) {
+                f(xr, or)
+            }
+        },
+    );
 }
 
 /// Softmax over the last axis of float data `x` (made contiguous by the caller), same dtype out.

@@ -3,16 +3,15 @@
 //!
 //! The input is made row-contiguous and seen as `(outer, n, inner)`; each of the `outer * inner`
 //! lines is copied out (a no-op slice when `inner == 1`), processed, and written back. Blocks of
-//! `outer` go to rayon above [`super::elementwise::PAR_THRESHOLD`] elements.
+//! `outer` go to rayon above [`super::parallel::PAR_THRESHOLD`] elements.
 
 use std::cmp::Ordering;
 
 use bytemuck::Pod;
-use rayon::prelude::*;
 
 use super::copy::contiguous;
-use super::elementwise::PAR_THRESHOLD;
 use super::order::Ordered;
+use super::parallel::{for_each_chunk_mut, PAR_THRESHOLD};
 use super::scalar::Arith;
 use super::scan::split_axis;
 use crate::buffer::{Buffer, Data};
@@ -48,16 +47,14 @@ fn for_lines<T: Pod + Send + Sync, U: Pod + Send + Sync + Default>(
         }
     };
     let (bi, bo) = (n_in * inner, n_out * inner);
-    if bi == 0 {
+    if bi == 0 || bo == 0 {
         return;
     }
-    if outer > 1 && outer * bi >= PAR_THRESHOLD {
-        src.par_chunks(bi)
-            .zip(dst.par_chunks_mut(bo))
-            .for_each(block);
-    } else {
-        src.chunks(bi).zip(dst.chunks_mut(bo)).for_each(block);
-    }
+    let par = outer > 1 && outer * bi >= PAR_THRESHOLD;
+    for_each_chunk_mut(dst, bo, par, &|first, d: &mut [U]| {
+        let s = &src[first / bo * bi..];
+        s.chunks(bi).zip(d.chunks_mut(bo)).for_each(block);
+    });
 }
 
 fn line_op<T: Pod + Send + Sync, U: Pod + Send + Sync + Default>(

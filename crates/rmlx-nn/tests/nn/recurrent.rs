@@ -1,7 +1,7 @@
 //! RNN, GRU and LSTM: parameter names/order/shapes and init draws, forward against naive f64
 //! step loops written here, finite-difference gradients, hidden-state arguments, bad input.
 
-mod fd;
+use crate::fd;
 
 use fd::{assert_close, check_grad, vals, Rng};
 use rmlx_core::{random, Array, Dtype, Result};
@@ -635,7 +635,7 @@ fn bad_inputs_are_errors() {
     }
 }
 
-mod support;
+use crate::support;
 
 #[test]
 fn spec_builder_makes_recurrent_layers() {

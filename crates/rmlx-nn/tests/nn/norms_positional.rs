@@ -2,9 +2,7 @@
 //! against naive loops / closed forms written here, finite-difference gradients in f64, and
 //! MLX's error messages.
 
-#![allow(clippy::needless_range_loop)]
-
-mod support;
+use crate::support;
 
 use rmlx_core::transforms::grad;
 use rmlx_core::{Array, Dtype, Result};

@@ -1,7 +1,8 @@
-//! Memory behaviour of the transforms: after `value_and_grad` returns and its results are
-//! evaluated, no intermediate of the forward pass stays alive; `checkpoint` keeps none of its
-//! function's intermediates after the forward pass. One test function (this file is its own
-//! process), so no other test allocates concurrently.
+//! Memory behaviour of evaluation and the transforms: evaluation frees intermediates and donates
+//! buffers; after `value_and_grad` returns and its results are evaluated, no intermediate of the
+//! forward pass stays alive; `checkpoint` keeps none of its
+//! function's intermediates after the forward pass. This binary holds only memory tests, each
+//! under `ALONE`, so no other test allocates concurrently.
 
 use rmlx_core::{self as mx, memory, Array, Result};
 
@@ -30,6 +31,7 @@ fn grew(before: usize) -> usize {
 
 #[test]
 fn transforms_free_forward_intermediates() {
+    let _alone = crate::ALONE.lock();
     let (x, w) = inputs();
 
     // 1. value_and_grad: once value and grads are evaluated, only the grads remain.
@@ -82,4 +84,28 @@ fn transforms_free_forward_intermediates() {
     assert_eq!(g[0].to_vec::<f32>().unwrap(), g_plain);
     drop((v, g));
     assert!(grew(base) < MB4 / 2, "after dropping: {} bytes", grew(base));
+}
+
+#[test]
+fn eval_frees_intermediates_and_donates() {
+    let _alone = crate::ALONE.lock();
+    let n = 1 << 16; // 256 KiB per f32 buffer
+    let x = Array::from_vec(vec![1.0f32; n], &[n]).unwrap();
+    x.eval().unwrap();
+    let before = memory::active_memory();
+    // a chain of 10 elementwise ops: with donation and detaching, at most a couple of buffers live
+    let mut y = (&x + 1.0).unwrap();
+    for _ in 0..9 {
+        y = (&y * 2.0).unwrap();
+    }
+    y.eval().unwrap();
+    let after = memory::active_memory();
+    assert_eq!(y.to_vec::<f32>().unwrap()[0], 1024.0);
+    // the result and the input remain; intermediates are gone (slack of a few buffers, far
+    // less than ten)
+    assert!(
+        after < before + 4 * n * 4,
+        "active grew by {} bytes",
+        after.saturating_sub(before)
+    );
 }

@@ -1,12 +1,6 @@
 //! Reductions against naive f64 loops: random shapes, every axis subset (negative axes too),
 //! keepdims, contiguous / transposed / broadcast inputs, several dtypes, and error cases.
 // Tests favour plain `&[x.clone()]` argument lists and inline fn-pointer tables over helpers.
-#![allow(
-    clippy::cloned_ref_to_slice_refs,
-    clippy::type_complexity,
-    clippy::too_many_arguments,
-    clippy::excessive_precision
-)]
 
 use proptest::prelude::*;
 use rmlx_core::{self as mx, Array, Dtype};

@@ -2,7 +2,7 @@
 //! f64, gradients against central differences, the module forms against the functions, and the
 //! bad-input errors.
 
-mod fd;
+use crate::fd;
 
 use fd::{assert_close, check_grad, vals, Rng};
 use rmlx_core::{Array, Result};

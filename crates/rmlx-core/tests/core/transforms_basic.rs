@@ -1,12 +1,6 @@
 //! vjp / jvp / grad / value_and_grad: values, argnums, errors, auxiliary outputs, stop_gradient,
 //! composition and pruning.
 // Tests favour plain `&[x.clone()]` argument lists and inline fn-pointer tables over helpers.
-#![allow(
-    clippy::cloned_ref_to_slice_refs,
-    clippy::type_complexity,
-    clippy::too_many_arguments,
-    clippy::excessive_precision
-)]
 
 use rmlx_core::{self as mx, array, graph, Array, Dtype, Result};
 

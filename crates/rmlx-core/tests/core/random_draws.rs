@@ -1,12 +1,6 @@
 //! Behaviour of every draw: exact agreement with an independent computation from the raw bits,
 //! ranges, dtypes, broadcasting, the global sequence's thread-locality, and clear errors.
 // Tests favour plain `&[x.clone()]` argument lists and inline fn-pointer tables over helpers.
-#![allow(
-    clippy::cloned_ref_to_slice_refs,
-    clippy::type_complexity,
-    clippy::too_many_arguments,
-    clippy::excessive_precision
-)]
 
 use rmlx_core::backend::cpu::special::erfinv_f32;
 use rmlx_core::{random, Array, Dtype, Error};

@@ -2,7 +2,7 @@
 //! (25, 26), leaf_modules (24), freeze records (45), update_modules (34–39), apply/set_dtype
 //! (41, 42), the Transformer idioms (28, 59), repr, summary and path-based freezing.
 
-mod support;
+use crate::support;
 
 use rmlx_core::tree::{tree_flatten, Tree};
 use rmlx_core::{Array, Dtype};

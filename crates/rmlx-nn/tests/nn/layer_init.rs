@@ -1,7 +1,7 @@
 //! Built-in layers draw their initial values as MLX does (`init_golden.json`), and `Linear`'s
 //! forward pass against a naive loop.
 
-mod support;
+use crate::support;
 
 use rmlx_core::tree::tree_flatten;
 use rmlx_core::{random, Array};

@@ -1,14 +1,8 @@
 //! Elementwise ops against naive per-element f64 / exact-integer references, for every dtype
 //! each op accepts, on contiguous, transposed and broadcast inputs, with MLX's dtype rules.
 // Tests favour plain `&[x.clone()]` argument lists and inline fn-pointer tables over helpers.
-#![allow(
-    clippy::cloned_ref_to_slice_refs,
-    clippy::type_complexity,
-    clippy::too_many_arguments,
-    clippy::excessive_precision
-)]
 
-mod elementwise_common;
+use crate::elementwise_common;
 
 use elementwise_common::*;
 use proptest::prelude::*;

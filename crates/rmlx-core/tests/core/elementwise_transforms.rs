@@ -2,18 +2,12 @@
 //! the build did not finish before the deadline, so it has never been compiled. To enable: move it to
 //! tests/elementwise_transforms.rs (its `mod elementwise_common;` then resolves as in the other files) and run it.
 // Tests favour plain `&[x.clone()]` argument lists and inline fn-pointer tables over helpers.
-#![allow(
-    clippy::cloned_ref_to_slice_refs,
-    clippy::type_complexity,
-    clippy::too_many_arguments,
-    clippy::excessive_precision
-)]
 
 //! Gradients of every differentiable elementwise op through the public transforms
 //! (`rmlx_core::grad` / `jvp`), against central finite differences in f64, with broadcast and
 //! transposed inputs (so the broadcast/transpose vjps and the elementwise rules compose).
 
-mod elementwise_common;
+use crate::elementwise_common;
 
 use elementwise_common::*;
 use rmlx_core::{self as mx, Array, Result};

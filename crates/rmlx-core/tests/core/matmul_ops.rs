@@ -1,7 +1,6 @@
 //! matmul / addmm / outer / inner / tensordot against naive f64 loops, views, dtypes, errors and
 //! vjp rules (checked by finite differences in f64).
 // Index loops mirror the naive reference formulas they check.
-#![allow(clippy::needless_range_loop)]
 
 use proptest::prelude::*;
 use rmlx_core::primitives::matmul::{AddMM, Matmul};

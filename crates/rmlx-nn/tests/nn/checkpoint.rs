@@ -1,7 +1,7 @@
 //! `rmlx_nn::checkpoint` and the Transformer `checkpoint` option: outputs and gradients equal
 //! (within 1e-6) with and without checkpointing, for the full and the bias-only trainable set.
 
-mod fd;
+use crate::fd;
 
 use fd::{assert_close, vals, Rng};
 use rmlx_core::tree::Tree;

@@ -2,7 +2,7 @@
 //! model from its spec, applies each operation, and compares parameters, trainable keys, training
 //! flags, named_modules, leaf_modules, children, constant_params and errors with MLX's.
 
-mod support;
+use crate::support;
 
 use rmlx_core::tree::tree_flatten;
 use rmlx_core::Error;

@@ -2,7 +2,7 @@
 //! reduction), finite-difference gradient checks in f64 for each reduction, and the bad-input
 //! errors (invalid reduction, label smoothing outside [0, 1), shape mismatches).
 
-mod fd;
+use crate::fd;
 
 use fd::{assert_close, check_grad, vals, Rng};
 use rmlx_core::{Array, Result};

@@ -1,12 +1,6 @@
 //! Gradients of the reductions, scans, sorts and softmax: vjp and jvp against central finite
 //! differences in f64, plus the exact tie and zero rules.
 // Tests favour plain `&[x.clone()]` argument lists and inline fn-pointer tables over helpers.
-#![allow(
-    clippy::cloned_ref_to_slice_refs,
-    clippy::type_complexity,
-    clippy::too_many_arguments,
-    clippy::excessive_precision
-)]
 
 use rmlx_core::{self as mx, Array, Result};
 

@@ -2,12 +2,6 @@
 //! and bad input (missing, truncated, corrupt, oversized headers, wrong magic) giving errors that
 //! name the file, never panics.
 // Tests favour plain `&[x.clone()]` argument lists and inline fn-pointer tables over helpers.
-#![allow(
-    clippy::cloned_ref_to_slice_refs,
-    clippy::type_complexity,
-    clippy::too_many_arguments,
-    clippy::excessive_precision
-)]
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

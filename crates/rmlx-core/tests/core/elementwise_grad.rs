@@ -2,14 +2,8 @@
 //! tested independently of the transforms), against central finite differences in f64; MLX's
 //! tie rules; zero gradients of the right dtype for the non-differentiable ops.
 // Tests favour plain `&[x.clone()]` argument lists and inline fn-pointer tables over helpers.
-#![allow(
-    clippy::cloned_ref_to_slice_refs,
-    clippy::type_complexity,
-    clippy::too_many_arguments,
-    clippy::excessive_precision
-)]
 
-mod elementwise_common;
+use crate::elementwise_common;
 
 use elementwise_common::*;
 use rmlx_core::primitives::binary::{Binary, BinaryOp};

@@ -3,7 +3,7 @@
 //! custom member, forward equal to the manual composition, gradients of the custom encoder's
 //! parameters against f64 central differences, and the default `Transformer::new` unchanged.
 
-mod fd;
+use crate::fd;
 
 use fd::{assert_close, vals, Rng};
 use rmlx_core::tree::tree_flatten;

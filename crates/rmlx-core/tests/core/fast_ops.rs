@@ -1,12 +1,6 @@
 //! fast::{layer_norm, rms_norm, rope, scaled_dot_product_attention} against naive f64
 //! implementations, dtypes, errors, and their vjp/jvp rules by finite differences (f64).
 // Tests favour plain `&[x.clone()]` argument lists and inline fn-pointer tables over helpers.
-#![allow(
-    clippy::cloned_ref_to_slice_refs,
-    clippy::type_complexity,
-    clippy::too_many_arguments,
-    clippy::excessive_precision
-)]
 
 use rmlx_core::fast::{self, SdpaMask};
 use rmlx_core::primitives::fast::{LayerNorm, MaskKind, RmsNorm, ScaledDotProductAttention};

@@ -1,7 +1,7 @@
 //! `Conv1d`, `Conv2d`, `MaxPool1d/2d`, `AvgPool1d/2d` against naive loops written here, their
 //! gradients against finite differences (f64), init, reprs, the spec builder, and errors.
 
-mod support;
+use crate::support;
 
 use rmlx_core::tree::tree_flatten;
 use rmlx_core::{self as mx, random, Array, Dtype, Result};
