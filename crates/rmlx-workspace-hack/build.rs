@@ -1,0 +1,2 @@
+//! Empty: this crate exists for its dependencies' features (see Cargo.toml).
+fn main() {}
