@@ -164,6 +164,12 @@ impl Array {
         self.node().map(|n| n.primitive.name())
     }
 
+    /// The primitive that computes this array (MLX's `array.primitive()`), `None` for constants
+    /// and evaluated (detached) arrays.
+    pub fn primitive(&self) -> Option<Arc<dyn Primitive>> {
+        self.node().map(|n| n.primitive)
+    }
+
     pub(crate) fn node(&self) -> Option<Node> {
         self.0.node.lock().ok().and_then(|g| g.clone())
     }

@@ -2,12 +2,13 @@
 //! detaching each computed node from its inputs so intermediates are freed as soon as their last
 //! consumer has run.
 
-use std::cell::Cell;
 use std::collections::HashSet;
 use std::sync::Arc;
 
 use crate::array::Array;
 use crate::buffer::Data;
+pub use crate::context::in_tracing;
+use crate::context::{Restore, ThreadState};
 use crate::primitives::Primitive;
 use crate::{Error, Result};
 
@@ -18,31 +19,6 @@ pub struct Node {
     pub primitive: Arc<dyn Primitive>,
     /// From what.
     pub inputs: Vec<Array>,
-}
-
-thread_local! {
-    static TRACING: Cell<usize> = const { Cell::new(0) };
-}
-
-/// True while a transform (vjp, jvp…) is tracing a function on this thread.
-pub fn in_tracing() -> bool {
-    TRACING.with(|t| t.get() > 0)
-}
-
-/// Marks the current thread as tracing until the guard is dropped (nests).
-pub(crate) struct TracingGuard;
-
-impl TracingGuard {
-    pub(crate) fn new() -> TracingGuard {
-        TRACING.with(|t| t.set(t.get() + 1));
-        TracingGuard
-    }
-}
-
-impl Drop for TracingGuard {
-    fn drop(&mut self) {
-        TRACING.with(|t| t.set(t.get() - 1));
-    }
 }
 
 /// Arrays needed by `outputs` that are not evaluated yet, inputs before consumers. Iterative.
@@ -118,37 +94,6 @@ fn eval_in_order(order: Vec<Array>, keep_graph: bool) -> Result<()> {
         eval_node(arr, keep_graph)?;
     }
     Ok(())
-}
-
-/// The thread-local state an evaluation depends on, captured on one thread and installed on
-/// another.
-#[derive(Clone, Copy)]
-struct ThreadState {
-    key: Option<[u32; 2]>,
-    tracing: usize,
-}
-
-impl ThreadState {
-    fn capture() -> ThreadState {
-        ThreadState {
-            key: crate::random::thread_key(),
-            tracing: TRACING.with(Cell::get),
-        }
-    }
-
-    fn install(self) {
-        crate::random::set_thread_key(self.key);
-        TRACING.with(|t| t.set(self.tracing));
-    }
-}
-
-/// Puts a worker's own state back when the pass ends (also when it unwinds).
-struct Restore(ThreadState);
-
-impl Drop for Restore {
-    fn drop(&mut self) {
-        self.0.install();
-    }
 }
 
 fn eval_node(arr: Array, keep_graph: bool) -> Result<()> {

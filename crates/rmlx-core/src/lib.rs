@@ -16,6 +16,7 @@
 pub mod array;
 pub mod backend;
 pub mod buffer;
+pub mod context;
 pub mod dtype;
 pub mod error;
 pub mod fmt;

@@ -1,11 +1,11 @@
 //! Elementwise binary primitives. Inputs arrive broadcast to the output shape and cast to a common
 //! dtype by the op layer ([`crate::ops::binary`]); comparisons and logical ops output bool.
 
-use super::unary::zeros_like;
 use super::Primitive;
 use crate::backend::cpu::elementwise::map_binary;
 use crate::backend::cpu::scalar::{maximum, minimum, Arith, Bits, FloatMath, Real};
 use crate::buffer::Data;
+use crate::ops::zeros_like;
 use crate::{bail, dispatch_all, dispatch_float, Array, Dtype, Result};
 
 /// Which binary operation.
@@ -183,15 +183,16 @@ fn bool_arith(op: BinaryOp, a: Data, b: Data, dtype: Dtype) -> Result<Data> {
 }
 
 impl Primitive for Binary {
+    fn output_shapes(&self, inputs: &[Array]) -> Result<Vec<Vec<usize>>> {
+        super::elementwise_output_shapes(self.0.name(), inputs)
+    }
+
     fn name(&self) -> &'static str {
         self.0.name()
     }
 
     fn eval_cpu(&self, inputs: Vec<Data>, _shape: &[usize], dtype: Dtype) -> Result<Data> {
-        let mut it = inputs.into_iter();
-        let (Some(a), Some(b)) = (it.next(), it.next()) else {
-            bail!(Value, "{}: expected two inputs", self.0.name());
-        };
+        let [a, b] = super::take_inputs(self.0.name(), inputs)?;
         let op = self.0;
         let d = a.dtype;
         if d == Dtype::Bool && !op.is_bitwise()
@@ -246,7 +247,7 @@ impl Primitive for Binary {
                     bail!(Transform, "{}: vjp: no input {i}", self.0.name());
                 };
                 Ok(match partial(self.0, i, primals, output)? {
-                    Partial::Zero => zeros_like(p),
+                    Partial::Zero => zeros_like(p)?,
                     Partial::One => cotangent.clone(),
                     Partial::MinusOne => cotangent.negative()?,
                     Partial::Factor(f) => (cotangent * &f)?,

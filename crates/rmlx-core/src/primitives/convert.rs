@@ -3,7 +3,9 @@
 use half::{bf16, f16};
 
 use super::Primitive;
-use crate::backend::cpu::elementwise::map_unary;
+use crate::backend::cpu::elementwise::{
+    load_f64, map_through_f64, map_unary, store_f64, LoadF64, StoreF64,
+};
 use crate::buffer::Data;
 use crate::{dispatch_all, Array, Dtype, Result};
 
@@ -50,16 +52,25 @@ fn cast_data(x: Data, to: Dtype) -> Data {
         (Dtype::F32, Dtype::I32) => return map_unary::<f32, i32>(x, to, |v| v as i32),
         _ => {}
     }
-    dispatch_all!(from, T => dispatch_all!(to, U => map_unary::<T, U>(x, to, <T as Convert<U>>::convert)))
+    // Every other pair goes through f64 (the same numbers as `Convert`), in tiles: one loader
+    // per source and one storer per target type instead of a kernel per pair.
+    let load: LoadF64 = dispatch_all!(from, T => load_f64::<T>);
+    let store: StoreF64 = dispatch_all!(to, U => store_f64::<U>);
+    map_through_f64(&x, to, load, store)
 }
 
 impl Primitive for AsType {
+    fn output_shapes(&self, inputs: &[Array]) -> Result<Vec<Vec<usize>>> {
+        super::elementwise_output_shapes("AsType", inputs)
+    }
+
     fn name(&self) -> &'static str {
         "AsType"
     }
 
-    fn eval_cpu(&self, mut inputs: Vec<Data>, _shape: &[usize], dtype: Dtype) -> Result<Data> {
-        Ok(cast_data(inputs.remove(0), dtype))
+    fn eval_cpu(&self, inputs: Vec<Data>, _shape: &[usize], dtype: Dtype) -> Result<Data> {
+        let [x] = super::take_inputs("AsType", inputs)?;
+        Ok(cast_data(x, dtype))
     }
 
     fn vjp(

@@ -52,8 +52,8 @@ impl Primitive for TriMask {
         }
     }
 
-    fn eval_cpu(&self, mut inputs: Vec<Data>, shape: &[usize], dtype: Dtype) -> Result<Data> {
-        let x = inputs.remove(0);
+    fn eval_cpu(&self, inputs: Vec<Data>, shape: &[usize], dtype: Dtype) -> Result<Data> {
+        let [x] = super::take_inputs(self.name(), inputs)?;
         let n = x.size();
         let mut buf = writable_copy(x);
         let nd = shape.len();

@@ -157,10 +157,8 @@ impl Primitive for Scatter {
         }
     }
 
-    fn eval_cpu(&self, mut inputs: Vec<Data>, shape: &[usize], dtype: Dtype) -> Result<Data> {
-        let upd = inputs.pop().expect("three inputs");
-        let idx = inputs.pop().expect("three inputs");
-        let base = inputs.pop().expect("three inputs");
+    fn eval_cpu(&self, inputs: Vec<Data>, shape: &[usize], dtype: Dtype) -> Result<Data> {
+        let [base, idx, upd] = super::take_inputs(self.name(), inputs)?;
         let op = match self.kind {
             IndexKind::Take => "scatter",
             IndexKind::AlongAxis => "put_along_axis",

@@ -55,7 +55,8 @@ impl Primitive for Matmul {
     }
 
     fn eval_cpu(&self, inputs: Vec<Data>, shape: &[usize], dtype: Dtype) -> Result<Data> {
-        gemm::matmul(&inputs[0], &inputs[1], None, 1.0, 0.0, shape, dtype)
+        let [a, b] = super::take_inputs("Matmul", inputs)?;
+        gemm::matmul(&a, &b, None, 1.0, 0.0, shape, dtype)
     }
 
     fn vjp(

@@ -1,11 +1,20 @@
 //! Primitives: one type per concept, each knowing how to evaluate itself on the CPU and how to
-//! differentiate itself (vjp, jvp). Ops (in [`crate::ops`]) do shape/dtype inference and build
-//! graph nodes holding a primitive; evaluation calls [`Primitive::eval_cpu`].
+//! transform itself (vjp, jvp, vmap), as MLX's `primitives.h`. Ops (in [`crate::ops`]) do
+//! shape/dtype inference and build graph nodes holding a primitive; evaluation calls
+//! [`Primitive::eval_cpu`].
+//!
+//! The helpers below are the one way to do what every primitive needs: [`take_inputs`] unpacks
+//! a node's inputs with an arity check, [`zero_cotangents`] is the vjp of an input that has no
+//! gradient.
 
 use std::fmt;
 
 use crate::buffer::Data;
 use crate::{Array, Dtype, Error, Result};
+
+/// What a vmap rule returns: the outputs of the vectorised computation and, for each, the axis
+/// that carries the mapped dimension (`None`: the output does not depend on it).
+pub type Vmapped = (Vec<Array>, Vec<Option<usize>>);
 
 /// A graph operation. Implementations live in this module's files, grouped as MLX groups them.
 pub trait Primitive: Send + Sync + fmt::Debug {
@@ -43,6 +52,83 @@ pub trait Primitive: Send + Sync + fmt::Debug {
             self.name()
         )))
     }
+
+    /// The vectorising rule (MLX's `Primitive::vmap`): `inputs` carry the mapped dimension at
+    /// `axes[i]` (`None`: input `i` is not mapped); returns the outputs computed for every mapped
+    /// index at once, and where each output carries the mapped dimension. A primitive without a
+    /// rule says so by name; no primitive is vectorised by a silent loop.
+    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
+        let _ = (inputs, axes);
+        Err(Error::Transform(format!(
+            "vmap: primitive {} has no vmap rule",
+            self.name()
+        )))
+    }
+
+    /// The output shapes for `inputs` (MLX's `output_shapes`), for re-running a traced graph on
+    /// inputs of other shapes (shapeless `compile`). Primitives whose output shape is not a
+    /// function of their inputs' shapes alone say so by name.
+    fn output_shapes(&self, inputs: &[Array]) -> Result<Vec<Vec<usize>>> {
+        let _ = inputs;
+        Err(Error::Transform(format!(
+            "output_shapes: primitive {} cannot infer its output shape from its inputs alone",
+            self.name()
+        )))
+    }
+
+    /// True when `other` computes the same function of the same inputs (MLX's `is_equivalent`),
+    /// so common-subexpression elimination may merge the two nodes. The default compares the
+    /// names and the parameters as `Debug` prints them, which is exact for primitives made of
+    /// plain parameters; a primitive holding a closure or state must answer `false` unless the
+    /// two are the same object.
+    fn is_equivalent(&self, other: &dyn Primitive) -> bool {
+        self.name() == other.name() && format!("{self:?}") == format!("{other:?}")
+    }
+}
+
+/// The `N` inputs of a node, by value, or an error naming the primitive when their number
+/// differs (a graph built by the ops always has the right number).
+///
+/// ```
+/// use rmlx_core::buffer::{Buffer, Data};
+/// use rmlx_core::primitives::take_inputs;
+/// use rmlx_core::Dtype;
+/// let d = Data::new(Buffer::from_slice(&[1.0f32]), Dtype::F32, &[1]);
+/// let [a, b] = take_inputs::<2>("Add", vec![d.clone(), d.clone()])?;
+/// assert_eq!(a.shape, b.shape);
+/// let Err(e) = take_inputs::<2>("Add", vec![d]) else { panic!("one input is not two") };
+/// assert!(e.to_string().contains("Add: expected 2 inputs, got 1"));
+/// # Ok::<(), rmlx_core::Error>(())
+/// ```
+pub fn take_inputs<const N: usize>(name: &str, inputs: Vec<Data>) -> Result<[Data; N]> {
+    let n = inputs.len();
+    inputs
+        .try_into()
+        .map_err(|_| Error::Value(format!("{name}: expected {N} inputs, got {n}")))
+}
+
+/// The output shape of an elementwise primitive: its inputs' shapes broadcast together.
+pub fn elementwise_output_shapes(name: &str, inputs: &[Array]) -> Result<Vec<Vec<usize>>> {
+    let mut shape: Vec<usize> = Vec::new();
+    for x in inputs {
+        shape = crate::ops::broadcast_shapes(name, &shape, x.shape())?;
+    }
+    Ok(vec![shape])
+}
+
+/// The cotangents of the inputs `argnums` of a primitive with no gradient (comparisons, integer
+/// outputs, indices): zeros shaped like each input.
+pub fn zero_cotangents(primals: &[Array], argnums: &[usize]) -> Result<Vec<Array>> {
+    argnums
+        .iter()
+        .map(|&i| match primals.get(i) {
+            Some(p) => crate::ops::zeros_like(p),
+            None => Err(Error::Transform(format!(
+                "vjp: no input {i} (the node has {})",
+                primals.len()
+            ))),
+        })
+        .collect()
 }
 
 pub mod binary;

@@ -1,6 +1,7 @@
 //! Reduction primitives: sum, prod, max, min, all, any over a set of axes (the output keeps them
 //! as size 1; the op layer reshapes when `keepdims` is false), and the arg-reductions.
 
+use crate::ops::zeros_like;
 use half::{bf16, f16};
 
 use super::Primitive;
@@ -218,7 +219,7 @@ impl Primitive for Reduce {
             ReduceOp::Sum => cot,
             ReduceOp::Prod => (&cot * &self.prod_partials(x)?)?,
             ReduceOp::Max | ReduceOp::Min => (&cot * &self.tie_weights(x, output)?)?,
-            ReduceOp::And | ReduceOp::Or => zeros_like(x),
+            ReduceOp::And | ReduceOp::Or => zeros_like(x)?,
         }])
     }
 
@@ -240,7 +241,7 @@ impl Primitive for Reduce {
                 )?;
                 (t * &self.tie_weights(x, &out)?)?.sum(axes, true)
             }
-            ReduceOp::And | ReduceOp::Or => Ok(zeros_like(&Array::from_primitive(
+            ReduceOp::And | ReduceOp::Or => zeros_like(&Array::from_primitive(
                 self.kept_shape(x.shape()),
                 x.dtype(),
                 std::sync::Arc::new(Reduce {
@@ -248,16 +249,9 @@ impl Primitive for Reduce {
                     axes: self.axes.clone(),
                 }),
                 vec![x.clone()],
-            ))),
+            )),
         }
     }
-}
-
-/// Zeros with `x`'s shape and dtype (a broadcast scalar, no data).
-pub(crate) fn zeros_like(x: &Array) -> Array {
-    Array::scalar_as(0.0, x.dtype())
-        .broadcast_to(x.shape())
-        .unwrap_or_else(|_| Array::scalar_as(0.0, x.dtype()))
 }
 
 impl Reduce {
@@ -330,11 +324,11 @@ impl Primitive for EqualMask {
         _: &Array,
         argnums: &[usize],
     ) -> Result<Vec<Array>> {
-        Ok(argnums.iter().map(|&i| zeros_like(&primals[i])).collect())
+        super::zero_cotangents(primals, argnums)
     }
 
     fn jvp(&self, primals: &[Array], _: &[Array], _: &[usize]) -> Result<Array> {
-        Ok(zeros_like(&primals[0]))
+        zeros_like(&primals[0])
     }
 }
 
@@ -363,7 +357,7 @@ impl Primitive for ArgReduce {
     }
 
     fn vjp(&self, primals: &[Array], _: &Array, _: &Array, _: &[usize]) -> Result<Vec<Array>> {
-        Ok(vec![zeros_like(&primals[0])])
+        Ok(vec![zeros_like(&primals[0])?])
     }
 
     fn jvp(&self, primals: &[Array], _: &[Array], _: &[usize]) -> Result<Array> {
@@ -391,9 +385,9 @@ impl Primitive for Sqrt {
         "Sqrt"
     }
 
-    fn eval_cpu(&self, mut inputs: Vec<Data>, _: &[usize], dtype: Dtype) -> Result<Data> {
+    fn eval_cpu(&self, inputs: Vec<Data>, _: &[usize], dtype: Dtype) -> Result<Data> {
         use crate::backend::cpu::elementwise::map_unary;
-        let x = inputs.remove(0);
+        let [x] = super::take_inputs(self.name(), inputs)?;
         Ok(match dtype {
             Dtype::F64 => map_unary::<f64, f64>(x, dtype, f64::sqrt),
             Dtype::F32 => map_unary::<f32, f32>(x, dtype, f32::sqrt),

@@ -32,8 +32,8 @@ impl Primitive for Scan {
         }
     }
 
-    fn eval_cpu(&self, mut inputs: Vec<Data>, _: &[usize], _: Dtype) -> Result<Data> {
-        let x = inputs.remove(0);
+    fn eval_cpu(&self, inputs: Vec<Data>, _: &[usize], _: Dtype) -> Result<Data> {
+        let [x] = super::take_inputs("Scan", inputs)?;
         let (axis, kind, rev, inc) = (self.axis, self.kind, self.reverse, self.inclusive);
         Ok(dispatch_all!(x.dtype, T => scan::<T>(x, axis, kind, rev, inc)))
     }
@@ -128,12 +128,8 @@ impl Primitive for ScanGrad {
         "ScanGrad"
     }
 
-    fn eval_cpu(&self, mut inputs: Vec<Data>, _: &[usize], _: Dtype) -> Result<Data> {
-        let cot = inputs.pop();
-        let x = inputs.pop();
-        let (Some(x), Some(cot)) = (x, cot) else {
-            bail!(Value, "ScanGrad: expected two inputs");
-        };
+    fn eval_cpu(&self, inputs: Vec<Data>, _: &[usize], _: Dtype) -> Result<Data> {
+        let [x, cot] = super::take_inputs("ScanGrad", inputs)?;
         let s = &self.0;
         Ok(match s.kind {
             ScanKind::Prod => {
@@ -161,12 +157,13 @@ impl Primitive for CumArgExtreme {
         "CumArgExtreme"
     }
 
-    fn eval_cpu(&self, mut inputs: Vec<Data>, _: &[usize], _: Dtype) -> Result<Data> {
+    fn eval_cpu(&self, inputs: Vec<Data>, _: &[usize], _: Dtype) -> Result<Data> {
         use crate::backend::cpu::copy::contiguous;
         use crate::backend::cpu::order::Ordered;
         use crate::backend::cpu::scan::split_axis;
         use crate::buffer::Buffer;
-        let x = contiguous(inputs.remove(0));
+        let [x] = super::take_inputs(self.name(), inputs)?;
+        let x = contiguous(x);
         let s = &self.scan;
         let (outer, n, inner) = split_axis(&x.shape, s.axis);
         let total = outer * n * inner;

@@ -17,8 +17,8 @@ impl Primitive for Broadcast {
         "Broadcast"
     }
 
-    fn eval_cpu(&self, mut inputs: Vec<Data>, shape: &[usize], _: Dtype) -> Result<Data> {
-        let mut x = inputs.remove(0);
+    fn eval_cpu(&self, inputs: Vec<Data>, shape: &[usize], _: Dtype) -> Result<Data> {
+        let [mut x] = super::take_inputs(self.name(), inputs)?;
         let pad = shape.len() - x.shape.len();
         let mut strides = vec![0isize; shape.len()];
         for i in 0..x.shape.len() {
@@ -76,8 +76,8 @@ impl Primitive for Reshape {
         "Reshape"
     }
 
-    fn eval_cpu(&self, mut inputs: Vec<Data>, shape: &[usize], _: Dtype) -> Result<Data> {
-        let x = inputs.remove(0);
+    fn eval_cpu(&self, inputs: Vec<Data>, shape: &[usize], _: Dtype) -> Result<Data> {
+        let [x] = super::take_inputs(self.name(), inputs)?;
         if let Some(strides) = reshape_strides(&x.shape, &x.strides, shape) {
             let mut x = x;
             x.shape = shape.to_vec();
@@ -167,8 +167,8 @@ impl Primitive for Transpose {
         "Transpose"
     }
 
-    fn eval_cpu(&self, mut inputs: Vec<Data>, shape: &[usize], _: Dtype) -> Result<Data> {
-        let mut x = inputs.remove(0);
+    fn eval_cpu(&self, inputs: Vec<Data>, shape: &[usize], _: Dtype) -> Result<Data> {
+        let [mut x] = super::take_inputs(self.name(), inputs)?;
         x.strides = self.perm.iter().map(|&p| x.strides[p]).collect();
         x.shape = shape.to_vec();
         Ok(x)

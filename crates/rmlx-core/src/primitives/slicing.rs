@@ -25,8 +25,8 @@ impl Primitive for Slice {
         "Slice"
     }
 
-    fn eval_cpu(&self, mut inputs: Vec<Data>, shape: &[usize], _: Dtype) -> Result<Data> {
-        let mut x = inputs.remove(0);
+    fn eval_cpu(&self, inputs: Vec<Data>, shape: &[usize], _: Dtype) -> Result<Data> {
+        let [mut x] = super::take_inputs(self.name(), inputs)?;
         if !shape.contains(&0) {
             let mut off = x.offset as isize;
             for (&st, &s) in self.starts.iter().zip(&x.strides) {
@@ -77,9 +77,8 @@ impl Primitive for SliceUpdate {
         "SliceUpdate"
     }
 
-    fn eval_cpu(&self, mut inputs: Vec<Data>, shape: &[usize], dtype: Dtype) -> Result<Data> {
-        let upd = inputs.pop().expect("two inputs");
-        let src = inputs.pop().expect("two inputs");
+    fn eval_cpu(&self, inputs: Vec<Data>, shape: &[usize], dtype: Dtype) -> Result<Data> {
+        let [src, upd] = super::take_inputs(self.name(), inputs)?;
         let n: usize = shape.iter().product();
         let mut buf = writable_copy(src);
         if upd.size() > 0 {

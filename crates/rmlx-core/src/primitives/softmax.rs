@@ -18,8 +18,8 @@ impl Primitive for Softmax {
         "Softmax"
     }
 
-    fn eval_cpu(&self, mut inputs: Vec<Data>, _: &[usize], _: Dtype) -> Result<Data> {
-        let x = inputs.remove(0);
+    fn eval_cpu(&self, inputs: Vec<Data>, _: &[usize], _: Dtype) -> Result<Data> {
+        let [x] = super::take_inputs(self.name(), inputs)?;
         let x = if x.is_contiguous() { x } else { contiguous(x) };
         Ok(softmax::softmax(&x, self.precise))
     }
@@ -55,8 +55,8 @@ impl Primitive for LogSumExp {
         "LogSumExp"
     }
 
-    fn eval_cpu(&self, mut inputs: Vec<Data>, _: &[usize], _: Dtype) -> Result<Data> {
-        let x = inputs.remove(0);
+    fn eval_cpu(&self, inputs: Vec<Data>, _: &[usize], _: Dtype) -> Result<Data> {
+        let [x] = super::take_inputs(self.name(), inputs)?;
         let x = if x.is_contiguous() { x } else { contiguous(x) };
         Ok(softmax::logsumexp(&x))
     }

@@ -3,10 +3,10 @@
 
 use std::sync::Arc;
 
-use super::reduce::zeros_like;
 use super::Primitive;
 use crate::backend::cpu::sort;
 use crate::buffer::Data;
+use crate::ops::zeros_like;
 use crate::{bail, dispatch_all, Array, Dtype, Result};
 
 /// Values sorted along `axis` (NaN last).
@@ -45,8 +45,8 @@ fn first(mut inputs: Vec<Data>) -> Data {
     inputs.swap_remove(0)
 }
 
-fn no_grad_vjp(primals: &[Array]) -> Vec<Array> {
-    vec![zeros_like(&primals[0])]
+fn no_grad_vjp(primals: &[Array]) -> Result<Vec<Array>> {
+    Ok(vec![zeros_like(&primals[0])?])
 }
 
 impl Primitive for Sort {
@@ -103,7 +103,7 @@ macro_rules! index_primitive {
                 _: &Array,
                 _: &[usize],
             ) -> Result<Vec<Array>> {
-                Ok(no_grad_vjp(primals))
+                no_grad_vjp(primals)
             }
 
             /// Indices are piecewise constant: a zero (uint32) tangent, as MLX.
@@ -210,7 +210,7 @@ impl Primitive for GatherAxis {
                     let n = primals[0].shape()[self.axis];
                     scatter_add_along(cotangent, &primals[1], self.axis, n)
                 } else {
-                    Ok(zeros_like(&primals[1]))
+                    zeros_like(&primals[1])
                 }
             })
             .collect()
@@ -219,11 +219,7 @@ impl Primitive for GatherAxis {
     fn jvp(&self, primals: &[Array], tangents: &[Array], argnums: &[usize]) -> Result<Array> {
         match argnums.iter().position(|&a| a == 0) {
             Some(k) => gather_along(&tangents[k], &primals[1], self.axis),
-            None => Ok(zeros_like(&gather_along(
-                &primals[0],
-                &primals[1],
-                self.axis,
-            )?)),
+            None => zeros_like(&gather_along(&primals[0], &primals[1], self.axis)?),
         }
     }
 }
@@ -251,7 +247,7 @@ impl Primitive for ScatterAddAxis {
                 if i == 0 {
                     gather_along(cotangent, &primals[1], self.axis)
                 } else {
-                    Ok(zeros_like(&primals[1]))
+                    zeros_like(&primals[1])
                 }
             })
             .collect()
@@ -260,12 +256,12 @@ impl Primitive for ScatterAddAxis {
     fn jvp(&self, primals: &[Array], tangents: &[Array], argnums: &[usize]) -> Result<Array> {
         match argnums.iter().position(|&a| a == 0) {
             Some(k) => scatter_add_along(&tangents[k], &primals[1], self.axis, self.n),
-            None => Ok(zeros_like(&scatter_add_along(
+            None => zeros_like(&scatter_add_along(
                 &primals[0],
                 &primals[1],
                 self.axis,
                 self.n,
-            )?)),
+            )?),
         }
     }
 }

@@ -1,10 +1,10 @@
 //! `Select` (the primitive behind `where_`): `cond ? x : y` elementwise over three inputs that
 //! the op layer has broadcast to one shape (cond as bool, x and y in one dtype).
 
-use super::unary::zeros_like;
 use super::Primitive;
 use crate::backend::cpu::elementwise::map_ternary;
 use crate::buffer::Data;
+use crate::ops::zeros_like;
 use crate::{bail, dispatch_all, Array, Dtype, Result};
 
 /// `where(cond, x, y)`.
@@ -12,6 +12,10 @@ use crate::{bail, dispatch_all, Array, Dtype, Result};
 pub struct Select;
 
 impl Primitive for Select {
+    fn output_shapes(&self, inputs: &[Array]) -> Result<Vec<Vec<usize>>> {
+        super::elementwise_output_shapes("Select", inputs)
+    }
+
     fn name(&self) -> &'static str {
         "Select"
     }
@@ -36,7 +40,7 @@ impl Primitive for Select {
         argnums
             .iter()
             .map(|&i| match i {
-                0 => Ok(zeros_like(c)),
+                0 => zeros_like(c),
                 1 => c.where_(cotangent, &zero),
                 _ => c.where_(&zero, cotangent),
             })

@@ -8,6 +8,7 @@ use super::Primitive;
 use crate::backend::cpu::elementwise::map_unary;
 use crate::backend::cpu::scalar::{Arith, Bits, FloatMath, Real};
 use crate::buffer::Data;
+use crate::ops::zeros_like;
 use crate::{bail, dispatch_all, dispatch_float, Array, Dtype, Result};
 
 /// Which unary operation.
@@ -227,6 +228,10 @@ fn int_invert(x: Data, dtype: Dtype) -> Result<Data> {
 }
 
 impl Primitive for Unary {
+    fn output_shapes(&self, inputs: &[Array]) -> Result<Vec<Vec<usize>>> {
+        super::elementwise_output_shapes(self.0.name(), inputs)
+    }
+
     fn name(&self) -> &'static str {
         self.0.name()
     }
@@ -269,7 +274,7 @@ impl Primitive for Unary {
             .iter()
             .map(|_| {
                 if self.0.has_zero_gradient() {
-                    return Ok(zeros_like(x));
+                    return zeros_like(x);
                 }
                 match self.0 {
                     UnaryOp::Negative => crate::ops::negative(cotangent),
@@ -283,7 +288,7 @@ impl Primitive for Unary {
         let x = &primals[0];
         let t = &tangents[0];
         if self.0.has_zero_gradient() {
-            return Ok(zeros_like(&crate::ops::unary::unary_op(self.0, x)?));
+            return zeros_like(&crate::ops::unary::unary_op(self.0, x)?);
         }
         match self.0 {
             UnaryOp::Negative => crate::ops::negative(t),
@@ -293,12 +298,6 @@ impl Primitive for Unary {
             }
         }
     }
-}
-
-/// Zeros with the shape and dtype of `a` (a broadcast scalar: no allocation).
-pub fn zeros_like(a: &Array) -> Array {
-    let z = Array::scalar_as(0.0, a.dtype());
-    z.broadcast_to(a.shape()).unwrap_or(z)
 }
 
 /// `f'(x)` as an array, for the differentiable unary ops, given `x` and `out = f(x)`.
@@ -334,7 +333,7 @@ fn derivative(op: UnaryOp, x: &Array, out: &Array) -> Result<Array> {
         ErfInv => out.square()?.exp()? * (PI.sqrt() / 2.0),
         Negative => Ok(Array::scalar_as(-1.0, x.dtype())),
         Sign | Floor | Ceil | Round | LogicalNot | BitwiseInvert | IsNan | IsInf | IsFinite => {
-            Ok(zeros_like(x))
+            zeros_like(x)
         }
     }
 }
@@ -345,6 +344,10 @@ fn derivative(op: UnaryOp, x: &Array, out: &Array) -> Result<Array> {
 pub struct StopGradient;
 
 impl Primitive for StopGradient {
+    fn output_shapes(&self, inputs: &[Array]) -> Result<Vec<Vec<usize>>> {
+        super::elementwise_output_shapes("StopGradient", inputs)
+    }
+
     fn name(&self) -> &'static str {
         "StopGradient"
     }
@@ -363,10 +366,10 @@ impl Primitive for StopGradient {
         _output: &Array,
         argnums: &[usize],
     ) -> Result<Vec<Array>> {
-        Ok(argnums.iter().map(|_| zeros_like(&primals[0])).collect())
+        super::zero_cotangents(primals, argnums)
     }
 
     fn jvp(&self, primals: &[Array], _tangents: &[Array], _argnums: &[usize]) -> Result<Array> {
-        Ok(zeros_like(&primals[0]))
+        zeros_like(&primals[0])
     }
 }

@@ -31,7 +31,6 @@
 
 pub mod threefry;
 
-use std::cell::Cell;
 use std::sync::Arc;
 
 use crate::primitives::random::{RandomBits, Sample, SampleKind};
@@ -102,21 +101,6 @@ impl From<&Array> for ScalarOrArray {
     }
 }
 
-thread_local! {
-    /// This thread's global key (`None` until first used or seeded).
-    static GLOBAL_KEY: Cell<Option<[u32; 2]>> = const { Cell::new(None) };
-}
-
-/// This thread's global key state, for handing it to the thread that evaluates a graph.
-pub(crate) fn thread_key() -> Option<[u32; 2]> {
-    GLOBAL_KEY.with(Cell::get)
-}
-
-/// Replaces this thread's global key state (see [`thread_key`]).
-pub(crate) fn set_thread_key(key: Option<[u32; 2]>) {
-    GLOBAL_KEY.with(|k| k.set(key));
-}
-
 fn seed_words(seed: u64) -> [u32; 2] {
     [(seed >> 32) as u32, seed as u32]
 }
@@ -138,24 +122,22 @@ pub fn key(seed: u64) -> Array {
 
 /// Reseeds this thread's global key sequence (`mx.random.seed`).
 pub fn seed(seed: u64) {
-    GLOBAL_KEY.with(|k| k.set(Some(seed_words(seed))));
+    crate::context::set_global_key(Some(seed_words(seed)));
 }
 
 /// The next key of the global sequence: the global key is split into (new global key, returned
 /// key). Computed at once (a key is two words), so no graph grows across draws.
 fn next_key() -> Array {
-    GLOBAL_KEY.with(|k| {
-        let current = k.get().unwrap_or_else(|| {
-            let ms = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_millis() as u64)
-                .unwrap_or(0);
-            seed_words(ms)
-        });
-        let (next, sub) = threefry::split_pair(current);
-        k.set(Some(next));
-        key_array(sub)
-    })
+    let current = crate::context::global_key().unwrap_or_else(|| {
+        let ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        seed_words(ms)
+    });
+    let (next, sub) = threefry::split_pair(current);
+    crate::context::set_global_key(Some(next));
+    key_array(sub)
 }
 
 fn check_key(key: &Array) -> Result<()> {

@@ -146,6 +146,12 @@ impl Primitive for Custom {
         self.0.name
     }
 
+    /// Two custom functions are the same computation only when they are the same node's
+    /// function: their closures cannot be compared.
+    fn is_equivalent(&self, other: &dyn Primitive) -> bool {
+        std::ptr::addr_eq(self as *const Custom, other as *const dyn Primitive)
+    }
+
     fn eval_cpu(&self, inputs: Vec<Data>, shape: &[usize], dtype: Dtype) -> Result<Data> {
         let arrays: Vec<Array> = inputs.into_iter().map(Array::from_data).collect();
         let outs = (self.0.fun)(&arrays)?;

@@ -4,7 +4,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::vjp::build_tape_with;
 use super::{fmt_shape, make_tracer, zeros_like};
-use crate::graph::TracingGuard;
+use crate::context::TracingGuard;
 use crate::{bail, Array, Result};
 
 /// Jacobian-vector product of `f` at `primals` along `tangents` (one per primal, same shapes):

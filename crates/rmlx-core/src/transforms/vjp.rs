@@ -3,7 +3,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::{fmt_shape, make_tracer, zeros_like, STOP_GRADIENT};
-use crate::graph::TracingGuard;
+use crate::context::TracingGuard;
 use crate::{bail, Array, Result};
 
 /// Vector-Jacobian product of `f` at `primals` for the output `cotangents`: returns `f`'s outputs

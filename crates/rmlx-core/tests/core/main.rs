@@ -47,6 +47,7 @@ mod matmul_norm;
 #[allow(clippy::needless_range_loop)]
 mod matmul_ops;
 mod oracle_core_ops;
+mod primitive_surface;
 #[allow(
     clippy::cloned_ref_to_slice_refs,
     clippy::type_complexity,

@@ -319,6 +319,67 @@ pub fn map_binary<A: Pod + Send + Sync, B: Pod + Send + Sync, O: Pod + Send + Sy
     Data::new(buf, out_dtype, &shape)
 }
 
+/// Reads `out.len()` elements of type `T` from the bytes `raw`, starting at element `base` with
+/// step `stride`, as f64 (a [`map_through_f64`] loader).
+pub fn load_f64<T: crate::Element>(raw: &[u8], base: usize, stride: isize, out: &mut [f64]) {
+    let raw: &[T] = bytemuck::cast_slice(raw);
+    if stride == 1 {
+        let n = out.len();
+        for (o, &v) in out.iter_mut().zip(&raw[base..base + n]) {
+            *o = v.to_f64();
+        }
+    } else {
+        for (k, o) in out.iter_mut().enumerate() {
+            *o = at(raw, base, stride, k).to_f64();
+        }
+    }
+}
+
+/// Writes f64 values as elements of type `U` into the bytes `out` (a [`map_through_f64`]
+/// storer; `as` semantics, saturating for integers).
+pub fn store_f64<U: crate::Element>(src: &[f64], out: &mut [u8]) {
+    let out: &mut [U] = bytemuck::cast_slice_mut(out);
+    for (o, &v) in out.iter_mut().zip(src) {
+        *o = U::from_f64(v);
+    }
+}
+
+/// A reader of one strided run of elements as f64 (see [`load_f64`]).
+pub type LoadF64 = fn(&[u8], usize, isize, &mut [f64]);
+/// A writer of f64 values as output elements (see [`store_f64`]).
+pub type StoreF64 = fn(&[f64], &mut [u8]);
+
+/// Converts the strided `x` into a row-major array of `out_dtype` through f64, in tiles: `load`
+/// reads `x`'s elements (one instance per source type), `store` writes the output's (one per
+/// target type), instead of one kernel instance per (source, target) pair.
+pub fn map_through_f64(x: &Data, out_dtype: Dtype, load: LoadF64, store: StoreF64) -> Data {
+    const TILE: usize = 256;
+    let shape = x.shape.clone();
+    let n = x.size();
+    let size = out_dtype.size();
+    let mut buf = Buffer::new(n * size);
+    let walk = Walk::of(&shape, [x]);
+    let stride = walk.inner[0];
+    let raw = x.buf.bytes();
+    let out = &mut buf.bytes_mut()[..n * size];
+    let par = n >= PAR_THRESHOLD;
+    for_each_chunk_mut(out, PAR_CHUNK * size, par, &|first, chunk: &mut [u8]| {
+        let mut tile = [0.0f64; TILE];
+        for seg in walk.segments(first / size, chunk.len() / size) {
+            let mut k = 0;
+            while k < seg.len {
+                let m = TILE.min(seg.len - k);
+                let base = (seg.offsets[0] as isize + k as isize * stride) as usize;
+                load(raw, base, stride, &mut tile[..m]);
+                let at = (seg.pos + k) * size;
+                store(&tile[..m], &mut chunk[at..at + m * size]);
+                k += m;
+            }
+        }
+    });
+    Data::new(buf, out_dtype, &shape)
+}
+
 /// `out[i] = if c[i] != 0 { x[i] } else { y[i] }` over three same-shaped strided inputs (`c` is
 /// bool storage).
 pub fn map_ternary<T: Pod + Send + Sync>(c: &Data, x: &Data, y: &Data, out_dtype: Dtype) -> Data {
@@ -449,6 +510,19 @@ mod tests {
             .unwrap()
             .iter()
             .all(|&v| v == 7.0));
+    }
+
+    #[test]
+    fn conversion_through_f64_tiles_matches_as() {
+        // a transposed f32 view (stride 300) into i16, saturating, across chunks and tiles
+        let vals: Vec<f32> = (0..60_000).map(|i| i as f32 * 1.5 - 40_000.0).collect();
+        let x = view(&vals, &[300, 200], &[1, 300], 0);
+        let out = map_through_f64(&x, Dtype::I16, load_f64::<f32>, store_f64::<i16>);
+        let got = out.contiguous_slice::<i16>().unwrap();
+        assert_eq!(got.len(), 60_000);
+        for (i, &g) in got.iter().enumerate() {
+            assert_eq!(g, naive(&x, i) as f64 as i16, "at {i}");
+        }
     }
 
     #[test]
