@@ -2,9 +2,8 @@
 
 use std::sync::{Arc, Mutex, OnceLock};
 
-use bytemuck::Pod;
-
-use crate::buffer::{Buffer, Data};
+use crate::buffer::{collect_contiguous, Buffer, Data};
+use crate::dtype::{ScalarValue, ToVecElement};
 use crate::graph::{self, Node};
 use crate::primitives::Primitive;
 use crate::{bail, Dtype, Element, Error, Result};
@@ -236,45 +235,6 @@ fn check_len(op: &str, len: usize, shape: &[usize]) -> Result<()> {
     Ok(())
 }
 
-/// Copies the elements of a strided `Data` into a row-major `Vec`.
-pub(crate) fn collect_contiguous<T: Pod>(data: &Data) -> Vec<T> {
-    if let Some(s) = data.contiguous_slice::<T>() {
-        return s.to_vec();
-    }
-    let raw = data.raw::<T>();
-    let mut out = Vec::with_capacity(data.size());
-    crate::backend::cpu::strided::for_each_offset(&data.shape, &data.strides, data.offset, |o| {
-        out.push(raw[o])
-    });
-    out
-}
-
-/// Types [`Array::to_vec`] and [`Array::item`] can return: every [`Element`] and `bool`.
-pub trait ToVecElement: Sized {
-    /// The dtype the array is converted to before copying.
-    const STORAGE_DTYPE: Dtype;
-    /// The storage type.
-    type Storage: Pod;
-    /// Converts the copied storage.
-    fn from_storage(v: Vec<Self::Storage>) -> Vec<Self>;
-}
-
-impl<T: Element> ToVecElement for T {
-    const STORAGE_DTYPE: Dtype = T::DTYPE;
-    type Storage = T;
-    fn from_storage(v: Vec<T>) -> Vec<T> {
-        v
-    }
-}
-
-impl ToVecElement for bool {
-    const STORAGE_DTYPE: Dtype = Dtype::Bool;
-    type Storage = u8;
-    fn from_storage(v: Vec<u8>) -> Vec<bool> {
-        v.into_iter().map(|b| b != 0).collect()
-    }
-}
-
 /// A 0-d array: `array(1.0f32)`, `array(3i32)`, `array(true)`.
 ///
 /// ```
@@ -292,15 +252,10 @@ pub trait IntoScalar {
     fn into_scalar(self) -> Array;
 }
 
-impl<T: Element> IntoScalar for T {
+impl<T: ScalarValue> IntoScalar for T {
     fn into_scalar(self) -> Array {
-        Array::scalar(self)
-    }
-}
-
-impl IntoScalar for bool {
-    fn into_scalar(self) -> Array {
-        Array::scalar_as(self as u8 as f64, Dtype::Bool)
+        let (buf, dtype) = self.into_buffer();
+        Array::from_data(Data::new(buf, dtype, &[]))
     }
 }
 

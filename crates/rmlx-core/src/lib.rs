@@ -14,11 +14,7 @@
 #![warn(missing_docs)]
 
 pub mod array;
-pub mod backend;
-pub mod buffer;
 pub mod context;
-pub mod dtype;
-pub mod error;
 pub mod fmt;
 pub mod graph;
 pub mod io;
@@ -29,12 +25,20 @@ pub mod random;
 pub mod transforms;
 pub mod tree;
 
-pub use array::{array, Array, IntoScalar, ToVecElement};
+/// The CPU backend (kernels), from `rmlx-cpu`.
+pub mod backend {
+    pub use rmlx_cpu::backend::cpu;
+}
+pub use rmlx_cpu::{bail, dispatch_all, dispatch_float, dispatch_width, err};
+pub use rmlx_cpu::{buffer, dtype, error};
+
+pub use array::{array, Array, IntoScalar};
 pub use buffer::memory;
 pub use dtype::{Dtype, Element, ALL_DTYPES};
 pub use error::{Error, Result};
 pub use graph::eval;
 pub use ops::*;
+pub use rmlx_cpu::dtype::{ScalarValue, ToVecElement};
 pub use transforms::{
     checkpoint, custom_vjp, grad, grad_tree, jvp, jvp_tree, value_and_grad, value_and_grad_tree,
     vjp, vjp_tree, vjp_with_argnums, CustomFunction,

@@ -25,7 +25,7 @@ pub struct RandomBits {
 }
 
 fn read_u32(d: &Data) -> Vec<u32> {
-    crate::array::collect_contiguous::<u32>(d)
+    crate::buffer::collect_contiguous::<u32>(d)
 }
 
 impl Primitive for RandomBits {

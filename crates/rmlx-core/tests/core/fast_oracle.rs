@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use crate::oracle;
 use rmlx_core::fast::{self, SdpaMask};
 use rmlx_core::primitives::fast::{LayerNorm, MaskKind, RmsNorm, ScaledDotProductAttention};
 use rmlx_core::primitives::matmul::{AddMM, Matmul};
@@ -12,35 +13,12 @@ use rmlx_core::primitives::Primitive;
 use rmlx_core::{self as mx, Array};
 use serde_json::Value;
 
-const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/oracle");
-
+/// The oracle's cases and the float and bool tensors of `core_ops.safetensors`.
 fn load() -> (Vec<Value>, HashMap<String, Array>) {
-    let cases: Vec<Value> =
-        serde_json::from_str(&std::fs::read_to_string(format!("{DIR}/cases.json")).unwrap())
-            .unwrap();
-    let bytes = std::fs::read(format!("{DIR}/core_ops.safetensors")).unwrap();
-    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
-    let mut map = HashMap::new();
-    for (name, view) in st.tensors() {
-        let shape = view.shape().to_vec();
-        let data = view.data();
-        let a = match view.dtype() {
-            safetensors::Dtype::F32 => {
-                let v: Vec<f32> = data
-                    .chunks_exact(4)
-                    .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                    .collect();
-                Array::from_slice(&v, &shape).unwrap()
-            }
-            safetensors::Dtype::BOOL => {
-                let v: Vec<bool> = data.iter().map(|&b| b != 0).collect();
-                Array::from_bools(&v, &shape).unwrap()
-            }
-            _ => continue,
-        };
-        map.insert(name.to_string(), a);
-    }
-    (cases, map)
+    (
+        oracle::cases(),
+        oracle::tensors("core_ops.safetensors").unwrap(),
+    )
 }
 
 fn close(got: &Array, want: &Array, tol: &Value, what: &str) {

@@ -7,53 +7,10 @@
 //! bad data) counts as a failure: nothing is skipped.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 
+use crate::oracle;
 use rmlx_core::{self as mx, Array, Axes, Result};
 use serde_json::{Map, Value};
-
-fn oracle_dir() -> PathBuf {
-    match std::env::var_os("RMLX_ORACLE_DIR") {
-        Some(d) => PathBuf::from(d),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/oracle"),
-    }
-}
-
-/// All tensors of one safetensors file, as arrays.
-fn load_safetensors(path: &PathBuf) -> std::result::Result<HashMap<String, Array>, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let st = safetensors::SafeTensors::deserialize(&bytes)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut out = HashMap::new();
-    for (name, view) in st.tensors() {
-        let shape = view.shape().to_vec();
-        let data = view.data();
-        let arr = match view.dtype() {
-            safetensors::Dtype::F32 => {
-                let v: Vec<f32> = data
-                    .chunks_exact(4)
-                    .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                    .collect();
-                Array::from_vec(v, &shape)
-            }
-            safetensors::Dtype::I32 => {
-                let v: Vec<i32> = data
-                    .chunks_exact(4)
-                    .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                    .collect();
-                Array::from_vec(v, &shape)
-            }
-            safetensors::Dtype::BOOL => {
-                let v: Vec<bool> = data.iter().map(|&b| b != 0).collect();
-                Array::from_bools(&v, &shape)
-            }
-            d => return Err(format!("{name}: unsupported safetensors dtype {d:?}")),
-        }
-        .map_err(|e| format!("{name}: {e}"))?;
-        out.insert(name, arr);
-    }
-    Ok(out)
-}
 
 // ---------- kwargs ----------
 
@@ -281,7 +238,7 @@ fn run_case(
     let prefix = case["prefix"].as_str().ok_or("no prefix")?;
     let file = case["file"].as_str().ok_or("no file")?;
     if !files.contains_key(file) {
-        let t = load_safetensors(&oracle_dir().join(file))?;
+        let t = oracle::tensors(file)?;
         files.insert(file.to_string(), t);
     }
     let tensors = &files[file];
@@ -327,13 +284,10 @@ fn run_case(
 
 #[test]
 fn oracle_core_ops() {
-    let dir = oracle_dir();
-    let text = std::fs::read_to_string(dir.join("cases.json"))
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.join("cases.json").display()));
-    let cases: Vec<Value> = serde_json::from_str(&text).expect("cases.json is a JSON list");
+    let cases = oracle::cases_of("core_op");
     let mut files = HashMap::new();
     let (mut passed, mut failed) = (0, Vec::new());
-    for case in cases.iter().filter(|c| c["kind"] == "core_op") {
+    for case in &cases {
         let name = case["name"].as_str().unwrap_or("?");
         match run_case(case, &mut files) {
             Ok(()) => passed += 1,

@@ -1,26 +1,16 @@
 //! The MLX oracle's reduction and softmax cases (`core_ops.safetensors`): output and vjp of
 //! sum, mean, max (ties included), var, std, logsumexp and softmax against MLX 0.32.4.
 
-use std::path::PathBuf;
+use std::collections::HashMap;
 
+use crate::oracle;
 use rmlx_core::{self as mx, Array, Axes, Result};
 use serde_json::{Map, Value};
 
-fn oracle_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/oracle")
-}
-
-fn load_f32(st: &safetensors::SafeTensors, key: &str) -> Array {
-    let t = st
-        .tensor(key)
-        .unwrap_or_else(|_| panic!("missing tensor {key}"));
-    assert_eq!(t.dtype(), safetensors::Dtype::F32, "{key}");
-    let v: Vec<f32> = t
-        .data()
-        .chunks_exact(4)
-        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        .collect();
-    Array::from_slice(&v, t.shape()).unwrap()
+fn load_f32(t: &HashMap<String, Array>, key: &str) -> Array {
+    let a = t.get(key).unwrap_or_else(|| panic!("missing tensor {key}"));
+    assert_eq!(a.dtype(), mx::Dtype::F32, "{key}");
+    a.clone()
 }
 
 fn axes(k: &Map<String, Value>) -> Axes {
@@ -67,20 +57,8 @@ fn close(what: &str, got: &Array, want: &Array, tol: &Value) {
 
 #[test]
 fn reduction_cases_match_mlx() {
-    let dir = oracle_dir();
-    let cases: Value =
-        serde_json::from_slice(&std::fs::read(dir.join("cases.json")).unwrap()).unwrap();
-    let cases = match &cases {
-        Value::Array(v) => v.clone(),
-        Value::Object(o) => o
-            .get("cases")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default(),
-        _ => vec![],
-    };
-    let bytes = std::fs::read(dir.join("core_ops.safetensors")).unwrap();
-    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let cases = oracle::cases();
+    let st = oracle::tensors("core_ops.safetensors").unwrap();
     let mut ran = Vec::new();
     for c in &cases {
         if c["kind"] != "core_op" {

@@ -344,40 +344,94 @@ pub fn store_f64<U: crate::Element>(src: &[f64], out: &mut [u8]) {
     }
 }
 
-/// A reader of one strided run of elements as f64 (see [`load_f64`]).
-pub type LoadF64 = fn(&[u8], usize, isize, &mut [f64]);
-/// A writer of f64 values as output elements (see [`store_f64`]).
-pub type StoreF64 = fn(&[f64], &mut [u8]);
+/// A reader of one strided run of elements into a tile of `W` (see [`load_f64`], [`load_f32`]).
+pub type Load<W> = fn(&[u8], usize, isize, &mut [W]);
+/// A writer of a tile of `W` as output elements (see [`store_f64`], [`store_f32`]).
+pub type Store<W> = fn(&[W], &mut [u8]);
+/// [`Load`] into f64.
+pub type LoadF64 = Load<f64>;
+/// [`Store`] from f64.
+pub type StoreF64 = Store<f64>;
 
-/// Converts the strided `x` into a row-major array of `out_dtype` through f64, in tiles: `load`
-/// reads `x`'s elements (one instance per source type), `store` writes the output's (one per
-/// target type), instead of one kernel instance per (source, target) pair.
-pub fn map_through_f64(x: &Data, out_dtype: Dtype, load: LoadF64, store: StoreF64) -> Data {
-    const TILE: usize = 256;
-    let shape = x.shape.clone();
-    let n = x.size();
+/// Reads `out.len()` f16/bf16 elements from the bytes `raw` (start `base`, step `stride`) as f32.
+pub fn load_f32<T: super::scalar::Real<C = f32>>(
+    raw: &[u8],
+    base: usize,
+    stride: isize,
+    out: &mut [f32],
+) {
+    let raw: &[T] = bytemuck::cast_slice(raw);
+    for (k, o) in out.iter_mut().enumerate() {
+        *o = at(raw, base, stride, k).to_c();
+    }
+}
+
+/// Writes f32 values rounded to f16/bf16 into the bytes `out`.
+pub fn store_f32<T: super::scalar::Real<C = f32>>(src: &[f32], out: &mut [u8]) {
+    let out: &mut [T] = bytemuck::cast_slice_mut(out);
+    for (o, &v) in out.iter_mut().zip(src) {
+        *o = T::from_c(v);
+    }
+}
+
+/// Writes f32 values as bool bytes (non-zero is true).
+pub fn store_bool(src: &[f32], out: &mut [u8]) {
+    for (o, &v) in out.iter_mut().zip(src) {
+        *o = (v != 0.0) as u8;
+    }
+}
+
+/// Elements per tile of [`map_tiles`]: small enough for the stack and L1.
+pub const TILE: usize = 256;
+
+/// A tile kernel: computes in place on `tiles[0][..m]`, reading the other operands' tiles.
+pub type TileFn<'a, W, const N: usize> = &'a (dyn Fn(&mut [[W; TILE]; N], usize) + Sync);
+
+/// Elementwise over `N` same-shaped strided inputs through tiles of `W`: each tile is read with
+/// the input's `load`, computed by `f` and written with `store`. One instance serves every
+/// (dtype, op) pair that computes in `W`: f16/bf16 math runs through f32 tiles this way, and
+/// dtype conversions through f64 tiles, instead of one kernel instance per pair.
+pub fn map_tiles<W: Copy + Default + Send + Sync, const N: usize>(
+    inputs: [&Data; N],
+    out_dtype: Dtype,
+    load: [Load<W>; N],
+    f: TileFn<'_, W, N>,
+    store: Store<W>,
+) -> Data {
+    let shape = inputs[0].shape.clone();
+    let n: usize = shape.iter().product();
     let size = out_dtype.size();
     let mut buf = Buffer::new(n * size);
-    let walk = Walk::of(&shape, [x]);
-    let stride = walk.inner[0];
-    let raw = x.buf.bytes();
+    let walk = Walk::of(&shape, inputs);
+    let raws: [&[u8]; N] = std::array::from_fn(|k| inputs[k].buf.bytes());
     let out = &mut buf.bytes_mut()[..n * size];
     let par = n >= PAR_THRESHOLD;
     for_each_chunk_mut(out, PAR_CHUNK * size, par, &|first, chunk: &mut [u8]| {
-        let mut tile = [0.0f64; TILE];
+        let mut tiles = [[W::default(); TILE]; N];
         for seg in walk.segments(first / size, chunk.len() / size) {
             let mut k = 0;
             while k < seg.len {
                 let m = TILE.min(seg.len - k);
-                let base = (seg.offsets[0] as isize + k as isize * stride) as usize;
-                load(raw, base, stride, &mut tile[..m]);
+                for (j, tile) in tiles.iter_mut().enumerate() {
+                    let s = walk.inner[j];
+                    let base = (seg.offsets[j] as isize + k as isize * s) as usize;
+                    load[j](raws[j], base, s, &mut tile[..m]);
+                }
+                f(&mut tiles, m);
                 let at = (seg.pos + k) * size;
-                store(&tile[..m], &mut chunk[at..at + m * size]);
+                store(&tiles[0][..m], &mut chunk[at..at + m * size]);
                 k += m;
             }
         }
     });
     Data::new(buf, out_dtype, &shape)
+}
+
+/// Converts the strided `x` into a row-major array of `out_dtype` through f64 tiles: `load`
+/// reads `x`'s elements (one instance per source type), `store` writes the output's (one per
+/// target type), instead of one kernel instance per (source, target) pair.
+pub fn map_through_f64(x: &Data, out_dtype: Dtype, load: LoadF64, store: StoreF64) -> Data {
+    map_tiles::<f64, 1>([x], out_dtype, [load], &|_, _| {}, store)
 }
 
 /// `out[i] = if c[i] != 0 { x[i] } else { y[i] }` over three same-shaped strided inputs (`c` is

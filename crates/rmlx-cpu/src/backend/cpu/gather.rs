@@ -23,7 +23,7 @@ pub fn read_indices(op: &str, idx: &Data, axis: usize, axis_len: usize) -> Resul
         axis: usize,
         n: usize,
     ) -> Result<Vec<usize>> {
-        let vals: Vec<I> = crate::array::collect_contiguous::<I>(idx);
+        let vals: Vec<I> = crate::buffer::collect_contiguous::<I>(idx);
         let len = n as i128;
         vals.into_iter()
             .map(|v| {

@@ -23,7 +23,7 @@ pub const PAR_CHUNK: usize = 1 << 14;
 /// `out`.
 ///
 /// ```
-/// use rmlx_core::backend::cpu::parallel::for_each_chunk_mut;
+/// use rmlx_cpu::backend::cpu::parallel::for_each_chunk_mut;
 /// let mut out = vec![0usize; 100];
 /// for_each_chunk_mut(&mut out, 7, true, &|first, chunk: &mut [usize]| {
 ///     for (k, o) in chunk.iter_mut().enumerate() {

@@ -251,6 +251,19 @@ impl Data {
     }
 }
 
+/// Copies the elements of a strided `Data` into a row-major `Vec`.
+pub fn collect_contiguous<T: Pod>(data: &Data) -> Vec<T> {
+    if let Some(s) = data.contiguous_slice::<T>() {
+        return s.to_vec();
+    }
+    let raw = data.raw::<T>();
+    let mut out = Vec::with_capacity(data.size());
+    crate::backend::cpu::strided::for_each_offset(&data.shape, &data.strides, data.offset, |o| {
+        out.push(raw[o])
+    });
+    out
+}
+
 /// Row-major strides (in elements) for `shape`.
 pub fn contiguous_strides(shape: &[usize]) -> Vec<isize> {
     let mut strides = vec![0isize; shape.len()];

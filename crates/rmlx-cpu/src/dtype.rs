@@ -5,10 +5,10 @@ use bytemuck::Pod;
 use half::{bf16, f16};
 use std::fmt;
 
-/// The element type of an [`Array`](crate::Array), as MLX names them.
+/// The element type of an `Array`, as MLX names them.
 ///
 /// ```
-/// use rmlx_core::Dtype;
+/// use rmlx_cpu::Dtype;
 /// assert_eq!(Dtype::promote(Dtype::U32, Dtype::I32), Dtype::I64);
 /// assert_eq!(Dtype::promote(Dtype::Bf16, Dtype::F16), Dtype::F32);
 /// assert_eq!(Dtype::F32.to_string(), "float32");
@@ -162,7 +162,7 @@ impl fmt::Display for Dtype {
 ///
 /// Implemented for `u8`, `u16`, `u32`, `u64`, `i8`, `i16`, `i32`, `i64`, [`f16`], [`bf16`], `f32`
 /// and `f64`. Booleans are stored as `u8` (0 or 1) under [`Dtype::Bool`]; use
-/// [`Array::from_bools`](crate::Array::from_bools) and `to_vec::<bool>` for them.
+/// `Array::from_bools` and `to_vec::<bool>` for them.
 pub trait Element: Pod + Copy + Send + Sync + PartialEq + fmt::Debug + 'static {
     /// The dtype an array of this type has.
     const DTYPE: Dtype;
@@ -210,14 +210,62 @@ impl Element for bf16 {
     }
 }
 
-/// Runs `$body` with `$T` bound to the Rust storage type of `$dtype` (bool → `u8`).
+/// Runs `$body` with `$T` bound to the Rust storage type of `$dtype` (bool → `u8`). With
+/// `half => $half`, f16 and bf16 run `$half` instead (kernels that compute them in f32 tiles
+/// need no f16/bf16 instance of `$body`).
 ///
 /// ```ignore
 /// dispatch_all!(dtype, T => { kernel::<T>(...) })
+/// dispatch_all!(dtype, T => { kernel::<T>(...) }, half => tiles(...))
 /// ```
 #[macro_export]
 #[doc(hidden)]
 macro_rules! dispatch_all {
+    ($dtype:expr, $T:ident => $body:expr, half => $half:expr) => {{
+        match $dtype {
+            $crate::Dtype::F16 | $crate::Dtype::Bf16 => $half,
+            $crate::Dtype::Bool | $crate::Dtype::U8 => {
+                type $T = u8;
+                $body
+            }
+            $crate::Dtype::U16 => {
+                type $T = u16;
+                $body
+            }
+            $crate::Dtype::U32 => {
+                type $T = u32;
+                $body
+            }
+            $crate::Dtype::U64 => {
+                type $T = u64;
+                $body
+            }
+            $crate::Dtype::I8 => {
+                type $T = i8;
+                $body
+            }
+            $crate::Dtype::I16 => {
+                type $T = i16;
+                $body
+            }
+            $crate::Dtype::I32 => {
+                type $T = i32;
+                $body
+            }
+            $crate::Dtype::I64 => {
+                type $T = i64;
+                $body
+            }
+            $crate::Dtype::F32 => {
+                type $T = f32;
+                $body
+            }
+            $crate::Dtype::F64 => {
+                type $T = f64;
+                $body
+            }
+        }
+    }};
     ($dtype:expr, $T:ident => $body:expr) => {{
         match $dtype {
             $crate::Dtype::Bool | $crate::Dtype::U8 => {
@@ -297,6 +345,54 @@ macro_rules! dispatch_float {
             _ => $other,
         }
     }};
+}
+
+/// Types `Array::to_vec` and `Array::item` can return: every [`Element`] and `bool`.
+pub trait ToVecElement: Sized {
+    /// The dtype the array is converted to before copying.
+    const STORAGE_DTYPE: Dtype;
+    /// The storage type.
+    type Storage: Pod;
+    /// Converts the copied storage.
+    fn from_storage(v: Vec<Self::Storage>) -> Vec<Self>;
+}
+
+impl<T: Element> ToVecElement for T {
+    const STORAGE_DTYPE: Dtype = T::DTYPE;
+    type Storage = T;
+    fn from_storage(v: Vec<T>) -> Vec<T> {
+        v
+    }
+}
+
+impl ToVecElement for bool {
+    const STORAGE_DTYPE: Dtype = Dtype::Bool;
+    type Storage = u8;
+    fn from_storage(v: Vec<u8>) -> Vec<bool> {
+        v.into_iter().map(|b| b != 0).collect()
+    }
+}
+
+/// Rust values that make a 0-d array (`rmlx_core::array(1.5f32)`, `array(true)`): every
+/// [`Element`] and `bool`.
+pub trait ScalarValue: Copy {
+    /// A one-element buffer holding the value, and its dtype.
+    fn into_buffer(self) -> (crate::buffer::Buffer, Dtype);
+}
+
+impl<T: Element> ScalarValue for T {
+    fn into_buffer(self) -> (crate::buffer::Buffer, Dtype) {
+        (crate::buffer::Buffer::from_slice(&[self]), T::DTYPE)
+    }
+}
+
+impl ScalarValue for bool {
+    fn into_buffer(self) -> (crate::buffer::Buffer, Dtype) {
+        (
+            crate::buffer::Buffer::from_slice(&[self as u8]),
+            Dtype::Bool,
+        )
+    }
 }
 
 #[cfg(test)]

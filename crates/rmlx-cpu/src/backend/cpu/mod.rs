@@ -1,6 +1,8 @@
 //! CPU kernels: elementwise, reductions, GEMM glue, softmax/norms/attention.
 
 pub mod attention;
+pub mod binary;
+pub mod convert;
 pub mod copy;
 pub mod elementwise;
 pub mod fastmath;
@@ -16,3 +18,4 @@ pub mod softmax;
 pub mod sort;
 pub mod special;
 pub mod strided;
+pub mod unary;

@@ -1,0 +1,322 @@
+//! Elementwise unary kernels: [`UnaryOp`] and [`eval`], which picks the element types once and
+//! runs the generic elementwise kernel. Math functions compute f16/bf16 in f32 tiles.
+
+use half::{bf16, f16};
+
+use super::elementwise::{load_f32, map_tiles, map_unary, store_bool, store_f32, Load, Store};
+use super::scalar::{Arith, Bits, FloatMath, Real};
+use crate::buffer::Data;
+use crate::{bail, dispatch_all, Dtype, Result};
+
+/// Which unary operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnaryOp {
+    /// `|x|`
+    Abs,
+    /// `-x`
+    Negative,
+    /// -1, 0 or 1
+    Sign,
+    /// `x * x`
+    Square,
+    /// `sqrt(x)`
+    Sqrt,
+    /// `1 / sqrt(x)`
+    Rsqrt,
+    /// `1 / x`
+    Reciprocal,
+    /// `e^x`
+    Exp,
+    /// `e^x - 1`
+    Expm1,
+    /// natural log
+    Log,
+    /// `ln(1 + x)`
+    Log1p,
+    /// base-2 log
+    Log2,
+    /// base-10 log
+    Log10,
+    /// sine
+    Sin,
+    /// cosine
+    Cos,
+    /// tangent
+    Tan,
+    /// arcsine
+    ArcSin,
+    /// arccosine
+    ArcCos,
+    /// arctangent
+    ArcTan,
+    /// hyperbolic sine
+    Sinh,
+    /// hyperbolic cosine
+    Cosh,
+    /// hyperbolic tangent
+    Tanh,
+    /// inverse hyperbolic sine
+    ArcSinh,
+    /// inverse hyperbolic cosine
+    ArcCosh,
+    /// inverse hyperbolic tangent
+    ArcTanh,
+    /// logistic sigmoid
+    Sigmoid,
+    /// error function
+    Erf,
+    /// inverse error function
+    ErfInv,
+    /// round down
+    Floor,
+    /// round up
+    Ceil,
+    /// round half to even
+    Round,
+    /// `!x` on bool
+    LogicalNot,
+    /// `~x` on integers
+    BitwiseInvert,
+    /// NaN test (bool output)
+    IsNan,
+    /// ±inf test (bool output)
+    IsInf,
+    /// finite test (bool output)
+    IsFinite,
+}
+
+impl UnaryOp {
+    /// MLX's primitive name.
+    pub fn name(self) -> &'static str {
+        use UnaryOp::*;
+        match self {
+            Abs => "Abs",
+            Negative => "Negative",
+            Sign => "Sign",
+            Square => "Square",
+            Sqrt => "Sqrt",
+            Rsqrt => "Rsqrt",
+            Reciprocal => "Reciprocal",
+            Exp => "Exp",
+            Expm1 => "Expm1",
+            Log => "Log",
+            Log1p => "Log1p",
+            Log2 => "Log2",
+            Log10 => "Log10",
+            Sin => "Sin",
+            Cos => "Cos",
+            Tan => "Tan",
+            ArcSin => "ArcSin",
+            ArcCos => "ArcCos",
+            ArcTan => "ArcTan",
+            Sinh => "Sinh",
+            Cosh => "Cosh",
+            Tanh => "Tanh",
+            ArcSinh => "ArcSinh",
+            ArcCosh => "ArcCosh",
+            ArcTanh => "ArcTanh",
+            Sigmoid => "Sigmoid",
+            Erf => "Erf",
+            ErfInv => "ErfInv",
+            Floor => "Floor",
+            Ceil => "Ceil",
+            Round => "Round",
+            LogicalNot => "LogicalNot",
+            BitwiseInvert => "BitwiseInvert",
+            IsNan => "IsNaN",
+            IsInf => "IsInf",
+            IsFinite => "IsFinite",
+        }
+    }
+
+    /// True for the ops whose output is bool.
+    pub fn outputs_bool(self) -> bool {
+        matches!(
+            self,
+            UnaryOp::LogicalNot | UnaryOp::IsNan | UnaryOp::IsInf | UnaryOp::IsFinite
+        )
+    }
+
+    /// True for the ops with a zero derivative everywhere (or no derivative).
+    pub fn has_zero_gradient(self) -> bool {
+        use UnaryOp::*;
+        matches!(
+            self,
+            Sign | Floor | Ceil | Round | LogicalNot | BitwiseInvert | IsNan | IsInf | IsFinite
+        )
+    }
+}
+
+fn float_kernel<T: Real>(op: UnaryOp, x: Data, dtype: Dtype) -> Result<Data> {
+    use UnaryOp::*;
+    macro_rules! m {
+        ($f:ident) => {
+            map_unary::<T, T>(x, dtype, |v| T::from_c(<T::C as FloatMath>::$f(v.to_c())))
+        };
+    }
+    macro_rules! pred {
+        ($f:ident) => {
+            map_unary::<T, u8>(x, dtype, |v| <T::C as FloatMath>::$f(v.to_c()) as u8)
+        };
+    }
+    Ok(match op {
+        Square => m!(square),
+        Sqrt => m!(sqrt),
+        Rsqrt => m!(rsqrt),
+        Reciprocal => m!(reciprocal),
+        Exp => m!(exp),
+        Expm1 => m!(expm1),
+        Log => m!(log),
+        Log1p => m!(log1p),
+        Log2 => m!(log2),
+        Log10 => m!(log10),
+        Sin => m!(sin),
+        Cos => m!(cos),
+        Tan => m!(tan),
+        ArcSin => m!(arcsin),
+        ArcCos => m!(arccos),
+        ArcTan => m!(arctan),
+        Sinh => m!(sinh),
+        Cosh => m!(cosh),
+        Tanh => m!(tanh),
+        ArcSinh => m!(arcsinh),
+        ArcCosh => m!(arccosh),
+        ArcTanh => m!(arctanh),
+        Sigmoid => m!(sigmoid),
+        Erf => m!(erf),
+        ErfInv => m!(erfinv),
+        Floor => m!(floor),
+        Ceil => m!(ceil),
+        Round => m!(round),
+        IsNan => pred!(is_nan),
+        IsInf => pred!(is_inf),
+        IsFinite => pred!(is_finite),
+        Abs | Negative | Sign | LogicalNot | BitwiseInvert => {
+            bail!(Dtype, "{}: internal: not a float kernel", op.name())
+        }
+    })
+}
+
+/// f16/bf16 math: f32 tiles through the op's f32 slice kernel, rounded once on the way out
+/// (the same numbers as computing each element in f32), with no f16/bf16 kernel instances.
+fn half_kernel(
+    op: UnaryOp,
+    x: &Data,
+    dtype: Dtype,
+    (load, store): (Load<f32>, Store<f32>),
+) -> Result<Data> {
+    let f = f32_tile_op(op)?;
+    let store = if op.outputs_bool() { store_bool } else { store };
+    Ok(map_tiles::<f32, 1>(
+        [x],
+        dtype,
+        [load],
+        &|t, m| f(&mut t[0][..m]),
+        store,
+    ))
+}
+
+/// The in-place f32 slice kernel of a float op (predicates write 1.0 or 0.0).
+fn f32_tile_op(op: UnaryOp) -> Result<fn(&mut [f32])> {
+    use UnaryOp::*;
+    macro_rules! m {
+        ($f:ident) => {
+            |t: &mut [f32]| t.iter_mut().for_each(|v| *v = <f32 as FloatMath>::$f(*v))
+        };
+    }
+    macro_rules! pred {
+        ($f:ident) => {
+            |t: &mut [f32]| {
+                t.iter_mut()
+                    .for_each(|v| *v = <f32 as FloatMath>::$f(*v) as u8 as f32)
+            }
+        };
+    }
+    Ok(match op {
+        Square => m!(square),
+        Sqrt => m!(sqrt),
+        Rsqrt => m!(rsqrt),
+        Reciprocal => m!(reciprocal),
+        Exp => m!(exp),
+        Expm1 => m!(expm1),
+        Log => m!(log),
+        Log1p => m!(log1p),
+        Log2 => m!(log2),
+        Log10 => m!(log10),
+        Sin => m!(sin),
+        Cos => m!(cos),
+        Tan => m!(tan),
+        ArcSin => m!(arcsin),
+        ArcCos => m!(arccos),
+        ArcTan => m!(arctan),
+        Sinh => m!(sinh),
+        Cosh => m!(cosh),
+        Tanh => m!(tanh),
+        ArcSinh => m!(arcsinh),
+        ArcCosh => m!(arccosh),
+        ArcTanh => m!(arctanh),
+        Sigmoid => m!(sigmoid),
+        Erf => m!(erf),
+        ErfInv => m!(erfinv),
+        Floor => m!(floor),
+        Ceil => m!(ceil),
+        Round => m!(round),
+        IsNan => pred!(is_nan),
+        IsInf => pred!(is_inf),
+        IsFinite => pred!(is_finite),
+        Abs | Negative | Sign | LogicalNot | BitwiseInvert => {
+            bail!(Dtype, "{}: internal: not a float kernel", op.name())
+        }
+    })
+}
+
+fn int_invert(x: Data, dtype: Dtype) -> Result<Data> {
+    macro_rules! inv {
+        ($t:ty) => {
+            map_unary::<$t, $t>(x, dtype, <$t as Bits>::not)
+        };
+    }
+    Ok(match x.dtype {
+        Dtype::U8 => inv!(u8),
+        Dtype::U16 => inv!(u16),
+        Dtype::U32 => inv!(u32),
+        Dtype::U64 => inv!(u64),
+        Dtype::I8 => inv!(i8),
+        Dtype::I16 => inv!(i16),
+        Dtype::I32 => inv!(i32),
+        Dtype::I64 => inv!(i64),
+        Dtype::Bool => map_unary::<u8, u8>(x, dtype, |v| (v == 0) as u8),
+        d => bail!(
+            Dtype,
+            "bitwise_invert: expected an integer or bool array, got {d}"
+        ),
+    })
+}
+
+/// Computes `op` elementwise over `x` (any strides) into a new (or donated) array of `dtype`.
+pub fn eval(op: UnaryOp, x: Data, dtype: Dtype) -> Result<Data> {
+    use UnaryOp::*;
+    let in_dtype = x.dtype;
+    match op {
+        Abs => Ok(dispatch_all!(in_dtype, T => map_unary::<T, T>(x, dtype, <T as Arith>::abs))),
+        Negative => {
+            Ok(dispatch_all!(in_dtype, T => map_unary::<T, T>(x, dtype, <T as Arith>::neg)))
+        }
+        Sign => Ok(dispatch_all!(in_dtype, T => map_unary::<T, T>(x, dtype, <T as Arith>::sign))),
+        LogicalNot => Ok(map_unary::<u8, u8>(x, dtype, |v| (v == 0) as u8)),
+        BitwiseInvert => int_invert(x, dtype),
+        Square if !in_dtype.is_float() => Ok(dispatch_all!(in_dtype, T =>
+            map_unary::<T, T>(x, dtype, |v| <T as Arith>::mul(v, v)))),
+        op => match in_dtype {
+            Dtype::F32 => float_kernel::<f32>(op, x, dtype),
+            Dtype::F64 => float_kernel::<f64>(op, x, dtype),
+            Dtype::F16 => half_kernel(op, &x, dtype, (load_f32::<f16>, store_f32::<f16>)),
+            Dtype::Bf16 => half_kernel(op, &x, dtype, (load_f32::<bf16>, store_f32::<bf16>)),
+            _ => bail!(
+                Dtype,
+                "{}: expected a floating point input, got {in_dtype}",
+                op.name()
+            ),
+        },
+    }
+}

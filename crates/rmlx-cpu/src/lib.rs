@@ -1,0 +1,34 @@
+//! # rmlx-cpu
+//!
+//! The CPU backend of rmlx: element types ([`Dtype`]), reference-counted buffers with strided
+//! views ([`buffer::Data`]), the one error type, and the kernels in [`backend::cpu`]. It knows
+//! buffers, strides and dtypes but nothing of the lazy graph; `rmlx-core` builds arrays, ops and
+//! transforms on top of it and re-exports it at the same paths (`rmlx_core::buffer`,
+//! `rmlx_core::backend::cpu`, `rmlx_core::Dtype`…).
+//!
+//! A crate of its own so that the kernels compile beside the graph layer, and a change to the
+//! graph layer does not recompile them.
+//!
+//! ```
+//! use rmlx_cpu::buffer::{Buffer, Data};
+//! use rmlx_cpu::backend::cpu::elementwise::map_binary;
+//! use rmlx_cpu::Dtype;
+//! let a = Data::new(Buffer::from_slice(&[1.0f32, 2.0, 3.0]), Dtype::F32, &[3]);
+//! let mut b = Data::new(Buffer::from_slice(&[10.0f32]), Dtype::F32, &[1]);
+//! (b.shape, b.strides) = (vec![3], vec![0]); // a broadcast view: stride 0
+//! let c = map_binary::<f32, f32, f32>(a, b, Dtype::F32, |x, y| x + y);
+//! assert_eq!(c.contiguous_slice::<f32>(), Some(&[11.0f32, 12.0, 13.0][..]));
+//! ```
+#![warn(missing_docs)]
+
+pub mod backend;
+pub mod buffer;
+pub mod dtype;
+pub mod error;
+
+pub use dtype::{Dtype, Element, ALL_DTYPES};
+pub use error::{Error, Result};
+
+#[doc(hidden)]
+pub use half;
+pub use half::{bf16, f16};
