@@ -4,7 +4,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::buffer::{collect_contiguous, Buffer, Data};
 use crate::dtype::{ScalarValue, ToVecElement};
-use crate::graph::{self, Node};
+use crate::graph::{self, Node, Siblings};
 use crate::primitives::Primitive;
 use crate::{bail, Dtype, Element, Error, Result};
 
@@ -59,9 +59,62 @@ impl Array {
             shape,
             dtype,
             tracer,
-            node: Mutex::new(Some(Node { primitive, inputs })),
+            node: Mutex::new(Some(Node::new(primitive, inputs))),
             data: OnceLock::new(),
         }))
+    }
+
+    /// The outputs of one node of a primitive with several outputs (MLX's siblings, e.g. the
+    /// quotient and remainder of `divmod`), with their (already inferred) shapes and dtypes.
+    /// Evaluating one evaluates all of them; transforms treat them as one node.
+    pub fn from_primitive_multi(
+        outputs: Vec<(Vec<usize>, Dtype)>,
+        primitive: Arc<dyn Primitive>,
+        inputs: Vec<Array>,
+    ) -> Vec<Array> {
+        if outputs.len() == 1 {
+            let (shape, dtype) = outputs.into_iter().next().expect("one output");
+            return vec![Array::from_primitive(shape, dtype, primitive, inputs)];
+        }
+        let tracer = inputs.iter().any(|a| a.0.tracer);
+        let siblings = Arc::new(Siblings::new(outputs.clone()));
+        let arrays: Vec<Array> = outputs
+            .into_iter()
+            .enumerate()
+            .map(|(k, (shape, dtype))| {
+                Array(Arc::new(Inner {
+                    shape,
+                    dtype,
+                    tracer,
+                    node: Mutex::new(Some(Node {
+                        primitive: primitive.clone(),
+                        inputs: inputs.clone(),
+                        siblings: Some((siblings.clone(), k)),
+                    })),
+                    data: OnceLock::new(),
+                }))
+            })
+            .collect();
+        let _ = siblings
+            .arrays
+            .set(arrays.iter().map(|a| Arc::downgrade(&a.0)).collect());
+        arrays
+    }
+
+    /// The other outputs of this array's node that are still alive (MLX's `array.siblings()`),
+    /// empty for a single-output primitive or once the array is evaluated.
+    pub fn siblings(&self) -> Vec<Array> {
+        let Some(Node {
+            siblings: Some((s, position)),
+            ..
+        }) = self.node()
+        else {
+            return Vec::new();
+        };
+        (0..s.outputs.len())
+            .filter(|&k| k != position)
+            .filter_map(|k| s.get(k))
+            .collect()
     }
 
     pub(crate) fn with_tracer_flag(shape: Vec<usize>, dtype: Dtype, node: Node) -> Array {

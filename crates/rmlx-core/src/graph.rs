@@ -3,9 +3,9 @@
 //! consumer has run.
 
 use std::collections::HashSet;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock, Weak};
 
-use crate::array::Array;
+use crate::array::{Array, Inner};
 use crate::buffer::Data;
 pub use crate::context::in_tracing;
 use crate::context::{Restore, ThreadState};
@@ -19,6 +19,52 @@ pub struct Node {
     pub primitive: Arc<dyn Primitive>,
     /// From what.
     pub inputs: Vec<Array>,
+    /// For a primitive with several outputs (MLX's siblings): all of its outputs, and which one
+    /// this array is. `None` for the usual single output.
+    pub siblings: Option<(Arc<Siblings>, usize)>,
+}
+
+impl Node {
+    /// The node of a single-output primitive.
+    pub fn new(primitive: Arc<dyn Primitive>, inputs: Vec<Array>) -> Node {
+        Node {
+            primitive,
+            inputs,
+            siblings: None,
+        }
+    }
+}
+
+/// The outputs of one multi-output node. Each output holds the node (and so this list); the list
+/// refers back to them weakly, so a dropped output is freed and no cycle keeps a graph alive.
+pub struct Siblings {
+    /// Shape and dtype of every output, in the primitive's order.
+    pub outputs: Vec<(Vec<usize>, crate::Dtype)>,
+    pub(crate) arrays: OnceLock<Vec<Weak<Inner>>>,
+}
+
+impl Siblings {
+    pub(crate) fn new(outputs: Vec<(Vec<usize>, crate::Dtype)>) -> Siblings {
+        Siblings {
+            outputs,
+            arrays: OnceLock::new(),
+        }
+    }
+
+    /// Output `k` if it is still alive.
+    pub fn get(&self, k: usize) -> Option<Array> {
+        self.arrays.get()?.get(k)?.upgrade().map(Array)
+    }
+
+    /// The identity ([`Array::id`]) output `k` has (or had).
+    pub fn id(&self, k: usize) -> Option<usize> {
+        self.arrays.get()?.get(k).map(|w| w.as_ptr() as usize)
+    }
+
+    /// A key identifying the node these outputs share.
+    pub fn key(self: &Arc<Self>) -> usize {
+        Arc::as_ptr(self) as usize
+    }
 }
 
 /// Arrays needed by `outputs` that are not evaluated yet, inputs before consumers. Iterative.
@@ -118,16 +164,65 @@ fn eval_node(arr: Array, keep_graph: bool) -> Result<()> {
             "eval: array has neither data nor a graph (an earlier evaluation of it failed)".into(),
         ));
     };
-    let Node { primitive, inputs } = node;
+    let Node {
+        primitive,
+        inputs,
+        siblings,
+    } = node;
     let mut datas: Vec<Data> = Vec::with_capacity(inputs.len());
     for input in inputs {
         datas.push(take_input_data(input)?);
     }
     let clock = crate::profile::start();
+    if let Some((siblings, position)) = siblings {
+        return eval_siblings(&arr, primitive.as_ref(), datas, &siblings, position, keep);
+    }
     let data = primitive.eval_cpu(datas, &arr.0.shape, arr.0.dtype)?;
     crate::profile::record(primitive.name(), clock, data.size());
     debug_assert_eq!(data.shape, arr.0.shape, "{}", primitive.name());
     let _ = arr.0.data.set(data);
+    Ok(())
+}
+
+/// Computes every output of a multi-output node at once and hands each live sibling its data
+/// (detaching its node too, unless the graph is kept for a transform).
+fn eval_siblings(
+    arr: &Array,
+    primitive: &dyn Primitive,
+    inputs: Vec<Data>,
+    siblings: &Siblings,
+    position: usize,
+    keep: bool,
+) -> Result<()> {
+    let datas = primitive.eval_cpu_multi(inputs, &siblings.outputs)?;
+    if datas.len() != siblings.outputs.len() {
+        return Err(Error::Value(format!(
+            "eval: primitive {} computed {} outputs, its node has {}",
+            primitive.name(),
+            datas.len(),
+            siblings.outputs.len()
+        )));
+    }
+    for (k, data) in datas.into_iter().enumerate() {
+        if data.shape != siblings.outputs[k].0 {
+            return Err(Error::Value(format!(
+                "eval: primitive {} computed output {k} of shape {:?}, expected {:?}",
+                primitive.name(),
+                data.shape,
+                siblings.outputs[k].0
+            )));
+        }
+        if k == position {
+            let _ = arr.0.data.set(data);
+        } else if let Some(sibling) = siblings.get(k) {
+            if !keep {
+                if let Ok(mut node) = sibling.0.node.lock() {
+                    node.take();
+                }
+            }
+            let _ = sibling.0.data.set(data);
+        }
+    }
     Ok(())
 }
 

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::broadcast_arrays;
-use crate::primitives::binary::{Binary, BinaryOp};
+use crate::primitives::binary::{Binary, BinaryOp, DivMod};
 use crate::primitives::ternary::Select;
 use crate::{bail, Array, Dtype, Result};
 
@@ -133,6 +133,39 @@ binary_ops! {
     bitwise_xor => BitwiseXor, "Elementwise `a ^ b` for integer and bool operands; `Err` for floats.";
     left_shift => LeftShift, "Elementwise `a << b` for integers (shifts past the width give 0); `Err` for floats.";
     right_shift => RightShift, "Elementwise `a >> b` for integers (arithmetic for signed types); `Err` for floats.";
+}
+
+/// The quotient and remainder of `a / b` in one node (MLX's `mx.divmod`): `floor_divide(a, b)`
+/// and `remainder(a, b)`, evaluated together. Broadcasts and promotes as `floor_divide`; the
+/// gradients are zero, as in MLX.
+///
+/// ```
+/// use rmlx_core::{self as mx, Array};
+/// let a = Array::from_slice(&[7i32, -7, 9], &[3])?;
+/// let b = Array::from_slice(&[2i32], &[1])?;
+/// let (q, r) = mx::divmod(&a, &b)?;
+/// assert_eq!(q.to_vec::<i32>()?, vec![3, -4, 4]);
+/// assert_eq!(r.to_vec::<i32>()?, vec![1, 1, 1]);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn divmod(a: &Array, b: &Array) -> Result<(Array, Array)> {
+    let d = Dtype::promote(a.dtype(), b.dtype());
+    let a = a.astype(d)?;
+    let b = b.astype(d)?;
+    let v = broadcast_arrays("divmod", &[&a, &b])?;
+    let shape = v[0].shape().to_vec();
+    let mut outs =
+        Array::from_primitive_multi(vec![(shape.clone(), d), (shape, d)], Arc::new(DivMod), v);
+    let r = outs.pop().expect("two outputs");
+    let q = outs.pop().expect("two outputs");
+    Ok((q, r))
+}
+
+impl Array {
+    /// [`divmod`] with `self` as the dividend.
+    pub fn divmod(&self, other: &Array) -> Result<(Array, Array)> {
+        divmod(self, other)
+    }
 }
 
 /// Picks `x` where `cond` is true and `y` elsewhere. All three broadcast together; `cond` is cast

@@ -141,3 +141,56 @@ fn partial(op: BinaryOp, i: usize, primals: &[Array], out: &Array) -> Result<Par
         _ => Partial::Zero,
     })
 }
+
+/// `divmod`: the quotient `floor(a / b)` and the remainder (sign of `b`) as one node with two
+/// outputs (MLX's `DivMod`). Both are piecewise constant in the inputs, so their gradients are
+/// zero, as in MLX.
+#[derive(Debug)]
+pub struct DivMod;
+
+impl Primitive for DivMod {
+    fn name(&self) -> &'static str {
+        "DivMod"
+    }
+
+    fn eval_cpu(&self, _: Vec<Data>, _: &[usize], _: Dtype) -> Result<Data> {
+        bail!(
+            Value,
+            "DivMod: has two outputs (evaluated through eval_cpu_multi)"
+        )
+    }
+
+    fn eval_cpu_multi(
+        &self,
+        inputs: Vec<Data>,
+        outputs: &[(Vec<usize>, Dtype)],
+    ) -> Result<Vec<Data>> {
+        let [a, b] = super::take_inputs("DivMod", inputs)?;
+        let [(_, dq), (_, dr)] = outputs else {
+            bail!(Value, "DivMod: expected two outputs, got {}", outputs.len());
+        };
+        let q = binary::eval(BinaryOp::FloorDivide, a.clone(), b.clone(), *dq)?;
+        let r = binary::eval(BinaryOp::Remainder, a, b, *dr)?;
+        Ok(vec![q, r])
+    }
+
+    fn output_shapes(&self, inputs: &[Array]) -> Result<Vec<Vec<usize>>> {
+        let shape = super::elementwise_output_shapes("DivMod", inputs)?.remove(0);
+        Ok(vec![shape.clone(), shape])
+    }
+
+    fn vjp_multi(
+        &self,
+        primals: &[Array],
+        _: &[Array],
+        _: &[Array],
+        argnums: &[usize],
+    ) -> Result<Vec<Array>> {
+        super::zero_cotangents(primals, argnums)
+    }
+
+    fn jvp_multi(&self, primals: &[Array], _: &[Array], _: &[usize]) -> Result<Vec<Array>> {
+        let z = zeros_like(&primals[0])?;
+        Ok(vec![z.clone(), z])
+    }
+}

@@ -53,6 +53,54 @@ pub trait Primitive: Send + Sync + fmt::Debug {
         )))
     }
 
+    /// Computes every output of a primitive with several outputs (shape and dtype of each given,
+    /// as inferred when the node was built). Single-output primitives need not implement it.
+    fn eval_cpu_multi(
+        &self,
+        inputs: Vec<Data>,
+        outputs: &[(Vec<usize>, Dtype)],
+    ) -> Result<Vec<Data>> {
+        match outputs {
+            [(shape, dtype)] => Ok(vec![self.eval_cpu(inputs, shape, *dtype)?]),
+            _ => Err(Error::Value(format!(
+                "eval: primitive {} has one output, its node asks for {}",
+                self.name(),
+                outputs.len()
+            ))),
+        }
+    }
+
+    /// [`Primitive::vjp`] for every output at once: `cotangents[k]` and `outputs[k]` belong to
+    /// output `k` (a zero cotangent for an output nothing used). Multi-output primitives
+    /// implement this; the default forwards a single output to `vjp`.
+    fn vjp_multi(
+        &self,
+        primals: &[Array],
+        cotangents: &[Array],
+        outputs: &[Array],
+        argnums: &[usize],
+    ) -> Result<Vec<Array>> {
+        match (cotangents, outputs) {
+            ([c], [o]) => self.vjp(primals, c, o, argnums),
+            _ => Err(Error::Transform(format!(
+                "vjp: primitive {} has no rule for {} outputs",
+                self.name(),
+                outputs.len()
+            ))),
+        }
+    }
+
+    /// [`Primitive::jvp`] for every output at once (one tangent per output). Multi-output
+    /// primitives implement this; the default wraps `jvp`.
+    fn jvp_multi(
+        &self,
+        primals: &[Array],
+        tangents: &[Array],
+        argnums: &[usize],
+    ) -> Result<Vec<Array>> {
+        Ok(vec![self.jvp(primals, tangents, argnums)?])
+    }
+
     /// The vectorising rule (MLX's `Primitive::vmap`): `inputs` carry the mapped dimension at
     /// `axes[i]` (`None`: input `i` is not mapped); returns the outputs computed for every mapped
     /// index at once, and where each output carries the mapped dimension. A primitive without a

@@ -65,17 +65,32 @@ where
         if argnums.is_empty() {
             continue;
         }
-        let t = node.primitive.jvp(&node.inputs, &tans, &argnums)?;
-        if t.shape() != a.shape() {
+        let Some((s, _)) = &node.siblings else {
+            let t = node.primitive.jvp(&node.inputs, &tans, &argnums)?;
+            check_tangent_shape(node.primitive.name(), &t, a.shape())?;
+            tan_map.insert(a.id(), t);
+            continue;
+        };
+        // a multi-output node: its first output on the tape computes every output's tangent
+        if tan_map.contains_key(&a.id()) {
+            continue;
+        }
+        let ts = node.primitive.jvp_multi(&node.inputs, &tans, &argnums)?;
+        if ts.len() != s.outputs.len() {
             bail!(
                 Transform,
-                "jvp: primitive {} returned a tangent of shape {:?} for an output of shape {:?}",
+                "jvp: primitive {} returned {} tangents for {} outputs",
                 node.primitive.name(),
-                t.shape(),
-                a.shape()
+                ts.len(),
+                s.outputs.len()
             );
         }
-        tan_map.insert(a.id(), t);
+        for (k, t) in ts.into_iter().enumerate() {
+            check_tangent_shape(node.primitive.name(), &t, &s.outputs[k].0)?;
+            if let Some(id) = s.id(k) {
+                tan_map.insert(id, t);
+            }
+        }
     }
     let tans = outputs
         .iter()
@@ -85,6 +100,18 @@ where
         })
         .collect::<Result<Vec<_>>>()?;
     Ok((outputs, tans))
+}
+
+fn check_tangent_shape(name: &str, t: &Array, shape: &[usize]) -> Result<()> {
+    if t.shape() != shape {
+        bail!(
+            Transform,
+            "jvp: primitive {name} returned a tangent of shape {:?} for an output of shape {:?}",
+            t.shape(),
+            shape
+        );
+    }
+    Ok(())
 }
 
 /// MLX's check that every primal has a tangent.

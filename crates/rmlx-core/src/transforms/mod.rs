@@ -77,10 +77,7 @@ pub(crate) fn make_tracer(a: &Array) -> Array {
     Array::with_tracer_flag(
         a.shape().to_vec(),
         a.dtype(),
-        Node {
-            primitive: Arc::new(Copy),
-            inputs: vec![a.clone()],
-        },
+        Node::new(Arc::new(Copy), vec![a.clone()]),
     )
 }
 

@@ -4,6 +4,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::{fmt_shape, make_tracer, zeros_like, STOP_GRADIENT};
 use crate::context::TracingGuard;
+use crate::graph::{Node, Siblings};
 use crate::{bail, Array, Result};
 
 /// Vector-Jacobian product of `f` at `primals` for the output `cotangents`: returns `f`'s outputs
@@ -68,12 +69,45 @@ where
         let c = cotangents[ci].astype(out.dtype())?;
         accumulate(&mut cotan_map, out.id(), c)?;
     }
-    for a in tape.iter().rev() {
-        let Some(cotangent) = cotan_map.remove(&a.id()) else {
-            continue;
-        };
+    // A multi-output node is differentiated once, at its earliest output on the tape: every
+    // consumer of any of its outputs comes later on the tape, so all their cotangents are in.
+    let mut first_of: HashMap<usize, usize> = HashMap::new();
+    for (i, a) in tape.iter().enumerate() {
+        if let Some((s, _)) = a.node().and_then(|n| n.siblings) {
+            first_of.entry(s.key()).or_insert(i);
+        }
+    }
+    for (idx, a) in tape.iter().enumerate().rev() {
         let Some(node) = a.node() else {
             continue;
+        };
+        let (cotangents, outputs) = match &node.siblings {
+            None => {
+                let Some(c) = cotan_map.remove(&a.id()) else {
+                    continue;
+                };
+                (vec![c], vec![a.clone()])
+            }
+            Some((s, _)) => {
+                if first_of.get(&s.key()) != Some(&idx) {
+                    continue;
+                }
+                let cots: Vec<Option<Array>> = (0..s.outputs.len())
+                    .map(|k| s.id(k).and_then(|id| cotan_map.remove(&id)))
+                    .collect();
+                if cots.iter().all(Option::is_none) {
+                    continue;
+                }
+                let cots = cots
+                    .into_iter()
+                    .zip(&s.outputs)
+                    .map(|(c, (shape, dtype))| match c {
+                        Some(c) => Ok(c),
+                        None => crate::ops::zeros(shape, *dtype),
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                (cots, sibling_outputs(&node, s))
+            }
         };
         let node_argnums: Vec<usize> = node
             .inputs
@@ -84,7 +118,7 @@ where
             .collect();
         let vjps = node
             .primitive
-            .vjp(&node.inputs, &cotangent, a, &node_argnums)?;
+            .vjp_multi(&node.inputs, &cotangents, &outputs, &node_argnums)?;
         if vjps.len() != node_argnums.len() {
             bail!(
                 Transform,
@@ -117,6 +151,26 @@ where
         })
         .collect::<Result<Vec<_>>>()?;
     Ok((outputs, vjps))
+}
+
+/// Every output of a multi-output node: the live ones as they are, a dropped one recomputed
+/// (lazily, from the same primitive and inputs) for the rules that read output values.
+fn sibling_outputs(node: &Node, s: &Siblings) -> Vec<Array> {
+    let mut fresh: Option<Vec<Array>> = None;
+    (0..s.outputs.len())
+        .map(|k| {
+            s.get(k).unwrap_or_else(|| {
+                fresh.get_or_insert_with(|| {
+                    Array::from_primitive_multi(
+                        s.outputs.clone(),
+                        node.primitive.clone(),
+                        node.inputs.clone(),
+                    )
+                })[k]
+                    .clone()
+            })
+        })
+        .collect()
 }
 
 /// Rejects out-of-range and repeated argument numbers (MLX's messages).

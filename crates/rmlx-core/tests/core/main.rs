@@ -46,6 +46,7 @@ mod io_formats;
 mod matmul_norm;
 #[allow(clippy::needless_range_loop)]
 mod matmul_ops;
+mod multi_output;
 mod oracle;
 mod oracle_core_ops;
 mod primitive_surface;
