@@ -49,6 +49,7 @@ mod matmul_ops;
 mod multi_output;
 mod oracle;
 mod oracle_core_ops;
+mod oracle_multi_output;
 mod primitive_surface;
 #[allow(
     clippy::cloned_ref_to_slice_refs,
