@@ -30,7 +30,7 @@ pub mod backend {
     pub use rmlx_cpu::backend::cpu;
 }
 pub use rmlx_cpu::{bail, dispatch_all, dispatch_float, dispatch_width, err};
-pub use rmlx_cpu::{buffer, dtype, error};
+pub use rmlx_cpu::{buffer, dtype, error, layout};
 
 pub use array::{array, Array, IntoScalar};
 pub use buffer::memory;

@@ -10,6 +10,8 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
+pub use crate::layout::contiguous_strides;
+use crate::layout::Layout;
 use crate::Dtype;
 
 /// One 64-byte, 64-byte aligned block: the unit buffers are made of.
@@ -198,19 +200,47 @@ impl Data {
         self.shape.iter().product()
     }
 
+    /// The layout (shape, strides, offset) of these elements.
+    pub fn layout(&self) -> Layout {
+        Layout::new(self.shape.clone(), self.strides.clone(), self.offset)
+    }
+
+    /// The same buffer seen through `layout`, after checking that every element it reaches lies
+    /// inside the buffer (so no kernel can read out of bounds through it).
+    pub fn with_layout(self, layout: Layout) -> crate::Result<Data> {
+        let elems = self.buf.len_bytes() / self.dtype.size();
+        if layout.strides().len() != layout.ndim() {
+            crate::bail!(
+                Shape,
+                "layout: {} strides for {} axes",
+                layout.strides().len(),
+                layout.ndim()
+            );
+        }
+        if layout.size() > 0 {
+            match layout.span() {
+                Some((_, hi)) if hi < elems => {}
+                _ => crate::bail!(
+                    Shape,
+                    "layout: shape {:?} with strides {:?} from offset {} reaches outside a buffer of {elems} elements",
+                    layout.shape(),
+                    layout.strides(),
+                    layout.offset()
+                ),
+            }
+        }
+        let (shape, strides, offset) = layout.into_parts();
+        Ok(Data {
+            shape,
+            strides,
+            offset,
+            ..self
+        })
+    }
+
     /// True when the elements are laid out row-major without gaps from `offset`.
     pub fn is_contiguous(&self) -> bool {
-        if self.shape.contains(&0) {
-            return true;
-        }
-        let mut expected = 1isize;
-        for (&d, &s) in self.shape.iter().zip(&self.strides).rev() {
-            if d != 1 && s != expected {
-                return false;
-            }
-            expected *= d as isize;
-        }
-        true
+        crate::layout::row_contiguous(&self.shape, &self.strides)
     }
 
     /// The contiguous elements as a slice (`None` when the layout is not row-contiguous).
@@ -262,15 +292,4 @@ pub fn collect_contiguous<T: Pod>(data: &Data) -> Vec<T> {
         out.push(raw[o])
     });
     out
-}
-
-/// Row-major strides (in elements) for `shape`.
-pub fn contiguous_strides(shape: &[usize]) -> Vec<isize> {
-    let mut strides = vec![0isize; shape.len()];
-    let mut acc = 1isize;
-    for i in (0..shape.len()).rev() {
-        strides[i] = acc;
-        acc *= shape[i].max(1) as isize;
-    }
-    strides
 }

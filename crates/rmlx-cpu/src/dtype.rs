@@ -267,56 +267,16 @@ macro_rules! dispatch_all {
         }
     }};
     ($dtype:expr, $T:ident => $body:expr) => {{
-        match $dtype {
-            $crate::Dtype::Bool | $crate::Dtype::U8 => {
-                type $T = u8;
-                $body
-            }
-            $crate::Dtype::U16 => {
-                type $T = u16;
-                $body
-            }
-            $crate::Dtype::U32 => {
-                type $T = u32;
-                $body
-            }
-            $crate::Dtype::U64 => {
-                type $T = u64;
-                $body
-            }
-            $crate::Dtype::I8 => {
-                type $T = i8;
-                $body
-            }
-            $crate::Dtype::I16 => {
-                type $T = i16;
-                $body
-            }
-            $crate::Dtype::I32 => {
-                type $T = i32;
-                $body
-            }
-            $crate::Dtype::I64 => {
-                type $T = i64;
-                $body
-            }
+        $crate::dispatch_all!($dtype, $T => $body, half => match $dtype {
             $crate::Dtype::F16 => {
                 type $T = $crate::half::f16;
                 $body
             }
-            $crate::Dtype::Bf16 => {
+            _ => {
                 type $T = $crate::half::bf16;
                 $body
             }
-            $crate::Dtype::F32 => {
-                type $T = f32;
-                $body
-            }
-            $crate::Dtype::F64 => {
-                type $T = f64;
-                $body
-            }
-        }
+        })
     }};
 }
 

@@ -25,6 +25,7 @@ pub mod backend;
 pub mod buffer;
 pub mod dtype;
 pub mod error;
+pub mod layout;
 
 pub use dtype::{Dtype, Element, ALL_DTYPES};
 pub use error::{Error, Result};

@@ -2,8 +2,9 @@
 
 use super::Primitive;
 use crate::backend::cpu::copy::contiguous;
-use crate::buffer::{contiguous_strides, Data};
-use crate::{Array, Dtype, Result};
+use crate::buffer::Data;
+use crate::layout::Layout;
+use crate::{bail, Array, Dtype, Result};
 
 /// Broadcast to `shape`: new leading axes and size-1 axes get stride 0.
 #[derive(Debug)]
@@ -18,19 +19,15 @@ impl Primitive for Broadcast {
     }
 
     fn eval_cpu(&self, inputs: Vec<Data>, shape: &[usize], _: Dtype) -> Result<Data> {
-        let [mut x] = super::take_inputs(self.name(), inputs)?;
-        let pad = shape.len() - x.shape.len();
-        let mut strides = vec![0isize; shape.len()];
-        for i in 0..x.shape.len() {
-            strides[pad + i] = if x.shape[i] == 1 && shape[pad + i] != 1 {
-                0
-            } else {
-                x.strides[i]
-            };
-        }
-        x.shape = shape.to_vec();
-        x.strides = strides;
-        Ok(x)
+        let [x] = super::take_inputs(self.name(), inputs)?;
+        let Some(layout) = x.layout().broadcast_to(shape) else {
+            bail!(
+                Shape,
+                "Broadcast: cannot broadcast {:?} to {shape:?}",
+                x.shape
+            );
+        };
+        x.with_layout(layout)
     }
 
     fn vjp(
@@ -78,16 +75,11 @@ impl Primitive for Reshape {
 
     fn eval_cpu(&self, inputs: Vec<Data>, shape: &[usize], _: Dtype) -> Result<Data> {
         let [x] = super::take_inputs(self.name(), inputs)?;
-        if let Some(strides) = reshape_strides(&x.shape, &x.strides, shape) {
-            let mut x = x;
-            x.shape = shape.to_vec();
-            x.strides = strides;
-            return Ok(x);
+        if let Some(view) = x.layout().reshape(shape) {
+            return x.with_layout(view);
         }
-        let mut x = contiguous(x);
-        x.shape = shape.to_vec();
-        x.strides = contiguous_strides(shape);
-        Ok(x)
+        let x = contiguous(x);
+        x.with_layout(Layout::contiguous(shape))
     }
 
     fn vjp(
@@ -105,55 +97,7 @@ impl Primitive for Reshape {
     }
 }
 
-/// Strides that view a layout `(old_shape, old_strides)` as `new_shape` (same size, row-major
-/// order) without copying, or `None` when the old axes being merged or split are not contiguous
-/// with each other (numpy's no-copy reshape test).
-pub fn reshape_strides(
-    old_shape: &[usize],
-    old_strides: &[isize],
-    new_shape: &[usize],
-) -> Option<Vec<isize>> {
-    if new_shape.contains(&0) || old_shape.contains(&0) {
-        return Some(contiguous_strides(new_shape));
-    }
-    let (os, ost): (Vec<usize>, Vec<isize>) = old_shape
-        .iter()
-        .zip(old_strides)
-        .filter(|(&d, _)| d != 1)
-        .map(|(&d, &s)| (d, s))
-        .unzip();
-    let mut out = vec![0isize; new_shape.len()];
-    let (mut ni, mut oi) = (0usize, 0usize);
-    while ni < new_shape.len() && oi < os.len() {
-        if new_shape[ni] == 1 {
-            ni += 1;
-            continue;
-        }
-        let (mut np, mut op) = (new_shape[ni], os[oi]);
-        let (mut nj, mut oj) = (ni + 1, oi + 1);
-        while np != op {
-            if np < op {
-                np *= *new_shape.get(nj)?;
-                nj += 1;
-            } else {
-                op *= *os.get(oj)?;
-                oj += 1;
-            }
-        }
-        for k in oi..oj - 1 {
-            if ost[k] != os[k + 1] as isize * ost[k + 1] {
-                return None;
-            }
-        }
-        out[nj - 1] = ost[oj - 1];
-        for k in (ni + 1..nj).rev() {
-            out[k - 1] = out[k] * new_shape[k] as isize;
-        }
-        ni = nj;
-        oi = oj;
-    }
-    Some(out)
-}
+pub use crate::layout::reshape_strides;
 
 /// Permutes axes: output axis `i` is input axis `perm[i]`. A view.
 #[derive(Debug)]
@@ -168,10 +112,16 @@ impl Primitive for Transpose {
     }
 
     fn eval_cpu(&self, inputs: Vec<Data>, shape: &[usize], _: Dtype) -> Result<Data> {
-        let [mut x] = super::take_inputs(self.name(), inputs)?;
-        x.strides = self.perm.iter().map(|&p| x.strides[p]).collect();
-        x.shape = shape.to_vec();
-        Ok(x)
+        let [x] = super::take_inputs(self.name(), inputs)?;
+        match x.layout().transpose(&self.perm) {
+            Some(layout) if layout.shape() == shape => x.with_layout(layout),
+            _ => bail!(
+                Axis,
+                "Transpose: {:?} is not a permutation of the axes of {:?}",
+                self.perm,
+                x.shape
+            ),
+        }
     }
 
     fn vjp(&self, _: &[Array], cotangent: &Array, _: &Array, _: &[usize]) -> Result<Vec<Array>> {

@@ -26,19 +26,9 @@ impl Primitive for Slice {
     }
 
     fn eval_cpu(&self, inputs: Vec<Data>, shape: &[usize], _: Dtype) -> Result<Data> {
-        let [mut x] = super::take_inputs(self.name(), inputs)?;
-        if !shape.contains(&0) {
-            let mut off = x.offset as isize;
-            for (&st, &s) in self.starts.iter().zip(&x.strides) {
-                off += st as isize * s;
-            }
-            x.offset = off as usize;
-        }
-        for (s, &step) in x.strides.iter_mut().zip(&self.steps) {
-            *s *= step;
-        }
-        x.shape = shape.to_vec();
-        Ok(x)
+        let [x] = super::take_inputs(self.name(), inputs)?;
+        let layout = x.layout().slice(&self.starts, &self.steps, shape);
+        x.with_layout(layout)
     }
 
     fn vjp(

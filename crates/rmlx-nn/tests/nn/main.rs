@@ -1,4 +1,5 @@
 //! The integration tests of `rmlx-nn`, linked into one binary (one link instead of one per file).
+#![allow(clippy::needless_range_loop)] // index loops over naive references
 
 mod activations;
 mod checkpoint;
@@ -10,7 +11,6 @@ mod layer_init;
 mod lora;
 mod losses_fd;
 mod module_tree;
-#[allow(clippy::needless_range_loop)]
 mod norms_positional;
 mod oracle_module_semantics;
 mod recurrent;

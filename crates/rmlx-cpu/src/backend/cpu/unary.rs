@@ -147,8 +147,52 @@ impl UnaryOp {
     }
 }
 
+/// The float math ops, each as `$m!(function)` or (bool results) `$pred!(predicate)`, in an
+/// `Ok(..)`; the other ops are an internal error. One table for the per-dtype kernels and the
+/// f32 tile kernels.
+macro_rules! float_ops {
+    ($op:expr, $m:ident, $pred:ident) => {{
+        use UnaryOp::*;
+        Ok(match $op {
+            Square => $m!(square),
+            Sqrt => $m!(sqrt),
+            Rsqrt => $m!(rsqrt),
+            Reciprocal => $m!(reciprocal),
+            Exp => $m!(exp),
+            Expm1 => $m!(expm1),
+            Log => $m!(log),
+            Log1p => $m!(log1p),
+            Log2 => $m!(log2),
+            Log10 => $m!(log10),
+            Sin => $m!(sin),
+            Cos => $m!(cos),
+            Tan => $m!(tan),
+            ArcSin => $m!(arcsin),
+            ArcCos => $m!(arccos),
+            ArcTan => $m!(arctan),
+            Sinh => $m!(sinh),
+            Cosh => $m!(cosh),
+            Tanh => $m!(tanh),
+            ArcSinh => $m!(arcsinh),
+            ArcCosh => $m!(arccosh),
+            ArcTanh => $m!(arctanh),
+            Sigmoid => $m!(sigmoid),
+            Erf => $m!(erf),
+            ErfInv => $m!(erfinv),
+            Floor => $m!(floor),
+            Ceil => $m!(ceil),
+            Round => $m!(round),
+            IsNan => $pred!(is_nan),
+            IsInf => $pred!(is_inf),
+            IsFinite => $pred!(is_finite),
+            op @ (Abs | Negative | Sign | LogicalNot | BitwiseInvert) => {
+                bail!(Dtype, "{}: internal: not a float kernel", op.name())
+            }
+        })
+    }};
+}
+
 fn float_kernel<T: Real>(op: UnaryOp, x: Data, dtype: Dtype) -> Result<Data> {
-    use UnaryOp::*;
     macro_rules! m {
         ($f:ident) => {
             map_unary::<T, T>(x, dtype, |v| T::from_c(<T::C as FloatMath>::$f(v.to_c())))
@@ -159,42 +203,7 @@ fn float_kernel<T: Real>(op: UnaryOp, x: Data, dtype: Dtype) -> Result<Data> {
             map_unary::<T, u8>(x, dtype, |v| <T::C as FloatMath>::$f(v.to_c()) as u8)
         };
     }
-    Ok(match op {
-        Square => m!(square),
-        Sqrt => m!(sqrt),
-        Rsqrt => m!(rsqrt),
-        Reciprocal => m!(reciprocal),
-        Exp => m!(exp),
-        Expm1 => m!(expm1),
-        Log => m!(log),
-        Log1p => m!(log1p),
-        Log2 => m!(log2),
-        Log10 => m!(log10),
-        Sin => m!(sin),
-        Cos => m!(cos),
-        Tan => m!(tan),
-        ArcSin => m!(arcsin),
-        ArcCos => m!(arccos),
-        ArcTan => m!(arctan),
-        Sinh => m!(sinh),
-        Cosh => m!(cosh),
-        Tanh => m!(tanh),
-        ArcSinh => m!(arcsinh),
-        ArcCosh => m!(arccosh),
-        ArcTanh => m!(arctanh),
-        Sigmoid => m!(sigmoid),
-        Erf => m!(erf),
-        ErfInv => m!(erfinv),
-        Floor => m!(floor),
-        Ceil => m!(ceil),
-        Round => m!(round),
-        IsNan => pred!(is_nan),
-        IsInf => pred!(is_inf),
-        IsFinite => pred!(is_finite),
-        Abs | Negative | Sign | LogicalNot | BitwiseInvert => {
-            bail!(Dtype, "{}: internal: not a float kernel", op.name())
-        }
-    })
+    float_ops!(op, m, pred)
 }
 
 /// f16/bf16 math: f32 tiles through the op's f32 slice kernel, rounded once on the way out
@@ -218,7 +227,6 @@ fn half_kernel(
 
 /// The in-place f32 slice kernel of a float op (predicates write 1.0 or 0.0).
 fn f32_tile_op(op: UnaryOp) -> Result<fn(&mut [f32])> {
-    use UnaryOp::*;
     macro_rules! m {
         ($f:ident) => {
             |t: &mut [f32]| t.iter_mut().for_each(|v| *v = <f32 as FloatMath>::$f(*v))
@@ -232,42 +240,7 @@ fn f32_tile_op(op: UnaryOp) -> Result<fn(&mut [f32])> {
             }
         };
     }
-    Ok(match op {
-        Square => m!(square),
-        Sqrt => m!(sqrt),
-        Rsqrt => m!(rsqrt),
-        Reciprocal => m!(reciprocal),
-        Exp => m!(exp),
-        Expm1 => m!(expm1),
-        Log => m!(log),
-        Log1p => m!(log1p),
-        Log2 => m!(log2),
-        Log10 => m!(log10),
-        Sin => m!(sin),
-        Cos => m!(cos),
-        Tan => m!(tan),
-        ArcSin => m!(arcsin),
-        ArcCos => m!(arccos),
-        ArcTan => m!(arctan),
-        Sinh => m!(sinh),
-        Cosh => m!(cosh),
-        Tanh => m!(tanh),
-        ArcSinh => m!(arcsinh),
-        ArcCosh => m!(arccosh),
-        ArcTanh => m!(arctanh),
-        Sigmoid => m!(sigmoid),
-        Erf => m!(erf),
-        ErfInv => m!(erfinv),
-        Floor => m!(floor),
-        Ceil => m!(ceil),
-        Round => m!(round),
-        IsNan => pred!(is_nan),
-        IsInf => pred!(is_inf),
-        IsFinite => pred!(is_finite),
-        Abs | Negative | Sign | LogicalNot | BitwiseInvert => {
-            bail!(Dtype, "{}: internal: not a float kernel", op.name())
-        }
-    })
+    float_ops!(op, m, pred)
 }
 
 fn int_invert(x: Data, dtype: Dtype) -> Result<Data> {
