@@ -193,7 +193,8 @@ impl Primitive for GatherAxis {
 
     fn eval_cpu(&self, inputs: Vec<Data>, _: &[usize], _: Dtype) -> Result<Data> {
         let (x, idx) = two(inputs, "GatherAxis")?;
-        dispatch_all!(x.dtype, T => sort::gather_axis::<T>(x, idx, self.axis))
+        // a gather only moves elements: one kernel per element width
+        crate::dispatch_width!(x.dtype, T => sort::gather_axis::<T>(x, idx, self.axis))
     }
 
     fn vjp(

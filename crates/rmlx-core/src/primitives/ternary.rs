@@ -5,7 +5,7 @@ use super::Primitive;
 use crate::backend::cpu::elementwise::map_ternary;
 use crate::buffer::Data;
 use crate::ops::zeros_like;
-use crate::{bail, dispatch_all, Array, Dtype, Result};
+use crate::{Array, Dtype, Result};
 
 /// `where(cond, x, y)`.
 #[derive(Debug)]
@@ -21,11 +21,9 @@ impl Primitive for Select {
     }
 
     fn eval_cpu(&self, inputs: Vec<Data>, _shape: &[usize], dtype: Dtype) -> Result<Data> {
-        let [c, x, y]: [Data; 3] = match inputs.try_into() {
-            Ok(v) => v,
-            Err(_) => bail!(Value, "Select: expected three inputs"),
-        };
-        Ok(dispatch_all!(dtype, T => map_ternary::<T>(&c, &x, &y, dtype)))
+        let [c, x, y] = super::take_inputs("Select", inputs)?;
+        // selection only moves elements: one kernel per element width, not per dtype
+        Ok(crate::dispatch_width!(dtype, T => map_ternary::<T>(&c, &x, &y, dtype)))
     }
 
     fn vjp(
