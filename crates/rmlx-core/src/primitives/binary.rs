@@ -13,9 +13,7 @@ use crate::{bail, Array, Dtype, Result};
 pub struct Binary(pub BinaryOp);
 
 impl Primitive for Binary {
-    fn output_shapes(&self, inputs: &[Array]) -> Result<Vec<Vec<usize>>> {
-        super::elementwise_output_shapes(self.0.name(), inputs)
-    }
+    define_elementwise_shapes!();
 
     fn name(&self) -> &'static str {
         self.0.name()
@@ -149,9 +147,7 @@ fn partial(op: BinaryOp, i: usize, primals: &[Array], out: &Array) -> Result<Par
 pub struct DivMod;
 
 impl Primitive for DivMod {
-    fn name(&self) -> &'static str {
-        "DivMod"
-    }
+    define_name!("DivMod");
 
     fn eval_cpu(&self, _: Vec<Data>, _: &[usize], _: Dtype) -> Result<Data> {
         bail!(

@@ -14,13 +14,9 @@ pub struct AsType {
 }
 
 impl Primitive for AsType {
-    fn output_shapes(&self, inputs: &[Array]) -> Result<Vec<Vec<usize>>> {
-        super::elementwise_output_shapes("AsType", inputs)
-    }
+    define_elementwise_shapes!();
 
-    fn name(&self) -> &'static str {
-        "AsType"
-    }
+    define_name!("AsType");
 
     fn eval_cpu(&self, inputs: Vec<Data>, _shape: &[usize], dtype: Dtype) -> Result<Data> {
         let [x] = super::take_inputs("AsType", inputs)?;

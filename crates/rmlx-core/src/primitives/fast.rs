@@ -67,9 +67,7 @@ pub struct LayerNorm {
 }
 
 impl Primitive for LayerNorm {
-    fn name(&self) -> &'static str {
-        "LayerNorm"
-    }
+    define_name!("LayerNorm");
 
     fn eval_cpu(&self, inputs: Vec<Data>, shape: &[usize], dtype: Dtype) -> Result<Data> {
         let x = contiguous(inputs[0].clone());
@@ -144,9 +142,7 @@ pub struct RmsNorm {
 }
 
 impl Primitive for RmsNorm {
-    fn name(&self) -> &'static str {
-        "RMSNorm"
-    }
+    define_name!("RMSNorm");
 
     fn eval_cpu(&self, inputs: Vec<Data>, shape: &[usize], dtype: Dtype) -> Result<Data> {
         let x = contiguous(inputs[0].clone());
@@ -268,9 +264,7 @@ pub struct Rope {
 }
 
 impl Primitive for Rope {
-    fn name(&self) -> &'static str {
-        "RoPE"
-    }
+    define_name!("RoPE");
 
     fn eval_cpu(&self, inputs: Vec<Data>, shape: &[usize], dtype: Dtype) -> Result<Data> {
         let x = contiguous(inputs[0].clone());
@@ -431,9 +425,7 @@ fn scores_vjp(
 }
 
 impl Primitive for SdpaProbs {
-    fn name(&self) -> &'static str {
-        "SdpaProbs"
-    }
+    define_name!("SdpaProbs");
 
     fn eval_cpu(&self, inputs: Vec<Data>, _: &[usize], dtype: Dtype) -> Result<Data> {
         let mask = has_mask_input(self.mask).then(|| &inputs[2]);
@@ -470,9 +462,7 @@ impl Primitive for SdpaProbs {
 }
 
 impl Primitive for ScaledDotProductAttention {
-    fn name(&self) -> &'static str {
-        "ScaledDotProductAttention"
-    }
+    define_name!("ScaledDotProductAttention");
 
     fn eval_cpu(&self, inputs: Vec<Data>, _: &[usize], dtype: Dtype) -> Result<Data> {
         let mask = has_mask_input(self.mask).then(|| &inputs[3]);

@@ -50,9 +50,7 @@ fn grad_b(a: &Array, b: &Array, g: &Array) -> Result<Array> {
 }
 
 impl Primitive for Matmul {
-    fn name(&self) -> &'static str {
-        "Matmul"
-    }
+    define_name!("Matmul");
 
     fn eval_cpu(&self, inputs: Vec<Data>, shape: &[usize], dtype: Dtype) -> Result<Data> {
         let [a, b] = super::take_inputs("Matmul", inputs)?;
@@ -111,9 +109,7 @@ fn scaled(x: Array, s: f64) -> Result<Array> {
 }
 
 impl Primitive for AddMM {
-    fn name(&self) -> &'static str {
-        "AddMM"
-    }
+    define_name!("AddMM");
 
     fn eval_cpu(&self, inputs: Vec<Data>, shape: &[usize], dtype: Dtype) -> Result<Data> {
         gemm::matmul(

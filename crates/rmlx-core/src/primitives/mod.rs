@@ -5,7 +5,9 @@
 //!
 //! The helpers below are the one way to do what every primitive needs: [`take_inputs`] unpacks
 //! a node's inputs with an arity check, [`zero_cotangents`] is the vjp of an input that has no
-//! gradient.
+//! gradient, and the declaration macros `define_name!`, `define_elementwise_shapes!` and
+//! `define_zero_grads!` write the members that are the same for many primitives (MLX's
+//! `DEFINE_NAME`, `DEFINE_INPUT_OUTPUT_SHAPE`, `DEFINE_GRADS`).
 
 use std::fmt;
 
@@ -132,6 +134,46 @@ pub trait Primitive: Send + Sync + fmt::Debug {
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         self.name() == other.name() && format!("{self:?}") == format!("{other:?}")
     }
+}
+
+/// `fn name(&self) -> &'static str { $name }` inside an `impl Primitive` (MLX's `DEFINE_NAME`).
+macro_rules! define_name {
+    ($name:literal) => {
+        fn name(&self) -> &'static str {
+            $name
+        }
+    };
+}
+pub(crate) use define_name;
+
+/// `output_shapes` of an elementwise primitive: its inputs' shapes broadcast together (MLX's
+/// `DEFINE_INPUT_OUTPUT_SHAPE`).
+macro_rules! define_elementwise_shapes {
+    () => {
+        fn output_shapes(&self, inputs: &[Array]) -> Result<Vec<Vec<usize>>> {
+            $crate::primitives::elementwise_output_shapes(self.name(), inputs)
+        }
+    };
+}
+
+/// `vjp` and `jvp` of a primitive with no gradient and its first input's shape and dtype: zero
+/// cotangents for the inputs asked for, a zero tangent.
+macro_rules! define_zero_grads {
+    () => {
+        fn vjp(
+            &self,
+            primals: &[Array],
+            _: &Array,
+            _: &Array,
+            argnums: &[usize],
+        ) -> Result<Vec<Array>> {
+            $crate::primitives::zero_cotangents(primals, argnums)
+        }
+
+        fn jvp(&self, primals: &[Array], _: &[Array], _: &[usize]) -> Result<Array> {
+            $crate::ops::zeros_like(&primals[0])
+        }
+    };
 }
 
 /// The `N` inputs of a node, by value, or an error naming the primitive when their number

@@ -29,9 +29,7 @@ fn read_u32(d: &Data) -> Vec<u32> {
 }
 
 impl Primitive for RandomBits {
-    fn name(&self) -> &'static str {
-        "RandomBits"
-    }
+    define_name!("RandomBits");
 
     fn eval_cpu(&self, inputs: Vec<Data>, shape: &[usize], dtype: Dtype) -> Result<Data> {
         let Some(keys) = inputs.first() else {

@@ -301,9 +301,7 @@ pub(crate) fn equal_mask(x: &Array, y: &Array) -> Result<Array> {
 }
 
 impl Primitive for EqualMask {
-    fn name(&self) -> &'static str {
-        "EqualMask"
-    }
+    define_name!("EqualMask");
 
     fn eval_cpu(&self, inputs: Vec<Data>, _: &[usize], dtype: Dtype) -> Result<Data> {
         let mut it = inputs.into_iter();
@@ -317,19 +315,7 @@ impl Primitive for EqualMask {
         )
     }
 
-    fn vjp(
-        &self,
-        primals: &[Array],
-        _: &Array,
-        _: &Array,
-        argnums: &[usize],
-    ) -> Result<Vec<Array>> {
-        super::zero_cotangents(primals, argnums)
-    }
-
-    fn jvp(&self, primals: &[Array], _: &[Array], _: &[usize]) -> Result<Array> {
-        zeros_like(&primals[0])
-    }
+    define_zero_grads!();
 }
 
 /// Index of the first maximum or minimum along `axis` (output keeps it as size 1), uint32.
@@ -381,9 +367,7 @@ pub(crate) fn sqrt_of(x: &Array) -> Array {
 }
 
 impl Primitive for Sqrt {
-    fn name(&self) -> &'static str {
-        "Sqrt"
-    }
+    define_name!("Sqrt");
 
     fn eval_cpu(&self, inputs: Vec<Data>, _: &[usize], dtype: Dtype) -> Result<Data> {
         use crate::backend::cpu::elementwise::map_unary;

@@ -124,9 +124,7 @@ impl Primitive for Scan {
 struct ScanGrad(Scan);
 
 impl Primitive for ScanGrad {
-    fn name(&self) -> &'static str {
-        "ScanGrad"
-    }
+    define_name!("ScanGrad");
 
     fn eval_cpu(&self, inputs: Vec<Data>, _: &[usize], _: Dtype) -> Result<Data> {
         let [x, cot] = super::take_inputs("ScanGrad", inputs)?;
@@ -153,9 +151,7 @@ struct CumArgExtreme {
 }
 
 impl Primitive for CumArgExtreme {
-    fn name(&self) -> &'static str {
-        "CumArgExtreme"
-    }
+    define_name!("CumArgExtreme");
 
     fn eval_cpu(&self, inputs: Vec<Data>, _: &[usize], _: Dtype) -> Result<Data> {
         use crate::backend::cpu::copy::contiguous;

@@ -14,9 +14,7 @@ pub struct Broadcast {
 }
 
 impl Primitive for Broadcast {
-    fn name(&self) -> &'static str {
-        "Broadcast"
-    }
+    define_name!("Broadcast");
 
     fn eval_cpu(&self, inputs: Vec<Data>, shape: &[usize], _: Dtype) -> Result<Data> {
         let [x] = super::take_inputs(self.name(), inputs)?;
@@ -69,9 +67,7 @@ pub struct Reshape {
 }
 
 impl Primitive for Reshape {
-    fn name(&self) -> &'static str {
-        "Reshape"
-    }
+    define_name!("Reshape");
 
     fn eval_cpu(&self, inputs: Vec<Data>, shape: &[usize], _: Dtype) -> Result<Data> {
         let [x] = super::take_inputs(self.name(), inputs)?;
@@ -107,9 +103,7 @@ pub struct Transpose {
 }
 
 impl Primitive for Transpose {
-    fn name(&self) -> &'static str {
-        "Transpose"
-    }
+    define_name!("Transpose");
 
     fn eval_cpu(&self, inputs: Vec<Data>, shape: &[usize], _: Dtype) -> Result<Data> {
         let [x] = super::take_inputs(self.name(), inputs)?;

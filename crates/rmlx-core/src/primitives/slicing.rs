@@ -21,9 +21,7 @@ pub struct Slice {
 }
 
 impl Primitive for Slice {
-    fn name(&self) -> &'static str {
-        "Slice"
-    }
+    define_name!("Slice");
 
     fn eval_cpu(&self, inputs: Vec<Data>, shape: &[usize], _: Dtype) -> Result<Data> {
         let [x] = super::take_inputs(self.name(), inputs)?;
@@ -63,9 +61,7 @@ pub struct SliceUpdate {
 }
 
 impl Primitive for SliceUpdate {
-    fn name(&self) -> &'static str {
-        "SliceUpdate"
-    }
+    define_name!("SliceUpdate");
 
     fn eval_cpu(&self, inputs: Vec<Data>, shape: &[usize], dtype: Dtype) -> Result<Data> {
         let [src, upd] = super::take_inputs(self.name(), inputs)?;
@@ -130,9 +126,7 @@ pub struct Concatenate {
 }
 
 impl Primitive for Concatenate {
-    fn name(&self) -> &'static str {
-        "Concatenate"
-    }
+    define_name!("Concatenate");
 
     fn eval_cpu(&self, inputs: Vec<Data>, shape: &[usize], dtype: Dtype) -> Result<Data> {
         let buf = concatenate(&inputs, self.axis, shape);

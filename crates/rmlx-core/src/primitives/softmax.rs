@@ -14,9 +14,7 @@ pub struct Softmax {
 }
 
 impl Primitive for Softmax {
-    fn name(&self) -> &'static str {
-        "Softmax"
-    }
+    define_name!("Softmax");
 
     fn eval_cpu(&self, inputs: Vec<Data>, _: &[usize], _: Dtype) -> Result<Data> {
         let [x] = super::take_inputs(self.name(), inputs)?;
@@ -51,9 +49,7 @@ impl Primitive for Softmax {
 pub struct LogSumExp;
 
 impl Primitive for LogSumExp {
-    fn name(&self) -> &'static str {
-        "LogSumExp"
-    }
+    define_name!("LogSumExp");
 
     fn eval_cpu(&self, inputs: Vec<Data>, _: &[usize], _: Dtype) -> Result<Data> {
         let [x] = super::take_inputs(self.name(), inputs)?;

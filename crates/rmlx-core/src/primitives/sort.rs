@@ -50,9 +50,7 @@ fn no_grad_vjp(primals: &[Array]) -> Result<Vec<Array>> {
 }
 
 impl Primitive for Sort {
-    fn name(&self) -> &'static str {
-        "Sort"
-    }
+    define_name!("Sort");
 
     fn eval_cpu(&self, inputs: Vec<Data>, _: &[usize], _: Dtype) -> Result<Data> {
         let x = first(inputs);
@@ -187,9 +185,7 @@ fn two(inputs: Vec<Data>, op: &str) -> Result<(Data, Data)> {
 }
 
 impl Primitive for GatherAxis {
-    fn name(&self) -> &'static str {
-        "GatherAxis"
-    }
+    define_name!("GatherAxis");
 
     fn eval_cpu(&self, inputs: Vec<Data>, _: &[usize], _: Dtype) -> Result<Data> {
         let (x, idx) = two(inputs, "GatherAxis")?;
@@ -226,9 +222,7 @@ impl Primitive for GatherAxis {
 }
 
 impl Primitive for ScatterAddAxis {
-    fn name(&self) -> &'static str {
-        "ScatterAddAxis"
-    }
+    define_name!("ScatterAddAxis");
 
     fn eval_cpu(&self, inputs: Vec<Data>, _: &[usize], _: Dtype) -> Result<Data> {
         let (u, idx) = two(inputs, "ScatterAddAxis")?;

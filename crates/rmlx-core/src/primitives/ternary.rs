@@ -12,13 +12,9 @@ use crate::{Array, Dtype, Result};
 pub struct Select;
 
 impl Primitive for Select {
-    fn output_shapes(&self, inputs: &[Array]) -> Result<Vec<Vec<usize>>> {
-        super::elementwise_output_shapes("Select", inputs)
-    }
+    define_elementwise_shapes!();
 
-    fn name(&self) -> &'static str {
-        "Select"
-    }
+    define_name!("Select");
 
     fn eval_cpu(&self, inputs: Vec<Data>, _shape: &[usize], dtype: Dtype) -> Result<Data> {
         let [c, x, y] = super::take_inputs("Select", inputs)?;

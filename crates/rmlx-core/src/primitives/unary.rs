@@ -16,9 +16,7 @@ use crate::{bail, Array, Dtype, Result};
 pub struct Unary(pub UnaryOp);
 
 impl Primitive for Unary {
-    fn output_shapes(&self, inputs: &[Array]) -> Result<Vec<Vec<usize>>> {
-        super::elementwise_output_shapes(self.0.name(), inputs)
-    }
+    define_elementwise_shapes!();
 
     fn name(&self) -> &'static str {
         self.0.name()
@@ -111,13 +109,9 @@ fn derivative(op: UnaryOp, x: &Array, out: &Array) -> Result<Array> {
 pub struct StopGradient;
 
 impl Primitive for StopGradient {
-    fn output_shapes(&self, inputs: &[Array]) -> Result<Vec<Vec<usize>>> {
-        super::elementwise_output_shapes("StopGradient", inputs)
-    }
+    define_elementwise_shapes!();
 
-    fn name(&self) -> &'static str {
-        "StopGradient"
-    }
+    define_name!("StopGradient");
 
     fn eval_cpu(&self, inputs: Vec<Data>, _shape: &[usize], _dtype: Dtype) -> Result<Data> {
         match inputs.into_iter().next() {
@@ -126,17 +120,5 @@ impl Primitive for StopGradient {
         }
     }
 
-    fn vjp(
-        &self,
-        primals: &[Array],
-        _cotangent: &Array,
-        _output: &Array,
-        argnums: &[usize],
-    ) -> Result<Vec<Array>> {
-        super::zero_cotangents(primals, argnums)
-    }
-
-    fn jvp(&self, primals: &[Array], _tangents: &[Array], _argnums: &[usize]) -> Result<Array> {
-        zeros_like(&primals[0])
-    }
+    define_zero_grads!();
 }

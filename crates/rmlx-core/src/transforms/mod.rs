@@ -43,7 +43,7 @@ use std::sync::Arc;
 
 use crate::buffer::Data;
 use crate::graph::Node;
-use crate::primitives::Primitive;
+use crate::primitives::{define_name, Primitive};
 use crate::{Array, Dtype, Result};
 
 /// The functions transforms accept and return: arrays in, arrays out.
@@ -54,9 +54,7 @@ pub type ArrayFn = dyn Fn(&[Array]) -> Result<Vec<Array>> + Send + Sync;
 pub(crate) struct Copy;
 
 impl Primitive for Copy {
-    fn name(&self) -> &'static str {
-        "Copy"
-    }
+    define_name!("Copy");
 
     fn eval_cpu(&self, mut inputs: Vec<Data>, _: &[usize], _: Dtype) -> Result<Data> {
         Ok(inputs.remove(0))
