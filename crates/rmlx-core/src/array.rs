@@ -104,11 +104,7 @@ impl Array {
     /// The other outputs of this array's node that are still alive (MLX's `array.siblings()`),
     /// empty for a single-output primitive or once the array is evaluated.
     pub fn siblings(&self) -> Vec<Array> {
-        let Some(Node {
-            siblings: Some((s, position)),
-            ..
-        }) = self.node()
-        else {
+        let Some((s, position)) = self.sibling_group() else {
             return Vec::new();
         };
         (0..s.outputs.len())
@@ -220,6 +216,16 @@ impl Array {
     /// and evaluated (detached) arrays.
     pub fn primitive(&self) -> Option<Arc<dyn Primitive>> {
         self.node().map(|n| n.primitive)
+    }
+
+    /// The outputs of this array's multi-output node and its position among them, without
+    /// cloning the node's inputs.
+    pub(crate) fn sibling_group(&self) -> Option<(Arc<Siblings>, usize)> {
+        self.0
+            .node
+            .lock()
+            .ok()
+            .and_then(|g| g.as_ref().and_then(|n| n.siblings.clone()))
     }
 
     pub(crate) fn node(&self) -> Option<Node> {

@@ -1,8 +1,8 @@
 //! [`Layout`]: where the elements of a strided view live in its buffer (shape, strides, offset),
-//! and the view operations on it — broadcast, transpose, reshape without copying, slice, collapse —
+//! and the view operations on it — broadcast, transpose, reshape without copying, slice —
 //! so the primitives and kernels share one implementation of each.
 
-use crate::backend::cpu::strided::{collapse, offset_of};
+use crate::backend::cpu::strided::offset_of;
 
 /// Shape, strides (in elements; 0 repeats an element, negative walks backwards) and the offset of
 /// element `[0, 0, …]`.
@@ -164,14 +164,6 @@ impl Layout {
                 .collect(),
             offset.max(0) as usize,
         )
-    }
-
-    /// The shape and strides after merging the axes that are contiguous with each other in this
-    /// layout and in every one of `others` (same shape), and dropping size-1 axes.
-    pub fn collapse_with(&self, others: &[&Layout]) -> (Vec<usize>, Vec<Vec<isize>>) {
-        let mut all: Vec<&[isize]> = vec![&self.strides];
-        all.extend(others.iter().map(|l| l.strides()));
-        collapse(&self.shape, &all)
     }
 }
 

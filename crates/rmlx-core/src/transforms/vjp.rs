@@ -73,7 +73,7 @@ where
     // consumer of any of its outputs comes later on the tape, so all their cotangents are in.
     let mut first_of: HashMap<usize, usize> = HashMap::new();
     for (i, a) in tape.iter().enumerate() {
-        if let Some((s, _)) = a.node().and_then(|n| n.siblings) {
+        if let Some((s, _)) = a.sibling_group() {
             first_of.entry(s.key()).or_insert(i);
         }
     }

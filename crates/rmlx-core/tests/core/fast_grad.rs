@@ -8,20 +8,10 @@ use rmlx_core::fast::{self, SdpaMask};
 use rmlx_core::linalg::{self, NormOrd};
 use rmlx_core::{self as mx, Array, Result};
 
-struct Rng(u64);
+use crate::gauss::Rng;
+
 impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn normal(&mut self) -> f64 {
-        let u1 = ((self.next() >> 11) as f64 + 1.0) / (1u64 << 53) as f64;
-        let u2 = (self.next() >> 11) as f64 / (1u64 << 53) as f64;
-        (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
-    }
+    /// Normal draws as an f64 array of `shape`.
     fn arr(&mut self, shape: &[usize]) -> Array {
         let n: usize = shape.iter().product();
         let v: Vec<f64> = (0..n).map(|_| self.normal()).collect();

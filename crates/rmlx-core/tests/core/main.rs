@@ -19,6 +19,7 @@ mod elementwise_transforms;
 mod fast_grad;
 mod fast_ops;
 mod fast_oracle;
+mod gauss;
 mod graph;
 mod indexing_ops;
 mod io_formats;

@@ -69,28 +69,6 @@ pub fn map_collect<A: Copy + Send>(
     out
 }
 
-/// Runs `f(i)` for every `i` in `0..n`, split across the pool when `parallel` (chunks of
-/// `chunk_len` indices). For kernels whose tasks write through their own disjoint outputs.
-pub fn for_each_index(
-    n: usize,
-    chunk_len: usize,
-    parallel: bool,
-    f: &(dyn Fn(std::ops::Range<usize>) + Sync),
-) {
-    let chunk_len = chunk_len.max(1);
-    if n == 0 {
-        return;
-    }
-    if parallel && n > chunk_len && rayon::current_num_threads() > 1 {
-        let tasks = n.div_ceil(chunk_len);
-        (0..tasks)
-            .into_par_iter()
-            .for_each(|t| f(t * chunk_len..((t + 1) * chunk_len).min(n)));
-    } else {
-        f(0..n);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,13 +90,5 @@ mod tests {
     fn map_collect_matches_serial() {
         let v = map_collect(1000, 0u64, 33, true, &|i| (i * i) as u64);
         assert_eq!(v, (0..1000).map(|i| (i * i) as u64).collect::<Vec<_>>());
-        let seen = std::sync::Mutex::new(vec![0u8; 50]);
-        for_each_index(50, 7, true, &|r| {
-            let mut s = seen.lock().unwrap();
-            for i in r {
-                s[i] += 1;
-            }
-        });
-        assert!(seen.into_inner().unwrap().iter().all(|&c| c == 1));
     }
 }
