@@ -13,7 +13,7 @@ use std::sync::Arc;
 use rmlx_core::backend::cpu::copy::contiguous;
 use rmlx_core::backend::cpu::parallel::{for_each_chunk_mut, PAR_CHUNK, PAR_THRESHOLD};
 use rmlx_core::buffer::{Buffer, Data};
-use rmlx_core::primitives::Primitive;
+use rmlx_core::primitives::{batching, Primitive, Vmapped};
 use rmlx_core::{Array, Dtype, Error, Result};
 
 /// Whether the fused path applies: every array f32 and of one shape.
@@ -41,6 +41,11 @@ impl Primitive for Contiguous {
             .map(values)
             .ok_or_else(|| Error::Value("Contiguous: expected one input".into()))
     }
+
+    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
+        let (x, ax) = batching::single(self.name(), inputs, axes)?;
+        Ok((vec![contiguous_f32(&x)], vec![Some(ax)]))
+    }
 }
 
 /// `x` materialised row-contiguous (no copy when it already is).
@@ -54,7 +59,7 @@ pub(crate) fn contiguous_f32(x: &Array) -> Array {
 }
 
 /// `decay * s + (1 - decay) * x` (or `x * x` when `square`): Adam's first and second moments.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct MomentUpdate {
     decay: f32,
     rest: f32,
@@ -117,6 +122,13 @@ impl Primitive for MomentUpdate {
         }
         Ok(Data::new(buf, dtype, shape))
     }
+
+    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
+        let (v, ax) = batching::align_elementwise(self.name(), inputs, axes, true)?;
+        let out =
+            Array::from_primitive(v[0].shape().to_vec(), Dtype::F32, Arc::new(self.clone()), v);
+        Ok((vec![out], vec![Some(ax)]))
+    }
 }
 
 impl Primitive for AdamApply {
@@ -147,6 +159,24 @@ impl Primitive for AdamApply {
             });
         }
         Ok(Data::new(buf, dtype, shape))
+    }
+    /// A shared learning rate keeps the fused kernel over the mapped state; a mapped one (a
+    /// learning rate per example) is applied with the composed ops.
+    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
+        let (state, ax) = batching::align_elementwise(self.name(), &inputs[..3], &axes[..3], true)?;
+        let lr = &inputs[3];
+        let out = match axes[3] {
+            None => adam_apply(&state[0], &state[1], &state[2], lr, self.eps as f64),
+            Some(lax) => {
+                // lr is 0-d per example: [B] placed at the state's mapped axis
+                let mut shape = vec![1usize; state[0].ndim()];
+                shape[ax] = lr.shape()[lax];
+                let lr = lr.reshape(&shape)?;
+                let step = (&(&lr * &state[1])? / &(&state[2].sqrt()? + self.eps as f64)?)?;
+                (&state[0] - &step)?
+            }
+        };
+        Ok((vec![out], vec![Some(ax)]))
     }
 }
 

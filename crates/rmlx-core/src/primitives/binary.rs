@@ -1,7 +1,7 @@
 //! Elementwise binary primitives. Inputs arrive broadcast to the output shape and cast to a common
 //! dtype by the op layer ([`crate::ops::binary`]); comparisons and logical ops output bool.
 
-use super::Primitive;
+use super::{batching, Primitive, Vmapped};
 use crate::backend::cpu::binary;
 pub use crate::backend::cpu::binary::BinaryOp;
 use crate::buffer::Data;
@@ -87,6 +87,12 @@ impl Primitive for Binary {
                 Array::scalar_as(0.0, dtype).broadcast_to(primals[0].shape())
             }
         }
+    }
+
+    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
+        let (v, ax) = batching::align_elementwise(self.name(), inputs, axes, false)?;
+        let out = crate::ops::binary::binary_op(self.0, &v[0], &v[1])?;
+        Ok((vec![out], vec![Some(ax)]))
     }
 }
 
@@ -188,5 +194,11 @@ impl Primitive for DivMod {
     fn jvp_multi(&self, primals: &[Array], _: &[Array], _: &[usize]) -> Result<Vec<Array>> {
         let z = zeros_like(&primals[0])?;
         Ok(vec![z.clone(), z])
+    }
+
+    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
+        let (v, ax) = batching::align_elementwise(self.name(), inputs, axes, false)?;
+        let (q, r) = crate::ops::binary::divmod(&v[0], &v[1])?;
+        Ok(batching::outputs_at(vec![q, r], ax))
     }
 }

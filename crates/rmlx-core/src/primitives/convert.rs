@@ -1,6 +1,6 @@
 //! `AsType`: elementwise dtype conversion.
 
-use super::Primitive;
+use super::{batching, Primitive, Vmapped};
 use crate::backend::cpu::convert;
 pub use crate::backend::cpu::convert::Convert;
 use crate::buffer::Data;
@@ -35,5 +35,10 @@ impl Primitive for AsType {
 
     fn jvp(&self, _: &[Array], tangents: &[Array], _: &[usize]) -> Result<Array> {
         tangents[0].astype(self.dtype)
+    }
+
+    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
+        let (x, ax) = batching::single(self.name(), inputs, axes)?;
+        Ok((vec![x.astype(self.dtype)?], vec![Some(ax)]))
     }
 }

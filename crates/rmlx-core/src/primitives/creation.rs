@@ -2,7 +2,7 @@
 
 use bytemuck::Pod;
 
-use super::Primitive;
+use super::{batching, Primitive, Vmapped};
 use crate::backend::cpu::copy::writable_copy;
 use crate::buffer::Data;
 use crate::{Array, Dtype, Result};
@@ -70,5 +70,19 @@ impl Primitive for TriMask {
 
     fn jvp(&self, _: &[Array], tangents: &[Array], _: &[usize]) -> Result<Array> {
         crate::ops::creation::tri_mask(&tangents[0], self.k, self.upper)
+    }
+
+    /// The mask covers the last two axes: a mapped axis among them moves to the front.
+    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
+        let (x, ax) = batching::single(self.name(), inputs, axes)?;
+        let (x, ax) = if ax + 2 >= x.ndim() {
+            (batching::move_axis(&x, ax, 0)?, 0)
+        } else {
+            (x, ax)
+        };
+        Ok((
+            vec![crate::ops::creation::tri_mask(&x, self.k, self.upper)?],
+            vec![Some(ax)],
+        ))
     }
 }

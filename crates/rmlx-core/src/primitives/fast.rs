@@ -5,7 +5,7 @@
 
 use half::{bf16, f16};
 
-use super::Primitive;
+use super::{batching, Primitive, Vmapped};
 use crate::backend::cpu::attention::{sdpa, MaskData};
 use crate::backend::cpu::copy::contiguous;
 use crate::backend::cpu::elementwise::map_unary;
@@ -52,6 +52,32 @@ fn add_terms(terms: Vec<Array>, op: &str) -> Result<Array> {
         acc = (&acc + &t)?;
     }
     Ok(acc)
+}
+
+/// The input of a last-axis primitive with its mapped axis anywhere but last (moved to the
+/// front when it was last), and where it is.
+fn norm_input(x: &Array, ax: Option<usize>) -> Result<(Array, usize)> {
+    let Some(ax) = ax else {
+        bail!(
+            Transform,
+            "vmap: a norm was asked to vectorise an unmapped input"
+        );
+    };
+    if ax + 1 == x.ndim() {
+        Ok((batching::move_axis(x, ax, 0)?, 0))
+    } else {
+        Ok((x.clone(), ax))
+    }
+}
+
+/// A per-example feature vector (`[d]` mapped: `[B, d]` in some order) shaped to broadcast
+/// against an input of rank `nd` whose mapped axis is at `ax`.
+fn per_example_vector(w: &Array, wax: usize, nd: usize, ax: usize) -> Result<Array> {
+    let w = batching::move_axis(w, wax, 0)?;
+    let mut shape = vec![1usize; nd];
+    shape[ax] = w.shape()[0];
+    shape[nd - 1] = w.shape()[1];
+    w.reshape(&shape)
 }
 
 /// `(x - mean) / sqrt(var + eps) * weight + bias` over the last axis; inputs
@@ -130,6 +156,32 @@ impl Primitive for LayerNorm {
         }
         add_terms(terms, "LayerNorm")
     }
+
+    /// With a shared weight and bias the fused kernel runs over the mapped input as it is; a
+    /// mapped weight or bias is applied after an unweighted norm.
+    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
+        let (x, ax) = norm_input(&inputs[0], axes[0])?;
+        let w = self.has_weight.then_some(1);
+        let b = self.has_bias.then_some(1 + self.has_weight as usize);
+        let mapped = |i: Option<usize>| i.is_some_and(|i| axes[i].is_some());
+        if !mapped(w) && !mapped(b) {
+            let out = layer_norm(&x, w.map(|i| &inputs[i]), b.map(|i| &inputs[i]), self.eps)?;
+            return Ok((vec![out], vec![Some(ax)]));
+        }
+        let mut out = layer_norm(&x, None, None, self.eps)?;
+        let nd = x.ndim();
+        let vector = |i: usize| match axes[i] {
+            Some(wax) => per_example_vector(&inputs[i], wax, nd, ax),
+            None => Ok(inputs[i].clone()),
+        };
+        if let Some(i) = w {
+            out = (&out * &vector(i)?)?;
+        }
+        if let Some(i) = b {
+            out = (&out + &vector(i)?)?;
+        }
+        Ok((vec![out.astype(x.dtype())?], vec![Some(ax)]))
+    }
 }
 
 /// `x / sqrt(mean(x^2) + eps) * weight` over the last axis; inputs `[x, weight?]`.
@@ -199,6 +251,19 @@ impl Primitive for RmsNorm {
         }
         add_terms(terms, "RMSNorm")
     }
+
+    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
+        let (x, ax) = norm_input(&inputs[0], axes[0])?;
+        let out = match (self.has_weight, axes.get(1).copied().flatten()) {
+            (true, Some(wax)) => {
+                let w = per_example_vector(&inputs[1], wax, x.ndim(), ax)?;
+                (&rms_norm(&x, None, self.eps)? * &w)?.astype(x.dtype())?
+            }
+            (true, None) => rms_norm(&x, Some(&inputs[1]), self.eps)?,
+            (false, _) => rms_norm(&x, None, self.eps)?,
+        };
+        Ok((vec![out], vec![Some(ax)]))
+    }
 }
 
 /// Which normalisation a [`NormVjpX`] differentiates.
@@ -254,6 +319,23 @@ impl Primitive for NormVjpX {
         }, _ => return Err(not_float(self.name(), dtype)));
         Ok(Data::new(buf, dtype, shape))
     }
+
+    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
+        let (v, ax) = batching::align_elementwise(self.name(), inputs, axes, true)?;
+        let (v, ax) = if ax + 1 == v[0].ndim() {
+            let moved = v
+                .iter()
+                .map(|x| batching::move_axis(x, ax, 0))
+                .collect::<Result<Vec<_>>>()?;
+            (moved, 0)
+        } else {
+            (v, ax)
+        };
+        Ok((
+            vec![norm_vjp_x(&v[0], &v[1], self.eps, self.kind)?],
+            vec![Some(ax)],
+        ))
+    }
 }
 
 /// Rotary position embedding over the last axis, positions along axis -2.
@@ -286,6 +368,18 @@ impl Primitive for Rope {
 
     fn jvp(&self, _: &[Array], tangents: &[Array], _: &[usize]) -> Result<Array> {
         rope_node(&tangents[0], self.params)
+    }
+
+    /// Positions run along axis -2 and features along -1: a mapped axis among them moves to
+    /// the front.
+    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
+        let (x, ax) = batching::single(self.name(), inputs, axes)?;
+        let (x, ax) = if ax + 2 >= x.ndim() {
+            (batching::move_axis(&x, ax, 0)?, 0)
+        } else {
+            (x, ax)
+        };
+        Ok((vec![rope_node(&x, self.params)?], vec![Some(ax)]))
     }
 }
 
@@ -368,6 +462,33 @@ pub struct ScaledDotProductAttention {
     pub scale: f64,
     /// The mask.
     pub mask: MaskKind,
+}
+
+/// The inputs of an attention primitive (`[B, H, L, D]` each, a mask broadcast to
+/// `[B, H, Lq, Lk]`) with the mapped axis first and merged into the batch axis: the fused kernel
+/// then runs once over `n * B` batches. Returns the merged inputs and the mapped size.
+fn merge_mapped_batch(
+    name: &str,
+    inputs: &[Array],
+    axes: &[Option<usize>],
+) -> Result<(Vec<Array>, usize)> {
+    let (v, n) = batching::all_front(name, inputs, axes)?;
+    let merged = v
+        .iter()
+        .map(|x| {
+            let mut shape = vec![n * x.shape()[1]];
+            shape.extend_from_slice(&x.shape()[2..]);
+            x.reshape(&shape)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok((merged, n))
+}
+
+/// An attention output computed over merged batches, with the mapped axis split out first.
+fn split_mapped_batch(out: Array, n: usize) -> Result<Vmapped> {
+    let mut shape = vec![n, out.shape()[0] / n.max(1)];
+    shape.extend_from_slice(&out.shape()[1..]);
+    Ok((vec![out.reshape(&shape)?], vec![Some(0)]))
 }
 
 /// The attention probabilities `softmax(scale * q @ k^T + mask)`; inputs `[q, k, mask?]`.
@@ -459,6 +580,12 @@ impl Primitive for SdpaProbs {
             })
             .collect()
     }
+
+    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
+        let (v, n) = merge_mapped_batch(self.name(), inputs, axes)?;
+        let p = probs_node(&v[0], &v[1], v.get(2), self.scale, self.mask);
+        split_mapped_batch(p, n)
+    }
 }
 
 impl Primitive for ScaledDotProductAttention {
@@ -543,5 +670,21 @@ impl Primitive for ScaledDotProductAttention {
             ]);
         }
         add_terms(terms, "ScaledDotProductAttention")
+    }
+
+    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
+        let (v, n) = merge_mapped_batch(self.name(), inputs, axes)?;
+        let (q, vv) = (&v[0], &v[2]);
+        let shape = vec![q.shape()[0], q.shape()[1], q.shape()[2], vv.shape()[3]];
+        let out = Array::from_primitive(
+            shape,
+            q.dtype(),
+            std::sync::Arc::new(ScaledDotProductAttention {
+                scale: self.scale,
+                mask: self.mask,
+            }),
+            v,
+        );
+        split_mapped_batch(out, n)
     }
 }

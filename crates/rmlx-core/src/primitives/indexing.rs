@@ -1,7 +1,7 @@
 //! Gather and scatter along one axis: `take` / `take_along_axis` and their transposes
 //! (scatter-add, used by their vjps, and put for `put_along_axis`).
 
-use super::Primitive;
+use super::{batching, Primitive, Vmapped};
 use crate::backend::cpu::copy::writable_copy;
 use crate::backend::cpu::gather::{
     gather, read_indices, row_major, scatter, view_strides, AxisWalk,
@@ -65,6 +65,43 @@ fn axis_walk(
         idx_strides,
         axis_stride: strides[axis],
     }
+}
+
+/// Indices into a `[B * n, ...]` array made from per-example indices `idx` (`[B, ...]`, mapped
+/// axis first) into axes of length `n`: example `b`'s index `i` becomes `b * n + i` (negative
+/// indices counted from the end first). An index outside `[-n, n)` becomes `B * n`, outside the
+/// merged axis too, so evaluation still fails on it instead of reading another example's row.
+fn merged_indices(idx: &Array, n: usize) -> Result<Array> {
+    let b = idx.shape()[0];
+    let i = idx.astype(Dtype::I64)?;
+    let nn = Array::scalar_as(n as f64, Dtype::I64);
+    let zero = Array::scalar_as(0.0, Dtype::I64);
+    let i = i.less(&zero)?.where_(&(&i + &nn)?, &i)?;
+    let valid = i.greater_equal(&zero)?.logical_and(&i.less(&nn)?)?;
+    let mut row_shape = vec![1usize; idx.ndim()];
+    row_shape[0] = b;
+    let rows = crate::ops::creation::arange(0.0, b as f64, 1.0, Dtype::I64)?.reshape(&row_shape)?;
+    let merged = (&i + &(&rows * &nn)?)?;
+    let outside = Array::scalar_as((b * n) as f64, Dtype::I64);
+    valid.where_(&merged, &outside)
+}
+
+/// `a` (`[B, *pre, n, *post]`, the indexed axis at `axis + 1`) as `[B * n, *pre, *post]`.
+fn merge_indexed_axis(a: &Array, axis: usize) -> Result<Array> {
+    let a = batching::move_axis(a, axis + 1, 1)?;
+    let mut shape = vec![a.shape()[0] * a.shape()[1]];
+    shape.extend_from_slice(&a.shape()[2..]);
+    a.reshape(&shape)
+}
+
+/// The permutation taking `[B, *I, *pre, *post]` (a gather at axis 0 of a merged array) to
+/// `[B, *pre, *I, *post]`, for index rank `ni` and `npre` axes before the indexed one.
+fn take_order(ni: usize, npre: usize, nd: usize) -> Vec<usize> {
+    let mut perm = vec![0];
+    perm.extend(1 + ni..1 + ni + npre);
+    perm.extend(1..1 + ni);
+    perm.extend(1 + ni + npre..nd);
+    perm
 }
 
 /// Gathers along `axis` (inputs: the array, the integer indices).
@@ -131,6 +168,43 @@ impl Primitive for Gather {
                 zeros(out.shape(), primals[0].dtype())
             }
         }
+    }
+
+    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
+        let (a, idx) = (&inputs[0], &inputs[1]);
+        let out = match (self.kind, axes[0], axes[1]) {
+            (IndexKind::Take, Some(aa), None) => {
+                let a = batching::move_axis(a, aa, 0)?;
+                (gather_raw(&a, idx, self.kind, self.axis + 1)?, 0)
+            }
+            (IndexKind::Take, None, Some(ia)) => {
+                // the mapped axis is one of the index axes, which replace the indexed one
+                (gather_raw(a, idx, self.kind, self.axis)?, self.axis + ia)
+            }
+            (IndexKind::Take, _, _) => {
+                // every example picks from its own array: one gather from the examples merged
+                let (v, _) = batching::all_front(self.name(), inputs, axes)?;
+                let n = v[0].shape()[self.axis + 1];
+                let merged = merge_indexed_axis(&v[0], self.axis)?;
+                let flat = merged_indices(&v[1], n)?;
+                let g = gather_raw(&merged, &flat, IndexKind::Take, 0)?;
+                let ni = v[1].ndim() - 1;
+                (g.transpose_axes(&take_order(ni, self.axis, g.ndim()))?, 0)
+            }
+            (IndexKind::AlongAxis, _, _) => {
+                // index and array have the same rank: a size-1 mapped axis broadcasts
+                let a = match axes[0] {
+                    Some(aa) => batching::move_axis(a, aa, 0)?,
+                    None => a.expand_dims(0)?,
+                };
+                let idx = match axes[1] {
+                    Some(ia) => batching::move_axis(idx, ia, 0)?,
+                    None => idx.expand_dims(0)?,
+                };
+                (gather_raw(&a, &idx, self.kind, self.axis + 1)?, 0)
+            }
+        };
+        Ok((vec![out.0], vec![Some(out.1)]))
     }
 }
 
@@ -222,5 +296,50 @@ impl Primitive for Scatter {
             self.axis,
             self.add,
         )
+    }
+
+    /// Base and updates with the mapped axis first (an unmapped base is copied for every
+    /// example); mapped indices of `take` kind scatter into the examples merged along the
+    /// indexed axis.
+    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
+        let n_map = batching::batch_size(self.name(), inputs, axes)?;
+        let front = |i: usize| match axes[i] {
+            Some(a) => batching::move_axis(&inputs[i], a, 0),
+            None => batching::broadcast_mapped(&inputs[i], n_map, 0),
+        };
+        let base = front(0)?;
+        let upd = front(2)?;
+        let out = match (self.kind, axes[1]) {
+            (IndexKind::Take, None) => {
+                scatter_raw(&base, &inputs[1], &upd, self.kind, self.axis + 1, self.add)?
+            }
+            (IndexKind::Take, Some(_)) => {
+                let idx = front(1)?;
+                let n = base.shape()[self.axis + 1];
+                let merged = merge_indexed_axis(&base, self.axis)?;
+                let flat = merged_indices(&idx, n)?;
+                // updates [B, *pre, *I, *post] -> [B, *I, *pre, *post], the walk of a scatter
+                // at axis 0 of the merged base
+                let ni = idx.ndim() - 1;
+                let order = take_order(ni, self.axis, upd.ndim());
+                let mut inverse = vec![0; order.len()];
+                for (i, &p) in order.iter().enumerate() {
+                    inverse[p] = i;
+                }
+                let upd = upd.transpose_axes(&inverse)?;
+                let s = scatter_raw(&merged, &flat, &upd, IndexKind::Take, 0, self.add)?;
+                let mut shape = vec![n_map, n];
+                shape.extend_from_slice(&s.shape()[1..]);
+                batching::move_axis(&s.reshape(&shape)?, 1, self.axis + 1)?
+            }
+            (IndexKind::AlongAxis, ia) => {
+                let idx = match ia {
+                    Some(a) => batching::move_axis(&inputs[1], a, 0)?,
+                    None => inputs[1].expand_dims(0)?,
+                };
+                scatter_raw(&base, &idx, &upd, self.kind, self.axis + 1, self.add)?
+            }
+        };
+        Ok((vec![out], vec![Some(0)]))
     }
 }

@@ -3,7 +3,7 @@
 //! Inputs arrive from the op layer with at least two axes, the same batch shape (broadcast as
 //! views, so the `Broadcast` vjp sums batch gradients back) and one float dtype.
 
-use super::Primitive;
+use super::{batching, Primitive, Vmapped};
 use crate::backend::cpu::gemm;
 use crate::buffer::Data;
 use crate::ops::linalg::{matmul, swap_last};
@@ -89,6 +89,59 @@ impl Primitive for Matmul {
         }
         total.ok_or_else(|| crate::err!(Transform, "jvp: Matmul called without tangents"))
     }
+
+    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
+        let (out, ax) = vmap_matmul(&inputs[0], axes[0], &inputs[1], axes[1])?;
+        Ok((vec![out], vec![Some(ax)]))
+    }
+}
+
+/// The product of `a` and `b` (each at least 2-D, with equal batch axes in the unmapped
+/// computation) where either carries a mapped axis; returns the product and its mapped axis.
+///
+/// When only one side is mapped, the mapped axis is folded into that side's rows (of `a`) or
+/// columns (of `b`), so `B` products of `m x k` by `k x n` become one `B*m x k` by `k x n`
+/// product: a per-example `x @ W` is one GEMM, not `B` matrix-vector products.
+fn vmap_matmul(
+    a: &Array,
+    a_ax: Option<usize>,
+    b: &Array,
+    b_ax: Option<usize>,
+) -> Result<(Array, usize)> {
+    match (a_ax, b_ax) {
+        (Some(aa), None) => {
+            // [*batch, m, k] with B inserted -> [*batch, B*m, k]
+            let nb = b.ndim() - 2;
+            let a = batching::move_axis(a, aa, nb)?;
+            let s = a.shape().to_vec();
+            let (n_map, m, k) = (s[nb], s[nb + 1], s[nb + 2]);
+            let mut folded = s[..nb].to_vec();
+            folded.extend([n_map * m, k]);
+            let p = matmul(&a.reshape(&folded)?, b)?;
+            let mut out = s[..nb].to_vec();
+            out.extend([n_map, m, *p.shape().last().unwrap_or(&0)]);
+            Ok((p.reshape(&out)?, nb))
+        }
+        (None, Some(ba)) => {
+            // [*batch, k, n] with B inserted -> [*batch, k, B*n]
+            let nb = a.ndim() - 2;
+            let b = batching::move_axis(b, ba, nb + 1)?;
+            let s = b.shape().to_vec();
+            let (k, n_map, n) = (s[nb], s[nb + 1], s[nb + 2]);
+            let mut folded = s[..nb].to_vec();
+            folded.extend([k, n_map * n]);
+            let p = matmul(a, &b.reshape(&folded)?)?;
+            let m = p.shape()[nb];
+            let mut out = s[..nb].to_vec();
+            out.extend([m, n_map, n]);
+            Ok((p.reshape(&out)?, nb + 1))
+        }
+        _ => {
+            let a = batching::to_front(a, a_ax)?;
+            let b = batching::to_front(b, b_ax)?;
+            Ok((matmul(&a, &b)?, 0))
+        }
+    }
 }
 
 /// `beta * c + alpha * (a @ b)`; inputs `[c, a, b]`, `c` broadcast to the output shape.
@@ -156,5 +209,42 @@ impl Primitive for AddMM {
             });
         }
         total.ok_or_else(|| crate::err!(Transform, "jvp: AddMM called without tangents"))
+    }
+
+    /// The product by the Matmul rule, then `alpha * (a @ b) + beta * c` with `c` brought to
+    /// the product's mapped axis.
+    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
+        let (c, a, b) = (&inputs[0], &inputs[1], &inputs[2]);
+        if let (Some(aa), None, 2) = (axes[1], axes[2], b.ndim()) {
+            // per-example rows times a shared matrix: one fused product over all rows
+            let a = batching::move_axis(a, aa, 0)?;
+            let c = batching::to_front(c, axes[0])?;
+            let out = crate::ops::linalg::addmm(&c, &a, b, self.alpha, self.beta)?;
+            return Ok((vec![out], vec![Some(0)]));
+        }
+        let (p, ax) = match (axes[1], axes[2]) {
+            (None, None) => {
+                let p = matmul(a, b)?;
+                let Some(cax) = axes[0] else {
+                    crate::bail!(
+                        Transform,
+                        "vmap: AddMM asked to vectorise with no mapped input"
+                    );
+                };
+                (p, cax)
+            }
+            (aa, ba) => vmap_matmul(a, aa, b, ba)?,
+        };
+        let c = match axes[0] {
+            Some(cax) => batching::move_axis(c, cax, ax)?,
+            None => c.expand_dims(ax as isize)?,
+        };
+        let c = if self.beta == 1.0 {
+            c
+        } else {
+            (&c * self.beta)?
+        };
+        let out = (&scaled(p, self.alpha)? + &c.astype(a.dtype())?)?;
+        Ok((vec![out], vec![Some(ax)]))
     }
 }

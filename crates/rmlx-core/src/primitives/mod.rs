@@ -221,6 +221,7 @@ pub fn zero_cotangents(primals: &[Array], argnums: &[usize]) -> Result<Vec<Array
         .collect()
 }
 
+pub mod batching;
 pub mod binary;
 pub mod convert;
 pub mod creation;

@@ -8,7 +8,7 @@
 
 use half::{bf16, f16};
 
-use super::Primitive;
+use super::{batching, Primitive, Vmapped};
 use crate::backend::cpu::copy::contiguous;
 use crate::backend::cpu::parallel::{for_each_chunk_mut, PAR_CHUNK, PAR_THRESHOLD};
 use crate::backend::cpu::special::{erf_f32, erfinv_f32};
@@ -20,6 +20,8 @@ use crate::{bail, Dtype, Element, Result};
 /// uint32 by `width`) is split evenly among the keys, each key filling its share as MLX does.
 #[derive(Debug)]
 pub struct RandomBits {
+    /// The shape of the output (MLX's `shape_`).
+    pub shape: Vec<usize>,
     /// Bytes per output element: 1, 2 or 4.
     pub width: usize,
 }
@@ -71,6 +73,42 @@ impl Primitive for RandomBits {
         }
         Ok(Data::new(buf, dtype, shape))
     }
+
+    /// MLX's rule: a mapped key array (the last axis is always the key pair) gives one draw of
+    /// the shape per key, the mapped axis of the keys inserted into the output at the same
+    /// place.
+    fn vmap(&self, inputs: &[crate::Array], axes: &[Option<usize>]) -> Result<Vmapped> {
+        let (key, kax) = batching::single(self.name(), inputs, axes)?;
+        let (key, kax) = if kax + 1 == key.ndim() && kax > 0 {
+            (batching::move_axis(&key, kax, kax - 1)?, kax - 1)
+        } else {
+            (key, kax)
+        };
+        let mut shape = self.shape.clone();
+        if kax > shape.len() {
+            bail!(
+                Transform,
+                "vmap: RandomBits cannot place the keys' mapped axis {kax} in an output of shape {:?}",
+                self.shape
+            );
+        }
+        shape.insert(kax, key.shape()[kax]);
+        let dtype = match self.width {
+            1 => Dtype::U8,
+            2 => Dtype::U16,
+            _ => Dtype::U32,
+        };
+        let out = crate::Array::from_primitive(
+            shape.clone(),
+            dtype,
+            std::sync::Arc::new(RandomBits {
+                width: self.width,
+                shape,
+            }),
+            vec![key],
+        );
+        Ok((vec![out], vec![Some(kax)]))
+    }
 }
 
 /// How [`Sample`] turns random words into values.
@@ -102,6 +140,8 @@ pub enum SampleKind {
 /// inputs (broadcast to the output shape) to samples of the output dtype.
 #[derive(Debug)]
 pub struct Sample {
+    /// The samples' dtype.
+    pub dtype: Dtype,
     /// What to compute.
     pub kind: SampleKind,
 }
@@ -357,5 +397,20 @@ impl Primitive for Sample {
             }
         }
         Ok(Data::new(buf, dtype, shape))
+    }
+
+    /// Elementwise over the bits and the distribution's parameters.
+    fn vmap(&self, inputs: &[crate::Array], axes: &[Option<usize>]) -> Result<Vmapped> {
+        let (v, ax) = batching::align_elementwise(self.name(), inputs, axes, true)?;
+        let out = crate::Array::from_primitive(
+            v[0].shape().to_vec(),
+            self.dtype,
+            std::sync::Arc::new(Sample {
+                kind: self.kind,
+                dtype: self.dtype,
+            }),
+            v,
+        );
+        Ok((vec![out], vec![Some(ax)]))
     }
 }

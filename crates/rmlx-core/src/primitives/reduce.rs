@@ -4,7 +4,7 @@
 use crate::ops::zeros_like;
 use half::{bf16, f16};
 
-use super::Primitive;
+use super::{batching, Primitive, Vmapped};
 use crate::backend::cpu::elementwise::map_binary;
 use crate::backend::cpu::order::Ordered;
 use crate::backend::cpu::reduce::{arg_reduce, reduce, Reducer};
@@ -252,6 +252,27 @@ impl Primitive for Reduce {
             )),
         }
     }
+
+    /// The reduced axes are renumbered around the mapped one, which stays in place.
+    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
+        let (x, ax) = batching::single(self.name(), inputs, axes)?;
+        let reduce = Reduce {
+            op: self.op,
+            axes: self
+                .axes
+                .iter()
+                .map(|&a| batching::shift_axis(a, ax))
+                .collect(),
+        };
+        let dtype = match self.op {
+            ReduceOp::Sum | ReduceOp::Prod => crate::ops::reduction::sum_dtype(x.dtype()),
+            ReduceOp::Max | ReduceOp::Min => x.dtype(),
+            ReduceOp::And | ReduceOp::Or => Dtype::Bool,
+        };
+        let shape = reduce.kept_shape(x.shape());
+        let out = Array::from_primitive(shape, dtype, std::sync::Arc::new(reduce), vec![x]);
+        Ok((vec![out], vec![Some(ax)]))
+    }
 }
 
 impl Reduce {
@@ -316,6 +337,11 @@ impl Primitive for EqualMask {
     }
 
     define_zero_grads!();
+
+    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
+        let (v, ax) = batching::align_elementwise(self.name(), inputs, axes, true)?;
+        Ok((vec![equal_mask(&v[0], &v[1])?], vec![Some(ax)]))
+    }
 }
 
 /// Index of the first maximum or minimum along `axis` (output keeps it as size 1), uint32.
@@ -350,6 +376,23 @@ impl Primitive for ArgReduce {
         let mut shape = primals[0].shape().to_vec();
         shape[self.axis] = 1;
         Array::scalar_as(0.0, Dtype::U32).broadcast_to(&shape)
+    }
+
+    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
+        let (x, ax) = batching::single(self.name(), inputs, axes)?;
+        let axis = batching::shift_axis(self.axis, ax);
+        let mut shape = x.shape().to_vec();
+        shape[axis] = 1;
+        let out = Array::from_primitive(
+            shape,
+            Dtype::U32,
+            std::sync::Arc::new(ArgReduce {
+                is_max: self.is_max,
+                axis,
+            }),
+            vec![x],
+        );
+        Ok((vec![out], vec![Some(ax)]))
     }
 }
 
@@ -393,5 +436,10 @@ impl Primitive for Sqrt {
 
     fn jvp(&self, primals: &[Array], tangents: &[Array], _: &[usize]) -> Result<Array> {
         &tangents[0] / &(&sqrt_of(&primals[0]) * 2.0)?
+    }
+
+    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
+        let (x, ax) = batching::single(self.name(), inputs, axes)?;
+        Ok((vec![sqrt_of(&x)], vec![Some(ax)]))
     }
 }

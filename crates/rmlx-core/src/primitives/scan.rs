@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::Primitive;
+use super::{batching, Primitive, Vmapped};
 use crate::backend::cpu::scan::{cum_extreme_grad, cumprod_grad, scan, ScanKind};
 use crate::buffer::Data;
 use crate::ops::reduction::scan_op;
@@ -117,6 +117,23 @@ impl Primitive for Scan {
             }
         }
     }
+
+    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
+        let (x, ax) = batching::single(self.name(), inputs, axes)?;
+        let scan = self.shifted(ax);
+        let out = Array::from_primitive(x.shape().to_vec(), x.dtype(), Arc::new(scan), vec![x]);
+        Ok((vec![out], vec![Some(ax)]))
+    }
+}
+
+impl Scan {
+    /// The same scan over an input with a mapped axis inserted at `mapped`.
+    fn shifted(&self, mapped: usize) -> Scan {
+        Scan {
+            axis: batching::shift_axis(self.axis, mapped),
+            ..self.clone()
+        }
+    }
 }
 
 /// The input cotangent of a cumprod / cummax / cummin: inputs `(x, cotangent)`.
@@ -139,6 +156,18 @@ impl Primitive for ScanGrad {
             }
             ScanKind::Sum => bail!(Value, "ScanGrad: cumsum needs no gradient kernel"),
         })
+    }
+
+    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
+        let (v, ax) = batching::align_elementwise(self.name(), inputs, axes, true)?;
+        let (x, cot) = (&v[0], &v[1]);
+        let out = Array::from_primitive(
+            x.shape().to_vec(),
+            x.dtype(),
+            Arc::new(ScanGrad(self.0.shifted(ax))),
+            vec![x.clone(), cot.clone()],
+        );
+        Ok((vec![out], vec![Some(ax)]))
     }
 }
 
@@ -195,5 +224,19 @@ impl Primitive for CumArgExtreme {
             }
         });
         Ok(Data::new(buf, Dtype::U32, &x.shape))
+    }
+
+    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
+        let (x, ax) = batching::single(self.name(), inputs, axes)?;
+        let out = Array::from_primitive(
+            x.shape().to_vec(),
+            Dtype::U32,
+            Arc::new(CumArgExtreme {
+                scan: self.scan.shifted(ax),
+                is_max: self.is_max,
+            }),
+            vec![x],
+        );
+        Ok((vec![out], vec![Some(ax)]))
     }
 }

@@ -1,6 +1,6 @@
 //! Shape primitives. Views return the input buffer with new strides; nothing is copied.
 
-use super::Primitive;
+use super::{batching, Primitive, Vmapped};
 use crate::backend::cpu::copy::contiguous;
 use crate::buffer::Data;
 use crate::layout::Layout;
@@ -40,6 +40,23 @@ impl Primitive for Broadcast {
 
     fn jvp(&self, _: &[Array], tangents: &[Array], _: &[usize]) -> Result<Array> {
         tangents[0].broadcast_to(&self.shape)
+    }
+
+    /// The mapped axis goes first; the input gets the target's leading axes as size 1 after it.
+    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
+        let (x, ax) = batching::single(self.name(), inputs, axes)?;
+        let x = batching::move_axis(&x, ax, 0)?;
+        let n = x.shape()[0];
+        let pad = self.shape.len() + 1 - x.ndim();
+        let mut padded = vec![n];
+        padded.extend(std::iter::repeat_n(1, pad));
+        padded.extend_from_slice(&x.shape()[1..]);
+        let mut target = vec![n];
+        target.extend_from_slice(&self.shape);
+        Ok((
+            vec![x.reshape(&padded)?.broadcast_to(&target)?],
+            vec![Some(0)],
+        ))
     }
 }
 
@@ -91,6 +108,14 @@ impl Primitive for Reshape {
     fn jvp(&self, _: &[Array], tangents: &[Array], _: &[usize]) -> Result<Array> {
         tangents[0].reshape(&self.shape)
     }
+
+    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
+        let (x, ax) = batching::single(self.name(), inputs, axes)?;
+        let x = batching::move_axis(&x, ax, 0)?;
+        let mut shape = vec![x.shape()[0]];
+        shape.extend_from_slice(&self.shape);
+        Ok((vec![x.reshape(&shape)?], vec![Some(0)]))
+    }
 }
 
 pub use crate::layout::reshape_strides;
@@ -128,5 +153,17 @@ impl Primitive for Transpose {
 
     fn jvp(&self, _: &[Array], tangents: &[Array], _: &[usize]) -> Result<Array> {
         tangents[0].transpose_axes(&self.perm)
+    }
+
+    /// The mapped axis stays where it is in the output; the permuted axes move around it.
+    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
+        let (x, ax) = batching::single(self.name(), inputs, axes)?;
+        let mut perm: Vec<usize> = self
+            .perm
+            .iter()
+            .map(|&p| batching::shift_axis(p, ax))
+            .collect();
+        perm.insert(ax, ax);
+        Ok((vec![x.transpose_axes(&perm)?], vec![Some(ax)]))
     }
 }

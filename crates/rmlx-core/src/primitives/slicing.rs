@@ -1,7 +1,7 @@
 //! Slicing primitives: `Slice` (a view), `SliceUpdate` (a functional update of a strided region)
 //! and `Concatenate`.
 
-use super::Primitive;
+use super::{batching, Primitive, Vmapped};
 use crate::backend::cpu::copy::{concatenate, writable_copy, write_view};
 use crate::buffer::{contiguous_strides, Data};
 use crate::ops::creation::zeros;
@@ -47,6 +47,20 @@ impl Primitive for Slice {
 
     fn jvp(&self, _: &[Array], tangents: &[Array], _: &[usize]) -> Result<Array> {
         slice_raw(&tangents[0], &self.starts, &self.steps, &self.shape)
+    }
+
+    /// The mapped axis is taken whole.
+    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
+        let (x, ax) = batching::single(self.name(), inputs, axes)?;
+        let (mut starts, mut steps, mut shape) =
+            (self.starts.clone(), self.steps.clone(), self.shape.clone());
+        starts.insert(ax, 0);
+        steps.insert(ax, 1);
+        shape.insert(ax, x.shape()[ax]);
+        Ok((
+            vec![slice_raw(&x, &starts, &steps, &shape)?],
+            vec![Some(ax)],
+        ))
     }
 }
 
@@ -116,6 +130,20 @@ impl Primitive for SliceUpdate {
         };
         slice_update_raw(&pick(0)?, &pick(1)?, &self.starts, &self.steps)
     }
+
+    /// Source and update with the mapped axis first (an unmapped source is copied for every
+    /// index), the mapped axis taken whole.
+    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
+        let (v, _) = batching::all_front(self.name(), inputs, axes)?;
+        let mut starts = self.starts.clone();
+        let mut steps = self.steps.clone();
+        starts.insert(0, 0);
+        steps.insert(0, 1);
+        Ok((
+            vec![slice_update_raw(&v[0], &v[1], &starts, &steps)?],
+            vec![Some(0)],
+        ))
+    }
 }
 
 /// Joins the inputs (same dtype, shapes equal except along `axis`) along `axis`.
@@ -168,5 +196,14 @@ impl Primitive for Concatenate {
             })
             .collect::<Result<_>>()?;
         crate::ops::joining::concatenate(&parts, self.axis as isize)
+    }
+
+    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
+        let (v, ax) = batching::align_elementwise(self.name(), inputs, axes, true)?;
+        let axis = batching::shift_axis(self.axis, ax);
+        Ok((
+            vec![crate::ops::joining::concatenate(&v, axis as isize)?],
+            vec![Some(ax)],
+        ))
     }
 }

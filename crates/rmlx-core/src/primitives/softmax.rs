@@ -1,6 +1,6 @@
 //! `Softmax` and `LogSumExp` over the last axis (the op layer moves other axes there).
 
-use super::Primitive;
+use super::{batching, Primitive, Vmapped};
 use crate::backend::cpu::copy::contiguous;
 use crate::backend::cpu::softmax;
 use crate::buffer::Data;
@@ -41,6 +41,30 @@ impl Primitive for Softmax {
         let s = (t * &y)?.sum(-1, true)?;
         &y * &(t - &s)?
     }
+
+    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
+        let (x, ax) = last_axis_input(self.name(), inputs, axes)?;
+        let out = Array::from_primitive(
+            x.shape().to_vec(),
+            x.dtype(),
+            std::sync::Arc::new(Softmax {
+                precise: self.precise,
+            }),
+            vec![x],
+        );
+        Ok((vec![out], vec![Some(ax)]))
+    }
+}
+
+/// The input of a last-axis primitive with its mapped axis anywhere but last (moved to the
+/// front when it was last), and where it is.
+fn last_axis_input(name: &str, inputs: &[Array], axes: &[Option<usize>]) -> Result<(Array, usize)> {
+    let (x, ax) = batching::single(name, inputs, axes)?;
+    if ax + 1 == x.ndim() {
+        Ok((batching::move_axis(&x, ax, 0)?, 0))
+    } else {
+        Ok((x, ax))
+    }
 }
 
 /// `log(sum(exp(x)))` over the last axis, computed stably (the maximum is subtracted first);
@@ -72,5 +96,15 @@ impl Primitive for LogSumExp {
     fn jvp(&self, primals: &[Array], tangents: &[Array], _: &[usize]) -> Result<Array> {
         let p = crate::ops::reduction::softmax(&primals[0], -1, true)?;
         (&p * &tangents[0])?.sum(-1, true)
+    }
+
+    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
+        let (x, ax) = last_axis_input(self.name(), inputs, axes)?;
+        let mut kept = x.shape().to_vec();
+        if let Some(l) = kept.last_mut() {
+            *l = 1;
+        }
+        let out = Array::from_primitive(kept, x.dtype(), std::sync::Arc::new(LogSumExp), vec![x]);
+        Ok((vec![out], vec![Some(ax)]))
     }
 }

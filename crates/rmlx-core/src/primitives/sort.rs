@@ -3,28 +3,28 @@
 
 use std::sync::Arc;
 
-use super::Primitive;
+use super::{batching, Primitive, Vmapped};
 use crate::backend::cpu::sort;
 use crate::buffer::Data;
 use crate::ops::zeros_like;
 use crate::{bail, dispatch_all, Array, Dtype, Result};
 
 /// Values sorted along `axis` (NaN last).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Sort {
     /// The axis.
     pub axis: usize,
 }
 
 /// The stable sorting permutation along `axis` (uint32).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ArgSort {
     /// The axis.
     pub axis: usize,
 }
 
 /// A partitioning permutation along `axis` around position `kth` (uint32).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ArgPartition {
     /// The position that ends up holding its sorted value.
     pub kth: usize,
@@ -33,7 +33,7 @@ pub struct ArgPartition {
 }
 
 /// Indices of the `k` largest elements along `axis`, by ascending value (uint32).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ArgTopK {
     /// How many.
     pub k: usize,
@@ -79,6 +79,15 @@ impl Primitive for Sort {
         let idx = crate::ops::sort::argsort(&primals[0], self.axis as isize)?;
         gather_along(&tangents[0], &idx, self.axis)
     }
+
+    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
+        let (x, ax) = batching::single(self.name(), inputs, axes)?;
+        let sort = Sort {
+            axis: batching::shift_axis(self.axis, ax),
+        };
+        let out = Array::from_primitive(x.shape().to_vec(), x.dtype(), Arc::new(sort), vec![x]);
+        Ok((vec![out], vec![Some(ax)]))
+    }
 }
 
 macro_rules! index_primitive {
@@ -111,6 +120,19 @@ macro_rules! index_primitive {
                 let ($ss, $shape) = (self, primals[0].shape());
                 crate::zeros(&$out, Dtype::U32)
             }
+
+            #[allow(clippy::unnecessary_to_owned)]
+            fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
+                let (x, ax) = batching::single(self.name(), inputs, axes)?;
+                let mut p = self.clone();
+                p.axis = batching::shift_axis(self.axis, ax);
+                let shape = {
+                    let ($ss, $shape) = (&p, x.shape());
+                    $out
+                };
+                let out = Array::from_primitive(shape, Dtype::U32, Arc::new(p), vec![x]);
+                Ok((vec![out], vec![Some(ax)]))
+            }
         }
     };
 }
@@ -141,7 +163,7 @@ index_primitive!(
 
 /// `out[.., j, ..] = x[.., idx[.., j, ..], ..]` along `axis` (MLX's `take_along_axis` for
 /// indices that match `x` on every other axis). Inputs `(x, idx)`.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct GatherAxis {
     pub(crate) axis: usize,
 }
@@ -219,6 +241,12 @@ impl Primitive for GatherAxis {
             None => zeros_like(&gather_along(&primals[0], &primals[1], self.axis)?),
         }
     }
+
+    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
+        let (v, ax) = batching::align_elementwise(self.name(), inputs, axes, true)?;
+        let axis = batching::shift_axis(self.axis, ax);
+        Ok((vec![gather_along(&v[0], &v[1], axis)?], vec![Some(ax)]))
+    }
 }
 
 impl Primitive for ScatterAddAxis {
@@ -258,5 +286,14 @@ impl Primitive for ScatterAddAxis {
                 self.n,
             )?),
         }
+    }
+
+    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
+        let (v, ax) = batching::align_elementwise(self.name(), inputs, axes, true)?;
+        let axis = batching::shift_axis(self.axis, ax);
+        Ok((
+            vec![scatter_add_along(&v[0], &v[1], axis, self.n)?],
+            vec![Some(ax)],
+        ))
     }
 }

@@ -1,7 +1,7 @@
 //! `Select` (the primitive behind `where_`): `cond ? x : y` elementwise over three inputs that
 //! the op layer has broadcast to one shape (cond as bool, x and y in one dtype).
 
-use super::Primitive;
+use super::{batching, Primitive, Vmapped};
 use crate::backend::cpu::elementwise::map_ternary;
 use crate::buffer::Data;
 use crate::ops::zeros_like;
@@ -55,5 +55,10 @@ impl Primitive for Select {
             }
         }
         c.where_(&tx, &ty)?.broadcast_to(c.shape())
+    }
+
+    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
+        let (v, ax) = batching::align_elementwise(self.name(), inputs, axes, false)?;
+        Ok((vec![v[0].where_(&v[1], &v[2])?], vec![Some(ax)]))
     }
 }

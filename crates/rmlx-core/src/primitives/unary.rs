@@ -4,7 +4,7 @@
 //! functions see float inputs only (integers are cast to float32 first), `LogicalNot` sees bool,
 //! `BitwiseInvert` integers. Kernels compute f16/bf16 in f32.
 
-use super::Primitive;
+use super::{batching, Primitive, Vmapped};
 use crate::backend::cpu::unary;
 pub use crate::backend::cpu::unary::UnaryOp;
 use crate::buffer::Data;
@@ -62,6 +62,14 @@ impl Primitive for Unary {
                 t * &derivative(op, x, &out)?
             }
         }
+    }
+
+    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
+        let (x, ax) = batching::single(self.name(), inputs, axes)?;
+        Ok((
+            vec![crate::ops::unary::unary_op(self.0, &x)?],
+            vec![Some(ax)],
+        ))
     }
 }
 
@@ -121,4 +129,9 @@ impl Primitive for StopGradient {
     }
 
     define_zero_grads!();
+
+    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
+        let (x, ax) = batching::single(self.name(), inputs, axes)?;
+        Ok((vec![crate::ops::unary::stop_gradient(&x)?], vec![Some(ax)]))
+    }
 }

@@ -192,7 +192,10 @@ pub fn bits(shape: &[usize], width: usize, key: Option<&Array>) -> Result<Array>
     Ok(Array::from_primitive(
         shape.to_vec(),
         dtype,
-        Arc::new(RandomBits { width }),
+        Arc::new(RandomBits {
+            width,
+            shape: shape.to_vec(),
+        }),
         vec![key],
     ))
 }
@@ -220,7 +223,12 @@ pub fn split_pair(key: &Array) -> Result<(Array, Array)> {
 }
 
 fn sample(kind: SampleKind, shape: &[usize], dtype: Dtype, inputs: Vec<Array>) -> Array {
-    Array::from_primitive(shape.to_vec(), dtype, Arc::new(Sample { kind }), inputs)
+    Array::from_primitive(
+        shape.to_vec(),
+        dtype,
+        Arc::new(Sample { kind, dtype }),
+        inputs,
+    )
 }
 
 fn check_float(op: &str, dtype: Dtype, what: &str) -> Result<()> {

@@ -12,9 +12,9 @@
 use std::fmt;
 use std::sync::Arc;
 
-use super::{jvp, vjp_with_argnums, zeros_like, ArrayFn};
+use super::{jvp, vjp_with_argnums, vmap, zeros_like, ArrayFn};
 use crate::buffer::Data;
-use crate::primitives::Primitive;
+use crate::primitives::{Primitive, Vmapped};
 use crate::{bail, Array, Dtype, Result};
 
 /// A custom reverse rule: `(primals, cotangents, outputs) -> one cotangent per primal`
@@ -227,5 +227,62 @@ impl Primitive for Custom {
         outs.into_iter().next().ok_or_else(|| {
             crate::Error::Transform("[custom_function] the jvp rule returned no tangent".into())
         })
+    }
+    /// MLX's default for a custom function: the function vmapped, with its output's mapped
+    /// axis first. The user's vjp and jvp rules carry over, vmapped the same way (a cotangent
+    /// of an unmapped input is summed over the mapped axis), so `grad(vmap(f))` still uses them.
+    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
+        let in_axes: Vec<Option<isize>> = axes.iter().map(|a| a.map(|a| a as isize)).collect();
+        let fun = self.0.fun.clone();
+        let fwd_axes = in_axes.clone();
+        let mut batched = CustomFunction::new(move |xs: &[Array]| {
+            let fun = fun.clone();
+            vmap(move |x: &[Array]| fun(x), &fwd_axes, &[0])(xs)
+        })
+        .named(self.0.name);
+        if let Some(rule) = self.0.vjp.clone() {
+            let axes = in_axes.clone();
+            batched = batched.with_vjp(move |primals, cotangents, outputs| {
+                let n = primals.len();
+                let mut args = primals.to_vec();
+                args.extend_from_slice(cotangents);
+                args.extend_from_slice(outputs);
+                let mut arg_axes = axes.clone();
+                arg_axes.extend([Some(0), Some(0)]);
+                let rule = rule.clone();
+                // each cotangent carries the mapped axis where its input does (0: summed next)
+                let cot_axes: Vec<isize> = axes.iter().map(|a| a.unwrap_or(0)).collect();
+                let per_example = vmap(
+                    move |a: &[Array]| rule(&a[..n], &a[n..n + 1], &a[n + 1..]),
+                    &arg_axes,
+                    &cot_axes,
+                )(&args)?;
+                per_example
+                    .into_iter()
+                    .zip(&axes)
+                    .map(|(c, ax)| match ax {
+                        Some(_) => Ok(c),
+                        None => c.sum(0, false),
+                    })
+                    .collect()
+            });
+        }
+        if let Some(rule) = self.0.jvp.clone() {
+            let axes = in_axes.clone();
+            batched = batched.with_jvp(move |primals, tangents, argnums| {
+                let n = primals.len();
+                let mut args = primals.to_vec();
+                args.extend_from_slice(tangents);
+                let mut arg_axes = axes.clone();
+                arg_axes.extend(argnums.iter().map(|&i| axes[i]));
+                let (rule, argnums) = (rule.clone(), argnums.to_vec());
+                vmap(
+                    move |a: &[Array]| rule(&a[..n], &a[n..], &argnums),
+                    &arg_axes,
+                    &[0],
+                )(&args)
+            });
+        }
+        Ok((batched.call(inputs)?, vec![Some(0)]))
     }
 }

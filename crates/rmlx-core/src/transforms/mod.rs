@@ -1,4 +1,4 @@
-//! Function transforms, MLX style: [`vjp`], [`jvp`], [`grad`], [`value_and_grad`],
+//! Function transforms, MLX style: [`vjp`], [`jvp`], [`grad`], [`value_and_grad`], [`vmap`],
 //! [`checkpoint`] and user-supplied gradient rules ([`custom_vjp`],
 //! [`CustomFunction`]). [`stop_gradient`](crate::stop_gradient) (an op) blocks gradients.
 //!
@@ -31,6 +31,7 @@ mod grad;
 mod jvp;
 mod tree;
 mod vjp;
+mod vmap;
 
 pub use checkpoint::checkpoint;
 pub use custom::{custom_vjp, CustomFunction, JvpFn, VjpFn};
@@ -38,12 +39,13 @@ pub use grad::{grad, value_and_grad};
 pub use jvp::jvp;
 pub use tree::{grad_tree, jvp_tree, value_and_grad_tree, vjp_tree, ValuesAndGradTrees};
 pub use vjp::{vjp, vjp_with_argnums};
+pub use vmap::{vmap, vmap_tree};
 
 use std::sync::Arc;
 
 use crate::buffer::Data;
 use crate::graph::Node;
-use crate::primitives::{define_name, Primitive};
+use crate::primitives::{define_name, Primitive, Vmapped};
 use crate::{Array, Dtype, Result};
 
 /// The functions transforms accept and return: arrays in, arrays out.
@@ -66,6 +68,10 @@ impl Primitive for Copy {
 
     fn jvp(&self, _: &[Array], tangents: &[Array], _: &[usize]) -> Result<Array> {
         Ok(tangents[0].clone())
+    }
+
+    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
+        Ok((inputs[..1].to_vec(), axes[..1].to_vec()))
     }
 }
 

@@ -44,3 +44,4 @@ mod transforms_basic;
 mod transforms_custom;
 mod transforms_fd;
 mod transforms_tree;
+mod vmap_rules;
