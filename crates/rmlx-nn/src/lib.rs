@@ -31,7 +31,7 @@ pub use rmlx_core as core;
 pub use rmlx_core::tree::Tree;
 /// `#[derive(Module)]`: generates the member traversal of a module struct. See [`module`].
 pub use rmlx_macros::Module;
-pub use value_and_grad::value_and_grad;
+pub use value_and_grad::{per_example_grads, value_and_grad};
 
 impl std::fmt::Display for dyn Module {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -82,3 +82,87 @@ where
     }
     Ok((outs, rebuild(&grads)))
 }
+
+/// Per-example gradients (MLX's `mx.vmap(mx.grad(loss_fn), in_axes=(None, 0, 0))` over a
+/// model's trainable parameters): for every index `i` of axis 0 of the arrays in `data`, the
+/// gradient of `loss_fn(model, &[data[0][i], data[1][i], ...])` (a scalar, for one example) with
+/// respect to each trainable parameter. Returns a tree shaped like
+/// `model.trainable_parameters()` whose leaves carry the examples along a new axis 0: a weight
+/// `[out, in]` gets `[n, out, in]`. Frozen parameters get no gradient and their reverse pass is
+/// pruned, as in [`value_and_grad`].
+///
+/// The examples are computed together by `vmap` (the example axis moves through every
+/// operation), not one after another. Inside `loss_fn` the data arrays are one example each,
+/// without the example axis.
+///
+/// ```
+/// use rmlx_core::{Array, Result};
+/// use rmlx_nn::{per_example_grads, Linear, ModuleExt};
+/// let mut l = Linear::new(2, 1, true)?;
+/// l.freeze("weight")?;
+/// let x = Array::from_slice(&[1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0], &[3, 2])?;
+/// let g = per_example_grads(&mut l, &[x], |m: &Linear, d: &[Array]| {
+///     (&m.forward(&d[0])? * 2.0)?.sum(None, false)
+/// })?;
+/// let names: Vec<String> = g.flatten().into_iter().map(|(k, _)| k).collect();
+/// assert_eq!(names, ["bias"]);
+/// let b = g.get("bias").and_then(|t| t.as_leaf()).unwrap();
+/// assert_eq!(b.shape(), &[3, 1]);
+/// assert_eq!(b.to_vec::<f32>()?, vec![2.0, 2.0, 2.0]);
+/// # Ok::<(), rmlx_core::Error>(())
+/// ```
+pub fn per_example_grads<M, F>(model: &mut M, data: &[Array], loss_fn: F) -> Result<Tree<Array>>
+where
+    M: Module + ?Sized,
+    F: FnMut(&M, &[Array]) -> Result<Array>,
+{
+    let params = model.trainable_parameters();
+    let leaves: Vec<Array> = tree_flatten(&params)
+        .into_iter()
+        .map(|(_, a)| a.clone())
+        .collect();
+    if leaves.is_empty() {
+        return Err(Error::Value(
+            "no trainable parameters: every parameter is frozen".into(),
+        ));
+    }
+    if data.is_empty() {
+        return Err(Error::Value(
+            "per_example_grads: no data arrays to take the examples from".into(),
+        ));
+    }
+    let np = leaves.len();
+    let argnums: Vec<usize> = (0..np).collect();
+    let cell = RefCell::new((model, loss_fn));
+    let rebuild = |xs: &[Array]| -> Tree<Array> {
+        let mut i = 0;
+        tree_map(&params, |orig| {
+            let a = xs.get(i).cloned().unwrap_or_else(|| orig.clone());
+            i += 1;
+            a
+        })
+    };
+    let f = |xs: &[Array]| -> Result<Vec<Array>> {
+        let mut guard = cell.borrow_mut();
+        let (m, loss) = &mut *guard;
+        update_skip_placeholders(m.as_module_mut(), &rebuild(&xs[..np]))?;
+        Ok(vec![loss(&**m, &xs[np..])?])
+    };
+    let mut inputs = leaves.clone();
+    inputs.extend_from_slice(data);
+    let mut in_axes = vec![None; np];
+    in_axes.extend(std::iter::repeat_n(Some(0), data.len()));
+    let result = rmlx_core::vmap(rmlx_core::grad(f, &argnums), &in_axes, &[])(&inputs);
+    {
+        let mut guard = cell.borrow_mut();
+        update_skip_placeholders(guard.0.as_module_mut(), &params)?;
+    }
+    let grads = result?;
+    if grads.len() != np {
+        return Err(Error::Transform(format!(
+            "per_example_grads: expected {np} gradients, got {}",
+            grads.len()
+        )));
+    }
+    Ok(rebuild(&grads))
+}

@@ -44,4 +44,5 @@ mod transforms_basic;
 mod transforms_custom;
 mod transforms_fd;
 mod transforms_tree;
+mod vmap_compose;
 mod vmap_rules;

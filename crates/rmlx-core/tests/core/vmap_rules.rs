@@ -6,7 +6,7 @@ use crate::gauss::{arr, Rng};
 use rmlx_core::fast::{self, SdpaMask};
 use rmlx_core::{self as mx, random, Array, Dtype, Result};
 
-type F = fn(&[Array]) -> Result<Vec<Array>>;
+pub(crate) type F = fn(&[Array]) -> Result<Vec<Array>>;
 
 /// Slice `b` of `x` along `axis`, the axis removed.
 fn slice_at(x: &Array, axis: usize, b: usize) -> Array {
@@ -18,7 +18,12 @@ fn slice_at(x: &Array, axis: usize, b: usize) -> Array {
 }
 
 /// `f` run on each slice of the mapped inputs and stacked along `out_axis`.
-fn looped(f: F, inputs: &[Array], in_axes: &[Option<isize>], out_axis: isize) -> Vec<Array> {
+pub(crate) fn looped(
+    f: F,
+    inputs: &[Array],
+    in_axes: &[Option<isize>],
+    out_axis: isize,
+) -> Vec<Array> {
     let axes: Vec<Option<usize>> = inputs
         .iter()
         .zip(in_axes)
@@ -58,7 +63,7 @@ fn looped(f: F, inputs: &[Array], in_axes: &[Option<isize>], out_axis: isize) ->
         .collect()
 }
 
-fn assert_close(name: &str, got: &Array, want: &Array, tol: f64) {
+pub(crate) fn assert_close(name: &str, got: &Array, want: &Array, tol: f64) {
     assert_eq!(got.shape(), want.shape(), "{name}: shape");
     assert_eq!(got.dtype(), want.dtype(), "{name}: dtype");
     let g = got.astype(Dtype::F64).unwrap().to_vec::<f64>().unwrap();
@@ -70,7 +75,13 @@ fn assert_close(name: &str, got: &Array, want: &Array, tol: f64) {
 }
 
 /// vmap(f) equals the loop, for the given axes.
-fn check(name: &str, f: F, inputs: &[Array], in_axes: &[Option<isize>], out_axis: isize) {
+pub(crate) fn check(
+    name: &str,
+    f: F,
+    inputs: &[Array],
+    in_axes: &[Option<isize>],
+    out_axis: isize,
+) {
     let want = looped(f, inputs, in_axes, out_axis);
     let got = mx::vmap(f, in_axes, &vec![out_axis; want.len()])(inputs)
         .unwrap_or_else(|e| panic!("{name}: vmap failed: {e}"));
@@ -80,7 +91,7 @@ fn check(name: &str, f: F, inputs: &[Array], in_axes: &[Option<isize>], out_axis
     }
 }
 
-fn rand(rng: &mut Rng, shape: &[usize]) -> Array {
+pub(crate) fn rand(rng: &mut Rng, shape: &[usize]) -> Array {
     let n = shape.iter().product();
     arr(&rng.vec(n), shape, Dtype::F32)
 }
@@ -573,7 +584,10 @@ fn vmap_errors_are_mlx_errors() {
     let f: F = |a| one(&a[0] + &a[1]);
     let x = mx::zeros(&[3, 2], Dtype::F32).unwrap();
     let y = mx::zeros(&[4, 2], Dtype::F32).unwrap();
-    let msg = |r: Result<Vec<Array>>| r.err().expect("an error").to_string();
+    let msg = |r: Result<Vec<Array>>| match r {
+        Ok(_) => panic!("expected an error"),
+        Err(e) => e.to_string(),
+    };
     assert!(msg(mx::vmap(f, &[], &[])(&[x.clone(), y.clone()]))
         .contains("Inconsistent axis sizes: 4 and 3"));
     assert!(

@@ -13,6 +13,7 @@ mod losses_fd;
 mod module_tree;
 mod norms_positional;
 mod oracle_module_semantics;
+mod per_example;
 mod recurrent;
 mod support;
 mod transformer_custom;
