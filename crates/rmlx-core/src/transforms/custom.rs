@@ -25,6 +25,10 @@ pub type VjpFn = dyn Fn(&[Array], &[Array], &[Array]) -> Result<Vec<Array>> + Se
 /// `tangents[i]` is the tangent of `primals[argnums[i]]` (the others are zero).
 pub type JvpFn = dyn Fn(&[Array], &[Array], &[usize]) -> Result<Vec<Array>> + Send + Sync;
 
+/// A custom vectorising rule (MLX's `custom_function.vmap`): `(inputs, axes) -> (outputs,
+/// output axes)`, where `axes[i]` is the mapped axis of `inputs[i]` (`None`: not mapped).
+pub type VmapFn = dyn Fn(&[Array], &[Option<usize>]) -> Result<Vmapped> + Send + Sync;
+
 /// A function with optional custom derivative rules (MLX's `mx.custom_function`).
 ///
 /// ```
@@ -43,6 +47,7 @@ pub struct CustomFunction {
     fun: Arc<ArrayFn>,
     vjp: Option<Arc<VjpFn>>,
     jvp: Option<Arc<JvpFn>>,
+    vmap: Option<Arc<VmapFn>>,
 }
 
 impl fmt::Debug for CustomFunction {
@@ -51,6 +56,7 @@ impl fmt::Debug for CustomFunction {
             .field("name", &self.name)
             .field("vjp", &self.vjp.is_some())
             .field("jvp", &self.jvp.is_some())
+            .field("vmap", &self.vmap.is_some())
             .finish()
     }
 }
@@ -67,6 +73,7 @@ impl CustomFunction {
             fun: Arc::new(fun),
             vjp: None,
             jvp: None,
+            vmap: None,
         }
     }
 
@@ -81,6 +88,28 @@ impl CustomFunction {
         V: Fn(&[Array], &[Array], &[Array]) -> Result<Vec<Array>> + Send + Sync + 'static,
     {
         self.vjp = Some(Arc::new(vjp));
+        self
+    }
+
+    /// Sets the vectorising rule (see [`VmapFn`]), used by [`vmap`](super::vmap) instead of
+    /// vmapping the function itself.
+    ///
+    /// ```
+    /// use rmlx_core::{self as mx, Array, CustomFunction};
+    /// // a rule that knows the function is elementwise: apply it to the whole batch at once
+    /// let f = CustomFunction::new(|x: &[Array]| Ok(vec![x[0].exp()?]))
+    ///     .with_vmap(|x: &[Array], axes: &[Option<usize>]| Ok((vec![x[0].exp()?], axes.to_vec())))
+    ///     .into_fn();
+    /// let x = Array::from_slice(&[0.0f32, 0.0], &[2, 1])?;
+    /// let y = mx::vmap(f, &[Some(0)], &[])(&[x])?;
+    /// assert_eq!(y[0].to_vec::<f32>()?, vec![1.0, 1.0]);
+    /// # Ok::<(), mx::Error>(())
+    /// ```
+    pub fn with_vmap<V>(mut self, vmap: V) -> CustomFunction
+    where
+        V: Fn(&[Array], &[Option<usize>]) -> Result<Vmapped> + Send + Sync + 'static,
+    {
+        self.vmap = Some(Arc::new(vmap));
         self
     }
 
@@ -228,61 +257,18 @@ impl Primitive for Custom {
             crate::Error::Transform("[custom_function] the jvp rule returned no tangent".into())
         })
     }
-    /// MLX's default for a custom function: the function vmapped, with its output's mapped
-    /// axis first. The user's vjp and jvp rules carry over, vmapped the same way (a cotangent
-    /// of an unmapped input is summed over the mapped axis), so `grad(vmap(f))` still uses them.
+    /// The user's rule when there is one; otherwise MLX's default: the function itself
+    /// vmapped, its outputs' mapped axis first. As in MLX, that default is an ordinary vmapped
+    /// graph: a transform of the vmapped function (`grad(vmap(f))`) differentiates the function,
+    /// not the custom rules (`vmap(grad(f))` does use them).
     fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
+        if let Some(rule) = &self.0.vmap {
+            return rule(inputs, axes);
+        }
         let in_axes: Vec<Option<isize>> = axes.iter().map(|a| a.map(|a| a as isize)).collect();
         let fun = self.0.fun.clone();
-        let fwd_axes = in_axes.clone();
-        let mut batched = CustomFunction::new(move |xs: &[Array]| {
-            let fun = fun.clone();
-            vmap(move |x: &[Array]| fun(x), &fwd_axes, &[0])(xs)
-        })
-        .named(self.0.name);
-        if let Some(rule) = self.0.vjp.clone() {
-            let axes = in_axes.clone();
-            batched = batched.with_vjp(move |primals, cotangents, outputs| {
-                let n = primals.len();
-                let mut args = primals.to_vec();
-                args.extend_from_slice(cotangents);
-                args.extend_from_slice(outputs);
-                let mut arg_axes = axes.clone();
-                arg_axes.extend([Some(0), Some(0)]);
-                let rule = rule.clone();
-                // each cotangent carries the mapped axis where its input does (0: summed next)
-                let cot_axes: Vec<isize> = axes.iter().map(|a| a.unwrap_or(0)).collect();
-                let per_example = vmap(
-                    move |a: &[Array]| rule(&a[..n], &a[n..n + 1], &a[n + 1..]),
-                    &arg_axes,
-                    &cot_axes,
-                )(&args)?;
-                per_example
-                    .into_iter()
-                    .zip(&axes)
-                    .map(|(c, ax)| match ax {
-                        Some(_) => Ok(c),
-                        None => c.sum(0, false),
-                    })
-                    .collect()
-            });
-        }
-        if let Some(rule) = self.0.jvp.clone() {
-            let axes = in_axes.clone();
-            batched = batched.with_jvp(move |primals, tangents, argnums| {
-                let n = primals.len();
-                let mut args = primals.to_vec();
-                args.extend_from_slice(tangents);
-                let mut arg_axes = axes.clone();
-                arg_axes.extend(argnums.iter().map(|&i| axes[i]));
-                let (rule, argnums) = (rule.clone(), argnums.to_vec());
-                vmap(
-                    move |a: &[Array]| rule(&a[..n], &a[n..], &argnums),
-                    &arg_axes,
-                    &[0],
-                )(&args)
-            });
-        }
-        Ok((batched.call(inputs)?, vec![Some(0)]))
+        let outs = vmap(move |x: &[Array]| fun(x), &in_axes, &[0])(inputs)?;
+        let n = outs.len();
+        Ok((outs, vec![Some(0); n]))
     }
 }

@@ -34,7 +34,7 @@ mod vjp;
 mod vmap;
 
 pub use checkpoint::checkpoint;
-pub use custom::{custom_vjp, CustomFunction, JvpFn, VjpFn};
+pub use custom::{custom_vjp, CustomFunction, JvpFn, VjpFn, VmapFn};
 pub use grad::{grad, value_and_grad};
 pub use jvp::jvp;
 pub use tree::{grad_tree, jvp_tree, value_and_grad_tree, vjp_tree, ValuesAndGradTrees};

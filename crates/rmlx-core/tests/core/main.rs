@@ -29,6 +29,7 @@ mod multi_output;
 mod oracle;
 mod oracle_core_ops;
 mod oracle_multi_output;
+mod oracle_vmap;
 mod primitive_surface;
 mod random_draws;
 mod random_golden;

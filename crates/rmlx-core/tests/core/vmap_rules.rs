@@ -559,8 +559,8 @@ fn random_rules_follow_the_keys() {
 }
 
 #[test]
-fn custom_functions_vmap_their_function_and_keep_their_rules() {
-    // f(x) = sin(x) with a deliberately wrong vjp (cos + 1): the rule must survive vmap
+fn custom_functions_vmap_their_function_or_their_rule() {
+    // f(x) = sin(x) with a deliberately wrong vjp (cos + 1)
     let f = mx::custom_vjp(
         |x: &[Array]| Ok(vec![x[0].sin()?]),
         |p: &[Array], c: &[Array], _: &[Array]| Ok(vec![(&c[0] * &(p[0].cos()? + 1.0)?)?]),
@@ -569,14 +569,28 @@ fn custom_functions_vmap_their_function_and_keep_their_rules() {
     let vf = mx::vmap(f.clone(), &[Some(1)], &[0]);
     let y = vf(&[x.clone()]).unwrap();
     assert_close("custom fwd", &y[0], &x.sin().unwrap().t().unwrap(), 1e-6);
-    let loss = |p: &[Array]| -> Result<Vec<Array>> { Ok(vec![vf(p)?[0].sum(None, false)?]) };
-    let g = mx::grad(loss, &[0])(&[x.clone()]).unwrap();
+    // vmap(grad(f)) uses the rule...
+    let g1 = |p: &[Array]| -> Result<Vec<Array>> {
+        let inner = |q: &[Array]| -> Result<Vec<Array>> { Ok(vec![f(q)?[0].sum(None, false)?]) };
+        mx::grad(inner, &[0])(p)
+    };
+    let per = mx::vmap(g1, &[Some(0)], &[])(&[x.clone()]).unwrap();
     assert_close(
-        "custom rule kept",
-        &g[0],
+        "vmap(grad) rule",
+        &per[0],
         &(x.cos().unwrap() + 1.0).unwrap(),
         1e-6,
     );
+    // ...while grad(vmap(f)) differentiates the vmapped function, as MLX's default does
+    let loss = |p: &[Array]| -> Result<Vec<Array>> { Ok(vec![vf(p)?[0].sum(None, false)?]) };
+    let g = mx::grad(loss, &[0])(&[x.clone()]).unwrap();
+    assert_close("grad(vmap) function", &g[0], &x.cos().unwrap(), 1e-6);
+    // a vmap rule of its own is used instead (here: a wrong one, to see it is called)
+    let h = mx::CustomFunction::new(|x: &[Array]| Ok(vec![x[0].sin()?]))
+        .with_vmap(|x: &[Array], axes: &[Option<usize>]| Ok((vec![x[0].cos()?], axes.to_vec())))
+        .into_fn();
+    let y = mx::vmap(h, &[Some(1)], &[1])(&[x.clone()]).unwrap();
+    assert_close("custom vmap rule", &y[0], &x.cos().unwrap(), 1e-6);
 }
 
 #[test]
