@@ -143,8 +143,63 @@ fn w4() -> mx::Result<Value> {
     Ok(json!({"cases": out}))
 }
 
+/// Per-example gradients of W3's MLP (issue 14): `vmap(grad(loss))` over the 256 examples of
+/// W3's batch (each a `[1, 784]` row and its label), against one batched gradient of the mean
+/// loss, interleaved call by call. Timed: the call and the evaluation of every gradient.
+fn pegrad() -> mx::Result<Value> {
+    mx::random::seed(0);
+    let mut model = Mlp {
+        layers: vec![
+            nn::Linear::new(784, 512, true)?,
+            nn::Linear::new(512, 512, true)?,
+            nn::Linear::new(512, 10, true)?,
+        ],
+        state: ModuleState::default(),
+    };
+    mx::random::seed(1);
+    let x = mx::random::normal(&[256, 784], None)?;
+    let y = mx::random::randint(0, 10, &[256], mx::Dtype::I32, None)?;
+    let xs = x.reshape([256, 1, 784])?;
+    let ys = y.reshape([256, 1])?;
+    mx::eval(&[&x, &y, &xs, &ys])?;
+    let ce = |logits: &Array, labels: &Array| {
+        nn::losses::cross_entropy(logits, labels, None, -1, 0.0, nn::losses::Reduction::Mean)
+    };
+    let eval_tree = |t: &mx::tree::Tree<Array>| -> mx::Result<()> {
+        let leaves: Vec<Array> = t.flatten().into_iter().map(|(_, a)| a.clone()).collect();
+        mx::eval(&leaves.iter().collect::<Vec<_>>())
+    };
+    let (warmup, samples, _) = counts(3, 20, 1);
+    let (mut per_raw, mut batch_raw) = (Vec::new(), Vec::new());
+    for i in 0..warmup + samples {
+        let t = Instant::now();
+        let g = nn::per_example_grads(
+            &mut model,
+            &[xs.clone(), ys.clone()],
+            |m: &Mlp, d: &[Array]| ce(&m.forward(&d[0])?, &d[1]),
+        )?;
+        eval_tree(&g)?;
+        let per = t.elapsed().as_secs_f64() * 1e3;
+        let t = Instant::now();
+        let (_, g) = nn::value_and_grad(&mut model, |m: &Mlp| Ok(vec![ce(&m.forward(&x)?, &y)?]))?;
+        eval_tree(&g)?;
+        let batch = t.elapsed().as_secs_f64() * 1e3;
+        if i >= warmup {
+            per_raw.push(per);
+            batch_raw.push(batch);
+        }
+    }
+    let ratio: Vec<f64> = per_raw.iter().zip(&batch_raw).map(|(p, b)| p / b).collect();
+    Ok(json!({
+        "per_example_ms": stats(&per_raw),
+        "batched_grad_ms": stats(&batch_raw),
+        "per_example_over_batched": stats(&ratio),
+        "examples": 256,
+    }))
+}
+
 fn usage() -> ! {
-    eprintln!("usage: workloads <w1|w2|w3|w4> [--variant full|bias|both]");
+    eprintln!("usage: workloads <w1|w2|w3|w4|pegrad> [--variant full|bias|both]");
     std::process::exit(2)
 }
 
@@ -165,6 +220,7 @@ fn main() {
         "w2" => w2(&variant),
         "w3" => w3(),
         "w4" => w4(),
+        "pegrad" => pegrad(),
         _ => usage(),
     };
     if profiling {
