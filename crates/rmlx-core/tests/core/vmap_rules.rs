@@ -629,3 +629,101 @@ fn vmap_errors_are_mlx_errors() {
     };
     assert!(msg(mx::vmap(eager, &[], &[])(&[x])).contains("cannot evaluate"));
 }
+
+/// vmap of the gradients of every family: the backward passes build primitives of their own
+/// (NormVjpX, SdpaProbs, ScanGrad, GatherAxis/ScatterAddAxis, EqualMask, Sqrt…), whose rules
+/// this exercises.
+#[test]
+fn gradient_primitives_have_rules_too() {
+    let mut r = Rng(6);
+    let x = rand(&mut r, &[3, 4, 6]);
+    let g = |f: fn(&Array) -> Result<Array>| {
+        move |p: &[Array]| -> Result<Vec<Array>> {
+            let inner =
+                |q: &[Array]| -> Result<Vec<Array>> { Ok(vec![f(&q[0])?.sum(None, false)?]) };
+            mx::grad(inner, &[0])(p)
+        }
+    };
+    macro_rules! grad_case {
+        ($name:expr, $f:expr) => {{
+            let f: fn(&Array) -> Result<Array> = $f;
+            let got = mx::vmap(g(f), &[Some(1)], &[0])(&[x.clone()]).unwrap();
+            let want: Vec<Array> = (0..4)
+                .map(|b| g(f)(&[slice_at(&x, 1, b)]).unwrap()[0].clone())
+                .collect();
+            assert_close($name, &got[0], &mx::stack(&want, 0).unwrap(), 1e-4);
+        }};
+    }
+    grad_case!("sort", |a| a.sort(-1)?.square());
+    grad_case!("cumprod", |a| a.cumprod(Some(0), false, true));
+    grad_case!("cummax", |a| a.cummax(Some(-1), true, true));
+    grad_case!("max", |a| a.max(-1, false));
+    grad_case!("std", |a| a.std(None, false, 1));
+    grad_case!("layer_norm", |a| fast::layer_norm(a, None, None, 1e-5)?
+        .square());
+    grad_case!("rms_norm", |a| fast::rms_norm(a, None, 1e-5)?.square());
+    grad_case!("softmax", |a| a.softmax(-1, false)?.square());
+    grad_case!("take_along", |a| {
+        let i = a.argsort(-1)?;
+        a.take_along_axis(&i, -1)?.square()
+    });
+    grad_case!("sdpa", |a| {
+        let q = a.reshape([1, 1, 3, 6])?;
+        let m = Array::from_slice(&[0.0f32, -1.0, 0.5, 0.0, 0.0, -2.0, 1.0, 0.0, 0.0], &[3, 3])?;
+        fast::scaled_dot_product_attention(&q, &q, &q, 0.4, SdpaMask::Array(&m))
+    });
+    grad_case!("rope", |a| fast::rope(
+        &a.reshape([1, 3, 6])?,
+        6,
+        true,
+        100.0,
+        1.0,
+        0
+    )?
+    .square());
+    // forward mode through the running extreme (CumArgExtreme)
+    let jf: F = |p| {
+        let f =
+            |q: &[Array]| -> Result<Vec<Array>> { Ok(vec![q[0].cummax(Some(0), false, true)?]) };
+        Ok(mx::jvp(f, &p[..1], &p[1..])?.1)
+    };
+    check(
+        "jvp cummax",
+        jf,
+        &[x.clone(), rand(&mut r, &[3, 4, 6])],
+        &[Some(2), Some(2)],
+        0,
+    );
+}
+
+#[test]
+fn random_samplers_follow_the_keys() {
+    let keys = random::split(&random::key(9), 4).unwrap();
+    let fs: &[(&str, F)] = &[
+        ("bernoulli", |k| {
+            one(random::bernoulli(0.3f32, Some(&[5]), Some(&k[0])))
+        }),
+        ("randint", |k| {
+            one(random::randint(0, 7, &[5], Dtype::I32, Some(&k[0])))
+        }),
+        ("gumbel", |k| {
+            one(random::gumbel(&[5], Dtype::F32, Some(&k[0])))
+        }),
+        ("truncated_normal", |k| {
+            one(random::truncated_normal(
+                -1.0f32,
+                2.0f32,
+                Some(&[5]),
+                Dtype::F32,
+                Some(&k[0]),
+            ))
+        }),
+        ("categorical", |k| {
+            let logits = Array::from_slice(&[0.0f32, 1.0, 2.0], &[3])?;
+            one(random::categorical(&logits, -1, Some(&k[0])))
+        }),
+    ];
+    for (name, f) in fs {
+        check(name, *f, &[keys.clone()], &[Some(0)], 0);
+    }
+}
