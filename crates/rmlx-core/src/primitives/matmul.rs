@@ -91,9 +91,34 @@ impl Primitive for Matmul {
     }
 
     fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
+        check_operands("Matmul", inputs, axes, 2)?;
         let (out, ax) = vmap_matmul(&inputs[0], axes[0], &inputs[1], axes[1])?;
         Ok((vec![out], vec![Some(ax)]))
     }
+}
+
+/// Rejects vmap operands a product node cannot have: fewer than `n` inputs, or a matrix operand
+/// below 2-D once its mapped axis is left out.
+fn check_operands(name: &str, inputs: &[Array], axes: &[Option<usize>], n: usize) -> Result<()> {
+    if inputs.len() < n || axes.len() != inputs.len() {
+        crate::bail!(
+            Transform,
+            "vmap: {name} expects {n} operands with one axis entry each, got {} and {}",
+            inputs.len(),
+            axes.len()
+        );
+    }
+    for (x, ax) in inputs.iter().zip(axes) {
+        let rank = x.ndim() - usize::from(ax.is_some());
+        if ax.is_some_and(|a| a >= x.ndim()) || rank < 2 {
+            crate::bail!(
+                Transform,
+                "vmap: {name} operands must be at least 2-D besides the mapped axis, got shape {:?} mapped at {ax:?}",
+                x.shape()
+            );
+        }
+    }
+    Ok(())
 }
 
 /// The product of `a` and `b` (each at least 2-D, with equal batch axes in the unmapped
@@ -214,6 +239,7 @@ impl Primitive for AddMM {
     /// The product by the Matmul rule, then `alpha * (a @ b) + beta * c` with `c` brought to
     /// the product's mapped axis.
     fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
+        check_operands("AddMM", inputs, axes, 3)?;
         let (c, a, b) = (&inputs[0], &inputs[1], &inputs[2]);
         if let (Some(aa), None, 2) = (axes[1], axes[2], b.ndim()) {
             // per-example rows times a shared matrix: one fused product over all rows

@@ -69,16 +69,51 @@ fn elementwise_output_shapes_broadcast_the_inputs() {
 
 #[test]
 fn hooks_without_a_rule_name_the_primitive() {
+    // a primitive of a user's own, with no vmap rule: vmap over it is an error naming it
+    #[derive(Debug)]
+    struct Twice;
+    impl Primitive for Twice {
+        fn name(&self) -> &'static str {
+            "Twice"
+        }
+        fn eval_cpu(
+            &self,
+            inputs: Vec<rmlx_core::buffer::Data>,
+            _: &[usize],
+            _: mx::Dtype,
+        ) -> Result<rmlx_core::buffer::Data> {
+            let x = Array::from_data(inputs[0].clone());
+            (&x * 2.0)?.data()
+        }
+    }
+    let twice = |p: &[Array]| -> Result<Vec<Array>> {
+        Ok(vec![Array::from_primitive(
+            p[0].shape().to_vec(),
+            p[0].dtype(),
+            Arc::new(Twice),
+            vec![p[0].clone()],
+        )])
+    };
     let x = arr(&[1.0, 2.0, 3.0, 4.0], &[2, 2]);
+    assert_eq!(
+        twice(&[x.clone()]).unwrap()[0].to_vec::<f32>().unwrap(),
+        vec![2.0, 4.0, 6.0, 8.0]
+    );
+    let e = mx::vmap(twice, &[Some(0)], &[])(&[x.clone()]).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("vmap: primitive Twice has no vmap rule"),
+        "{e}"
+    );
+    // every built-in primitive has one; output_shapes without a rule names the primitive
     let m = x.matmul(&x).unwrap();
+    let x3 = mx::stack(&[x.clone(), x.clone()], 0).unwrap();
+    assert!(prim(&m).vmap(&[x3, x.clone()], &[Some(0), None]).is_ok());
+    // operands a Matmul node cannot have are an error, not a panic
     let e = prim(&m)
         .vmap(&[x.clone(), x.clone()], &[Some(0), None])
         .unwrap_err();
-    assert!(
-        e.to_string()
-            .contains("vmap: primitive Matmul has no vmap rule"),
-        "{e}"
-    );
+    assert!(e.to_string().contains("at least 2-D"), "{e}");
     let e = prim(&m).output_shapes(&[x.clone(), x]).unwrap_err();
     assert!(e.to_string().contains("Matmul"), "{e}");
 }
