@@ -228,6 +228,7 @@ pub mod creation;
 pub mod fast;
 pub mod indexing;
 pub mod matmul;
+pub mod quantized;
 pub mod random;
 pub mod reduce;
 pub mod scan;

@@ -11,6 +11,7 @@ pub mod gemm;
 pub mod norm;
 pub mod order;
 pub mod parallel;
+pub mod quantized;
 pub mod reduce;
 pub mod scalar;
 pub mod scan;

@@ -78,7 +78,7 @@ fn sum_map2<T: NormElem>(a: &[T], b: &[T], f: impl Fn(T::Acc, T::Acc) -> T::Acc)
 /// Runs `f` compiled with AVX-512 (or AVX2+FMA) enabled when the CPU has it, so the row loops
 /// `f` inlines run 16 (or 8) f32 lanes wide instead of SSE2's 4.
 #[inline(always)]
-fn with_simd<R>(f: impl FnOnce() -> R) -> R {
+pub(crate) fn with_simd<R>(f: impl FnOnce() -> R) -> R {
     #[cfg(target_arch = "x86_64")]
     {
         #[target_feature(enable = "avx512f,avx2,fma")]

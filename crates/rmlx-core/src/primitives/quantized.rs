@@ -1,0 +1,400 @@
+//! Affine quantization primitives (MLX's `fast::Quantize`, the dequantize graph and
+//! `QuantizedMatmul`): [`Quantize`] (one node, three outputs: packed weights, scales, biases),
+//! [`Dequantize`] and [`QuantizedMatmul`]. The kernels are in
+//! [`backend::cpu::quantized`](crate::backend::cpu::quantized); the ops that build these nodes,
+//! with MLX's checks, in [`crate::ops::quantized`].
+
+use std::sync::Arc;
+
+use super::{batching, Primitive, Vmapped};
+use crate::backend::cpu::convert::cast;
+use crate::backend::cpu::gemm;
+use crate::backend::cpu::quantized as q;
+use crate::buffer::{collect_contiguous, Buffer, Data};
+use crate::layout::Layout;
+use crate::ops::quantized::{dequantize, quantized_matmul};
+use crate::{bail, Array, Dtype, Result};
+
+/// A float array's values as f32, row-major.
+fn f32_values(d: &Data) -> Vec<f32> {
+    if d.dtype == Dtype::F32 {
+        collect_contiguous::<f32>(d)
+    } else {
+        collect_contiguous::<f32>(&cast(d.clone(), Dtype::F32))
+    }
+}
+
+/// f32 values as a `dtype` array of `shape`.
+fn from_f32(v: Vec<f32>, dtype: Dtype, shape: &[usize]) -> Data {
+    let d = Data::new(Buffer::from_slice(&v), Dtype::F32, shape);
+    if dtype == Dtype::F32 {
+        d
+    } else {
+        cast(d, dtype)
+    }
+}
+
+/// The bytes of a packed (`uint32`) array, row-major.
+fn packed_bytes(d: &Data) -> Vec<u8> {
+    bytemuck::cast_slice(&collect_contiguous::<u32>(d)).to_vec()
+}
+
+/// `quantize(w)`: outputs the packed weights (`uint32`, last axis `cols * bits / 32`), the
+/// scales and the biases (`w`'s dtype, last axis `cols / group_size`).
+#[derive(Debug, Clone)]
+pub struct Quantize {
+    /// Elements sharing a scale and bias.
+    pub group_size: usize,
+    /// Bits per element.
+    pub bits: usize,
+}
+
+impl Primitive for Quantize {
+    define_name!("Quantize");
+
+    fn eval_cpu(&self, _: Vec<Data>, _: &[usize], _: Dtype) -> Result<Data> {
+        bail!(
+            Value,
+            "Quantize: has three outputs (evaluated through eval_cpu_multi)"
+        )
+    }
+
+    fn eval_cpu_multi(
+        &self,
+        inputs: Vec<Data>,
+        outputs: &[(Vec<usize>, Dtype)],
+    ) -> Result<Vec<Data>> {
+        let [w] = super::take_inputs("Quantize", inputs)?;
+        let [(wq_shape, _), (s_shape, dtype), _] = outputs else {
+            bail!(
+                Value,
+                "Quantize: expected three outputs, got {}",
+                outputs.len()
+            );
+        };
+        let cols = *w.shape.last().unwrap_or(&0);
+        let values = f32_values(&w);
+        let groups: usize = s_shape.iter().product();
+        let words: usize = wq_shape.iter().product();
+        let mut packed = Buffer::new(words * 4);
+        let (mut scales, mut biases) = (vec![0f32; groups], vec![0f32; groups]);
+        q::quantize_rows(
+            &values,
+            cols,
+            self.group_size,
+            self.bits,
+            &mut packed.bytes_mut()[..words * 4],
+            &mut scales,
+            &mut biases,
+        );
+        Ok(vec![
+            Data::new(packed, Dtype::U32, wq_shape),
+            from_f32(scales, *dtype, s_shape),
+            from_f32(biases, *dtype, s_shape),
+        ])
+    }
+
+    fn output_shapes(&self, inputs: &[Array]) -> Result<Vec<Vec<usize>>> {
+        let mut wq = inputs[0].shape().to_vec();
+        let mut s = wq.clone();
+        let cols = s.last().copied().unwrap_or(0);
+        if let (Some(a), Some(b)) = (wq.last_mut(), s.last_mut()) {
+            *a = cols * self.bits / 32;
+            *b = cols / self.group_size;
+        }
+        Ok(vec![wq, s.clone(), s])
+    }
+
+    /// Rows are quantized independently: the mapped axis goes first (never last).
+    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
+        let (w, ax) = batching::single(self.name(), inputs, axes)?;
+        let w = batching::move_axis(&w, ax, 0)?;
+        let (wq, s, b) = crate::ops::quantized::quantize(&w, self.group_size, self.bits)?;
+        Ok(batching::outputs_at(vec![wq, s, b], 0))
+    }
+}
+
+/// `dequantize(w, scales, biases)`: `scales * q + biases` per group, in the scales' dtype.
+#[derive(Debug, Clone)]
+pub struct Dequantize {
+    /// Elements sharing a scale and bias.
+    pub group_size: usize,
+    /// Bits per element.
+    pub bits: usize,
+}
+
+impl Primitive for Dequantize {
+    define_name!("Dequantize");
+
+    fn eval_cpu(&self, inputs: Vec<Data>, shape: &[usize], dtype: Dtype) -> Result<Data> {
+        let [w, s, b] = super::take_inputs("Dequantize", inputs)?;
+        let cols = *shape.last().unwrap_or(&0);
+        let rows = shape
+            .iter()
+            .product::<usize>()
+            .checked_div(cols)
+            .unwrap_or(0);
+        let (bytes, sv, bv) = (packed_bytes(&w), f32_values(&s), f32_values(&b));
+        let (row_bytes, groups) = (cols * self.bits / 8, cols / self.group_size);
+        let round: fn(f32) -> f32 = match dtype {
+            Dtype::F16 => |v| half::f16::from_f32(v).to_f32(),
+            Dtype::Bf16 => |v| half::bf16::from_f32(v).to_f32(),
+            _ => |v| v,
+        };
+        let mut out = vec![0f32; rows * cols];
+        for r in 0..rows {
+            q::dequantize_row(
+                &bytes[r * row_bytes..(r + 1) * row_bytes],
+                &sv[r * groups..(r + 1) * groups],
+                &bv[r * groups..(r + 1) * groups],
+                self.group_size,
+                self.bits,
+                round,
+                &mut out[r * cols..(r + 1) * cols],
+            );
+        }
+        Ok(from_f32(out, dtype, shape))
+    }
+
+    /// No gradient for the packed integers; the scales' and biases' are the per-group sums
+    /// of the cotangent times `q` and of the cotangent (MLX's composed dequantize).
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangent: &Array,
+        _: &Array,
+        argnums: &[usize],
+    ) -> Result<Vec<Array>> {
+        let grouped = |x: &Array| -> Result<Array> {
+            let mut shape: Vec<isize> = x.shape()[..x.ndim() - 1]
+                .iter()
+                .map(|&d| d as isize)
+                .collect();
+            shape.extend([-1, self.group_size as isize]);
+            x.reshape(shape)
+        };
+        argnums
+            .iter()
+            .map(|&i| match i {
+                0 => crate::ops::zeros_like(&primals[0]),
+                1 => {
+                    let ones = crate::ops::ones_like(&primals[1])?;
+                    let zeros = crate::ops::zeros_like(&primals[2])?;
+                    let qv = dequantize(&primals[0], &ones, &zeros, self.group_size, self.bits)?;
+                    (&grouped(cotangent)? * &grouped(&qv)?)?.sum(-1, false)
+                }
+                _ => grouped(cotangent)?.sum(-1, false),
+            })
+            .collect()
+    }
+
+    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
+        let (v, _) = batching::all_front(self.name(), inputs, axes)?;
+        let out = dequantize(&v[0], &v[1], &v[2], self.group_size, self.bits)?;
+        Ok((vec![out], vec![Some(0)]))
+    }
+}
+
+/// `x @ dequantize(w).T` (`transpose`) or `x @ dequantize(w)`; inputs `[x, w, scales, biases]`,
+/// `w` 2-D. Output in `x`'s dtype.
+#[derive(Debug, Clone)]
+pub struct QuantizedMatmul {
+    /// Elements sharing a scale and bias.
+    pub group_size: usize,
+    /// Bits per element.
+    pub bits: usize,
+    /// Multiply by the transpose of the (dequantized) matrix.
+    pub transpose: bool,
+}
+
+/// Products with at most this many rows of `x` run the fused kernels (the packed matrix is
+/// read once, never dequantized whole); more rows dequantize it and run one GEMM.
+const FUSED_MAX_ROWS: usize = 16;
+
+impl Primitive for QuantizedMatmul {
+    define_name!("QuantizedMatmul");
+
+    fn eval_cpu(&self, inputs: Vec<Data>, shape: &[usize], dtype: Dtype) -> Result<Data> {
+        let [x, w, s, b] = super::take_inputs("QuantizedMatmul", inputs)?;
+        let k = *x.shape.last().unwrap_or(&0);
+        let n = *shape.last().unwrap_or(&0);
+        let m = x.size().checked_div(k).unwrap_or(x.size());
+        let (wr, wc) = (w.shape[0], w.shape[1] * 32 / self.bits);
+        if m <= FUSED_MAX_ROWS {
+            let xv = f32_values(&x);
+            let (bytes, sv, bv) = (packed_bytes(&w), f32_values(&s), f32_values(&b));
+            let mut out = vec![0f32; m * n];
+            if self.transpose {
+                q::qmm_t(
+                    &xv,
+                    m,
+                    k,
+                    &bytes,
+                    &sv,
+                    &bv,
+                    self.group_size,
+                    self.bits,
+                    &mut out,
+                    n,
+                );
+            } else {
+                q::qmm(
+                    &xv,
+                    m,
+                    k,
+                    &bytes,
+                    &sv,
+                    &bv,
+                    self.group_size,
+                    self.bits,
+                    &mut out,
+                    n,
+                );
+            }
+            return Ok(from_f32(out, dtype, shape));
+        }
+        // dequantize the whole matrix once (f32) and multiply
+        let deq = Dequantize {
+            group_size: self.group_size,
+            bits: self.bits,
+        }
+        .eval_cpu(vec![w, s, b], &[wr, wc], Dtype::F32)?;
+        let wmat = if self.transpose {
+            let view = deq.layout().transpose(&[1, 0]).ok_or_else(|| {
+                crate::err!(
+                    Value,
+                    "QuantizedMatmul: cannot transpose the dequantized matrix"
+                )
+            })?;
+            deq.with_layout(view)?
+        } else {
+            deq
+        };
+        let x2 = cast(x, Dtype::F32).with_layout(Layout::contiguous(&[m, k]))?;
+        let out = gemm::matmul(&x2, &wmat, None, 1.0, 0.0, &[m, n], Dtype::F32)?;
+        let out = out.with_layout(Layout::contiguous(shape))?;
+        Ok(if dtype == Dtype::F32 {
+            out
+        } else {
+            cast(out, dtype)
+        })
+    }
+
+    /// MLX's rules: `x` gets the product with the other orientation; the scales and biases get
+    /// the per-group sums of `dW = cot^T x` (times `q` for the scales); the packed weights none.
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangent: &Array,
+        _: &Array,
+        argnums: &[usize],
+    ) -> Result<Vec<Array>> {
+        let (x, w, s, b) = (&primals[0], &primals[1], &primals[2], &primals[3]);
+        let mut dsb: Option<Array> = None;
+        let mut dw_grouped = || -> Result<Array> {
+            if let Some(d) = &dsb {
+                return Ok(d.clone());
+            }
+            let fc = cotangent.reshape([-1, *cotangent.shape().last().unwrap_or(&0) as isize])?;
+            let fx = x.reshape([-1, *x.shape().last().unwrap_or(&0) as isize])?;
+            let dw = if self.transpose {
+                fc.t()?.matmul(&fx)?
+            } else {
+                fx.t()?.matmul(&fc)?
+            };
+            let d = dw.reshape([dw.shape()[0] as isize, -1, self.group_size as isize])?;
+            dsb = Some(d.clone());
+            Ok(d)
+        };
+        argnums
+            .iter()
+            .map(|&i| match i {
+                0 => quantized_matmul(
+                    cotangent,
+                    w,
+                    s,
+                    b,
+                    !self.transpose,
+                    self.group_size,
+                    self.bits,
+                ),
+                1 => bail!(
+                    Transform,
+                    "[QuantizedMatmul::vjp] no gradient wrt the quantized weights."
+                ),
+                3 => dw_grouped()?.sum(-1, false)?.astype(b.dtype()),
+                _ => {
+                    let ones = crate::ops::ones_like(s)?;
+                    let zeros = crate::ops::zeros_like(b)?;
+                    let wq = dequantize(w, &ones, &zeros, self.group_size, self.bits)?;
+                    let wq = wq.reshape([wq.shape()[0] as isize, -1, self.group_size as isize])?;
+                    (&dw_grouped()? * &wq)?.sum(-1, false)?.astype(s.dtype())
+                }
+            })
+            .collect()
+    }
+
+    fn jvp(&self, primals: &[Array], tangents: &[Array], argnums: &[usize]) -> Result<Array> {
+        if argnums != [0] {
+            bail!(
+                Transform,
+                "[QuantizedMatmul::jvp] No JVP wrt the quantized matrix yet."
+            );
+        }
+        quantized_matmul(
+            &tangents[0],
+            &primals[1],
+            &primals[2],
+            &primals[3],
+            self.transpose,
+            self.group_size,
+            self.bits,
+        )
+    }
+
+    /// A mapped `x` is more rows of one product (its mapped axis goes first); a mapped matrix,
+    /// scale or bias is a product per example, through the dequantized matrices.
+    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
+        if axes.len() == 4 && axes[1..].iter().all(Option::is_none) {
+            let (x, ax) = batching::single(self.name(), &inputs[..1], &axes[..1])?;
+            let x = if ax + 1 == x.ndim() {
+                batching::move_axis(&x, ax, 0)?
+            } else {
+                x
+            };
+            let ax = if ax + 1 == inputs[0].ndim() { 0 } else { ax };
+            let out = quantized_matmul(
+                &x,
+                &inputs[1],
+                &inputs[2],
+                &inputs[3],
+                self.transpose,
+                self.group_size,
+                self.bits,
+            )?;
+            return Ok((vec![out], vec![Some(ax)]));
+        }
+        let (v, _) = batching::all_front(self.name(), inputs, axes)?;
+        let w = dequantize(&v[1], &v[2], &v[3], self.group_size, self.bits)?;
+        let w = if self.transpose {
+            w.swapaxes(-1, -2)?
+        } else {
+            w
+        };
+        // x [B, .., k] against w [B, k, n]: one product per example
+        let x = &v[0];
+        let lead = x.ndim() - 1;
+        let xr = x.reshape([x.shape()[0] as isize, -1, x.shape()[lead] as isize])?;
+        let out = xr.matmul(&w.astype(x.dtype())?)?;
+        let mut shape = x.shape().to_vec();
+        if let Some(l) = shape.last_mut() {
+            *l = out.shape()[2];
+        }
+        Ok((vec![out.reshape(&shape)?], vec![Some(0)]))
+    }
+}
+
+/// `Arc`'d quantize primitive (for the op layer).
+pub(crate) fn quantize_node(group_size: usize, bits: usize) -> Arc<dyn Primitive> {
+    Arc::new(Quantize { group_size, bits })
+}
