@@ -198,8 +198,55 @@ fn pegrad() -> mx::Result<Value> {
     }))
 }
 
+/// Quantized products (issue 16): a decode-shaped `1x4096` and a prefill-shaped `256x4096` times
+/// a `4096x4096` matrix quantized to 4 bits in groups of 64 (`quantized_matmul(.., transpose)`,
+/// the layout of a quantized Linear), each against rmlx's own f32 product of the same shape,
+/// interleaved call by call. Also the bytes the decode product reads (packed weights, scales,
+/// biases, x) as GB/s, to set against STREAM.
+fn quant() -> mx::Result<Value> {
+    let key = mx::random::key(0);
+    let w = mx::random::normal(&[4096, 4096], Some(&key))?;
+    let (wq, s, b) = mx::quantize(&w, 64, 4)?;
+    let wt = w.t()?;
+    mx::eval(&[&w, &wq, &s, &b])?;
+    let read_bytes = (wq.nbytes() + s.nbytes() + b.nbytes() + 4096 * 4) as f64;
+    let mut out = Vec::new();
+    for (case, rows, warmup, samples, inner) in [
+        ("decode_1x4096", 1usize, 5, 20, 20),
+        ("prefill_256x4096", 256, 2, 10, 1),
+    ] {
+        let (warmup, samples, inner) = counts(warmup, samples, inner);
+        let x = mx::random::normal(&[rows, 4096], Some(&mx::random::key(1)))?;
+        x.eval()?;
+        let (mut qt, mut ft) = (Vec::new(), Vec::new());
+        for i in 0..warmup + samples {
+            let t = Instant::now();
+            for _ in 0..inner {
+                mx::quantized_matmul(&x, &wq, &s, &b, true, 64, 4)?.eval()?;
+            }
+            let q = t.elapsed().as_secs_f64() * 1e3 / inner as f64;
+            let t = Instant::now();
+            for _ in 0..inner {
+                x.matmul(&wt)?.eval()?;
+            }
+            let f = t.elapsed().as_secs_f64() * 1e3 / inner as f64;
+            if i >= warmup {
+                qt.push(q);
+                ft.push(f);
+            }
+        }
+        let ratio: Vec<f64> = ft.iter().zip(&qt).map(|(f, q)| f / q).collect();
+        let gbps: Vec<f64> = qt.iter().map(|ms| read_bytes / (ms * 1e-3) / 1e9).collect();
+        out.push(
+            json!({"case": case, "q4_ms": stats(&qt), "f32_ms": stats(&ft),
+            "f32_over_q4": stats(&ratio), "q4_read_gbps": stats(&gbps)}),
+        );
+    }
+    Ok(json!({"cases": out, "q4_bytes": read_bytes, "f32_bytes": w.nbytes()}))
+}
+
 fn usage() -> ! {
-    eprintln!("usage: workloads <w1|w2|w3|w4|pegrad> [--variant full|bias|both]");
+    eprintln!("usage: workloads <w1|w2|w3|w4|pegrad|quant> [--variant full|bias|both]");
     std::process::exit(2)
 }
 
@@ -221,6 +268,7 @@ fn main() {
         "w3" => w3(),
         "w4" => w4(),
         "pegrad" => pegrad(),
+        "quant" => quant(),
         _ => usage(),
     };
     if profiling {

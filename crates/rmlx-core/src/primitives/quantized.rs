@@ -4,10 +4,12 @@
 //! [`backend::cpu::quantized`](crate::backend::cpu::quantized); the ops that build these nodes,
 //! with MLX's checks, in [`crate::ops::quantized`].
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use super::{batching, Primitive, Vmapped};
 use crate::backend::cpu::convert::cast;
+use crate::backend::cpu::copy::contiguous;
 use crate::backend::cpu::gemm;
 use crate::backend::cpu::quantized as q;
 use crate::buffer::{collect_contiguous, Buffer, Data};
@@ -15,13 +17,15 @@ use crate::layout::Layout;
 use crate::ops::quantized::{dequantize, quantized_matmul};
 use crate::{bail, Array, Dtype, Result};
 
-/// A float array's values as f32, row-major.
-fn f32_values(d: &Data) -> Vec<f32> {
+/// A float array's values as f32, row-major (borrowed when they already are).
+fn f32_values(d: &Data) -> Cow<'_, [f32]> {
     if d.dtype == Dtype::F32 {
-        collect_contiguous::<f32>(d)
-    } else {
-        collect_contiguous::<f32>(&cast(d.clone(), Dtype::F32))
+        if let Some(s) = d.contiguous_slice::<f32>() {
+            return Cow::Borrowed(s);
+        }
+        return Cow::Owned(collect_contiguous::<f32>(d));
     }
+    Cow::Owned(collect_contiguous::<f32>(&cast(d.clone(), Dtype::F32)))
 }
 
 /// f32 values as a `dtype` array of `shape`.
@@ -34,9 +38,21 @@ fn from_f32(v: Vec<f32>, dtype: Dtype, shape: &[usize]) -> Data {
     }
 }
 
-/// The bytes of a packed (`uint32`) array, row-major.
-fn packed_bytes(d: &Data) -> Vec<u8> {
-    bytemuck::cast_slice(&collect_contiguous::<u32>(d)).to_vec()
+/// The bytes of a packed (`uint32`) array, row-major (borrowed when contiguous).
+fn packed_bytes(d: &Data) -> Cow<'_, [u8]> {
+    match d.contiguous_slice::<u32>() {
+        Some(s) => Cow::Borrowed(bytemuck::cast_slice(s)),
+        None => Cow::Owned(bytemuck::cast_slice(&collect_contiguous::<u32>(d)).to_vec()),
+    }
+}
+
+/// The rounding of each dequantization step in `dtype`.
+fn rounding(dtype: Dtype) -> q::Rounding {
+    match dtype {
+        Dtype::F16 => q::Rounding::F16,
+        Dtype::Bf16 => q::Rounding::Bf16,
+        _ => q::Rounding::F32,
+    }
 }
 
 /// `quantize(w)`: outputs the packed weights (`uint32`, last axis `cols * bits / 32`), the
@@ -129,31 +145,27 @@ impl Primitive for Dequantize {
     fn eval_cpu(&self, inputs: Vec<Data>, shape: &[usize], dtype: Dtype) -> Result<Data> {
         let [w, s, b] = super::take_inputs("Dequantize", inputs)?;
         let cols = *shape.last().unwrap_or(&0);
-        let rows = shape
-            .iter()
-            .product::<usize>()
-            .checked_div(cols)
-            .unwrap_or(0);
+        let n: usize = shape.iter().product();
+        // the output buffer comes from the buffer cache (a large matrix dequantized every call
+        // would otherwise page-fault its memory in each time)
+        let mut buf = Buffer::new(n * 4);
         let (bytes, sv, bv) = (packed_bytes(&w), f32_values(&s), f32_values(&b));
-        let (row_bytes, groups) = (cols * self.bits / 8, cols / self.group_size);
-        let round: fn(f32) -> f32 = match dtype {
-            Dtype::F16 => |v| half::f16::from_f32(v).to_f32(),
-            Dtype::Bf16 => |v| half::bf16::from_f32(v).to_f32(),
-            _ => |v| v,
-        };
-        let mut out = vec![0f32; rows * cols];
-        for r in 0..rows {
-            q::dequantize_row(
-                &bytes[r * row_bytes..(r + 1) * row_bytes],
-                &sv[r * groups..(r + 1) * groups],
-                &bv[r * groups..(r + 1) * groups],
-                self.group_size,
-                self.bits,
-                round,
-                &mut out[r * cols..(r + 1) * cols],
-            );
-        }
-        Ok(from_f32(out, dtype, shape))
+        q::dequantize_rows(
+            &bytes,
+            &sv,
+            &bv,
+            cols,
+            self.group_size,
+            self.bits,
+            rounding(dtype),
+            &mut buf.as_mut_slice::<f32>()[..n],
+        );
+        let out = Data::new(buf, Dtype::F32, shape);
+        Ok(if dtype == Dtype::F32 {
+            out
+        } else {
+            cast(out, dtype)
+        })
     }
 
     /// No gradient for the packed integers; the scales' and biases' are the per-group sums
@@ -270,7 +282,7 @@ impl Primitive for QuantizedMatmul {
         } else {
             deq
         };
-        let x2 = cast(x, Dtype::F32).with_layout(Layout::contiguous(&[m, k]))?;
+        let x2 = contiguous(cast(x, Dtype::F32)).with_layout(Layout::contiguous(&[m, k]))?;
         let out = gemm::matmul(&x2, &wmat, None, 1.0, 0.0, &[m, n], Dtype::F32)?;
         let out = out.with_layout(Layout::contiguous(shape))?;
         Ok(if dtype == Dtype::F32 {

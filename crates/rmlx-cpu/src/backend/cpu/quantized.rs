@@ -94,15 +94,25 @@ pub fn quantize_rows(
         });
 }
 
+/// Each byte's two 4-bit values (low nibble first) as f32.
+static NIBBLE_PAIRS: [[f32; 2]; 256] = {
+    let mut t = [[0f32; 2]; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = [(b & 15) as f32, (b >> 4) as f32];
+        b += 1;
+    }
+    t
+};
+
 /// The quantized values `start .. start + out.len()` of one packed row, as f32.
-#[inline]
+#[inline(always)]
 pub fn unpack_into(row: &[u8], bits: usize, start: usize, out: &mut [f32]) {
     match bits {
         4 if start.is_multiple_of(2) && out.len().is_multiple_of(2) => {
             let bytes = &row[start / 2..start / 2 + out.len() / 2];
             for (pair, &b) in out.chunks_exact_mut(2).zip(bytes) {
-                pair[0] = (b & 0x0f) as f32;
-                pair[1] = (b >> 4) as f32;
+                pair.copy_from_slice(&NIBBLE_PAIRS[b as usize]);
             }
         }
         8 => {
@@ -127,23 +137,191 @@ pub fn unpack_into(row: &[u8], bits: usize, start: usize, out: &mut [f32]) {
 
 /// Row `r` of a packed matrix dequantized into `out` (`cols` values, f32): `s * q + b` per
 /// group, multiply then add (MLX's dequantize), each rounded by `round` (to the scales' dtype:
-/// the identity for f32; f16/bf16 results are then exactly MLX's half-precision arithmetic).
+/// f16/bf16 results are then exactly MLX's half-precision arithmetic).
+#[inline(always)]
 pub fn dequantize_row(
     packed_row: &[u8],
     scales: &[f32],
     biases: &[f32],
     group_size: usize,
     bits: usize,
-    round: fn(f32) -> f32,
+    round: Rounding,
     out: &mut [f32],
 ) {
     for (g, chunk) in out.chunks_mut(group_size).enumerate() {
         unpack_into(packed_row, bits, g * group_size, chunk);
         let (s, b) = (scales[g], biases[g]);
-        for v in chunk.iter_mut() {
-            *v = round(round(*v * s) + b);
+        match round {
+            Rounding::F32 => {
+                for v in chunk.iter_mut() {
+                    *v = *v * s + b;
+                }
+            }
+            Rounding::F16 => {
+                for v in chunk.iter_mut() {
+                    let p = half::f16::from_f32(*v * s).to_f32();
+                    *v = half::f16::from_f32(p + b).to_f32();
+                }
+            }
+            Rounding::Bf16 => {
+                for v in chunk.iter_mut() {
+                    let p = half::bf16::from_f32(*v * s).to_f32();
+                    *v = half::bf16::from_f32(p + b).to_f32();
+                }
+            }
         }
     }
+}
+
+/// The precision each step of a dequantization is rounded to: the scales' dtype.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rounding {
+    /// float32 arithmetic as it is.
+    F32,
+    /// Each product and sum rounded to float16.
+    F16,
+    /// Each product and sum rounded to bfloat16.
+    Bf16,
+}
+
+/// `x` (one row of `k` values) split by position within a byte of `bits`-bit values: lane `p`
+/// holds the values stored at bit offset `p * bits` of each byte (`x[j * per + p]`), so a packed
+/// byte's values meet their `x` values at the same index of each lane.
+fn deinterleave(x: &[f32], bits: usize) -> Vec<f32> {
+    let per = 8 / bits;
+    let kb = x.len() / per;
+    let mut out = vec![0f32; x.len()];
+    for (j, chunk) in x.chunks_exact(per).enumerate() {
+        for (p, &v) in chunk.iter().enumerate() {
+            out[p * kb + j] = v;
+        }
+    }
+    out
+}
+
+/// `sum_g s_g * (x_g · q_g) + b_g * sum(x_g)` over the groups of one packed row of a power-of-two
+/// width (`xd` from [`deinterleave`], `xsum` the per-group sums of `x`). The byte loop runs in
+/// 16 lanes so it vectorises (a byte's values widened to f32 and multiplied in place).
+#[inline(always)]
+fn row_dot_pow2<const BITS: usize>(
+    row: &[u8],
+    xd: &[f32],
+    scales: &[f32],
+    biases: &[f32],
+    xsum: &[f32],
+    group_size: usize,
+) -> f32 {
+    let per = 8 / BITS;
+    let mask: u8 = if BITS == 8 { 0xff } else { (1u8 << BITS) - 1 };
+    let bpg = group_size / per;
+    let kb = row.len();
+    // per group: a lane-wise dot product scaled into lane-wise running sums (no horizontal sum
+    // per group); the biases meet the per-group sums of x once at the end
+    let mut acc = [0f32; 16];
+    let mut tail = 0f32;
+    let mut bias_part = 0f32;
+    for (g, bytes) in row.chunks_exact(bpg).enumerate() {
+        // the group's dot product lane by lane, then scaled into the running sums
+        let mut accg = [0f32; 16];
+        let mut tailg = 0f32;
+        for p in 0..per {
+            let xp = &xd[p * kb + g * bpg..p * kb + (g + 1) * bpg];
+            let shift = p * BITS;
+            let mut cb = bytes.chunks_exact(16);
+            let mut cx = xp.chunks_exact(16);
+            for (b16, x16) in (&mut cb).zip(&mut cx) {
+                for l in 0..16 {
+                    accg[l] += ((b16[l] >> shift) & mask) as f32 * x16[l];
+                }
+            }
+            for (&b, &x) in cb.remainder().iter().zip(cx.remainder()) {
+                tailg += ((b >> shift) & mask) as f32 * x;
+            }
+        }
+        let s = scales[g];
+        for l in 0..16 {
+            acc[l] += s * accg[l];
+        }
+        tail += s * tailg;
+        bias_part += biases[g] * xsum[g];
+    }
+    acc.iter().sum::<f32>() + tail + bias_part
+}
+
+/// What every row of a `qmm_t` needs.
+struct RowCtx<'a> {
+    x: &'a [f32],
+    k: usize,
+    packed: &'a [u8],
+    scales: &'a [f32],
+    biases: &'a [f32],
+    xsum: &'a [f32],
+    xd: &'a [Vec<f32>],
+    group_size: usize,
+    bits: usize,
+    row_bytes: usize,
+    groups: usize,
+}
+
+/// Output `[mi, n]` of `qmm_t`. Always inlined, so it is compiled with the SIMD features of the
+/// task that calls it ([`super::norm::with_simd`]).
+#[inline(always)]
+fn row_dot(c: &RowCtx, n: usize, mi: usize, q: &mut [f32]) -> f32 {
+    let (g, gs) = (c.groups, c.group_size);
+    let prow = &c.packed[n * c.row_bytes..(n + 1) * c.row_bytes];
+    let (sr, br) = (&c.scales[n * g..(n + 1) * g], &c.biases[n * g..(n + 1) * g]);
+    let xs = &c.xsum[mi * g..(mi + 1) * g];
+    match c.bits {
+        1 => row_dot_pow2::<1>(prow, &c.xd[mi], sr, br, xs, gs),
+        2 => row_dot_pow2::<2>(prow, &c.xd[mi], sr, br, xs, gs),
+        4 => row_dot_pow2::<4>(prow, &c.xd[mi], sr, br, xs, gs),
+        8 => row_dot_pow2::<8>(prow, &c.xd[mi], sr, br, xs, gs),
+        bits => {
+            let mut total = 0f32;
+            for j in 0..g {
+                unpack_into(prow, bits, j * gs, q);
+                let xg = &c.x[mi * c.k + j * gs..mi * c.k + (j + 1) * gs];
+                total += sr[j] * dot(xg, q) + br[j] * xs[j];
+            }
+            total
+        }
+    }
+}
+
+/// Outputs `[0, n0 ..]` of `qmm_t` for one row of `x`, compiled for AVX-512 or AVX2+FMA when
+/// the CPU has them (the byte-widening loops then run 16 or 8 lanes wide).
+fn rows_task(c: &RowCtx, n0: usize, out: &mut [f32]) {
+    #[inline(always)]
+    fn body(c: &RowCtx, n0: usize, out: &mut [f32]) {
+        let mut q = vec![0f32; c.group_size];
+        for (i, v) in out.iter_mut().enumerate() {
+            *v = row_dot(c, n0 + i, 0, &mut q);
+        }
+    }
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx512f,avx512bw,avx2,fma")]
+        unsafe fn v4(c: &RowCtx, n0: usize, out: &mut [f32]) {
+            body(c, n0, out)
+        }
+        #[target_feature(enable = "avx2,fma")]
+        unsafe fn v3(c: &RowCtx, n0: usize, out: &mut [f32]) {
+            body(c, n0, out)
+        }
+        if std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512bw")
+        {
+            // SAFETY: the CPU supports AVX-512F/BW (checked just above), the only requirement
+            // of calling a function compiled with those features.
+            return unsafe { v4(c, n0, out) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            // SAFETY: the CPU supports AVX2 and FMA (checked just above).
+            return unsafe { v3(c, n0, out) };
+        }
+    }
+    body(c, n0, out)
 }
 
 /// `out[m, n] = sum_k x[m, k] * W[n, k]` for a packed `W` of `n_rows` rows of `k` values (the
@@ -163,22 +341,47 @@ pub fn qmm_t(
     out: &mut [f32],
     n_rows: usize,
 ) {
-    if k == 0 || n_rows == 0 {
+    if k == 0 || n_rows == 0 || m == 0 {
         out.iter_mut().for_each(|v| *v = 0.0);
         return;
     }
     let groups = k / group_size;
     let row_bytes = k * bits / 8;
-    // per example and group: the sum of x over the group
     let xsum: Vec<f32> = x
         .chunks(group_size)
         .map(|c| c.iter().sum::<f32>())
         .collect();
-    // columns of the output (rows of W) in parallel; each task writes its column block of
-    // every output row into a local buffer
-    let block = (16384 / k.max(1)).clamp(8, 256);
-    let starts: Vec<usize> = (0..n_rows).step_by(block).collect();
-    let parts: Vec<(usize, Vec<f32>)> = starts
+    let pow2 = matches!(bits, 1 | 2 | 4 | 8);
+    let xd: Vec<Vec<f32>> = if pow2 {
+        x.chunks(k).map(|r| deinterleave(r, bits)).collect()
+    } else {
+        Vec::new()
+    };
+    let ctx = RowCtx {
+        x,
+        k,
+        packed,
+        scales,
+        biases,
+        xsum: &xsum,
+        xd: &xd,
+        group_size,
+        bits,
+        row_bytes,
+        groups,
+    };
+    // rows of W in parallel, about 256 KiB of packed bytes per task
+    let block = ((1 << 18) / row_bytes.max(1)).clamp(1, n_rows);
+    if m == 1 {
+        out[..n_rows]
+            .par_chunks_mut(block)
+            .enumerate()
+            .for_each(|(c, o)| rows_task(&ctx, c * block, o));
+        return;
+    }
+    let parts: Vec<(usize, Vec<f32>)> = (0..n_rows)
+        .step_by(block)
+        .collect::<Vec<_>>()
         .par_iter()
         .map(|&n0| {
             let n1 = (n0 + block).min(n_rows);
@@ -186,16 +389,8 @@ pub fn qmm_t(
             let mut q = vec![0f32; group_size];
             super::norm::with_simd(|| {
                 for n in n0..n1 {
-                    let row = &packed[n * row_bytes..(n + 1) * row_bytes];
-                    let (sr, br) = (&scales[n * groups..], &biases[n * groups..]);
-                    for g in 0..groups {
-                        unpack_into(row, bits, g * group_size, &mut q);
-                        let (s, b) = (sr[g], br[g]);
-                        for mi in 0..m {
-                            let xs = &x[mi * k + g * group_size..mi * k + (g + 1) * group_size];
-                            let d = dot(xs, &q);
-                            local[mi * (n1 - n0) + (n - n0)] += s * d + b * xsum[mi * groups + g];
-                        }
+                    for mi in 0..m {
+                        local[mi * (n1 - n0) + (n - n0)] = row_dot(&ctx, n, mi, &mut q);
                     }
                 }
             });
@@ -203,12 +398,80 @@ pub fn qmm_t(
         })
         .collect();
     for (n0, local) in parts {
-        let width = local.len() / m.max(1);
+        let width = local.len() / m;
         for mi in 0..m {
             out[mi * n_rows + n0..mi * n_rows + n0 + width]
                 .copy_from_slice(&local[mi * width..(mi + 1) * width]);
         }
     }
+}
+
+/// Every row of a packed matrix dequantized to f32 (`rows * cols` values), rows in parallel;
+/// `round` rounds each step to the scales' dtype (see [`dequantize_row`]).
+#[allow(clippy::too_many_arguments)]
+pub fn dequantize_rows(
+    packed: &[u8],
+    scales: &[f32],
+    biases: &[f32],
+    cols: usize,
+    group_size: usize,
+    bits: usize,
+    round: Rounding,
+    out: &mut [f32],
+) {
+    if cols == 0 {
+        return;
+    }
+    let (row_bytes, groups) = (cols * bits / 8, cols / group_size);
+    let rows_per_task = ((1 << 16) / cols).max(1);
+    out.par_chunks_mut(cols * rows_per_task)
+        .enumerate()
+        .for_each(|(t, o)| {
+            let r0 = t * rows_per_task;
+            let task = |o: &mut [f32]| {
+                for (i, orow) in o.chunks_mut(cols).enumerate() {
+                    let r = r0 + i;
+                    dequantize_row(
+                        &packed[r * row_bytes..(r + 1) * row_bytes],
+                        &scales[r * groups..(r + 1) * groups],
+                        &biases[r * groups..(r + 1) * groups],
+                        group_size,
+                        bits,
+                        round,
+                        orow,
+                    );
+                }
+            };
+            with_wide_simd(o, task);
+        });
+}
+
+/// Runs `f(o)` compiled for AVX-512 (F, BW) or AVX2+FMA when the CPU has them.
+#[inline(always)]
+fn with_wide_simd<F: FnOnce(&mut [f32])>(o: &mut [f32], f: F) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx512f,avx512bw,avx2,fma")]
+        unsafe fn v4<F: FnOnce(&mut [f32])>(o: &mut [f32], f: F) {
+            f(o)
+        }
+        #[target_feature(enable = "avx2,fma")]
+        unsafe fn v3<F: FnOnce(&mut [f32])>(o: &mut [f32], f: F) {
+            f(o)
+        }
+        if std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512bw")
+        {
+            // SAFETY: the CPU supports AVX-512F/BW (checked just above).
+            return unsafe { v4(o, f) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            // SAFETY: the CPU supports AVX2 and FMA (checked just above).
+            return unsafe { v3(o, f) };
+        }
+    }
+    f(o)
 }
 
 /// `out[m, :] = sum_k x[m, k] * W[k, :]` for a packed `W` of `k` rows of `n` values (the
