@@ -69,7 +69,26 @@ for bits in (3, 4, 8):
 case("affine_b4_g64_decode", rng.standard_normal((64, 512)).astype(np.float32), 64, 4, mx.float32, rows_x=1,
      with_grads=False)
 
+# a model quantized and saved by MLX: Embedding(16, 64) -> Linear(64, 64) -> ReLU -> Linear(64, 16),
+# nn.quantize(model, 32, 4) (every layer), weights in quantized_model.safetensors by MLX's names;
+# its input ids and output logits here under "model."
+import mlx.nn as nn  # noqa: E402
+
 os.makedirs(OUT, exist_ok=True)
+mx.random.seed(5)
+model = nn.Sequential(nn.Embedding(16, 64), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 16))
+nn.quantize(model, group_size=32, bits=4)
+model.save_weights(os.path.join(OUT, "quantized_model.safetensors"))
+ids = mx.array(np.array([[1, 5, 9], [15, 0, 3]], np.int32))
+tensors["model.ids"] = ids
+tensors["model.logits"] = model(ids)
+tensors["model.as_linear"] = model.layers[0].as_linear(mx.array(rng.standard_normal((2, 64)).astype(np.float32)))
+tensors["model.as_linear_x"] = mx.array(rng.standard_normal((2, 64)).astype(np.float32))
+tensors["model.as_linear"] = model.layers[0].as_linear(tensors["model.as_linear_x"])
+cases.append({"kind": "quantized_model", "name": "sequential_q4_g32", "prefix": "model.",
+              "weights": "quantized_model.safetensors", "group_size": 32, "bits": 4,
+              "layers": ["Embedding(16, 64)", "Linear(64, 64)", "ReLU", "Linear(64, 16)"]})
+
 mx.save_safetensors(os.path.join(OUT, "quantized.safetensors"), dict(sorted(tensors.items())),
                     metadata={"format": "mlx-oracle", "mlx_version": mx.__version__, "case": "quantized"})
 with open(os.path.join(OUT, "quantized.json"), "w") as f:

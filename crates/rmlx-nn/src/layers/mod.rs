@@ -15,6 +15,7 @@ mod norm;
 pub(crate) mod norms_extra;
 mod pooling;
 mod positional;
+pub(crate) mod quantized;
 mod recurrent;
 mod sequential;
 mod transformer;
@@ -35,6 +36,10 @@ pub use norm::{LayerNorm, RMSNorm};
 pub use norms_extra::{BatchNorm, GroupNorm, InstanceNorm};
 pub use pooling::{AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d};
 pub use positional::{ALiBi, RoPE, SinusoidalPositionalEncoding};
+pub use quantized::{
+    quantize, QuantizePredicate, QuantizedEmbedding, QuantizedLinear, QUANTIZE_DEFAULT_BITS,
+    QUANTIZE_DEFAULT_GROUP_SIZE,
+};
 pub use recurrent::{Gru as GRU, Lstm as LSTM, Nonlinearity, NonlinearityFn, Rnn as RNN};
 pub use sequential::Sequential;
 pub use transformer::{
@@ -68,6 +73,8 @@ pub fn forward_dyn(m: &dyn Module, x: &Array) -> Result<Array> {
     }
     try_types!(
         Linear,
+        QuantizedLinear,
+        QuantizedEmbedding,
         Identity,
         Embedding,
         LayerNorm,

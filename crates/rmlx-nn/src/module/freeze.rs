@@ -207,11 +207,13 @@ pub(crate) fn freeze(root: &mut dyn Module, keys: &Keys, freeze: bool) -> Result
         apply_one(root, &keys.names, per_module_strict, freeze)?;
     }
     if !freeze {
-        // BatchNorm's running statistics stay frozen (MLX_SEMANTICS item 20). MLX re-freezes
+        // BatchNorm's running statistics stay frozen (MLX_SEMANTICS item 20), and so do a
+        // quantized layer's own parameters (MLX's QuantizedLinear.unfreeze). MLX re-freezes
         // them only in `BatchNorm.unfreeze` itself, so a parent's `unfreeze()` leaks them into
         // the trainable set there; rmlx re-freezes them wherever the unfreeze reached.
         members::apply_to_modules_mut(root, &mut |_, m| {
             crate::layers::norms_extra::after_unfreeze(m);
+            crate::layers::quantized::after_unfreeze(m);
             Ok(())
         })?;
     }

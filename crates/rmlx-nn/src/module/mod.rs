@@ -40,7 +40,7 @@
 mod display;
 mod ext;
 mod freeze;
-mod members;
+pub(crate) mod members;
 mod paths;
 pub(crate) mod update;
 mod weights;

@@ -14,6 +14,7 @@ mod module_tree;
 mod norms_positional;
 mod oracle_module_semantics;
 mod per_example;
+mod quantized_layers;
 mod recurrent;
 mod support;
 mod transformer_custom;
