@@ -245,8 +245,57 @@ fn quant() -> mx::Result<Value> {
     Ok(json!({"cases": out, "q4_bytes": read_bytes, "f32_bytes": w.nbytes()}))
 }
 
+/// Memory of a 4-bit model (issue 16): eight 4096x4096 layers (512 MiB in f32) held as 4-bit,
+/// group-64 quantized matrices (each quantized 256 rows at a time, so no f32 layer is ever whole
+/// in memory), then a decode step through all eight. Reports the growth of the peak RSS over
+/// the process's size before, against the f32 size.
+fn quant_rss() -> mx::Result<Value> {
+    let before = peak_rss_mib();
+    let (layers, d, chunk) = (8usize, 4096usize, 256usize);
+    let mut model = Vec::new();
+    for l in 0..layers {
+        let (mut qs, mut ss, mut bs) = (Vec::new(), Vec::new(), Vec::new());
+        for c in 0..d / chunk {
+            let key = mx::random::key((l * 1000 + c) as u64);
+            let w = mx::random::normal(&[chunk, d], Some(&key))?;
+            let (q, s, b) = mx::quantize(&w, 64, 4)?;
+            mx::eval(&[&q, &s, &b])?;
+            qs.push(q);
+            ss.push(s);
+            bs.push(b);
+        }
+        let (q, s, b) = (
+            mx::concatenate(&qs, 0)?,
+            mx::concatenate(&ss, 0)?,
+            mx::concatenate(&bs, 0)?,
+        );
+        mx::eval(&[&q, &s, &b])?;
+        model.push((q, s, b));
+    }
+    let mut x = mx::random::normal(&[1, d], Some(&mx::random::key(9)))?;
+    let t = Instant::now();
+    for (q, s, b) in &model {
+        x = mx::quantized_matmul(&x, q, s, b, true, 64, 4)?.tanh()?;
+    }
+    x.eval()?;
+    let step_ms = t.elapsed().as_secs_f64() * 1e3;
+    let q_bytes: usize = model
+        .iter()
+        .map(|(q, s, b)| q.nbytes() + s.nbytes() + b.nbytes())
+        .sum();
+    let f32_mib = (layers * d * d * 4) as f64 / (1 << 20) as f64;
+    let grown = peak_rss_mib() - before;
+    Ok(json!({
+        "f32_model_mib": f32_mib,
+        "q4_model_mib": q_bytes as f64 / (1 << 20) as f64,
+        "peak_rss_growth_mib": grown,
+        "peak_rss_over_f32": grown / f32_mib,
+        "decode_step_ms": step_ms,
+    }))
+}
+
 fn usage() -> ! {
-    eprintln!("usage: workloads <w1|w2|w3|w4|pegrad|quant> [--variant full|bias|both]");
+    eprintln!("usage: workloads <w1|w2|w3|w4|pegrad|quant|quant_rss> [--variant full|bias|both]");
     std::process::exit(2)
 }
 
@@ -269,6 +318,7 @@ fn main() {
         "w4" => w4(),
         "pegrad" => pegrad(),
         "quant" => quant(),
+        "quant_rss" => quant_rss(),
         _ => usage(),
     };
     if profiling {
