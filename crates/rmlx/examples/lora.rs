@@ -1,15 +1,21 @@
 //! LoRA fine-tuning, MLX-LM's way: pre-train a small MLP on a toy regression (task A), freeze
 //! it, swap its `Linear`s for `nn::LoRALinear` through `update_modules`, train only the adapters
 //! on a shifted task (B), then merge the adapters back into plain `Linear`s and check the merged
-//! model gives the same outputs.
+//! model gives the same outputs. With `--quantize 4` (QLoRA) the frozen base is quantized to 4
+//! bits first (`nn::quantize`) and the adapters train over `QuantizedLinear`s; merging then
+//! folds them into dequantized `Linear`s.
 //!
 //! ```text
 //! cargo run --release -p rmlx --example lora [-- --rank 4 --scale 2 --steps 300]
+//! cargo run --release -p rmlx --example lora -- --quantize 4
 //! ```
 
 use clap::Parser;
 use rmlx::core::{self as mx, Array};
-use rmlx::nn::{value_and_grad, Keys, Linear, LoRALinear, Module, ModuleExt, ModuleState, Tree};
+use rmlx::nn::{
+    quantize, value_and_grad, Keys, Linear, LoRALinear, Module, ModuleExt, ModuleState,
+    QuantizedLinear, Tree,
+};
 use rmlx::optimizers::{Adam, Optimizer};
 use std::time::Instant;
 
@@ -34,6 +40,11 @@ struct Args {
     /// Seed of the data and the initial weights.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// QLoRA: quantize the frozen base to this many bits (1-6 or 8) in groups of 32 (MLX's
+    /// smallest group): the layers whose input width is a multiple of 32 (the 16-input first
+    /// layer stays f32).
+    #[arg(long)]
+    quantize: Option<usize>,
 }
 
 const DIMS: [usize; 4] = [16, 64, 64, 4];
@@ -67,6 +78,10 @@ impl Net {
                 l.forward(&h)?
             } else if let Some(l) = any.downcast_ref::<LoRALinear>() {
                 l.forward(&h)?
+            } else if let Some(l) = any.downcast_ref::<LoRALinear<QuantizedLinear>>() {
+                l.forward(&h)?
+            } else if let Some(l) = any.downcast_ref::<QuantizedLinear>() {
+                l.forward(&h)?
             } else {
                 return Err(mx::Error::Value(format!(
                     "layer {i} is a {}, not a Linear",
@@ -78,25 +93,6 @@ impl Net {
             }
         }
         Ok(h)
-    }
-
-    /// `{"layers": [f(layer 0), f(layer 1), …]}` for `update_modules`.
-    fn map_layers<T: Module>(
-        &self,
-        f: impl Fn(&T) -> mx::Result<Box<dyn Module>>,
-    ) -> mx::Result<Tree<Box<dyn Module>>> {
-        let mut out = Vec::new();
-        for (i, layer) in self.layers.iter().enumerate() {
-            let l = layer.as_any().downcast_ref::<T>().ok_or_else(|| {
-                mx::Error::Value(format!("layer {i} is a {}", layer.class_name()))
-            })?;
-            out.push(Tree::Leaf(f(l)?));
-        }
-        Ok(Tree::Dict(
-            [("layers".to_string(), Tree::List(out))]
-                .into_iter()
-                .collect(),
-        ))
     }
 }
 
@@ -175,9 +171,35 @@ fn run(args: Args) -> mx::Result<()> {
     // keep their frozen state, the adapters are trainable)
     model.freeze(Keys::All)?;
     let (r, scale, p) = (args.rank, args.scale, args.dropout);
-    let swap = model.map_layers(|l: &Linear| {
-        Ok(Box::new(LoRALinear::from_linear(l.clone(), r, scale, p)?) as Box<dyn Module>)
-    })?;
+    if let Some(bits) = args.quantize {
+        // QLoRA: the frozen base to `bits` bits (layers whose width is a multiple of 32)
+        let done = quantize(&mut model, 32, bits, None)?;
+        println!("quantized to {bits} bits: {}", done.join(", "));
+        println!(
+            "task B loss with the quantized base: {:.5}",
+            mse(&model, &x, &y_b)?.item::<f32>()?
+        );
+    }
+    let mut out = Vec::new();
+    for layer in &model.layers {
+        let any = layer.as_any();
+        let new: Box<dyn Module> = if let Some(l) = any.downcast_ref::<Linear>() {
+            Box::new(LoRALinear::from_linear(l.clone(), r, scale, p)?)
+        } else if let Some(q) = any.downcast_ref::<QuantizedLinear>() {
+            Box::new(LoRALinear::from_quantized(q.clone(), r, scale, p)?)
+        } else {
+            return Err(mx::Error::Value(format!(
+                "unexpected layer {}",
+                layer.class_name()
+            )));
+        };
+        out.push(Tree::Leaf(new));
+    }
+    let swap = Tree::Dict(
+        [("layers".to_string(), Tree::List(out))]
+            .into_iter()
+            .collect(),
+    );
     model.update_modules(swap, true)?;
     println!(
         "\nswapped in LoRALinear(r={r}, scale={scale}): {}",
@@ -192,7 +214,26 @@ fn run(args: Args) -> mx::Result<()> {
     let x_test = mx::random::uniform_with(-1.0, 1.0, &[256, d_in], mx::Dtype::F32, None)?;
     let before = model.forward(&x_test)?;
     before.eval()?;
-    let merged = model.map_layers(|l: &LoRALinear| Ok(Box::new(l.merge()?) as Box<dyn Module>))?;
+    let mut out = Vec::new();
+    for layer in &model.layers {
+        let any = layer.as_any();
+        let merged = if let Some(l) = any.downcast_ref::<LoRALinear>() {
+            l.merge()?
+        } else if let Some(l) = any.downcast_ref::<LoRALinear<QuantizedLinear>>() {
+            l.merge()?
+        } else {
+            return Err(mx::Error::Value(format!(
+                "unexpected layer {}",
+                layer.class_name()
+            )));
+        };
+        out.push(Tree::Leaf(Box::new(merged) as Box<dyn Module>));
+    }
+    let merged = Tree::Dict(
+        [("layers".to_string(), Tree::List(out))]
+            .into_iter()
+            .collect(),
+    );
     model.update_modules(merged, true)?;
     let after = model.forward(&x_test)?;
     let max_diff = (&after - &before)?.abs()?.max(None, false)?.item::<f32>()?;

@@ -1,7 +1,7 @@
 //! `LoRALinear`: a frozen-base `Linear` plus a trainable low-rank update (MLX-LM's
 //! `mlx_lm.tuner.lora.LoRALinear`).
 
-use super::{uniform_init, Dropout, Linear};
+use super::{uniform_init, Dropout, Linear, QuantizedLinear};
 use crate::{Module, ModuleExt, ModuleState};
 use rmlx_core::{Array, Error, Result};
 
@@ -41,9 +41,10 @@ pub const LORA_DEFAULT_SCALE: f32 = 20.0;
 /// ```
 #[derive(Module, Clone)]
 #[module(extra_repr = "repr_args")]
-pub struct LoRALinear {
-    /// The base layer (frozen during fine-tuning).
-    pub linear: Linear,
+pub struct LoRALinear<B: LoraBase = Linear> {
+    /// The base layer (frozen during fine-tuning): a [`Linear`], or a [`QuantizedLinear`]
+    /// (QLoRA: adapters over a 4-bit base, [`LoRALinear::from_quantized`]).
+    pub linear: B,
     /// Dropout applied to the adapter's input (training mode only).
     pub dropout: Dropout,
     /// The multiplier of the low-rank update (not a parameter).
@@ -55,6 +56,81 @@ pub struct LoRALinear {
     pub lora_b: Array,
     /// Frozen names and training flag.
     pub state: ModuleState,
+}
+
+/// What a LoRA adapter can sit on: a [`Linear`] or a [`QuantizedLinear`] (MLX-LM's
+/// `LoRALinear.from_base` accepts both).
+pub trait LoraBase: crate::Member + Module + Clone {
+    /// The base's output, `x W^T + b`.
+    fn base_forward(&self, x: &Array) -> Result<Array>;
+    /// `(input_dims, output_dims)`.
+    fn dims(&self) -> (usize, usize);
+    /// The base as a plain [`Linear`] (the quantized weight dequantized), for merging.
+    fn dense(&self) -> Result<Linear>;
+}
+
+impl LoraBase for Linear {
+    fn base_forward(&self, x: &Array) -> Result<Array> {
+        self.forward(x)
+    }
+    fn dims(&self) -> (usize, usize) {
+        let s = self.weight.shape();
+        (
+            s.get(1).copied().unwrap_or(0),
+            s.first().copied().unwrap_or(0),
+        )
+    }
+    fn dense(&self) -> Result<Linear> {
+        Ok(self.clone())
+    }
+}
+
+impl LoraBase for QuantizedLinear {
+    fn base_forward(&self, x: &Array) -> Result<Array> {
+        self.forward(x)
+    }
+    fn dims(&self) -> (usize, usize) {
+        (
+            self.input_dims(),
+            self.weight.shape().first().copied().unwrap_or(0),
+        )
+    }
+    fn dense(&self) -> Result<Linear> {
+        self.dequantized()
+    }
+}
+
+impl LoRALinear<QuantizedLinear> {
+    /// QLoRA: an adapter over a quantized base (MLX-LM's `LoRALinear.from_base` of a
+    /// `QuantizedLinear`). The base's own parameters stay frozen (they are quantized); `lora_a`
+    /// is drawn as [`LoRALinear::from_linear`] draws it.
+    ///
+    /// ```
+    /// use rmlx_core::{self as mx, Array};
+    /// use rmlx_nn::{Linear, LoRALinear, ModuleExt, QuantizedLinear};
+    /// let q = QuantizedLinear::from_linear(&Linear::new(64, 8, true)?, 64, 4)?;
+    /// let lora = LoRALinear::from_quantized(q.clone(), 4, 2.0, 0.0)?;
+    /// let names: Vec<String> =
+    ///     lora.trainable_parameters().flatten().into_iter().map(|(k, _)| k).collect();
+    /// assert_eq!(names, ["lora_a", "lora_b"]);
+    /// let x = mx::random::normal(&[1, 64], None)?;
+    /// assert_eq!(lora.forward(&x)?.to_vec::<f32>()?, q.forward(&x)?.to_vec::<f32>()?);
+    /// # Ok::<(), rmlx_core::Error>(())
+    /// ```
+    pub fn from_quantized(
+        linear: QuantizedLinear,
+        r: usize,
+        scale: f32,
+        dropout: f32,
+    ) -> Result<LoRALinear<QuantizedLinear>> {
+        check_args(r, dropout, scale)?;
+        let (input_dims, output_dims) = linear.dims();
+        let _ = uniform_init(
+            &[output_dims, input_dims],
+            (1.0 / input_dims.max(1) as f64).sqrt(),
+        )?;
+        Self::build(linear, input_dims, output_dims, r, dropout, scale)
+    }
 }
 
 impl LoRALinear {
@@ -98,15 +174,17 @@ impl LoRALinear {
         )?;
         Self::build(linear, input_dims, output_dims, r, dropout, scale)
     }
+}
 
+impl<B: LoraBase> LoRALinear<B> {
     fn build(
-        linear: Linear,
+        linear: B,
         input_dims: usize,
         output_dims: usize,
         r: usize,
         dropout: f32,
         scale: f32,
-    ) -> Result<LoRALinear> {
+    ) -> Result<LoRALinear<B>> {
         let bound = 1.0 / (input_dims.max(1) as f64).sqrt();
         Ok(LoRALinear {
             linear,
@@ -133,7 +211,7 @@ impl LoRALinear {
     /// `linear(x) + scale · ((dropout(x) @ lora_a) @ lora_b)`, the update cast to `x`'s dtype
     /// (MLX-LM). Dropout is applied only while the module is in training mode and `p > 0`.
     pub fn forward(&self, x: &Array) -> Result<Array> {
-        let y = self.linear.forward(x)?;
+        let y = self.linear.base_forward(x)?;
         let xd = self.apply_dropout(x)?;
         let z = xd.matmul(&self.lora_a)?.matmul(&self.lora_b)?;
         let upd = (&z * f64::from(self.scale))?.astype(x.dtype())?;
@@ -144,7 +222,8 @@ impl LoRALinear {
     /// `weight + scale · (lora_a @ lora_b)ᵀ` in the base weight's dtype, the bias kept. Its
     /// outputs equal this layer's in eval mode (up to rounding).
     pub fn merge(&self) -> Result<Linear> {
-        let w = &self.linear.weight;
+        let base = self.linear.dense()?;
+        let w = &base.weight;
         let delta = (self.lora_b.t()? * f64::from(self.scale))?
             .astype(w.dtype())?
             .matmul(&self.lora_a.t()?.astype(w.dtype())?)?;
@@ -159,7 +238,7 @@ impl LoRALinear {
         weight.eval()?;
         Ok(Linear {
             weight,
-            bias: self.linear.bias.clone(),
+            bias: base.bias.clone(),
             state: ModuleState::default(),
         })
     }
@@ -176,11 +255,7 @@ impl LoRALinear {
     }
 
     fn repr_args(&self) -> String {
-        let s = self.linear.weight.shape();
-        let (o, i) = (
-            s.first().copied().unwrap_or(0),
-            s.get(1).copied().unwrap_or(0),
-        );
+        let (i, o) = self.linear.dims();
         format!(
             "input_dims={i}, output_dims={o}, r={}, scale={}",
             self.rank(),
