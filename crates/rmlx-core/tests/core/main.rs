@@ -28,6 +28,7 @@ mod matmul_ops;
 mod multi_output;
 mod oracle;
 mod oracle_core_ops;
+mod oracle_everyday;
 mod oracle_multi_output;
 mod oracle_quantized;
 mod oracle_vmap;

@@ -207,6 +207,12 @@ fn shape_and_slicing_rules_match_the_loop() {
         ("tril", |a| one(a[0].tril(0))),
         ("triu", |a| one(a[0].triu(1))),
         ("repeat", |a| one(a[0].repeat(2, Some(0)))),
+        ("flip", |a| one(mx::flip(&a[0], 0))),
+        ("roll", |a| one(mx::roll(&a[0], 1, Some(-1)))),
+        ("kron", |a| one(mx::kron(&a[0], &a[0].t()?))),
+        ("nan_to_num", |a| {
+            one(mx::nan_to_num(&a[0].log()?, 0.0, None, None))
+        }),
     ];
     for (name, f) in fs {
         for ax in [0, 1, 2] {
@@ -214,6 +220,11 @@ fn shape_and_slicing_rules_match_the_loop() {
         }
         check(name, *f, &[x.clone()], &[Some(1)], 2);
     }
+    let diag: F = |a| one(mx::diagonal(&a[0], 1, 0, 1));
+    for ax in [0, 1, 2] {
+        check("diagonal", diag, &[x.clone()], &[Some(ax)], 0);
+    }
+    check("diagonal", diag, &[x.clone()], &[Some(1)], 1);
     let su: F = |a| one(a[0].slice_update(&a[1], mx::s![1..3]));
     check(
         "slice_update",

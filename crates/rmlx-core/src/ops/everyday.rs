@@ -1,0 +1,392 @@
+//! Everyday ops MLX has that compose from the primitives: `flip`, `roll`, `isclose`,
+//! `allclose`, `array_equal`, `nan_to_num`, `logical_xor`, `count_nonzero`, `trunc`,
+//! `atleast_1d/2d/3d`, `unstack`, `diagonal`, `diag`, `trace`, `meshgrid`, `kron`, `vecdot`.
+//! Being compositions, each differentiates, vectorises and broadcasts as its parts do.
+
+use super::{normalize_axis, Axes, SliceArg};
+use crate::{bail, Array, Dtype, Result};
+
+/// `a` reversed along `axes` (every axis for [`Axes::All`]), MLX's `mx.flip`. A view.
+///
+/// ```
+/// use rmlx_core::{self as mx, Array};
+/// let a = Array::from_slice(&[1i32, 2, 3, 4, 5, 6], &[2, 3])?;
+/// assert_eq!(mx::flip(&a, 1)?.to_vec::<i32>()?, vec![3, 2, 1, 6, 5, 4]);
+/// assert_eq!(mx::flip(&a, None)?.to_vec::<i32>()?, vec![6, 5, 4, 3, 2, 1]);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn flip(a: &Array, axes: impl Into<Axes>) -> Result<Array> {
+    let axes = axes.into().resolve("flip", a.ndim())?;
+    let args: Vec<SliceArg> = (0..a.ndim())
+        .map(|d| {
+            if axes.contains(&d) {
+                SliceArg::all().step(-1)
+            } else {
+                SliceArg::all()
+            }
+        })
+        .collect();
+    a.slice(&args)
+}
+
+/// `a` shifted by `shift` places along `axis`, elements leaving one end entering at the other
+/// (MLX's `mx.roll`); `axis = None` rolls the flattened array and keeps the shape.
+///
+/// ```
+/// use rmlx_core::{self as mx, Array};
+/// let a = Array::from_slice(&[1i32, 2, 3, 4, 5, 6], &[2, 3])?;
+/// assert_eq!(mx::roll(&a, 1, Some(1))?.to_vec::<i32>()?, vec![3, 1, 2, 6, 4, 5]);
+/// assert_eq!(mx::roll(&a, -2, None)?.to_vec::<i32>()?, vec![3, 4, 5, 6, 1, 2]);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn roll(a: &Array, shift: isize, axis: Option<isize>) -> Result<Array> {
+    let Some(axis) = axis else {
+        return roll(&a.reshape([-1])?, shift, Some(0))?.reshape(a.shape());
+    };
+    let ax = normalize_axis("roll", axis, a.ndim())?;
+    let n = a.shape()[ax] as isize;
+    if n == 0 {
+        return Ok(a.clone());
+    }
+    let s = shift.rem_euclid(n);
+    if s == 0 {
+        return Ok(a.clone());
+    }
+    let part = |start: isize, stop: isize| -> Result<Array> {
+        let mut args = vec![SliceArg::all(); ax + 1];
+        args[ax] = SliceArg::new(Some(start), Some(stop), 1);
+        a.slice(&args)
+    };
+    super::concatenate(&[part(n - s, n)?, part(0, n - s)?], ax as isize)
+}
+
+/// Elementwise `|a - b| <= atol + rtol * |b|`, infinities equal only to themselves, NaN equal to
+/// NaN only with `equal_nan` (MLX's `mx.isclose`; MLX's defaults are `rtol = 1e-5`,
+/// `atol = 1e-8`).
+///
+/// ```
+/// use rmlx_core::{self as mx, Array};
+/// let a = Array::from_slice(&[1.0f32, f32::INFINITY, f32::NAN, 2.0], &[4])?;
+/// let b = Array::from_slice(&[1.000001f32, f32::INFINITY, f32::NAN, 2.1], &[4])?;
+/// assert_eq!(mx::isclose(&a, &b, 1e-5, 1e-8, false)?.to_vec::<bool>()?, vec![true, true, false, false]);
+/// assert_eq!(mx::isclose(&a, &b, 1e-5, 1e-8, true)?.to_vec::<bool>()?, vec![true, true, true, false]);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn isclose(a: &Array, b: &Array, rtol: f64, atol: f64, equal_nan: bool) -> Result<Array> {
+    // MLX builds the tolerances as float32 arrays (not weak scalars)
+    let rhs = (&Array::scalar(atol as f32) + &(&Array::scalar(rtol as f32) * &b.abs()?)?)?;
+    let lhs = (a - b)?.abs()?;
+    let mut out = lhs.less_equal(&rhs)?;
+    let zero = Array::scalar(0.0f32);
+    let pos = |x: &Array| x.isinf()?.logical_and(&x.greater(&zero)?);
+    let neg = |x: &Array| x.isinf()?.logical_and(&x.less(&zero)?);
+    let (ap, bp, an, bn) = (pos(a)?, pos(b)?, neg(a)?, neg(b)?);
+    let any_inf = ap.logical_or(&an)?.logical_or(&bp.logical_or(&bn)?)?;
+    let both_inf = ap.logical_and(&bp)?.logical_or(&an.logical_and(&bn)?)?;
+    out = out
+        .logical_and(&any_inf.logical_not()?)?
+        .logical_or(&both_inf)?;
+    if equal_nan {
+        out = out.logical_or(&a.isnan()?.logical_and(&b.isnan()?)?)?;
+    }
+    Ok(out)
+}
+
+/// Whether every element of `a` is close to `b` ([`isclose`]), as a 0-d bool (MLX's
+/// `mx.allclose`).
+pub fn allclose(a: &Array, b: &Array, rtol: f64, atol: f64, equal_nan: bool) -> Result<Array> {
+    isclose(a, b, rtol, atol, equal_nan)?.all(None, false)
+}
+
+/// Whether `a` and `b` have the same shape and equal elements, as a 0-d bool (MLX's
+/// `mx.array_equal`; NaN equals NaN only with `equal_nan`). Different shapes give `false`, not
+/// an error; the dtypes need not match.
+///
+/// ```
+/// use rmlx_core::{self as mx, Array};
+/// let a = Array::from_slice(&[1i32, 2], &[2])?;
+/// assert!(mx::array_equal(&a, &a.astype(mx::Dtype::F32)?, false)?.item::<bool>()?);
+/// assert!(!mx::array_equal(&a, &a.reshape([1, 2])?, false)?.item::<bool>()?);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn array_equal(a: &Array, b: &Array, equal_nan: bool) -> Result<Array> {
+    if a.shape() != b.shape() {
+        return Ok(Array::from_bools(&[false], &[])?);
+    }
+    let mut eq = a.equal(b)?;
+    if equal_nan {
+        eq = eq.logical_or(&a.isnan()?.logical_and(&b.isnan()?)?)?;
+    }
+    eq.all(None, false)
+}
+
+/// `a` with NaN replaced by `nan`, +inf by `posinf` and -inf by `neginf` (the dtype's largest
+/// and lowest finite values when `None`), MLX's `mx.nan_to_num`. Integer arrays come back as
+/// they are.
+///
+/// ```
+/// use rmlx_core::{self as mx, Array};
+/// let a = Array::from_slice(&[f32::NAN, f32::INFINITY, -1.0], &[3])?;
+/// assert_eq!(mx::nan_to_num(&a, 0.0, None, Some(-9.0))?.to_vec::<f32>()?, vec![0.0, f32::MAX, -1.0]);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn nan_to_num(a: &Array, nan: f64, posinf: Option<f64>, neginf: Option<f64>) -> Result<Array> {
+    let dtype = a.dtype();
+    if !dtype.is_float() {
+        return Ok(a.clone());
+    }
+    let max = match dtype {
+        Dtype::F32 => f32::MAX as f64,
+        Dtype::F16 => half::f16::MAX.to_f64(),
+        Dtype::Bf16 => half::bf16::MAX.to_f64(),
+        Dtype::F64 => f64::MAX,
+        d => bail!(Dtype, "[nan_to_num] Does not yet support given type: {d}."),
+    };
+    let zero = Array::scalar(0.0f32);
+    let value = |v: f64| Array::scalar_as(v, dtype);
+    let out = a.isnan()?.where_(&value(nan), a)?;
+    let inf = a.isinf()?;
+    let out = inf
+        .logical_and(&a.greater(&zero)?)?
+        .where_(&value(posinf.unwrap_or(max)), &out)?;
+    inf.logical_and(&a.less(&zero)?)?
+        .where_(&value(neginf.unwrap_or(-max)), &out)
+}
+
+/// Elementwise exclusive or of the operands as bools (MLX's `mx.logical_xor`).
+pub fn logical_xor(a: &Array, b: &Array) -> Result<Array> {
+    a.astype(Dtype::Bool)?.not_equal(&b.astype(Dtype::Bool)?)
+}
+
+/// The number of non-zero elements over `axes` (MLX's `mx.count_nonzero`), as int32 (the sum of
+/// a bool array).
+///
+/// ```
+/// use rmlx_core::{self as mx, Array};
+/// let a = Array::from_slice(&[0i32, 3, 0, 4, 5, 0], &[2, 3])?;
+/// assert_eq!(mx::count_nonzero(&a, 1, false)?.to_vec::<i32>()?, vec![1, 2]);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn count_nonzero(a: &Array, axes: impl Into<Axes>, keepdims: bool) -> Result<Array> {
+    let nz = a.not_equal(&Array::scalar_as(0.0, a.dtype()))?;
+    nz.sum(axes, keepdims)
+}
+
+/// Rounds toward zero (MLX's `mx.trunc`); integers are returned as they are.
+pub fn trunc(a: &Array) -> Result<Array> {
+    if !a.dtype().is_float() {
+        return Ok(a.clone());
+    }
+    let zero = Array::scalar_as(0.0, a.dtype());
+    a.less(&zero)?.where_(&a.ceil()?, &a.floor()?)
+}
+
+/// `a` with at least one axis (a 0-d array becomes `[1]`), MLX's `mx.atleast_1d`.
+pub fn atleast_1d(a: &Array) -> Result<Array> {
+    if a.ndim() >= 1 {
+        Ok(a.clone())
+    } else {
+        a.reshape([1])
+    }
+}
+
+/// `a` with at least two axes (`[n]` becomes `[1, n]`), MLX's `mx.atleast_2d`.
+pub fn atleast_2d(a: &Array) -> Result<Array> {
+    match a.ndim() {
+        0 => a.reshape([1, 1]),
+        1 => a.expand_dims(0),
+        _ => Ok(a.clone()),
+    }
+}
+
+/// `a` with at least three axes (`[n]` becomes `[1, n, 1]`, `[m, n]` becomes `[m, n, 1]`), MLX's
+/// `mx.atleast_3d`.
+pub fn atleast_3d(a: &Array) -> Result<Array> {
+    match a.ndim() {
+        0 => a.reshape([1, 1, 1]),
+        1 => a.reshape([1, a.shape()[0] as isize, 1]),
+        2 => a.expand_dims(2),
+        _ => Ok(a.clone()),
+    }
+}
+
+/// The slices of `a` along `axis`, each without that axis (MLX's `mx.unstack`).
+pub fn unstack(a: &Array, axis: isize) -> Result<Vec<Array>> {
+    let ax = normalize_axis("unstack", axis, a.ndim())?;
+    (0..a.shape()[ax])
+        .map(|i| {
+            let mut args = vec![SliceArg::all(); ax + 1];
+            args[ax] = SliceArg::new(Some(i as isize), Some(i as isize + 1), 1);
+            a.slice(&args)?.squeeze(ax as isize)
+        })
+        .collect()
+}
+
+/// The diagonal at `offset` of the 2-D slices on `axis1`, `axis2`, as a new last axis (MLX's
+/// `mx.diagonal`, numpy's layout).
+///
+/// ```
+/// use rmlx_core::{self as mx, Array};
+/// let a = Array::from_slice(&[0i32, 1, 2, 3, 4, 5, 6, 7, 8], &[3, 3])?;
+/// assert_eq!(mx::diagonal(&a, 0, 0, 1)?.to_vec::<i32>()?, vec![0, 4, 8]);
+/// assert_eq!(mx::diagonal(&a, 1, 0, 1)?.to_vec::<i32>()?, vec![1, 5]);
+/// assert_eq!(mx::diagonal(&a, -2, 0, 1)?.to_vec::<i32>()?, vec![6]);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn diagonal(a: &Array, offset: isize, axis1: isize, axis2: isize) -> Result<Array> {
+    let nd = a.ndim();
+    let (a1, a2) = (
+        normalize_axis("diagonal", axis1, nd)?,
+        normalize_axis("diagonal", axis2, nd)?,
+    );
+    if a1 == a2 {
+        bail!(Axis, "[diagonal] axis1 and axis2 cannot be the same axis");
+    }
+    // the two axes last, as [.., rows, cols]
+    let mut perm: Vec<usize> = (0..nd).filter(|&d| d != a1 && d != a2).collect();
+    perm.extend([a1, a2]);
+    let t = a.transpose_axes(&perm)?;
+    let (rows, cols) = (a.shape()[a1] as isize, a.shape()[a2] as isize);
+    let (r0, c0) = if offset >= 0 {
+        (0, offset)
+    } else {
+        (-offset, 0)
+    };
+    let len = (rows - r0).min(cols - c0).max(0) as usize;
+    let idx: Vec<i32> = (0..len as isize)
+        .map(|i| ((r0 + i) * cols + c0 + i) as i32)
+        .collect();
+    let mut flat_shape: Vec<isize> = t.shape()[..nd - 2].iter().map(|&d| d as isize).collect();
+    flat_shape.push(rows * cols);
+    let flat = t.reshape(flat_shape)?;
+    flat.take(&Array::from_vec(idx, &[len])?, Some(-1))
+}
+
+/// The diagonal at `k` of a 2-D `a`, or the 2-D matrix with the 1-D `a` on its `k`-th diagonal
+/// (MLX's `mx.diag`).
+///
+/// ```
+/// use rmlx_core::{self as mx, Array};
+/// let v = Array::from_slice(&[1i32, 2], &[2])?;
+/// assert_eq!(mx::diag(&v, 1)?.to_vec::<i32>()?, vec![0, 1, 0, 0, 0, 2, 0, 0, 0]);
+/// assert_eq!(mx::diag(&mx::diag(&v, 0)?, 0)?.to_vec::<i32>()?, vec![1, 2]);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn diag(a: &Array, k: isize) -> Result<Array> {
+    match a.ndim() {
+        1 => {
+            let n = a.shape()[0];
+            let m = n + k.unsigned_abs();
+            let padded = a.pad(&[(0, k.unsigned_abs())], 0)?;
+            let e = super::eye(m, None, k, a.dtype())?;
+            if k >= 0 {
+                &padded.expand_dims(1)? * &e
+            } else {
+                &padded.expand_dims(0)? * &e
+            }
+        }
+        2 => diagonal(a, k, 0, 1),
+        d => bail!(Shape, "[diag] array must be 1-D or 2-D, got {d}-D"),
+    }
+}
+
+/// The sum of the diagonal at `offset` over `axis1`, `axis2` (MLX's `mx.trace`), in `dtype`
+/// (the sum's usual dtype when `None`).
+pub fn trace(
+    a: &Array,
+    offset: isize,
+    axis1: isize,
+    axis2: isize,
+    dtype: Option<Dtype>,
+) -> Result<Array> {
+    let d = diagonal(a, offset, axis1, axis2)?;
+    let d = match dtype {
+        Some(t) => d.astype(t)?,
+        None => d,
+    };
+    d.sum(-1, false)
+}
+
+/// Coordinate matrices from 1-D coordinate vectors (MLX's `mx.meshgrid`): `indexing` `"xy"`
+/// (Cartesian, the first two output axes swapped) or `"ij"` (matrix); `sparse` keeps size-1
+/// axes instead of broadcasting.
+///
+/// ```
+/// use rmlx_core::{self as mx, Array};
+/// let x = Array::from_slice(&[1i32, 2, 3], &[3])?;
+/// let y = Array::from_slice(&[4i32, 5], &[2])?;
+/// let g = mx::meshgrid(&[x, y], false, "xy")?;
+/// assert_eq!(g[0].shape(), &[2, 3]);
+/// assert_eq!(g[0].to_vec::<i32>()?, vec![1, 2, 3, 1, 2, 3]);
+/// assert_eq!(g[1].to_vec::<i32>()?, vec![4, 4, 4, 5, 5, 5]);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn meshgrid(arrays: &[Array], sparse: bool, indexing: &str) -> Result<Vec<Array>> {
+    if indexing != "xy" && indexing != "ij" {
+        bail!(
+            Value,
+            "[meshgrid] Invalid indexing value. Valid values are 'xy' and 'ij'."
+        );
+    }
+    let n = arrays.len();
+    let flat: Vec<Array> = arrays
+        .iter()
+        .map(|a| a.reshape([-1]))
+        .collect::<Result<_>>()?;
+    let mut full: Vec<usize> = flat.iter().map(|a| a.shape()[0]).collect();
+    let swap = indexing == "xy" && n >= 2;
+    if swap {
+        full.swap(0, 1);
+    }
+    flat.iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let mut pos = i;
+            if swap && i < 2 {
+                pos = 1 - i;
+            }
+            let mut shape = vec![1usize; n];
+            shape[pos] = a.shape()[0];
+            let r = a.reshape(&shape)?;
+            if sparse {
+                Ok(r)
+            } else {
+                r.broadcast_to(&full)
+            }
+        })
+        .collect()
+}
+
+/// The Kronecker product (MLX's `mx.kron`): every element of `a` times the whole of `b`, laid
+/// out block by block.
+///
+/// ```
+/// use rmlx_core::{self as mx, Array};
+/// let a = Array::from_slice(&[1i32, 2], &[2])?;
+/// let b = Array::from_slice(&[1i32, 10, 100], &[3])?;
+/// assert_eq!(mx::kron(&a, &b)?.to_vec::<i32>()?, vec![1, 10, 100, 2, 20, 200]);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn kron(a: &Array, b: &Array) -> Result<Array> {
+    let nd = a.ndim().max(b.ndim());
+    let pad = |x: &Array| -> Vec<usize> {
+        let mut s = vec![1usize; nd - x.ndim()];
+        s.extend_from_slice(x.shape());
+        s
+    };
+    let (sa, sb) = (pad(a), pad(b));
+    let mut ia = Vec::with_capacity(2 * nd);
+    let mut ib = Vec::with_capacity(2 * nd);
+    for d in 0..nd {
+        ia.extend([sa[d], 1]);
+        ib.extend([1, sb[d]]);
+    }
+    let prod = (&a.reshape(&ia)? * &b.reshape(&ib)?)?;
+    let out: Vec<usize> = (0..nd).map(|d| sa[d] * sb[d]).collect();
+    prod.reshape(&out)
+}
+
+/// The dot product of `a` and `b` along `axis` after broadcasting (MLX's `mx.vecdot`).
+pub fn vecdot(a: &Array, b: &Array, axis: isize) -> Result<Array> {
+    (a * b)?.sum(axis, false)
+}

@@ -1,0 +1,121 @@
+#!/usr/bin/env python3
+"""Oracle data for rmlx's everyday ops (issue 18), from real MLX 0.32.4 (CPU).
+
+Writes `everyday.safetensors` and `everyday.json` into the folder given as the first argument
+(default: rmlx-core's in-repo oracle copy). Each case names a function of a fixed registry (the
+same name is implemented in `crates/rmlx-core/tests/core/oracle_everyday.rs`), its inputs and
+MLX's outputs; for float cases also the gradient of `sum(out * c)` for a fixed cotangent `c`
+with respect to the first input. Run with a Python that has `mlx[cpu]==0.32.4`, e.g.
+`python3 -m venv v && v/bin/pip install "mlx[cpu]==0.32.4" && v/bin/python gen_everyday.py`.
+"""
+import json
+import os
+import sys
+
+import mlx.core as mx
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "../../crates/rmlx-core/tests/data/oracle")
+assert mx.__version__ == "0.32.4", mx.__version__
+
+rng = np.random.default_rng(20261207)
+tensors, cases = {}, []
+
+REGISTRY = {
+    "flip_1": lambda a: mx.flip(a, axis=1),
+    "flip_all": lambda a: mx.flip(a),
+    "roll_2_axis1": lambda a: mx.roll(a, 2, axis=1),
+    "roll_neg3_flat": lambda a: mx.roll(a, -3),
+    "isclose": lambda a, b: mx.isclose(a, b),
+    "isclose_nan": lambda a, b: mx.isclose(a, b, rtol=1e-3, atol=1e-4, equal_nan=True),
+    "allclose": lambda a, b: mx.allclose(a, b),
+    "array_equal": lambda a, b: mx.array_equal(a, b),
+    "array_equal_nan": lambda a, b: mx.array_equal(a, b, equal_nan=True),
+    "nan_to_num": lambda a: mx.nan_to_num(a),
+    "nan_to_num_args": lambda a: mx.nan_to_num(a, nan=1.5, posinf=9.0, neginf=-9.0),
+    "logical_xor": lambda a, b: mx.logical_xor(a > 0, b > 0),
+    "count_nonzero_1": lambda a: mx.count_nonzero(mx.round(a), axis=1),
+    "trunc": lambda a: mx.trunc(a),
+    "unstack_1": lambda a: tuple(mx.unstack(a, axis=1)),
+    "diagonal": lambda a: mx.diagonal(a),
+    "diagonal_off": lambda a: mx.diagonal(a, offset=1, axis1=1, axis2=2),
+    "diagonal_neg": lambda a: mx.diagonal(a, offset=-1, axis1=-1, axis2=0),
+    "diag_vec": lambda a: mx.diag(a, k=-1),
+    "diag_mat": lambda a: mx.diag(a, k=1),
+    "trace": lambda a: mx.trace(a, offset=1, axis1=1, axis2=2),
+    "meshgrid_xy": lambda a, b: tuple(mx.meshgrid(a, b)),
+    "meshgrid_ij_sparse": lambda a, b: tuple(mx.meshgrid(a, b, sparse=True, indexing="ij")),
+    "kron": lambda a, b: mx.kron(a, b),
+    "vecdot": lambda a, b: mx.vecdot(a, b, axis=0),
+    "atleast_3d": lambda a: mx.atleast_3d(a),
+}
+
+
+def normal(*shape):
+    return mx.array(rng.standard_normal(shape).astype(np.float32))
+
+
+def case(name, fn, inputs, grad=True):
+    p = f"{name}."
+    for i, a in enumerate(inputs):
+        tensors[f"{p}input.{i}"] = a
+    outs = REGISTRY[fn](*inputs)
+    outs = list(outs) if isinstance(outs, tuple) else [outs]
+    for k, o in enumerate(outs):
+        tensors[f"{p}out.{k}"] = o
+    c = {"kind": "everyday", "name": name, "fn": fn, "prefix": p, "inputs": len(inputs),
+         "outputs": len(outs), "grad": False}
+    if grad and all(mx.issubdtype(o.dtype, mx.floating) for o in outs):
+        cots = [normal(*o.shape) for o in outs]
+        for k, ct in enumerate(cots):
+            tensors[f"{p}cot.{k}"] = ct
+
+        def f(x, *rest):
+            r = REGISTRY[fn](x, *rest)
+            r = list(r) if isinstance(r, tuple) else [r]
+            return sum(mx.sum(o * ct) for o, ct in zip(r, cots))
+        tensors[f"{p}grad"] = mx.grad(f)(*inputs)
+        c["grad"] = True
+    cases.append(c)
+
+
+x34 = normal(3, 4)
+case("flip_1", "flip_1", [x34])
+case("flip_all", "flip_all", [normal(2, 3, 4)])
+case("roll_2_axis1", "roll_2_axis1", [normal(3, 5)])
+case("roll_neg3_flat", "roll_neg3_flat", [normal(3, 4)])
+close_a = mx.array(np.array([1.0, 2.0, np.inf, -np.inf, np.nan, 0.0, 1e-9, 100.0], np.float32))
+close_b = mx.array(np.array([1.0 + 1e-6, 2.1, np.inf, np.inf, np.nan, 1e-9, 0.0, 100.001], np.float32))
+case("isclose", "isclose", [close_a, close_b], grad=False)
+case("isclose_nan", "isclose_nan", [close_a, close_b], grad=False)
+case("allclose", "allclose", [x34, x34 + 1e-7], grad=False)
+case("array_equal", "array_equal", [close_a, close_a], grad=False)
+case("array_equal_nan", "array_equal_nan", [close_a, close_a], grad=False)
+case("nan_to_num", "nan_to_num", [close_a])
+case("nan_to_num_f16", "nan_to_num", [close_a.astype(mx.float16)])
+case("nan_to_num_args", "nan_to_num_args", [close_a])
+case("logical_xor", "logical_xor", [x34, normal(3, 4)], grad=False)
+case("count_nonzero_1", "count_nonzero_1", [normal(3, 5)], grad=False)
+case("trunc", "trunc", [normal(3, 4) * 3], grad=False)
+case("unstack_1", "unstack_1", [normal(2, 3, 2)])
+case("diagonal", "diagonal", [normal(4, 3)])
+case("diagonal_off", "diagonal_off", [normal(2, 3, 4)])
+case("diagonal_neg", "diagonal_neg", [normal(4, 2, 3)])
+case("diag_vec", "diag_vec", [normal(3)])
+case("diag_mat", "diag_mat", [normal(3, 4)])
+case("trace", "trace", [normal(2, 3, 4)])
+case("meshgrid_xy", "meshgrid_xy", [normal(3), normal(2)])
+case("meshgrid_ij_sparse", "meshgrid_ij_sparse", [normal(3), normal(2)])
+case("kron", "kron", [normal(2, 3), normal(2, 2)])
+case("kron_ranks", "kron", [normal(3), normal(2, 2)])
+case("vecdot", "vecdot", [normal(4, 3), normal(4, 1)])
+case("atleast_3d", "atleast_3d", [normal(3, 4)])
+
+os.makedirs(OUT, exist_ok=True)
+mx.save_safetensors(os.path.join(OUT, "everyday.safetensors"), dict(sorted(tensors.items())),
+                    metadata={"format": "mlx-oracle", "mlx_version": mx.__version__, "case": "everyday"})
+with open(os.path.join(OUT, "everyday.json"), "w") as f:
+    json.dump(cases, f, indent=1)
+    f.write("\n")
+print(f"{len(cases)} cases, {len(tensors)} tensors -> {OUT}")
