@@ -49,6 +49,11 @@ REGISTRY = {
     "kron": lambda a, b: mx.kron(a, b),
     "vecdot": lambda a, b: mx.vecdot(a, b, axis=0),
     "atleast_3d": lambda a: mx.atleast_3d(a),
+    "median_1": lambda a: mx.median(a, axis=1),
+    "median_02_keep": lambda a: mx.median(a, axis=(0, 2), keepdims=True),
+    "median_all_int": lambda a: mx.median(a),
+    "windows_7": lambda a: (mx.hanning(7), mx.hamming(7), mx.blackman(7), mx.bartlett(7)),
+    "windows_2": lambda a: (mx.hanning(2), mx.hamming(2), mx.blackman(2), mx.bartlett(2)),
 }
 
 
@@ -111,6 +116,13 @@ case("kron", "kron", [normal(2, 3), normal(2, 2)])
 case("kron_ranks", "kron", [normal(3), normal(2, 2)])
 case("vecdot", "vecdot", [normal(4, 3), normal(4, 1)])
 case("atleast_3d", "atleast_3d", [normal(3, 4)])
+case("median_1", "median_1", [normal(3, 4)])
+case("median_02_keep", "median_02_keep", [normal(3, 2, 5)])
+case("median_nan", "median_1", [mx.array(np.array([[1.0, np.nan, 2.0, 5.0], [3.0, 1.0, 4.0, 2.0]], np.float32))],
+     grad=False)
+case("median_all_int", "median_all_int", [mx.array(np.array([[3, 1, 2], [9, 7, 8]], np.int32))], grad=False)
+case("windows_7", "windows_7", [normal(1)], grad=False)
+case("windows_2", "windows_2", [normal(1)], grad=False)
 
 os.makedirs(OUT, exist_ok=True)
 mx.save_safetensors(os.path.join(OUT, "everyday.safetensors"), dict(sorted(tensors.items())),

@@ -1,6 +1,7 @@
 //! Everyday ops MLX has that compose from the primitives: `flip`, `roll`, `isclose`,
 //! `allclose`, `array_equal`, `nan_to_num`, `logical_xor`, `count_nonzero`, `trunc`,
-//! `atleast_1d/2d/3d`, `unstack`, `diagonal`, `diag`, `trace`, `meshgrid`, `kron`, `vecdot`.
+//! `atleast_1d/2d/3d`, `unstack`, `diagonal`, `diag`, `trace`, `meshgrid`, `kron`, `vecdot`,
+//! `median`, and the windows `hanning`, `hamming`, `blackman`, `bartlett`.
 //! Being compositions, each differentiates, vectorises and broadcasts as its parts do.
 
 use super::{normalize_axis, Axes, SliceArg};
@@ -389,4 +390,125 @@ pub fn kron(a: &Array, b: &Array) -> Result<Array> {
 /// The dot product of `a` and `b` along `axis` after broadcasting (MLX's `mx.vecdot`).
 pub fn vecdot(a: &Array, b: &Array, axis: isize) -> Result<Array> {
     (a * b)?.sum(axis, false)
+}
+
+/// The median over `axes` (MLX's `mx.median`): the axes are flattened together and sorted; an
+/// even count averages the two middle values; a NaN anywhere gives NaN. Integer input gives
+/// float32.
+///
+/// ```
+/// use rmlx_core::{self as mx, Array};
+/// let a = Array::from_slice(&[1.0f32, 3.0, 2.0, 4.0, 5.0, 7.0, 6.0, 9.0], &[2, 4])?;
+/// assert_eq!(mx::median(&a, 1, false)?.to_vec::<f32>()?, vec![2.5, 6.5]);
+/// assert_eq!(mx::median(&a, None, false)?.item::<f32>()?, 4.5);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn median(a: &Array, axes: impl Into<Axes>, keepdims: bool) -> Result<Array> {
+    let axes = axes.into().resolve("median", a.ndim())?;
+    let dtype = if a.dtype().is_float() {
+        a.dtype()
+    } else {
+        Dtype::F32
+    };
+    let mut perm: Vec<usize> = (0..a.ndim()).filter(|d| !axes.contains(d)).collect();
+    let kept = perm.len();
+    perm.extend(&axes);
+    let mut flat_shape: Vec<isize> = perm[..kept]
+        .iter()
+        .map(|&d| a.shape()[d] as isize)
+        .collect();
+    flat_shape.push(-1);
+    let flat = if a.ndim() == 0 {
+        a.reshape([1])?
+    } else {
+        a.transpose_axes(&perm)?.reshape(flat_shape)?
+    };
+    let n = *flat.shape().last().unwrap_or(&0);
+    if n == 0 {
+        bail!(Value, "[median] Cannot take median along empty axis.");
+    }
+    let sorted = flat.sort(-1)?;
+    let at = |i: usize| -> Result<Array> {
+        let mut args = vec![SliceArg::all(); sorted.ndim()];
+        *args.last_mut().expect("an axis") =
+            SliceArg::new(Some(i as isize), Some(i as isize + 1), 1);
+        sorted.slice(&args)?.astype(dtype)
+    };
+    let mp = n / 2;
+    let mut m = at(mp)?;
+    if n % 2 == 0 {
+        m = (&(&m + &at(mp - 1)?)? * &Array::scalar_as(0.5, dtype))?;
+    }
+    // sorting moves NaN to the end, so the middle never picks it: propagate it as max/mean do
+    if a.dtype().is_float() {
+        let any_nan = flat.isnan()?.any(-1, true)?;
+        m = any_nan.where_(&Array::scalar_as(f64::NAN, dtype), &m)?;
+    }
+    let m = m.squeeze(-1)?;
+    if keepdims {
+        let mut shape = a.shape().to_vec();
+        for &d in &axes {
+            shape[d] = 1;
+        }
+        m.reshape(&shape)
+    } else {
+        Ok(m)
+    }
+}
+
+/// `M` points of a window, float32 (empty for `M = 0`, `[1]` for `M = 1`), from `n = 0 .. M`.
+fn window(m: usize, f: impl FnOnce(&Array, f32) -> Result<Array>) -> Result<Array> {
+    match m {
+        0 => super::zeros(&[0], Dtype::F32),
+        1 => super::ones(&[1], Dtype::F32),
+        _ => {
+            let n = super::arange(0.0, m as f64, 1.0, Dtype::F32)?;
+            f(&n, (m - 1) as f32)
+        }
+    }
+}
+
+/// The Hanning window `sin(pi n / (M - 1))^2` (MLX's `mx.hanning`).
+pub fn hanning(m: usize) -> Result<Array> {
+    window(m, |n, d| {
+        let factor = Array::scalar((std::f64::consts::PI / d as f64) as f32);
+        (&factor * n)?.sin()?.square()
+    })
+}
+
+/// The Hamming window `0.54 - 0.46 cos(2 pi n / (M - 1))` (MLX's `mx.hamming`).
+pub fn hamming(m: usize) -> Result<Array> {
+    window(m, |n, d| {
+        let factor = Array::scalar((2.0 * std::f64::consts::PI / d as f64) as f32);
+        let c = (&factor * n)?.cos()?;
+        &Array::scalar(0.54f32) - &(&Array::scalar(0.46f32) * &c)?
+    })
+}
+
+/// The Blackman window `0.34 - 0.5 cos(x) + 0.16 cos(x)^2`, `x = 2 pi n / (M - 1)` (MLX's
+/// `mx.blackman`, the same window as `0.42 - 0.5 cos x + 0.08 cos 2x`).
+pub fn blackman(m: usize) -> Result<Array> {
+    window(m, |n, d| {
+        let factor = Array::scalar((2.0 * std::f64::consts::PI / d as f64) as f32);
+        let c = (&factor * n)?.cos()?;
+        let t1 = (&Array::scalar(0.5f32) * &c)?;
+        let t2 = (&Array::scalar(0.16f32) * &c.square()?)?;
+        &(&Array::scalar(0.34f32) - &t1)? + &t2
+    })
+}
+
+/// The Bartlett (triangular) window `1 - |2 n / (M - 1) - 1|` (MLX's `mx.bartlett`).
+///
+/// ```
+/// use rmlx_core as mx;
+/// assert_eq!(mx::bartlett(5)?.to_vec::<f32>()?, vec![0.0, 0.5, 1.0, 0.5, 0.0]);
+/// assert_eq!(mx::hanning(1)?.to_vec::<f32>()?, vec![1.0]);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn bartlett(m: usize) -> Result<Array> {
+    window(m, |n, d| {
+        let factor = Array::scalar(2.0f32 / d);
+        let term = (&(&factor * n)? - &Array::scalar(1.0f32))?;
+        &Array::scalar(1.0f32) - &term.abs()?
+    })
 }
