@@ -40,26 +40,10 @@ where
     M: Module + ?Sized,
     F: FnMut(&M) -> Result<Vec<Array>>,
 {
-    let params = model.trainable_parameters();
-    let inputs: Vec<Array> = tree_flatten(&params)
-        .into_iter()
-        .map(|(_, a)| a.clone())
-        .collect();
-    if inputs.is_empty() {
-        return Err(Error::Value(
-            "no trainable parameters: every parameter is frozen".into(),
-        ));
-    }
+    let (params, inputs) = trainable_leaves(&*model)?;
     let argnums: Vec<usize> = (0..inputs.len()).collect();
     let cell = RefCell::new((model, loss_fn));
-    let rebuild = |xs: &[Array]| -> Tree<Array> {
-        let mut i = 0;
-        tree_map(&params, |orig| {
-            let a = xs.get(i).cloned().unwrap_or_else(|| orig.clone());
-            i += 1;
-            a
-        })
-    };
+    let rebuild = |xs: &[Array]| refill(&params, xs);
     let f = |xs: &[Array]| -> Result<Vec<Array>> {
         let mut guard = cell.borrow_mut();
         let (m, loss) = &mut *guard;
@@ -116,16 +100,7 @@ where
     M: Module + ?Sized,
     F: FnMut(&M, &[Array]) -> Result<Array>,
 {
-    let params = model.trainable_parameters();
-    let leaves: Vec<Array> = tree_flatten(&params)
-        .into_iter()
-        .map(|(_, a)| a.clone())
-        .collect();
-    if leaves.is_empty() {
-        return Err(Error::Value(
-            "no trainable parameters: every parameter is frozen".into(),
-        ));
-    }
+    let (params, leaves) = trainable_leaves(&*model)?;
     if data.is_empty() {
         return Err(Error::Value(
             "per_example_grads: no data arrays to take the examples from".into(),
@@ -134,14 +109,7 @@ where
     let np = leaves.len();
     let argnums: Vec<usize> = (0..np).collect();
     let cell = RefCell::new((model, loss_fn));
-    let rebuild = |xs: &[Array]| -> Tree<Array> {
-        let mut i = 0;
-        tree_map(&params, |orig| {
-            let a = xs.get(i).cloned().unwrap_or_else(|| orig.clone());
-            i += 1;
-            a
-        })
-    };
+    let rebuild = |xs: &[Array]| refill(&params, xs);
     let f = |xs: &[Array]| -> Result<Vec<Array>> {
         let mut guard = cell.borrow_mut();
         let (m, loss) = &mut *guard;
@@ -165,4 +133,30 @@ where
         )));
     }
     Ok(rebuild(&grads))
+}
+
+/// The model's trainable parameters and their leaves in flatten order, or the error for a model
+/// with nothing trainable.
+fn trainable_leaves<M: Module + ?Sized>(model: &M) -> Result<(Tree<Array>, Vec<Array>)> {
+    let params = model.trainable_parameters();
+    let leaves: Vec<Array> = tree_flatten(&params)
+        .into_iter()
+        .map(|(_, a)| a.clone())
+        .collect();
+    if leaves.is_empty() {
+        return Err(Error::Value(
+            "no trainable parameters: every parameter is frozen".into(),
+        ));
+    }
+    Ok((params, leaves))
+}
+
+/// `params` with its leaves replaced, in flatten order, by `xs` (the originals past its end).
+fn refill(params: &Tree<Array>, xs: &[Array]) -> Tree<Array> {
+    let mut i = 0;
+    tree_map(params, |orig| {
+        let a = xs.get(i).cloned().unwrap_or_else(|| orig.clone());
+        i += 1;
+        a
+    })
 }
