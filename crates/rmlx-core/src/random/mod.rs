@@ -474,6 +474,46 @@ pub fn gumbel(shape: &[usize], dtype: Dtype, key: Option<&Array>) -> Result<Arra
     Ok(sample(SampleKind::Gumbel, shape, dtype, vec![b]))
 }
 
+/// Laplace samples with location `loc` and scale `scale` (MLX's `mx.random.laplace`), by MLX's
+/// inverse CDF: `u ~ U(nextafter(-1, 0), 1)` in float32, `sign(u) * log1p(-|u|)`, cast to
+/// `dtype`, then scaled and shifted. The same draws as MLX for the same key.
+///
+/// ```
+/// use rmlx_core::{random, Dtype};
+/// let s = random::laplace(&[1000], Dtype::F32, 2.0, 0.5, Some(&random::key(1)))?;
+/// let mean = s.mean(None, false)?.item::<f32>()?;
+/// assert!((mean - 2.0).abs() < 0.1);
+/// # Ok::<(), rmlx_core::Error>(())
+/// ```
+pub fn laplace(
+    shape: &[usize],
+    dtype: Dtype,
+    loc: f64,
+    scale: f64,
+    key: Option<&Array>,
+) -> Result<Array> {
+    if !dtype.is_float() {
+        bail!(
+            Dtype,
+            "[laplace] Only real floating point types are supported."
+        );
+    }
+    let low = f32::from_bits((-1.0f32).to_bits() - 1); // nextafter(-1, 0)
+    let u = uniform_with(f64::from(low), 1.0, shape, Dtype::F32, key)?;
+    let minus_one = Array::scalar_as(-1.0, dtype);
+    let s = (&u.sign()? * &(&minus_one * &u.abs()?)?.log1p()?)?.astype(dtype)?;
+    let s = if scale != 1.0 {
+        (&Array::scalar_as(scale, dtype) * &s)?
+    } else {
+        s
+    };
+    if loc != 0.0 {
+        &Array::scalar_as(loc, dtype) + &s
+    } else {
+        Ok(s)
+    }
+}
+
 /// Draws indices from the categorical distributions given by unnormalised log-probabilities
 /// `logits` along `axis`: one sample per distribution, so the result has `logits`' shape without
 /// `axis` (uint32). `mx.random.categorical(logits, axis)`.
