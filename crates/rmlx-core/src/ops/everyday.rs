@@ -512,3 +512,98 @@ pub fn bartlett(m: usize) -> Result<Array> {
         &Array::scalar(1.0f32) - &term.abs()?
     })
 }
+
+/// Machine limits of a floating-point dtype (MLX's `mx.finfo`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FInfo {
+    /// The dtype described.
+    pub dtype: Dtype,
+    /// Its width in bits.
+    pub bits: usize,
+    /// The lowest finite value (`-max`).
+    pub min: f64,
+    /// The largest finite value.
+    pub max: f64,
+    /// The gap between 1 and the next representable value.
+    pub eps: f64,
+    /// The smallest positive normal value.
+    pub smallest_normal: f64,
+}
+
+/// The limits of a floating-point dtype; an integer or bool dtype is an error (MLX's
+/// `mx.finfo`).
+///
+/// ```
+/// use rmlx_core::{self as mx, Dtype};
+/// let f = mx::finfo(Dtype::F16)?;
+/// assert_eq!((f.max, f.eps, f.bits), (65504.0, 0.0009765625, 16));
+/// assert!(mx::finfo(Dtype::I32).is_err());
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn finfo(dtype: Dtype) -> Result<FInfo> {
+    let (max, eps, smallest_normal) = match dtype {
+        Dtype::F32 => (
+            f32::MAX as f64,
+            f32::EPSILON as f64,
+            f32::MIN_POSITIVE as f64,
+        ),
+        Dtype::F64 => (f64::MAX, f64::EPSILON, f64::MIN_POSITIVE),
+        Dtype::F16 => (
+            half::f16::MAX.to_f64(),
+            half::f16::EPSILON.to_f64(),
+            half::f16::MIN_POSITIVE.to_f64(),
+        ),
+        Dtype::Bf16 => (
+            half::bf16::MAX.to_f64(),
+            half::bf16::EPSILON.to_f64(),
+            half::bf16::MIN_POSITIVE.to_f64(),
+        ),
+        d => bail!(Dtype, "[finfo] dtype {d} is not inexact."),
+    };
+    Ok(FInfo {
+        dtype,
+        bits: dtype.size() * 8,
+        min: -max,
+        max,
+        eps,
+        smallest_normal,
+    })
+}
+
+/// Limits of an integer dtype (MLX's `mx.iinfo`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IInfo {
+    /// The dtype described.
+    pub dtype: Dtype,
+    /// The lowest value.
+    pub min: i128,
+    /// The largest value.
+    pub max: i128,
+}
+
+/// The limits of an integer dtype; a float or bool dtype is an error (MLX's `mx.iinfo`).
+///
+/// ```
+/// use rmlx_core::{self as mx, Dtype};
+/// assert_eq!((mx::iinfo(Dtype::I8)?.min, mx::iinfo(Dtype::I8)?.max), (-128, 127));
+/// assert_eq!(mx::iinfo(Dtype::U64)?.max, u64::MAX as i128);
+/// assert!(mx::iinfo(Dtype::F32).is_err());
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn iinfo(dtype: Dtype) -> Result<IInfo> {
+    let (min, max) = match dtype {
+        Dtype::I8 => (i8::MIN as i128, i8::MAX as i128),
+        Dtype::I16 => (i16::MIN as i128, i16::MAX as i128),
+        Dtype::I32 => (i32::MIN as i128, i32::MAX as i128),
+        Dtype::I64 => (i64::MIN as i128, i64::MAX as i128),
+        Dtype::U8 => (0, u8::MAX as i128),
+        Dtype::U16 => (0, u16::MAX as i128),
+        Dtype::U32 => (0, u32::MAX as i128),
+        Dtype::U64 => (0, u64::MAX as i128),
+        d => bail!(
+            Dtype,
+            "[iinfo] Only integer types supported but {d} was provided"
+        ),
+    };
+    Ok(IInfo { dtype, min, max })
+}
