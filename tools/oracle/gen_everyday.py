@@ -53,6 +53,9 @@ REGISTRY = {
     "median_02_keep": lambda a: mx.median(a, axis=(0, 2), keepdims=True),
     "median_all_int": lambda a: mx.median(a),
     "windows_7": lambda a: (mx.hanning(7), mx.hamming(7), mx.blackman(7), mx.bartlett(7)),
+    "logcumsumexp_1": lambda a: mx.logcumsumexp(a, axis=1),
+    "logcumsumexp_rev_excl": lambda a: mx.logcumsumexp(a, axis=0, reverse=True, inclusive=False),
+    "logcumsumexp_flat": lambda a: mx.logcumsumexp(a),
     "laplace": lambda k: mx.random.laplace((6,), key=k),
     "laplace_f16": lambda k: mx.random.laplace((2, 3), dtype=mx.float16, loc=1.0, scale=2.0, key=k),
     "windows_2": lambda a: (mx.hanning(2), mx.hamming(2), mx.blackman(2), mx.bartlett(2)),
@@ -123,6 +126,10 @@ case("median_02_keep", "median_02_keep", [normal(3, 2, 5)])
 case("median_nan", "median_1", [mx.array(np.array([[1.0, np.nan, 2.0, 5.0], [3.0, 1.0, 4.0, 2.0]], np.float32))],
      grad=False)
 case("median_all_int", "median_all_int", [mx.array(np.array([[3, 1, 2], [9, 7, 8]], np.int32))], grad=False)
+case("logcumsumexp_1", "logcumsumexp_1", [normal(3, 5) * 4])
+case("logcumsumexp_rev_excl", "logcumsumexp_rev_excl", [normal(4, 3)])
+case("logcumsumexp_flat", "logcumsumexp_flat", [mx.array(np.array([[0.0, -np.inf, 50.0], [-50.0, 3.0, np.inf]], np.float32))],
+     grad=False)
 case("laplace", "laplace", [mx.random.key(3)], grad=False)
 case("laplace_f16", "laplace_f16", [mx.random.key(4)], grad=False)
 case("windows_7", "windows_7", [normal(1)], grad=False)

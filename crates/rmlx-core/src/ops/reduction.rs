@@ -370,6 +370,34 @@ fn scan_public(
     }
 }
 
+/// Cumulative `log(sum(exp))` along `axis` (`None`: of the flattened array), MLX's
+/// `mx.logcumsumexp`: each step `logaddexp`, so no intermediate overflows. Integer input gives
+/// float32.
+///
+/// ```
+/// use rmlx_core::{self as mx, Array};
+/// let x = Array::from_slice(&[0.0f32, 0.0, 1000.0], &[3])?;
+/// let y = mx::logcumsumexp(&x, Some(0), false, true)?.to_vec::<f32>()?;
+/// assert!((y[1] - 2f32.ln()).abs() < 1e-6 && y[2] == 1000.0);
+/// # Ok::<(), rmlx_core::Error>(())
+/// ```
+pub fn logcumsumexp(
+    a: &Array,
+    axis: Option<isize>,
+    reverse: bool,
+    inclusive: bool,
+) -> Result<Array> {
+    let a = at_least_float(a)?;
+    scan_public(
+        "logcumsumexp",
+        ScanKind::LogAddExp,
+        &a,
+        axis,
+        reverse,
+        inclusive,
+    )
+}
+
 /// Cumulative sum along `axis` (`None`: of the flattened array). `reverse` scans from the end;
 /// `inclusive == false` gives the exclusive scan (output `i` sums the elements before `i`).
 /// bool input gives int32; other dtypes are kept (integers wrap).

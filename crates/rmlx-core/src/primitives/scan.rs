@@ -29,6 +29,7 @@ impl Primitive for Scan {
             ScanKind::Prod => "CumProd",
             ScanKind::Max => "CumMax",
             ScanKind::Min => "CumMin",
+            ScanKind::LogAddExp => "CumLogSumExp",
         }
     }
 
@@ -42,7 +43,7 @@ impl Primitive for Scan {
         &self,
         primals: &[Array],
         cotangent: &Array,
-        _: &Array,
+        output: &Array,
         _: &[usize],
     ) -> Result<Vec<Array>> {
         let x = &primals[0];
@@ -57,6 +58,7 @@ impl Primitive for Scan {
                 !self.reverse,
                 self.inclusive,
             )?,
+            ScanKind::LogAddExp => self.log_weighted_cumsum(x, &cot, output, !self.reverse)?,
             _ => Array::from_primitive(
                 x.shape().to_vec(),
                 x.dtype(),
@@ -101,6 +103,19 @@ impl Primitive for Scan {
                 )?;
                 &y * &r
             }
+            ScanKind::LogAddExp => {
+                // d out_i = sum_{j in prefix(i)} exp(x_j - out_i) t_j: the same weighted scan as
+                // the vjp, in the scan's own direction
+                let out = scan_op(
+                    "logcumsumexp",
+                    ScanKind::LogAddExp,
+                    x,
+                    self.axis as isize,
+                    self.reverse,
+                    self.inclusive,
+                )?;
+                self.log_weighted_forward(x, &t, &out)
+            }
             ScanKind::Max | ScanKind::Min => {
                 // the tangent of the element holding the running extreme
                 let is_max = self.kind == ScanKind::Max;
@@ -127,6 +142,58 @@ impl Primitive for Scan {
 }
 
 impl Scan {
+    /// MLX's vjp of logcumsumexp: `exp(x + logcumsumexp(log|g| - out))` over the opposite
+    /// direction, with the positive and negative parts of `g` taken separately (logs need
+    /// positive values; `finfo.min` stands for log 0).
+    fn log_weighted_cumsum(
+        &self,
+        x: &Array,
+        g: &Array,
+        out: &Array,
+        reverse: bool,
+    ) -> Result<Array> {
+        let dtype = g.dtype();
+        let zero = Array::scalar_as(0.0, dtype);
+        let floor = Array::scalar_as(crate::ops::finfo(dtype)?.min, dtype);
+        let log_abs = g.abs()?.log()?;
+        let pos = g.greater(&zero)?.where_(&log_abs, &floor)?;
+        let neg = g.less(&zero)?.where_(&log_abs, &floor)?;
+        let part = |lg: &Array| -> Result<Array> {
+            let c = scan_op(
+                "logcumsumexp",
+                ScanKind::LogAddExp,
+                &(lg - out)?,
+                self.axis as isize,
+                reverse,
+                self.inclusive,
+            )?;
+            (&c + x)?.exp()
+        };
+        &part(&pos)? - &part(&neg)?
+    }
+
+    /// The forward-mode counterpart: `exp(logcumsumexp(x + log|t|) - out)`, signs split.
+    fn log_weighted_forward(&self, x: &Array, t: &Array, out: &Array) -> Result<Array> {
+        let dtype = t.dtype();
+        let zero = Array::scalar_as(0.0, dtype);
+        let floor = Array::scalar_as(crate::ops::finfo(dtype)?.min, dtype);
+        let log_abs = t.abs()?.log()?;
+        let pos = t.greater(&zero)?.where_(&log_abs, &floor)?;
+        let neg = t.less(&zero)?.where_(&log_abs, &floor)?;
+        let part = |lt: &Array| -> Result<Array> {
+            let c = scan_op(
+                "logcumsumexp",
+                ScanKind::LogAddExp,
+                &(lt + x)?,
+                self.axis as isize,
+                self.reverse,
+                self.inclusive,
+            )?;
+            (&c - out)?.exp()
+        };
+        &part(&pos)? - &part(&neg)?
+    }
+
     /// The same scan over an input with a mapped axis inserted at `mapped`.
     fn shifted(&self, mapped: usize) -> Scan {
         Scan {
@@ -154,7 +221,9 @@ impl Primitive for ScanGrad {
                 let is_max = s.kind == ScanKind::Max;
                 dispatch_all!(x.dtype, T => cum_extreme_grad::<T>(x, cot, s.axis, s.reverse, s.inclusive, is_max))
             }
-            ScanKind::Sum => bail!(Value, "ScanGrad: cumsum needs no gradient kernel"),
+            ScanKind::Sum | ScanKind::LogAddExp => {
+                bail!(Value, "ScanGrad: {} needs no gradient kernel", s.name())
+            }
         })
     }
 

@@ -2,7 +2,7 @@
 //! views, dtypes.
 
 use proptest::prelude::*;
-use rmlx_core::{Array, Dtype};
+use rmlx_core::{self as mx, Array, Dtype};
 
 fn naive_scan(op: &str, line: &[f64], reverse: bool, inclusive: bool) -> Vec<f64> {
     let n = line.len();
@@ -159,6 +159,31 @@ fn large_scan_runs_in_parallel_blocks() {
     for r in 0..64 {
         for j in [0usize, 511, 1023] {
             assert_eq!(c[r * 1024 + j], (j + 1) as f32);
+        }
+    }
+}
+
+/// logcumsumexp's jvp against central differences in f64, both directions, both inclusivities.
+#[test]
+fn logcumsumexp_jvp_matches_finite_differences() {
+    let x = Array::from_slice(&[0.3f64, -1.2, 2.0, 0.7, -0.4, 1.1], &[2, 3]).unwrap();
+    let t = Array::from_slice(&[1.0f64, -0.5, 0.25, -2.0, 0.75, 0.1], &[2, 3]).unwrap();
+    for (reverse, inclusive) in [(false, true), (true, true), (false, false), (true, false)] {
+        let f = move |p: &[Array]| -> rmlx_core::Result<Vec<Array>> {
+            Ok(vec![mx::logcumsumexp(&p[0], Some(1), reverse, inclusive)?])
+        };
+        let (_, jt) = mx::jvp(f, &[x.clone()], &[t.clone()]).unwrap();
+        let eps = 1e-6;
+        let plus = f(&[(&x + &(&t * eps).unwrap()).unwrap()]).unwrap();
+        let minus = f(&[(&x - &(&t * eps).unwrap()).unwrap()]).unwrap();
+        let fd = ((&plus[0] - &minus[0]).unwrap() / (2.0 * eps)).unwrap();
+        let (a, b) = (jt[0].to_vec::<f64>().unwrap(), fd.to_vec::<f64>().unwrap());
+        for (i, (p, q)) in a.iter().zip(&b).enumerate() {
+            let ok = (p - q).abs() < 1e-6 || (p.is_nan() && q.is_nan());
+            assert!(
+                ok,
+                "reverse {reverse} inclusive {inclusive} element {i}: jvp {p}, fd {q}"
+            );
         }
     }
 }

@@ -25,6 +25,8 @@ pub enum ScanKind {
     Max,
     /// Running minimum (NaN propagates).
     Min,
+    /// Running `log(sum(exp))` (MLX's `logcumsumexp`); float types only.
+    LogAddExp,
 }
 
 /// Identities and combination of a scan over `T`.
@@ -33,19 +35,41 @@ pub trait ScanElem: Arith + Ordered + Pod {
     fn zero() -> Self;
     /// `1` as `T`.
     fn one() -> Self;
+    /// `log(exp(a) + exp(b))`, computed stably (`max + log1p(exp(-|a - b|))`, -inf when both
+    /// are); the identity for integer types, whose scans never use it.
+    fn log_add_exp(a: Self, b: Self) -> Self;
 }
 
 macro_rules! scan_elem {
-    ($($t:ty => $z:expr, $o:expr);*) => {$(
+    ($($t:ty => $z:expr, $o:expr, $to:expr, $from:expr);*) => {$(
         impl ScanElem for $t {
             #[inline(always)] fn zero() -> Self { $z }
             #[inline(always)] fn one() -> Self { $o }
+            #[inline(always)] fn log_add_exp(a: Self, b: Self) -> Self {
+                let (a, b): (f64, f64) = ($to(a), $to(b));
+                if a.is_nan() || b.is_nan() {
+                    return $from(f64::NAN);
+                }
+                let m = a.max(b);
+                if m == f64::NEG_INFINITY {
+                    return $from(m);
+                }
+                $from(m + (-(a - b).abs()).exp().ln_1p())
+            }
         }
     )*};
 }
-scan_elem!(u8 => 0, 1; u16 => 0, 1; u32 => 0, 1; u64 => 0, 1; i8 => 0, 1; i16 => 0, 1;
-    i32 => 0, 1; i64 => 0, 1; f32 => 0.0, 1.0; f64 => 0.0, 1.0;
-    half::f16 => half::f16::ZERO, half::f16::ONE; half::bf16 => half::bf16::ZERO, half::bf16::ONE);
+fn no_float<T>(_: T) -> f64 {
+    0.0
+}
+scan_elem!(u8 => 0, 1, no_float, |_| 0; u16 => 0, 1, no_float, |_| 0;
+    u32 => 0, 1, no_float, |_| 0; u64 => 0, 1, no_float, |_| 0;
+    i8 => 0, 1, no_float, |_| 0; i16 => 0, 1, no_float, |_| 0;
+    i32 => 0, 1, no_float, |_| 0; i64 => 0, 1, no_float, |_| 0;
+    f32 => 0.0, 1.0, |v: f32| v as f64, |v: f64| v as f32;
+    f64 => 0.0, 1.0, |v: f64| v, |v: f64| v;
+    half::f16 => half::f16::ZERO, half::f16::ONE, |v: half::f16| v.to_f64(), half::f16::from_f64;
+    half::bf16 => half::bf16::ZERO, half::bf16::ONE, |v: half::bf16| v.to_f64(), half::bf16::from_f64);
 
 impl ScanKind {
     #[inline(always)]
@@ -55,6 +79,7 @@ impl ScanKind {
             ScanKind::Prod => T::one(),
             ScanKind::Max => T::lowest(),
             ScanKind::Min => T::highest(),
+            ScanKind::LogAddExp => T::lowest(),
         }
     }
     #[inline(always)]
@@ -64,6 +89,7 @@ impl ScanKind {
             ScanKind::Prod => T::mul(a, b),
             ScanKind::Max => T::max_nan(a, b),
             ScanKind::Min => T::min_nan(a, b),
+            ScanKind::LogAddExp => T::log_add_exp(a, b),
         }
     }
 }
