@@ -133,12 +133,16 @@ pub fn save_state(optimizer: &dyn Optimizer, path: impl AsRef<Path>) -> Result<(
         ("optimizer".to_string(), optimizer.name().to_string()),
         ("keys".to_string(), keys.join("\n")),
     ]);
-    safetensors::tensor::serialize_to_file(views, &Some(meta), path).map_err(|e| match e {
-        safetensors::SafeTensorError::IoError(source) => Error::Io {
-            path: path.display().to_string(),
-            source,
-        },
-        e => io_err(path, e),
+    // written to a temporary file and renamed: a process killed mid-save leaves the earlier
+    // state whole
+    rmlx_core::io::write_atomic_path(path, |tmp| {
+        safetensors::tensor::serialize_to_file(views, &Some(meta), tmp).map_err(|e| match e {
+            safetensors::SafeTensorError::IoError(source) => Error::Io {
+                path: path.display().to_string(),
+                source,
+            },
+            e => io_err(path, e),
+        })
     })
 }
 

@@ -77,12 +77,10 @@ pub(crate) fn with_extension(path: &Path, ext: &str) -> PathBuf {
 
 static TMP_COUNTER: AtomicUsize = AtomicUsize::new(0);
 
-/// Runs `write` on a temporary path in `path`'s folder, then renames it to `path`. On any error
-/// the temporary file is removed and `path` is untouched.
-pub(crate) fn write_atomic_path(
-    path: &Path,
-    write: impl FnOnce(&Path) -> Result<()>,
-) -> Result<()> {
+/// Runs `write` on a temporary path in `path`'s folder, syncs it, then renames it to `path`. On
+/// any error the temporary file is removed and `path` is untouched: a process killed mid-write
+/// leaves the earlier file whole. Every saver of rmlx writes through it.
+pub fn write_atomic_path(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),

@@ -524,3 +524,46 @@ fn load_state_bad_files() {
     std::fs::remove_file(&junk).ok();
     assert!(matches!(e, rmlx_core::Error::Format { .. }), "{e}");
 }
+
+/// `save_state` writes a temporary file and renames it: a save that fails leaves the earlier
+/// file whole and no temporary file behind.
+#[test]
+fn save_state_is_atomic() {
+    let dir = std::env::temp_dir().join(format!("rmlx_state_atomic_{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("opt.safetensors");
+    let mut opt = Adam::new(0.01);
+    let params = model();
+    opt.apply_gradients(&params, &params).unwrap();
+    save_state(&opt, &file).unwrap();
+    // a save replaces the file by renaming a new one over it, never writes into it: the old
+    // file stays whole until the new one is complete (on Unix, a new inode)
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let ino = std::fs::metadata(&file).unwrap().ino();
+        save_state(&opt, &file).unwrap();
+        assert_ne!(
+            std::fs::metadata(&file).unwrap().ino(),
+            ino,
+            "saved in place"
+        );
+    }
+    let before = std::fs::read(&file).unwrap();
+    // a destination that cannot be replaced (a folder): the save fails, nothing is left over
+    let sub = dir.join("taken");
+    std::fs::create_dir_all(&sub).unwrap();
+    assert!(save_state(&opt, &sub).is_err());
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+    assert_eq!(std::fs::read(&file).unwrap(), before);
+    let mut resumed = Adam::new(0.01);
+    load_state(&mut resumed, &file).unwrap();
+    assert_eq!(resumed.step(), opt.step());
+    assert_eq!(keys(&resumed), keys(&opt));
+    std::fs::remove_dir_all(&dir).ok();
+}
