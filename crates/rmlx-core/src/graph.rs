@@ -153,6 +153,11 @@ fn eval_node(arr: Array, keep_graph: bool) -> Result<()> {
             .node
             .lock()
             .map_err(|_| Error::Value("eval: a graph node's lock was poisoned".into()))?;
+        if let Some(n) = guard.as_ref() {
+            // before anything is consumed: an output that cannot exist is an error, the graph
+            // stays as it was
+            check_allocatable(&arr, n.primitive.name())?;
+        }
         if keep {
             guard.clone()
         } else {
@@ -181,6 +186,43 @@ fn eval_node(arr: Array, keep_graph: bool) -> Result<()> {
     crate::profile::record(primitive.name(), clock, data.size());
     debug_assert_eq!(data.shape, arr.0.shape, "{}", primitive.name());
     let _ = arr.0.data.set(data);
+    Ok(())
+}
+
+/// Outputs at least this large are checked against the allocator before their kernel runs.
+const PROBE_BYTES: usize = 1 << 28;
+
+/// Errors (instead of the process aborting inside a kernel) when `arr`'s output has more elements
+/// than a `usize` counts or more bytes than the allocator will give. Views (which allocate
+/// nothing) are not checked; large outputs are probed with a fallible reservation, which on
+/// Linux costs an mmap/munmap and touches no page.
+fn check_allocatable(arr: &Array, primitive: &str) -> Result<()> {
+    if matches!(
+        primitive,
+        "Broadcast" | "Transpose" | "Slice" | "Copy" | "StopGradient"
+    ) {
+        return Ok(());
+    }
+    let shape = &arr.0.shape;
+    let bytes = shape
+        .iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .and_then(|n| n.checked_mul(arr.0.dtype.size()));
+    let Some(bytes) = bytes else {
+        return Err(Error::Value(format!(
+            "eval: the {primitive} output of shape {shape:?} ({}) has more bytes than this machine can address",
+            arr.0.dtype
+        )));
+    };
+    if bytes >= PROBE_BYTES {
+        let mut probe: Vec<u8> = Vec::new();
+        if probe.try_reserve_exact(bytes).is_err() {
+            return Err(Error::Value(format!(
+                "eval: cannot allocate {bytes} bytes for the {primitive} output of shape {shape:?} ({}): not enough memory",
+                arr.0.dtype
+            )));
+        }
+    }
     Ok(())
 }
 

@@ -165,7 +165,7 @@ pub fn arange(start: f64, stop: f64, step: f64, dtype: Dtype) -> Result<Array> {
     Ok(crate::dispatch_all!(dtype, T => {
         let first = <T as Element>::from_f64(start);
         let inc = <T as Arith>::sub(<T as Element>::from_f64(start + step), first);
-        let mut vals = Vec::with_capacity(n);
+        let mut vals = reserve::<T>("arange", n)?;
         let mut v = first;
         for _ in 0..n {
             vals.push(v);
@@ -185,34 +185,51 @@ pub fn arange(start: f64, stop: f64, step: f64, dtype: Dtype) -> Result<Array> {
 /// ```
 pub fn linspace(start: f64, stop: f64, num: usize, dtype: Dtype) -> Result<Array> {
     let (s, e) = (start as f32, stop as f32);
-    let vals: Vec<f32> = if num == 0 {
-        vec![]
-    } else if num == 1 {
-        vec![s]
-    } else {
+    let mut vals: Vec<f32> = reserve("linspace", num)?;
+    if num == 1 {
+        vals.push(s);
+    } else if num > 1 {
         let d = (num - 1) as f32;
-        (0..num)
-            .map(|i| {
-                let t = i as f32 / d;
-                (1.0 - t) * s + t * e
-            })
-            .collect()
-    };
+        vals.extend((0..num).map(|i| {
+            let t = i as f32 / d;
+            (1.0 - t) * s + t * e
+        }));
+    }
     constant(vals, &[num], Dtype::F32).astype(dtype)
 }
 
-fn mask_matrix(n: usize, m: usize, dtype: Dtype, keep: impl Fn(isize) -> bool) -> Array {
-    crate::dispatch_all!(dtype, T => {
+/// An empty vector with room for `n` values of `T`, or an error naming `op` when the machine
+/// cannot hold them (instead of the process aborting).
+pub(crate) fn reserve<T>(op: &str, n: usize) -> Result<Vec<T>> {
+    let mut v = Vec::new();
+    if v.try_reserve_exact(n).is_err() {
+        bail!(
+            Value,
+            "{op}: cannot allocate {n} elements of {} bytes: not enough memory",
+            std::mem::size_of::<T>()
+        );
+    }
+    Ok(v)
+}
+
+fn mask_matrix(n: usize, m: usize, dtype: Dtype, keep: impl Fn(isize) -> bool) -> Result<Array> {
+    let Some(total) = n.checked_mul(m) else {
+        bail!(
+            Value,
+            "eye/tri: a {n} x {m} matrix has more elements than this machine can address"
+        );
+    };
+    Ok(crate::dispatch_all!(dtype, T => {
         let one = <T as Element>::from_f64(1.0);
         let zero = <T as Element>::from_f64(0.0);
-        let mut vals = Vec::with_capacity(n * m);
+        let mut vals = reserve::<T>("eye/tri", total)?;
         for i in 0..n {
             for j in 0..m {
                 vals.push(if keep(j as isize - i as isize) { one } else { zero });
             }
         }
         constant(vals, &[n, m], dtype)
-    })
+    }))
 }
 
 /// An `n × m` (default `n × n`) matrix with ones on diagonal `k` (`k > 0` above the main one).
@@ -223,7 +240,7 @@ fn mask_matrix(n: usize, m: usize, dtype: Dtype, keep: impl Fn(isize) -> bool) -
 /// # Ok::<(), mx::Error>(())
 /// ```
 pub fn eye(n: usize, m: Option<usize>, k: isize, dtype: Dtype) -> Result<Array> {
-    Ok(mask_matrix(n, m.unwrap_or(n), dtype, |d| d == k))
+    mask_matrix(n, m.unwrap_or(n), dtype, |d| d == k)
 }
 
 /// The `n × n` identity matrix.
@@ -239,7 +256,7 @@ pub fn identity(n: usize, dtype: Dtype) -> Result<Array> {
 /// # Ok::<(), mx::Error>(())
 /// ```
 pub fn tri(n: usize, m: Option<usize>, k: isize, dtype: Dtype) -> Result<Array> {
-    Ok(mask_matrix(n, m.unwrap_or(n), dtype, |d| d <= k))
+    mask_matrix(n, m.unwrap_or(n), dtype, |d| d <= k)
 }
 
 pub(crate) fn tri_mask(x: &Array, k: isize, upper: bool) -> Result<Array> {

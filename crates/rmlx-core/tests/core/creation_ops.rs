@@ -153,3 +153,31 @@ fn eye_tri_and_masks() -> mx::Result<()> {
     ));
     Ok(())
 }
+
+/// Outputs no machine can hold are errors naming the op, not an aborted process (issue 20):
+/// sizes past the address space, so the check cannot depend on the machine's memory.
+#[test]
+fn impossible_sizes_are_errors_not_aborts() {
+    let huge = 1usize << 60; // 2^62 bytes of f32
+    let e = mx::random::uniform(&[huge], None)
+        .unwrap()
+        .eval()
+        .unwrap_err();
+    assert!(e.to_string().contains("cannot allocate"), "{e}");
+    let z = mx::zeros(&[huge], Dtype::F32).unwrap(); // a broadcast view: nothing allocated
+    let e = z.exp().unwrap().eval().unwrap_err();
+    assert!(e.to_string().contains("Exp"), "{e}");
+    let e = (&z + &z).unwrap().eval().unwrap_err();
+    assert!(e.to_string().contains("cannot allocate"), "{e}");
+    assert!(mx::eye(1 << 31, None, 0, Dtype::F32).is_err());
+    assert!(mx::tri(1 << 40, None, 0, Dtype::F32).is_err());
+    assert!(mx::linspace(0.0, 1.0, huge, Dtype::F32).is_err());
+    // element counts that overflow usize
+    let big = mx::zeros(&[1 << 40], Dtype::F32).unwrap();
+    let outer = big.reshape([1isize << 40, 1]).unwrap();
+    let e = (&outer * &big.reshape([1, 1isize << 40]).unwrap())
+        .unwrap()
+        .eval()
+        .unwrap_err();
+    assert!(e.to_string().contains("cannot"), "{e}");
+}
