@@ -306,10 +306,13 @@ pub(crate) fn parse_npy(bytes: &[u8], path: &Path) -> Result<Array> {
             "header lacks one of 'descr', 'fortran_order', 'shape'",
         ));
     };
-    let nbytes = shape
+    // the strides multiply every non-zero dimension, even when another one is zero
+    shape
         .iter()
+        .filter(|&&d| d != 0)
         .try_fold(dtype.size(), |acc, &d| acc.checked_mul(d))
         .ok_or_else(|| format_err(path, format!("shape {shape:?} is too large")))?;
+    let nbytes = shape.iter().product::<usize>() * dtype.size();
     let data = &bytes[end..];
     if data.len() != nbytes {
         return Err(format_err(

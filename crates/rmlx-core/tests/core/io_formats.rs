@@ -648,3 +648,32 @@ fn failed_saves_leave_the_earlier_file_intact() {
     let (m, _) = io::load_safetensors(&st).unwrap();
     assert_eq!(m.keys().collect::<Vec<_>>(), vec!["b"]);
 }
+
+/// An .npy with a zero dimension beside huge ones (zero bytes of data, but strides no machine
+/// can address) is a format error, not a panic (issue 20).
+#[test]
+fn npy_with_huge_zero_size_dims_is_an_error() {
+    let dir = tmp_dir("npy-huge");
+    let p = write(
+        &dir,
+        "huge.npy",
+        &npy_bytes(
+            1,
+            "{'descr': '<f4', 'fortran_order': False, 'shape': (0, 4611686018427387904, 4611686018427387904), }\n",
+            &[],
+        ),
+    );
+    let e = io::load(&p).unwrap_err();
+    assert!(e.to_string().contains("too large"), "{e}");
+    // a plain empty array still loads
+    let p = write(
+        &dir,
+        "empty.npy",
+        &npy_bytes(
+            1,
+            "{'descr': '<f4', 'fortran_order': False, 'shape': (0, 3), }\n",
+            &[],
+        ),
+    );
+    assert_eq!(io::load(&p).unwrap().shape(), &[0, 3]);
+}
