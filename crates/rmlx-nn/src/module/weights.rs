@@ -106,6 +106,15 @@ pub(crate) fn load_weights(m: &mut dyn Module, weights: Weights, strict: bool) -
             }
         }
     }
+    if !strict {
+        // keys the model does not have are ignored (as MLX's non-strict update ignores them);
+        // dropping them first also keeps a key like `layers.1000000000.weight` from building a
+        // list of a billion placeholders
+        let params = m.parameters();
+        let names: std::collections::HashSet<String> =
+            tree_flatten(&params).into_iter().map(|(k, _)| k).collect();
+        new.retain(|k, _| names.contains(k));
+    }
     if new.is_empty() {
         return Ok(());
     }

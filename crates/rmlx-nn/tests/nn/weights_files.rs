@@ -155,3 +155,31 @@ fn failed_save_leaves_the_earlier_file_intact() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// A weight name with a huge list index is ignored by a non-strict load (and named by a strict
+/// one) without building a list of placeholders up to that index (issue 20: this allocated
+/// 9.6 GB).
+#[test]
+fn huge_list_indices_are_ignored_not_allocated() {
+    use rmlx_nn::{Module, Sequential};
+    let mut model = Sequential::new(vec![
+        Box::new(Linear::new(2, 2, true).unwrap()) as Box<dyn Module>
+    ]);
+    let w = Array::from_slice(&[1.0f32, 2.0, 3.0, 4.0], &[2, 2]).unwrap();
+    let pairs = vec![
+        ("layers.1000000000.weight".to_string(), w.clone()),
+        ("layers.0.weight".to_string(), w.clone()),
+    ];
+    model.load_weights(pairs.clone(), false).unwrap();
+    let l = model
+        .module_at("layers.0")
+        .unwrap()
+        .as_any()
+        .downcast_ref::<Linear>()
+        .unwrap();
+    assert_eq!(l.weight.to_vec::<f32>().unwrap(), vec![1.0, 2.0, 3.0, 4.0]);
+    let Err(e) = model.load_weights(pairs, true) else {
+        panic!("a strict load of an unknown name must fail");
+    };
+    assert!(e.to_string().contains("layers.1000000000.weight"), "{e}");
+}
