@@ -111,7 +111,10 @@ impl Primitive for Quantize {
     }
 
     fn output_shapes(&self, inputs: &[Array]) -> Result<Vec<Vec<usize>>> {
-        let mut wq = inputs[0].shape().to_vec();
+        let Some(w) = inputs.first() else {
+            bail!(Value, "Quantize: expected one input");
+        };
+        let mut wq = w.shape().to_vec();
         let mut s = wq.clone();
         let cols = s.last().copied().unwrap_or(0);
         if let (Some(a), Some(b)) = (wq.last_mut(), s.last_mut()) {
@@ -201,6 +204,7 @@ impl Primitive for Dequantize {
     }
 
     fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
+        check_arity(self.name(), inputs, axes, 3)?;
         let (v, _) = batching::all_front(self.name(), inputs, axes)?;
         let out = dequantize(&v[0], &v[1], &v[2], self.group_size, self.bits)?;
         Ok((vec![out], vec![Some(0)]))
@@ -367,6 +371,7 @@ impl Primitive for QuantizedMatmul {
     /// A mapped `x` is more rows of one product (its mapped axis goes first); a mapped matrix,
     /// scale or bias is a product per example, through the dequantized matrices.
     fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
+        check_arity(self.name(), inputs, axes, 4)?;
         if axes.len() == 4 && axes[1..].iter().all(Option::is_none) {
             let (x, ax) = batching::single(self.name(), &inputs[..1], &axes[..1])?;
             let x = if ax + 1 == x.ndim() {
@@ -404,6 +409,19 @@ impl Primitive for QuantizedMatmul {
         }
         Ok((vec![out.reshape(&shape)?], vec![Some(0)]))
     }
+}
+
+/// Rejects a vmap call with other than `n` inputs (one axis entry each).
+fn check_arity(name: &str, inputs: &[Array], axes: &[Option<usize>], n: usize) -> Result<()> {
+    if inputs.len() != n || axes.len() != n {
+        bail!(
+            Transform,
+            "vmap: {name} expects {n} inputs and axes, got {} and {}",
+            inputs.len(),
+            axes.len()
+        );
+    }
+    Ok(())
 }
 
 /// `Arc`'d quantize primitive (for the op layer).

@@ -161,3 +161,19 @@ fn quantization_errors_are_mlx_errors() {
         vec![0.75; 32]
     );
 }
+
+#[test]
+fn quantized_hooks_reject_malformed_calls() {
+    let w = mx::zeros(&[4, 64], Dtype::F32).unwrap();
+    let (wq, s, b) = mx::quantize(&w, 32, 4).unwrap();
+    let x = mx::zeros(&[2, 64], Dtype::F32).unwrap();
+    let y = mx::quantized_matmul(&x, &wq, &s, &b, true, 32, 4).unwrap();
+    let p = y.primitive().unwrap();
+    assert!(p.vmap(&[x.clone()], &[Some(0)]).is_err()); // one input for a four-input node
+    let d = mx::dequantize(&wq, &s, &b, 32, 4)
+        .unwrap()
+        .primitive()
+        .unwrap();
+    assert!(d.vmap(&[wq.clone(), s.clone()], &[Some(0), None]).is_err());
+    assert!(wq.primitive().unwrap().output_shapes(&[]).is_err());
+}
