@@ -41,7 +41,7 @@ pub use ops::*;
 pub use rmlx_cpu::dtype::{ScalarValue, ToVecElement};
 pub use transforms::{
     checkpoint, custom_vjp, grad, grad_tree, jvp, jvp_tree, value_and_grad, value_and_grad_tree,
-    vjp, vjp_tree, vjp_with_argnums, vmap, vmap_tree, CustomFunction,
+    vjp, vjp_tree, vjp_with_argnums, vmap, vmap_tree, vmap_tree_prefix, CustomFunction,
 };
 
 #[doc(hidden)]

@@ -39,7 +39,7 @@ pub use grad::{grad, value_and_grad};
 pub use jvp::jvp;
 pub use tree::{grad_tree, jvp_tree, value_and_grad_tree, vjp_tree, ValuesAndGradTrees};
 pub use vjp::{vjp, vjp_with_argnums};
-pub use vmap::{vmap, vmap_tree};
+pub use vmap::{vmap, vmap_tree, vmap_tree_prefix};
 
 use std::sync::Arc;
 

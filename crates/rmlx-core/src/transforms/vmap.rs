@@ -135,6 +135,41 @@ pub fn vmap_tree<F>(
 where
     F: Fn(&[Tree<Array>]) -> Result<Vec<Tree<Array>>>,
 {
+    let prefix: Vec<Tree<Option<isize>>> = in_axes.iter().map(|&a| Tree::Leaf(a)).collect();
+    vmap_tree_prefix(f, &prefix, out_axes)
+}
+
+/// [`vmap_tree`] with an axis tree per argument, as MLX's `in_axes` prefix trees: a leaf gives
+/// every array below it that axis (or `None`), a dict or list must have the argument's keys or
+/// length and goes on deeper. `vmap_tree_prefix(f, &[Tree::Leaf(Some(0))], ..)` is
+/// `vmap_tree(f, &[Some(0)], ..)`.
+///
+/// ```
+/// use rmlx_core::tree::Tree;
+/// use rmlx_core::{self as mx, Array, Result};
+/// // {"w": shared, "x": mapped}
+/// let f = |args: &[Tree<Array>]| -> Result<Vec<Tree<Array>>> {
+///     let w = args[0].get("w").and_then(Tree::as_leaf).unwrap();
+///     let x = args[0].get("x").and_then(Tree::as_leaf).unwrap();
+///     Ok(vec![Tree::Leaf((w * x)?.sum(None, false)?)])
+/// };
+/// let arg = Tree::Dict([
+///     ("w".to_string(), Tree::Leaf(Array::from_slice(&[1.0f32, 2.0], &[2])?)),
+///     ("x".to_string(), Tree::Leaf(Array::from_slice(&[1.0f32, 1.0, 3.0, 4.0], &[2, 2])?)),
+/// ].into());
+/// let axes = Tree::Dict([("w".to_string(), Tree::Leaf(None)), ("x".to_string(), Tree::Leaf(Some(0)))].into());
+/// let out = mx::vmap_tree_prefix(f, &[axes], &[])(&[arg])?;
+/// assert_eq!(out[0].as_leaf().unwrap().to_vec::<f32>()?, vec![3.0, 11.0]);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn vmap_tree_prefix<F>(
+    f: F,
+    in_axes: &[Tree<Option<isize>>],
+    out_axes: &[isize],
+) -> impl Fn(&[Tree<Array>]) -> Result<Vec<Tree<Array>>>
+where
+    F: Fn(&[Tree<Array>]) -> Result<Vec<Tree<Array>>>,
+{
     let in_axes = in_axes.to_vec();
     let out_axes = out_axes.to_vec();
     move |args: &[Tree<Array>]| {
@@ -150,13 +185,22 @@ where
         let mut leaf_axes = Vec::new();
         let mut counts = Vec::with_capacity(args.len());
         for (i, a) in args.iter().enumerate() {
-            let ax = in_axes.get(i).copied().unwrap_or(Some(0));
             let flat = tree_flatten(a);
             counts.push(flat.len());
-            for (_, leaf) in flat {
-                leaves.push(leaf.clone());
-                leaf_axes.push(ax);
+            let before = leaf_axes.len();
+            match in_axes.get(i) {
+                Some(t) => prefix_axes(a, t, "", &mut leaf_axes)?,
+                None => leaf_axes.extend(std::iter::repeat_n(Some(0), flat.len())),
             }
+            if leaf_axes.len() - before != flat.len() {
+                bail!(
+                    Transform,
+                    "[vmap] the axes of argument {i} give {} leaves for its {}",
+                    leaf_axes.len() - before,
+                    flat.len()
+                );
+            }
+            leaves.extend(flat.into_iter().map(|(_, leaf)| leaf.clone()));
         }
         let axes = resolve_in_axes(&leaves, &leaf_axes)?;
         let structure: Vec<Tree<Array>> = args.to_vec();
@@ -210,6 +254,58 @@ where
                 })
             })
             .collect())
+    }
+}
+
+/// The axis of every leaf of `arg` (in flatten order) under the prefix tree `axes`.
+fn prefix_axes(
+    arg: &Tree<Array>,
+    axes: &Tree<Option<isize>>,
+    path: &str,
+    out: &mut Vec<Option<isize>>,
+) -> Result<()> {
+    let at = |k: &str| {
+        if path.is_empty() {
+            k.to_string()
+        } else {
+            format!("{path}.{k}")
+        }
+    };
+    match (axes, arg) {
+        (Tree::Leaf(ax), _) => {
+            out.extend(std::iter::repeat_n(*ax, tree_flatten(arg).len()));
+            Ok(())
+        }
+        (Tree::Dict(da), Tree::Dict(d)) => {
+            if let Some(k) = da.keys().find(|k| !d.contains_key(*k)) {
+                bail!(
+                    Transform,
+                    "[vmap] in_axes names \"{}\", which the argument does not have",
+                    at(k)
+                );
+            }
+            for (k, v) in d {
+                match da.get(k) {
+                    Some(t) => prefix_axes(v, t, &at(k), out)?,
+                    None => bail!(
+                        Transform,
+                        "[vmap] in_axes lacks \"{}\" of the argument",
+                        at(k)
+                    ),
+                }
+            }
+            Ok(())
+        }
+        (Tree::List(la), Tree::List(l)) if la.len() == l.len() => {
+            for (i, (t, v)) in la.iter().zip(l).enumerate() {
+                prefix_axes(v, t, &at(&i.to_string()), out)?;
+            }
+            Ok(())
+        }
+        _ => bail!(
+            Transform,
+            "[vmap] in_axes at \"{path}\" does not match the argument's structure"
+        ),
     }
 }
 

@@ -188,3 +188,44 @@ fn vmap_of_vmap_is_the_double_loop() {
         .unwrap();
     assert_close("vmap(vmap)", &out[0], &want, 1e-5);
 }
+
+#[test]
+fn prefix_tree_axes_map_leaves_and_check_structure() {
+    use rmlx_core::tree::{tree_unflatten, Tree};
+    let mut r = Rng(15);
+    let params = tree_unflatten(vec![
+        ("w".to_string(), rand(&mut r, &[4, 2])),
+        ("b".to_string(), rand(&mut r, &[2])),
+    ])
+    .unwrap();
+    let batch = tree_unflatten(vec![("x".to_string(), rand(&mut r, &[5, 4]))]).unwrap();
+    let f = |a: &[Tree<Array>]| -> Result<Vec<Tree<Array>>> {
+        let p = &a[0];
+        let w = p.get("w").and_then(Tree::as_leaf).unwrap();
+        let b = p.get("b").and_then(Tree::as_leaf).unwrap();
+        let x = a[1].get("x").and_then(Tree::as_leaf).unwrap();
+        Ok(vec![Tree::Leaf((&x.matmul(w)? + b)?)])
+    };
+    let x = batch.get("x").and_then(Tree::as_leaf).unwrap().clone();
+    let w = params.get("w").and_then(Tree::as_leaf).unwrap().clone();
+    let b = params.get("b").and_then(Tree::as_leaf).unwrap().clone();
+    let want = (&x.matmul(&w).unwrap() + &b).unwrap();
+    // the whole argument unmapped, or leaf by leaf: the same
+    let axes = [Tree::Leaf(None), Tree::Leaf(Some(0))];
+    let out = mx::vmap_tree_prefix(f, &axes, &[])(&[params.clone(), batch.clone()]).unwrap();
+    assert_close("prefix leaf", out[0].as_leaf().unwrap(), &want, 1e-5);
+    let per_leaf = tree_unflatten(vec![("w".to_string(), None), ("b".to_string(), None)]).unwrap();
+    let axes = [per_leaf, Tree::Leaf(Some(0))];
+    let out = mx::vmap_tree_prefix(f, &axes, &[])(&[params.clone(), batch.clone()]).unwrap();
+    assert_close("prefix dict", out[0].as_leaf().unwrap(), &want, 1e-5);
+    // a key the argument lacks, or a missing one, is an error naming it
+    let wrong = tree_unflatten(vec![("w".to_string(), None), ("c".to_string(), None)]).unwrap();
+    let e = match mx::vmap_tree_prefix(f, &[wrong, Tree::Leaf(Some(0))], &[])(&[
+        params.clone(),
+        batch.clone(),
+    ]) {
+        Ok(_) => panic!("mismatched axes accepted"),
+        Err(e) => e.to_string(),
+    };
+    assert!(e.contains("\"c\""), "{e}");
+}
