@@ -147,18 +147,7 @@ fn w4() -> mx::Result<Value> {
 /// W3's batch (each a `[1, 784]` row and its label), against one batched gradient of the mean
 /// loss, interleaved call by call. Timed: the call and the evaluation of every gradient.
 fn pegrad() -> mx::Result<Value> {
-    mx::random::seed(0);
-    let mut model = Mlp {
-        layers: vec![
-            nn::Linear::new(784, 512, true)?,
-            nn::Linear::new(512, 512, true)?,
-            nn::Linear::new(512, 10, true)?,
-        ],
-        state: ModuleState::default(),
-    };
-    mx::random::seed(1);
-    let x = mx::random::normal(&[256, 784], None)?;
-    let y = mx::random::randint(0, 10, &[256], mx::Dtype::I32, None)?;
+    let (mut model, x, y) = w3_setup()?;
     let xs = x.reshape([256, 1, 784])?;
     let ys = y.reshape([256, 1])?;
     mx::eval(&[&x, &y, &xs, &ys])?;
@@ -470,9 +459,10 @@ impl Mlp {
     }
 }
 
-fn w3() -> mx::Result<Value> {
+/// W3's model (seed 0) and data (seed 1, evaluated): the MLP, x `[256, 784]`, labels `[256]`.
+fn w3_setup() -> mx::Result<(Mlp, Array, Array)> {
     mx::random::seed(0);
-    let mut model = Mlp {
+    let model = Mlp {
         layers: vec![
             nn::Linear::new(784, 512, true)?,
             nn::Linear::new(512, 512, true)?,
@@ -484,6 +474,11 @@ fn w3() -> mx::Result<Value> {
     let x = mx::random::normal(&[256, 784], None)?;
     let y = mx::random::randint(0, 10, &[256], mx::Dtype::I32, None)?;
     mx::eval(&[&x, &y])?;
+    Ok((model, x, y))
+}
+
+fn w3() -> mx::Result<Value> {
+    let (mut model, x, y) = w3_setup()?;
     let mut opt = SGD::new(0.1);
     let (warmup, samples, _) = counts(5, 50, 1);
     let mut losses = Vec::new();

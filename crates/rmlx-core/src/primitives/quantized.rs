@@ -30,12 +30,40 @@ fn f32_values(d: &Data) -> Cow<'_, [f32]> {
 
 /// f32 values as a `dtype` array of `shape`.
 fn from_f32(v: Vec<f32>, dtype: Dtype, shape: &[usize]) -> Data {
-    let d = Data::new(Buffer::from_slice(&v), Dtype::F32, shape);
-    if dtype == Dtype::F32 {
+    with_dtype(Data::new(Buffer::from_slice(&v), Dtype::F32, shape), dtype)
+}
+
+/// `d` in `dtype`, converted only when it is not already (a same-type `cast` would copy).
+fn with_dtype(d: Data, dtype: Dtype) -> Data {
+    if d.dtype == dtype {
         d
     } else {
         cast(d, dtype)
     }
+}
+
+/// The last axis of `x` split into groups of `group_size`: `[.., cols]` -> `[.., cols / gs, gs]`.
+fn grouped(x: &Array, group_size: usize) -> Result<Array> {
+    let mut shape: Vec<isize> = x.shape()[..x.ndim().saturating_sub(1)]
+        .iter()
+        .map(|&d| d as isize)
+        .collect();
+    shape.extend([-1, group_size as isize]);
+    x.reshape(shape)
+}
+
+/// The quantized levels `q` of a packed matrix as floats of the scales' dtype, grouped
+/// (dequantized with unit scales and zero biases, as MLX's gradients of the scales do).
+fn grouped_levels(
+    w: &Array,
+    s: &Array,
+    b: &Array,
+    group_size: usize,
+    bits: usize,
+) -> Result<Array> {
+    let ones = crate::ops::ones_like(s)?;
+    let zeros = crate::ops::zeros_like(b)?;
+    grouped(&dequantize(w, &ones, &zeros, group_size, bits)?, group_size)
 }
 
 /// The bytes of a packed (`uint32`) array, row-major (borrowed when contiguous).
@@ -163,12 +191,7 @@ impl Primitive for Dequantize {
             rounding(dtype),
             &mut buf.as_mut_slice::<f32>()[..n],
         );
-        let out = Data::new(buf, Dtype::F32, shape);
-        Ok(if dtype == Dtype::F32 {
-            out
-        } else {
-            cast(out, dtype)
-        })
+        Ok(with_dtype(Data::new(buf, Dtype::F32, shape), dtype))
     }
 
     /// No gradient for the packed integers; the scales' and biases' are the per-group sums
@@ -180,25 +203,16 @@ impl Primitive for Dequantize {
         _: &Array,
         argnums: &[usize],
     ) -> Result<Vec<Array>> {
-        let grouped = |x: &Array| -> Result<Array> {
-            let mut shape: Vec<isize> = x.shape()[..x.ndim() - 1]
-                .iter()
-                .map(|&d| d as isize)
-                .collect();
-            shape.extend([-1, self.group_size as isize]);
-            x.reshape(shape)
-        };
+        let gs = self.group_size;
         argnums
             .iter()
             .map(|&i| match i {
                 0 => crate::ops::zeros_like(&primals[0]),
                 1 => {
-                    let ones = crate::ops::ones_like(&primals[1])?;
-                    let zeros = crate::ops::zeros_like(&primals[2])?;
-                    let qv = dequantize(&primals[0], &ones, &zeros, self.group_size, self.bits)?;
-                    (&grouped(cotangent)? * &grouped(&qv)?)?.sum(-1, false)
+                    let q = grouped_levels(&primals[0], &primals[1], &primals[2], gs, self.bits)?;
+                    (&grouped(cotangent, gs)? * &q)?.sum(-1, false)
                 }
-                _ => grouped(cotangent)?.sum(-1, false),
+                _ => grouped(cotangent, gs)?.sum(-1, false),
             })
             .collect()
     }
@@ -286,14 +300,12 @@ impl Primitive for QuantizedMatmul {
         } else {
             deq
         };
-        let x2 = contiguous(cast(x, Dtype::F32)).with_layout(Layout::contiguous(&[m, k]))?;
+        let x2 = contiguous(with_dtype(x, Dtype::F32)).with_layout(Layout::contiguous(&[m, k]))?;
         let out = gemm::matmul(&x2, &wmat, None, 1.0, 0.0, &[m, n], Dtype::F32)?;
-        let out = out.with_layout(Layout::contiguous(shape))?;
-        Ok(if dtype == Dtype::F32 {
-            out
-        } else {
-            cast(out, dtype)
-        })
+        Ok(with_dtype(
+            out.with_layout(Layout::contiguous(shape))?,
+            dtype,
+        ))
     }
 
     /// MLX's rules: `x` gets the product with the other orientation; the scales and biases get
@@ -318,7 +330,7 @@ impl Primitive for QuantizedMatmul {
             } else {
                 fx.t()?.matmul(&fc)?
             };
-            let d = dw.reshape([dw.shape()[0] as isize, -1, self.group_size as isize])?;
+            let d = grouped(&dw, self.group_size)?;
             dsb = Some(d.clone());
             Ok(d)
         };
@@ -340,11 +352,8 @@ impl Primitive for QuantizedMatmul {
                 ),
                 3 => dw_grouped()?.sum(-1, false)?.astype(b.dtype()),
                 _ => {
-                    let ones = crate::ops::ones_like(s)?;
-                    let zeros = crate::ops::zeros_like(b)?;
-                    let wq = dequantize(w, &ones, &zeros, self.group_size, self.bits)?;
-                    let wq = wq.reshape([wq.shape()[0] as isize, -1, self.group_size as isize])?;
-                    (&dw_grouped()? * &wq)?.sum(-1, false)?.astype(s.dtype())
+                    let q = grouped_levels(w, s, b, self.group_size, self.bits)?;
+                    (&dw_grouped()? * &q)?.sum(-1, false)?.astype(s.dtype())
                 }
             })
             .collect()
