@@ -40,8 +40,10 @@ pub use graph::eval;
 pub use ops::*;
 pub use rmlx_cpu::dtype::{ScalarValue, ToVecElement};
 pub use transforms::{
-    checkpoint, custom_vjp, grad, grad_tree, jvp, jvp_tree, value_and_grad, value_and_grad_tree,
-    vjp, vjp_tree, vjp_with_argnums, vmap, vmap_tree, vmap_tree_prefix, CustomFunction,
+    checkpoint, compile, compile_enabled, compile_with_state, custom_vjp, disable_compile,
+    enable_compile, grad, grad_tree, jvp, jvp_tree, value_and_grad, value_and_grad_tree, vjp,
+    vjp_tree, vjp_with_argnums, vmap, vmap_tree, vmap_tree_prefix, CompileState, CompileStats,
+    CompiledFn, CompiledStep, CustomFunction,
 };
 
 #[doc(hidden)]

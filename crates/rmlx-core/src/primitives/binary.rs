@@ -89,6 +89,12 @@ impl Primitive for Binary {
         }
     }
 
+    fn fusion_step(&self, inputs: &[Dtype]) -> Option<crate::backend::cpu::fused::Step> {
+        let a = *inputs.first()?;
+        crate::backend::cpu::fused::fusable_binary(self.0, a)
+            .then_some(crate::backend::cpu::fused::Step::Binary(self.0))
+    }
+
     fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
         let (v, ax) = batching::align_elementwise(self.name(), inputs, axes, false)?;
         let out = crate::ops::binary::binary_op(self.0, &v[0], &v[1])?;

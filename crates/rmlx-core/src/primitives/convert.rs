@@ -37,6 +37,13 @@ impl Primitive for AsType {
         tangents[0].astype(self.dtype)
     }
 
+    fn fusion_step(&self, inputs: &[Dtype]) -> Option<crate::backend::cpu::fused::Step> {
+        let x = *inputs.first()?;
+        (crate::backend::cpu::fused::supports(x)
+            && crate::backend::cpu::fused::supports(self.dtype))
+        .then_some(crate::backend::cpu::fused::Step::Cast)
+    }
+
     fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
         let (x, ax) = batching::single(self.name(), inputs, axes)?;
         Ok((vec![x.astype(self.dtype)?], vec![Some(ax)]))

@@ -134,6 +134,14 @@ pub trait Primitive: Send + Sync + fmt::Debug {
     fn is_equivalent(&self, other: &dyn Primitive) -> bool {
         self.name() == other.name() && format!("{self:?}") == format!("{other:?}")
     }
+
+    /// The step of a fused elementwise program this primitive is, given its inputs' dtypes (MLX's
+    /// `is_fusable`), or `None` when `compile` must not fuse it. Only primitives whose unfused
+    /// kernel computes exactly what the fused step computes answer `Some`.
+    fn fusion_step(&self, inputs: &[Dtype]) -> Option<crate::backend::cpu::fused::Step> {
+        let _ = inputs;
+        None
+    }
 }
 
 /// `fn name(&self) -> &'static str { $name }` inside an `impl Primitive` (MLX's `DEFINE_NAME`).
@@ -223,6 +231,7 @@ pub fn zero_cotangents(primals: &[Array], argnums: &[usize]) -> Result<Vec<Array
 
 pub mod batching;
 pub mod binary;
+pub mod compiled;
 pub mod convert;
 pub mod creation;
 pub mod fast;

@@ -192,6 +192,26 @@ impl Primitive for Reduce {
         }
     }
 
+    /// The input's shape with the reduced axes as size 1.
+    fn output_shapes(&self, inputs: &[Array]) -> Result<Vec<Vec<usize>>> {
+        let Some(x) = inputs.first() else {
+            bail!(Value, "{}: expected one input", self.name());
+        };
+        let mut shape = x.shape().to_vec();
+        for &a in &self.axes {
+            match shape.get_mut(a) {
+                Some(d) => *d = 1,
+                None => bail!(
+                    Shape,
+                    "{}: axis {a} of a rank-{} input",
+                    self.name(),
+                    x.ndim()
+                ),
+            }
+        }
+        Ok(vec![shape])
+    }
+
     fn eval_cpu(&self, inputs: Vec<Data>, shape: &[usize], dtype: Dtype) -> Result<Data> {
         let x = &inputs[0];
         let axes = &self.axes;

@@ -86,6 +86,23 @@ pub struct Reshape {
 impl Primitive for Reshape {
     define_name!("Reshape");
 
+    /// The target shape, when the input has as many elements (a reshape's target is fixed:
+    /// shapeless compilation of a reshape to a size that changed with the inputs is an error).
+    fn output_shapes(&self, inputs: &[Array]) -> Result<Vec<Vec<usize>>> {
+        let Some(x) = inputs.first() else {
+            bail!(Value, "Reshape: expected one input");
+        };
+        if x.size() != self.shape.iter().product::<usize>() {
+            bail!(
+                Shape,
+                "Reshape: the traced target shape {:?} does not fit an input of shape {:?}",
+                self.shape,
+                x.shape()
+            );
+        }
+        Ok(vec![self.shape.clone()])
+    }
+
     fn eval_cpu(&self, inputs: Vec<Data>, shape: &[usize], _: Dtype) -> Result<Data> {
         let [x] = super::take_inputs(self.name(), inputs)?;
         if let Some(view) = x.layout().reshape(shape) {

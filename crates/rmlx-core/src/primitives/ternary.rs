@@ -57,6 +57,13 @@ impl Primitive for Select {
         c.where_(&tx, &ty)?.broadcast_to(c.shape())
     }
 
+    fn fusion_step(&self, inputs: &[Dtype]) -> Option<crate::backend::cpu::fused::Step> {
+        inputs
+            .iter()
+            .all(|&x| crate::backend::cpu::fused::supports(x))
+            .then_some(crate::backend::cpu::fused::Step::Select)
+    }
+
     fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
         let (v, ax) = batching::align_elementwise(self.name(), inputs, axes, false)?;
         Ok((vec![v[0].where_(&v[1], &v[2])?], vec![Some(ax)]))

@@ -64,6 +64,12 @@ impl Primitive for Unary {
         }
     }
 
+    fn fusion_step(&self, inputs: &[Dtype]) -> Option<crate::backend::cpu::fused::Step> {
+        let x = *inputs.first()?;
+        crate::backend::cpu::fused::fusable_unary(self.0, x)
+            .then_some(crate::backend::cpu::fused::Step::Unary(self.0))
+    }
+
     fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
         let (x, ax) = batching::single(self.name(), inputs, axes)?;
         Ok((

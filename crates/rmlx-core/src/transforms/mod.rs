@@ -26,6 +26,7 @@
 //! ```
 
 mod checkpoint;
+mod compile;
 mod custom;
 mod grad;
 mod jvp;
@@ -34,6 +35,10 @@ mod vjp;
 mod vmap;
 
 pub use checkpoint::checkpoint;
+pub use compile::{
+    compile, compile_enabled, compile_with_state, disable_compile, enable_compile, CompileState,
+    CompileStats, CompiledFn, CompiledStep,
+};
 pub use custom::{custom_vjp, CustomFunction, JvpFn, VjpFn, VmapFn};
 pub use grad::{grad, value_and_grad};
 pub use jvp::jvp;

@@ -9,6 +9,7 @@
     clippy::needless_range_loop
 )]
 
+mod compile;
 mod conv_ops;
 mod creation_ops;
 mod elementwise;

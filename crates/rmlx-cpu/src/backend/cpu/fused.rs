@@ -1,0 +1,597 @@
+//! Fused elementwise programs: the kernel behind `compile`'s fusion (MLX's `Compiled` primitive).
+//!
+//! A [`Program`] is a straight-line list of elementwise steps over registers: registers
+//! `0..inputs.len()` hold the inputs, register `inputs.len() + i` the result of step `i`. [`eval`]
+//! runs the whole program over tiles of [`TILE`] elements: each input tile is loaded once (any
+//! strides, broadcast inputs as zero strides), every step runs over the L1-resident tiles, and
+//! only the outputs are written back. A chain of `k` elementwise ops then reads and writes main
+//! memory once instead of `k` times.
+//!
+//! Registers hold f32; a step whose dtype is f16 or bf16 rounds its result to that type, so each
+//! step gives exactly the numbers the unfused kernel of the same op gives (those compute in f32
+//! and round once too). Bool values are 0.0 / 1.0. The tile loop is compiled for AVX-512 and
+//! AVX2+FMA and picked at run time.
+
+use half::{bf16, f16};
+
+use super::binary::BinaryOp;
+use super::elementwise::TILE;
+use super::parallel::{for_each_chunk_mut, PAR_CHUNK, PAR_THRESHOLD};
+use super::scalar::{maximum, minimum, Arith, FloatMath};
+use super::strided::{collapse, offset_of};
+use super::unary::UnaryOp;
+use crate::buffer::{Buffer, Data};
+use crate::{bail, Dtype, Result};
+
+/// One step of a [`Program`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Step {
+    /// An elementwise unary op on one register.
+    Unary(UnaryOp),
+    /// An elementwise binary op on two registers.
+    Binary(BinaryOp),
+    /// `c != 0 ? x : y` on three registers (MLX's `Select`, `where`).
+    Select,
+    /// `x ** n` for a small integer `n` (2 to 4), by repeated multiplication.
+    PowInt(i32),
+    /// A dtype conversion to the step's dtype (rounding to f16/bf16, `x != 0` for bool).
+    Cast,
+}
+
+impl Step {
+    /// The number of registers the step reads.
+    pub fn arity(self) -> usize {
+        match self {
+            Step::Unary(_) | Step::PowInt(_) | Step::Cast => 1,
+            Step::Binary(_) => 2,
+            Step::Select => 3,
+        }
+    }
+}
+
+/// One instruction: `step` applied to registers `args`, its result of dtype `dtype`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Instr {
+    /// What to compute.
+    pub step: Step,
+    /// The registers read (each below this instruction's own register).
+    pub args: Vec<usize>,
+    /// The result's dtype: f32, f16, bf16 or bool.
+    pub dtype: Dtype,
+}
+
+/// A straight-line elementwise program (see the module documentation).
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Program {
+    /// The dtype of each input register.
+    pub inputs: Vec<Dtype>,
+    /// The instructions, in order.
+    pub instrs: Vec<Instr>,
+    /// The registers written out, one output array each.
+    pub outputs: Vec<usize>,
+}
+
+/// True for the dtypes a fused program computes on (in f32 registers, exactly).
+pub fn supports(dtype: Dtype) -> bool {
+    matches!(dtype, Dtype::F32 | Dtype::F16 | Dtype::Bf16 | Dtype::Bool)
+}
+
+impl Program {
+    /// The dtype of register `r`.
+    pub fn dtype_of(&self, r: usize) -> Option<Dtype> {
+        match self.inputs.get(r) {
+            Some(&d) => Some(d),
+            None => self.instrs.get(r - self.inputs.len()).map(|i| i.dtype),
+        }
+    }
+
+    /// Checks that every instruction reads earlier registers with its arity and every dtype is
+    /// one a program computes on.
+    pub fn validate(&self) -> Result<()> {
+        let n = self.inputs.len();
+        if let Some(d) = self.inputs.iter().find(|d| !supports(**d)) {
+            bail!(Dtype, "Compiled: a fused program cannot read {d} inputs");
+        }
+        for (i, ins) in self.instrs.iter().enumerate() {
+            if ins.args.len() != ins.step.arity() || ins.args.iter().any(|&a| a >= n + i) {
+                bail!(
+                    Value,
+                    "Compiled: instruction {i} ({:?}) reads registers {:?}",
+                    ins.step,
+                    ins.args
+                );
+            }
+            if !supports(ins.dtype) {
+                bail!(
+                    Dtype,
+                    "Compiled: a fused program cannot compute {}",
+                    ins.dtype
+                );
+            }
+        }
+        if self.outputs.is_empty() || self.outputs.iter().any(|&r| r >= n + self.instrs.len()) {
+            bail!(Value, "Compiled: bad output registers {:?}", self.outputs);
+        }
+        Ok(())
+    }
+}
+
+/// Runs `program` over `inputs`, each already broadcast to `shape` (any strides), returning one
+/// row-major array per output register.
+pub fn eval(program: &Program, inputs: &[Data], shape: &[usize]) -> Result<Vec<Data>> {
+    program.validate()?;
+    if inputs.len() != program.inputs.len() {
+        bail!(
+            Value,
+            "Compiled: expected {} inputs, got {}",
+            program.inputs.len(),
+            inputs.len()
+        );
+    }
+    for (k, (x, &d)) in inputs.iter().zip(&program.inputs).enumerate() {
+        if x.dtype != d || x.shape != shape {
+            bail!(
+                Value,
+                "Compiled: input {k} is {:?} {}, the program reads {:?} {d}",
+                x.shape,
+                x.dtype,
+                shape
+            );
+        }
+    }
+    let n: usize = shape.iter().product();
+    let strides: Vec<&[isize]> = inputs.iter().map(|d| &d.strides[..]).collect();
+    let (mut cshape, mut cstrides) = collapse(shape, &strides);
+    if cshape.is_empty() {
+        cshape.push(1);
+        cstrides.iter_mut().for_each(|s| s.push(0));
+    }
+    let walk = DynWalk {
+        row: *cshape.last().unwrap_or(&1),
+        inner: cstrides.iter().map(|s| *s.last().unwrap_or(&0)).collect(),
+        offsets: inputs.iter().map(|d| d.offset).collect(),
+        shape: cshape,
+        strides: cstrides,
+    };
+    let raws: Vec<&[u8]> = inputs.iter().map(|d| d.buf.bytes()).collect();
+    let out_dtypes: Vec<Dtype> = program
+        .outputs
+        .iter()
+        .map(|&r| program.dtype_of(r).unwrap_or(Dtype::F32))
+        .collect();
+    let mut bufs: Vec<Buffer> = out_dtypes
+        .iter()
+        .map(|d| Buffer::new(n * d.size()))
+        .collect();
+    {
+        // one task per chunk of output positions, holding that chunk of every output
+        let chunk = PAR_CHUNK;
+        let n_chunks = n.div_ceil(chunk);
+        let mut tasks: Vec<(usize, Vec<&mut [u8]>)> =
+            (0..n_chunks).map(|k| (k * chunk, Vec::new())).collect();
+        for (buf, d) in bufs.iter_mut().zip(&out_dtypes) {
+            let size = d.size();
+            let bytes = &mut buf.bytes_mut()[..n * size];
+            for (task, part) in tasks.iter_mut().zip(bytes.chunks_mut(chunk * size)) {
+                task.1.push(part);
+            }
+        }
+        let ctx = Ctx {
+            program,
+            walk: &walk,
+            raws: &raws,
+            out_dtypes: &out_dtypes,
+        };
+        let par = n >= PAR_THRESHOLD;
+        for_each_chunk_mut(&mut tasks, 1, par, &|_, ts| {
+            let mut regs = vec![[0.0f32; TILE]; program.inputs.len() + program.instrs.len()];
+            for (first, outs) in ts.iter_mut() {
+                let len = outs
+                    .first()
+                    .map(|o| o.len() / out_dtypes[0].size())
+                    .unwrap_or(0);
+                run_wide(&ctx, *first, len, outs, &mut regs);
+            }
+        });
+    }
+    Ok(bufs
+        .into_iter()
+        .zip(out_dtypes)
+        .map(|(b, d)| Data::new(b, d, shape))
+        .collect())
+}
+
+/// The operands' layout after collapsing axes, for any number of operands.
+struct DynWalk {
+    shape: Vec<usize>,
+    strides: Vec<Vec<isize>>,
+    offsets: Vec<usize>,
+    row: usize,
+    inner: Vec<isize>,
+}
+
+/// What every chunk task reads.
+struct Ctx<'a> {
+    program: &'a Program,
+    walk: &'a DynWalk,
+    raws: &'a [&'a [u8]],
+    out_dtypes: &'a [Dtype],
+}
+
+/// [`run`] compiled for AVX-512 or AVX2+FMA when the CPU has them.
+fn run_wide(ctx: &Ctx, first: usize, len: usize, outs: &mut [&mut [u8]], regs: &mut [[f32; TILE]]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx512f,avx512bw,avx2,fma")]
+        unsafe fn v4(c: &Ctx, f: usize, l: usize, o: &mut [&mut [u8]], r: &mut [[f32; TILE]]) {
+            run(c, f, l, o, r)
+        }
+        #[target_feature(enable = "avx2,fma")]
+        unsafe fn v3(c: &Ctx, f: usize, l: usize, o: &mut [&mut [u8]], r: &mut [[f32; TILE]]) {
+            run(c, f, l, o, r)
+        }
+        if std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512bw")
+        {
+            // SAFETY: the CPU supports AVX-512F/BW (checked just above).
+            return unsafe { v4(ctx, first, len, outs, regs) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            // SAFETY: the CPU supports AVX2 and FMA (checked just above).
+            return unsafe { v3(ctx, first, len, outs, regs) };
+        }
+    }
+    run(ctx, first, len, outs, regs)
+}
+
+/// Computes output positions `first..first + len` into `outs` (each that chunk of an output).
+#[inline(always)]
+fn run(ctx: &Ctx, first: usize, len: usize, outs: &mut [&mut [u8]], regs: &mut [[f32; TILE]]) {
+    let w = ctx.walk;
+    let p = ctx.program;
+    let nin = p.inputs.len();
+    let mut offsets = vec![0usize; nin];
+    let mut pos = 0;
+    while pos < len {
+        let lin = first + pos;
+        let seg = (w.row - lin % w.row).min(len - pos);
+        for (j, o) in offsets.iter_mut().enumerate() {
+            *o = offset_of(lin, &w.shape, &w.strides[j], w.offsets[j]);
+        }
+        let mut k = 0;
+        while k < seg {
+            let m = TILE.min(seg - k);
+            for j in 0..nin {
+                let s = w.inner[j];
+                let base = (offsets[j] as isize + k as isize * s) as usize;
+                load(p.inputs[j], ctx.raws[j], base, s, &mut regs[j][..m]);
+            }
+            for (i, ins) in p.instrs.iter().enumerate() {
+                exec(ins, regs, nin + i, m);
+            }
+            for (o, (&r, &d)) in p.outputs.iter().zip(ctx.out_dtypes).enumerate() {
+                let at = (pos + k) * d.size();
+                store(d, &regs[r][..m], &mut outs[o][at..at + m * d.size()]);
+            }
+            k += m;
+        }
+        pos += seg;
+    }
+}
+
+/// Reads `out.len()` elements of `dtype` (start `base`, step `stride`) as f32.
+#[inline(always)]
+fn load(dtype: Dtype, raw: &[u8], base: usize, stride: isize, out: &mut [f32]) {
+    #[inline(always)]
+    fn gather<T: bytemuck::Pod>(
+        raw: &[T],
+        base: usize,
+        stride: isize,
+        out: &mut [f32],
+        f: impl Fn(T) -> f32,
+    ) {
+        let n = out.len();
+        match stride {
+            1 => {
+                for (o, &v) in out.iter_mut().zip(&raw[base..base + n]) {
+                    *o = f(v);
+                }
+            }
+            0 => out.fill(f(raw[base])),
+            s => {
+                for (k, o) in out.iter_mut().enumerate() {
+                    *o = f(raw[(base as isize + k as isize * s) as usize]);
+                }
+            }
+        }
+    }
+    match dtype {
+        Dtype::F16 => gather::<f16>(bytemuck::cast_slice(raw), base, stride, out, f16::to_f32),
+        Dtype::Bf16 => gather::<bf16>(bytemuck::cast_slice(raw), base, stride, out, bf16::to_f32),
+        Dtype::Bool => gather::<u8>(raw, base, stride, out, |v| (v != 0) as u8 as f32),
+        _ => gather::<f32>(bytemuck::cast_slice(raw), base, stride, out, |v| v),
+    }
+}
+
+/// Writes f32 register values as elements of `dtype`.
+#[inline(always)]
+fn store(dtype: Dtype, src: &[f32], out: &mut [u8]) {
+    match dtype {
+        Dtype::F16 => {
+            let out: &mut [f16] = bytemuck::cast_slice_mut(out);
+            out.iter_mut()
+                .zip(src)
+                .for_each(|(o, &v)| *o = f16::from_f32(v));
+        }
+        Dtype::Bf16 => {
+            let out: &mut [bf16] = bytemuck::cast_slice_mut(out);
+            out.iter_mut()
+                .zip(src)
+                .for_each(|(o, &v)| *o = bf16::from_f32(v));
+        }
+        Dtype::Bool => out
+            .iter_mut()
+            .zip(src)
+            .for_each(|(o, &v)| *o = (v != 0.0) as u8),
+        _ => bytemuck::cast_slice_mut::<u8, f32>(out).copy_from_slice(src),
+    }
+}
+
+/// Runs one instruction over the first `m` lanes, writing register `dst`.
+#[inline(always)]
+fn exec(ins: &Instr, regs: &mut [[f32; TILE]], dst: usize, m: usize) {
+    let (lo, hi) = regs.split_at_mut(dst);
+    let out = &mut hi[0][..m];
+    let arg = |k: usize| &lo[ins.args[k]][..m];
+    match ins.step {
+        Step::Unary(op) => unary(op, out, arg(0)),
+        Step::Binary(op) => binary(op, out, arg(0), arg(1)),
+        Step::Select => {
+            let (c, x, y) = (arg(0), arg(1), arg(2));
+            for (((o, &c), &x), &y) in out.iter_mut().zip(c).zip(x).zip(y) {
+                *o = if c != 0.0 { x } else { y };
+            }
+        }
+        Step::PowInt(n) => {
+            let x = arg(0);
+            match n {
+                2 => zip1(out, x, |v| v * v),
+                3 => zip1(out, x, |v| v * v * v),
+                _ => zip1(out, x, |v| (v * v) * (v * v)),
+            }
+        }
+        Step::Cast => match ins.dtype {
+            Dtype::Bool => zip1(out, arg(0), |v| (v != 0.0) as u8 as f32),
+            _ => out.copy_from_slice(arg(0)),
+        },
+    }
+    match ins.dtype {
+        Dtype::F16 => out.iter_mut().for_each(|v| *v = f16::from_f32(*v).to_f32()),
+        Dtype::Bf16 => out
+            .iter_mut()
+            .for_each(|v| *v = bf16::from_f32(*v).to_f32()),
+        _ => {}
+    }
+}
+
+#[inline(always)]
+fn zip1(out: &mut [f32], x: &[f32], f: impl Fn(f32) -> f32) {
+    for (o, &v) in out.iter_mut().zip(x) {
+        *o = f(v);
+    }
+}
+
+#[inline(always)]
+fn zip2(out: &mut [f32], a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32) {
+    for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
+        *o = f(x, y);
+    }
+}
+
+/// The unfused kernels' f32 functions, one per op (bool results as 0.0 / 1.0).
+#[inline(always)]
+fn unary(op: UnaryOp, out: &mut [f32], x: &[f32]) {
+    use UnaryOp::*;
+    type M = f32;
+    macro_rules! m {
+        ($f:ident) => {
+            zip1(out, x, <M as FloatMath>::$f)
+        };
+    }
+    macro_rules! pred {
+        ($f:ident) => {
+            zip1(out, x, |v| <M as FloatMath>::$f(v) as u8 as f32)
+        };
+    }
+    match op {
+        Abs => zip1(out, x, <M as Arith>::abs),
+        Negative => zip1(out, x, <M as Arith>::neg),
+        Sign => zip1(out, x, <M as Arith>::sign),
+        LogicalNot => zip1(out, x, |v| (v == 0.0) as u8 as f32),
+        // integers only: never fused (see `fusable_unary`)
+        BitwiseInvert => zip1(out, x, |v| v),
+        Square => m!(square),
+        Sqrt => m!(sqrt),
+        Rsqrt => m!(rsqrt),
+        Reciprocal => m!(reciprocal),
+        Exp => m!(exp),
+        Expm1 => m!(expm1),
+        Log => m!(log),
+        Log1p => m!(log1p),
+        Log2 => m!(log2),
+        Log10 => m!(log10),
+        Sin => m!(sin),
+        Cos => m!(cos),
+        Tan => m!(tan),
+        ArcSin => m!(arcsin),
+        ArcCos => m!(arccos),
+        ArcTan => m!(arctan),
+        Sinh => m!(sinh),
+        Cosh => m!(cosh),
+        Tanh => m!(tanh),
+        ArcSinh => m!(arcsinh),
+        ArcCosh => m!(arccosh),
+        ArcTanh => m!(arctanh),
+        Sigmoid => m!(sigmoid),
+        Erf => m!(erf),
+        ErfInv => m!(erfinv),
+        Floor => m!(floor),
+        Ceil => m!(ceil),
+        Round => m!(round),
+        IsNan => pred!(is_nan),
+        IsInf => pred!(is_inf),
+        IsFinite => pred!(is_finite),
+    }
+}
+
+#[inline(always)]
+fn binary(op: BinaryOp, out: &mut [f32], a: &[f32], b: &[f32]) {
+    use BinaryOp::*;
+    type M = f32;
+    macro_rules! cmp {
+        ($op:tt) => {
+            zip2(out, a, b, |x, y| (x $op y) as u8 as f32)
+        };
+    }
+    match op {
+        Add => zip2(out, a, b, <M as Arith>::add),
+        Subtract => zip2(out, a, b, <M as Arith>::sub),
+        Multiply => zip2(out, a, b, <M as Arith>::mul),
+        Divide => zip2(out, a, b, <M as Arith>::div),
+        FloorDivide => zip2(out, a, b, <M as Arith>::floor_div),
+        Remainder => zip2(out, a, b, <M as Arith>::rem),
+        Power => zip2(out, a, b, <M as Arith>::pow),
+        Maximum => zip2(out, a, b, maximum::<M>),
+        Minimum => zip2(out, a, b, minimum::<M>),
+        LogAddExp => zip2(out, a, b, <M as FloatMath>::logaddexp),
+        ArcTan2 => zip2(out, a, b, <M as FloatMath>::arctan2),
+        Equal => cmp!(==),
+        NotEqual => cmp!(!=),
+        Less => cmp!(<),
+        LessEqual => cmp!(<=),
+        Greater => cmp!(>),
+        GreaterEqual => cmp!(>=),
+        LogicalAnd => zip2(out, a, b, |x, y| (x != 0.0 && y != 0.0) as u8 as f32),
+        LogicalOr => zip2(out, a, b, |x, y| (x != 0.0 || y != 0.0) as u8 as f32),
+        // integers only: never fused (see `fusable_binary`)
+        BitwiseAnd | BitwiseOr | BitwiseXor | LeftShift | RightShift => out.copy_from_slice(a),
+    }
+}
+
+/// True when the unfused kernel of `op` on `input` computes through the same f32 functions a
+/// program uses (float or, for `LogicalNot`, bool input).
+pub fn fusable_unary(op: UnaryOp, input: Dtype) -> bool {
+    match op {
+        UnaryOp::BitwiseInvert => false,
+        UnaryOp::LogicalNot => input == Dtype::Bool,
+        _ => matches!(input, Dtype::F32 | Dtype::F16 | Dtype::Bf16),
+    }
+}
+
+/// True when the unfused kernel of `op` on `input` operands computes through the same f32
+/// functions a program uses (float operands, or bool operands of the logical ops).
+pub fn fusable_binary(op: BinaryOp, input: Dtype) -> bool {
+    match op {
+        BinaryOp::LogicalAnd | BinaryOp::LogicalOr => input == Dtype::Bool,
+        op if op.is_bitwise() => false,
+        _ => matches!(input, Dtype::F32 | Dtype::F16 | Dtype::Bf16),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn data(vals: &[f32], shape: &[usize]) -> Data {
+        Data::new(Buffer::from_slice(vals), Dtype::F32, shape)
+    }
+
+    #[test]
+    fn chain_matches_a_naive_loop_across_tiles_chunks_and_broadcasts() {
+        // out0 = tanh(x * w + b), out1 = (x * w + b) > 0, over a [300, 257] x and a row w, b
+        let (r, c) = (300usize, 257usize);
+        let xs: Vec<f32> = (0..r * c).map(|i| (i as f32 * 0.37).sin() * 3.0).collect();
+        let ws: Vec<f32> = (0..c).map(|i| i as f32 / c as f32 - 0.5).collect();
+        let x = data(&xs, &[r, c]);
+        let mut w = data(&ws, &[c]);
+        w.shape = vec![r, c];
+        w.strides = vec![0, 1];
+        let mut b = data(&[0.25], &[1]);
+        b.shape = vec![r, c];
+        b.strides = vec![0, 0];
+        let p = Program {
+            inputs: vec![Dtype::F32; 3],
+            instrs: vec![
+                Instr {
+                    step: Step::Binary(BinaryOp::Multiply),
+                    args: vec![0, 1],
+                    dtype: Dtype::F32,
+                },
+                Instr {
+                    step: Step::Binary(BinaryOp::Add),
+                    args: vec![3, 2],
+                    dtype: Dtype::F32,
+                },
+                Instr {
+                    step: Step::Unary(UnaryOp::Tanh),
+                    args: vec![4],
+                    dtype: Dtype::F32,
+                },
+                Instr {
+                    step: Step::Cast,
+                    args: vec![4],
+                    dtype: Dtype::Bool,
+                },
+            ],
+            outputs: vec![5, 6],
+        };
+        let outs = eval(&p, &[x, w, b], &[r, c]).unwrap();
+        let t = outs[0].contiguous_slice::<f32>().unwrap();
+        let nz = outs[1].contiguous_slice::<u8>().unwrap();
+        for i in 0..r * c {
+            let v = xs[i] * ws[i % c] + 0.25;
+            assert_eq!(t[i], <f32 as FloatMath>::tanh(v), "at {i}");
+            assert_eq!(nz[i], (v != 0.0) as u8);
+        }
+    }
+
+    #[test]
+    fn half_steps_round_each_result_and_bad_programs_error() {
+        let x = Data::new(
+            Buffer::from_slice(&[f16::from_f32(1.0), f16::from_f32(3.0)]),
+            Dtype::F16,
+            &[2],
+        );
+        // (x / 3) * 3 in f16 rounds after the division as the unfused kernels do
+        let three = Data::new(
+            Buffer::from_slice(&[f16::from_f32(3.0); 2]),
+            Dtype::F16,
+            &[2],
+        );
+        let p = Program {
+            inputs: vec![Dtype::F16, Dtype::F16],
+            instrs: vec![
+                Instr {
+                    step: Step::Binary(BinaryOp::Divide),
+                    args: vec![0, 1],
+                    dtype: Dtype::F16,
+                },
+                Instr {
+                    step: Step::Binary(BinaryOp::Multiply),
+                    args: vec![2, 1],
+                    dtype: Dtype::F16,
+                },
+            ],
+            outputs: vec![3],
+        };
+        let out = eval(&p, &[x.clone(), three.clone()], &[2]).unwrap();
+        let third = f16::from_f32(f16::from_f32(1.0).to_f32() / 3.0);
+        let want = f16::from_f32(third.to_f32() * 3.0);
+        assert_eq!(out[0].contiguous_slice::<f16>().unwrap()[0], want);
+        let mut bad = p.clone();
+        bad.instrs[0].args = vec![0, 2];
+        assert!(eval(&bad, &[x.clone(), three.clone()], &[2]).is_err());
+        assert!(eval(&p, &[x], &[2]).is_err());
+    }
+}
