@@ -250,6 +250,14 @@ fn expand(input: DeriveInput) -> syn::Result<TokenStream2> {
                 visitor.module(name, #krate::ModuleMut::Typed(self), hidden)
             }
         }
+        impl #ig #krate::CompileState for #name #tg #wc {
+            fn state_arrays(&self) -> ::std::vec::Vec<#krate::core::Array> {
+                #krate::module_state_arrays(self)
+            }
+            fn set_state_arrays(&mut self, arrays: &[#krate::core::Array]) -> #krate::core::Result<()> {
+                #krate::set_module_state_arrays(self, arrays)
+            }
+        }
         impl #ig ::std::fmt::Display for #name #tg #wc {
             fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str(&<Self as #krate::ModuleExt>::repr(self))

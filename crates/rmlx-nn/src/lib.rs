@@ -24,11 +24,13 @@ mod value_and_grad;
 pub use checkpoint::checkpoint;
 pub use layers::*;
 pub use module::{
-    Container, Keys, Member, MemberNode, MemberNodeMut, Module, ModuleExt, ModuleMut, ModuleState,
-    UpdateValue, Visitor, VisitorMut, Weights,
+    module_state_arrays, set_module_state_arrays, Container, Keys, Member, MemberNode,
+    MemberNodeMut, Module, ModuleExt, ModuleMut, ModuleState, UpdateValue, Visitor, VisitorMut,
+    Weights,
 };
 pub use rmlx_core as core;
 pub use rmlx_core::tree::Tree;
+pub use rmlx_core::CompileState;
 /// `#[derive(Module)]`: generates the member traversal of a module struct. See [`module`].
 pub use rmlx_macros::Module;
 pub use value_and_grad::{per_example_grads, value_and_grad};

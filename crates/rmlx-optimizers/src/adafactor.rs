@@ -103,6 +103,10 @@ impl SingleOptimizer for Adafactor {
     const NAME: &'static str = "Adafactor";
     core_access!();
 
+    fn uses_step(&self) -> bool {
+        true
+    }
+
     fn init_single(&self, param: &Array) -> Result<ParamState> {
         let mut s = ParamState::new();
         let shape = param.shape();

@@ -152,6 +152,10 @@ impl SingleOptimizer for Adam {
     const NAME: &'static str = "Adam";
     core_access!();
 
+    fn uses_step(&self) -> bool {
+        self.options.bias_correction
+    }
+
     fn init_single(&self, param: &Array) -> Result<ParamState> {
         mv_state(param)
     }
@@ -207,6 +211,10 @@ impl AdamW {
 impl SingleOptimizer for AdamW {
     const NAME: &'static str = "AdamW";
     core_access!();
+
+    fn uses_step(&self) -> bool {
+        self.options.bias_correction
+    }
 
     fn init_single(&self, param: &Array) -> Result<ParamState> {
         mv_state(param)

@@ -29,6 +29,7 @@ pub mod adafactor;
 pub mod adam;
 pub mod adaptive;
 pub mod clip;
+pub mod compile_state;
 pub mod config;
 mod fused;
 pub mod lion;

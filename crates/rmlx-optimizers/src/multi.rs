@@ -122,6 +122,16 @@ impl Optimizer for MultiOptimizer {
         self.optimizers[0].step()
     }
 
+    fn trace_key(&self) -> Vec<u64> {
+        let mut key = Vec::new();
+        for o in &self.optimizers {
+            let k = o.trace_key();
+            key.push(k.len() as u64);
+            key.extend(k);
+        }
+        key
+    }
+
     fn learning_rate(&self) -> f32 {
         self.optimizers[0].learning_rate()
     }

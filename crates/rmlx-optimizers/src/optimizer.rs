@@ -135,6 +135,13 @@ pub trait Optimizer: Send {
     /// updates continue exactly where that state left off.
     fn set_state(&mut self, state: &[(String, Array)]) -> Result<()>;
 
+    /// The host-side values (not arrays) an update traced by `compile` depends on: the step
+    /// (for step-dependent updates and schedules) and the learning rate. A compiled training
+    /// step traces again when they change. The default names both, which is always correct.
+    fn trace_key(&self) -> Vec<u64> {
+        vec![self.step(), self.learning_rate().to_bits() as u64]
+    }
+
     /// Total bytes of the state arrays (the counters included).
     fn state_nbytes(&self) -> usize {
         self.state().iter().map(|(_, a)| a.nbytes()).sum()
@@ -234,6 +241,12 @@ pub trait SingleOptimizer: Send {
         param: &Array,
         state: &mut ParamState,
     ) -> Result<Array>;
+
+    /// True when `apply_single` reads `ctx.step` (Adam's bias correction, Adafactor): a
+    /// compiled step then traces again at every step.
+    fn uses_step(&self) -> bool {
+        false
+    }
 }
 
 /// Looks up `key` in a parameter state or fails with a clear message.
@@ -350,6 +363,16 @@ impl<T: SingleOptimizer> Optimizer for T {
 
     fn step(&self) -> u64 {
         self.core().step
+    }
+
+    fn trace_key(&self) -> Vec<u64> {
+        let core = self.core();
+        let lr = core.learning_rate.at(core.step).to_bits() as u64;
+        if core.learning_rate.is_schedule() || self.uses_step() {
+            vec![core.step, lr]
+        } else {
+            vec![lr]
+        }
     }
 
     fn learning_rate(&self) -> f32 {

@@ -284,7 +284,9 @@ fn quant_rss() -> mx::Result<Value> {
 }
 
 fn usage() -> ! {
-    eprintln!("usage: workloads <w1|w2|w3|w4|pegrad|quant|quant_rss> [--variant full|bias|both]");
+    eprintln!(
+        "usage: workloads <w1|w2|w3|w4|w5|pegrad|quant|quant_rss> [--variant full|bias|both]"
+    );
     std::process::exit(2)
 }
 
@@ -304,6 +306,7 @@ fn main() {
         "w1" => w1(),
         "w2" => w2(&variant),
         "w3" => w3(),
+        "w5" => w5(),
         "w4" => w4(),
         "pegrad" => pegrad(),
         "quant" => quant(),
@@ -383,25 +386,35 @@ fn w2_variant(variant: &str) -> mx::Result<(Value, Vec<f64>)> {
     let target = mx::random::normal(&[8, 64, 256], None)?;
     let mask = nn::MultiHeadAttention::create_additive_causal_mask(64, mx::Dtype::F32)?;
     mx::eval(&[&src, &tgt, &target, &mask])?;
-    let mut opt = Adam::new(1e-3);
+    // the training step compiled with the model and the optimizer as its state (MLX's
+    // `mx.compile(step, inputs=state, outputs=state)`); RMLX_DISABLE_COMPILE=1 runs it as is
+    let mut state = (model, Adam::new(1e-3));
+    let step = mx::compile_with_state(
+        |(model, opt): &mut (nn::Transformer, Adam), d: &[Array]| -> mx::Result<Vec<Array>> {
+            let (outs, grads) = nn::value_and_grad(model, |m: &nn::Transformer| {
+                let y = m.forward(&d[0], &d[1], None, Some(&d[3]), None)?;
+                Ok(vec![mse(&y, &d[2])?])
+            })?;
+            opt.update(model, &grads)?;
+            Ok(outs)
+        },
+    );
+    let data = [src, tgt, target, mask];
     let (warmup, samples, _) = counts(3, 15, 1);
     let mut losses = Vec::new();
     let mut raw = Vec::new();
-    for step in 0..warmup + samples {
+    for step_i in 0..warmup + samples {
         let t = Instant::now();
-        let (outs, grads) = nn::value_and_grad(&mut model, |m: &nn::Transformer| {
-            let y = m.forward(&src, &tgt, None, Some(&mask), None)?;
-            Ok(vec![mse(&y, &target)?])
-        })?;
-        opt.update(&mut model, &grads)?;
-        eval_step(&outs[0], &model, &opt)?;
+        let outs = step.call(&mut state, &data)?;
+        eval_step(&outs[0], &state.0, &state.1)?;
         let ms = t.elapsed().as_secs_f64() * 1e3;
         losses.push(outs[0].item::<f32>()?);
-        if step >= warmup {
+        if step_i >= warmup {
             raw.push(ms);
         }
     }
     let v = json!({
+        "compiled": mx::compile_enabled(),
         "trainable_params": trainable,
         "total_params": total_params,
         "step_ms": stats(&raw),
@@ -478,36 +491,101 @@ fn w3_setup() -> mx::Result<(Mlp, Array, Array)> {
 }
 
 fn w3() -> mx::Result<Value> {
-    let (mut model, x, y) = w3_setup()?;
-    let mut opt = SGD::new(0.1);
+    let (model, x, y) = w3_setup()?;
+    let mut state = (model, SGD::new(0.1));
+    let step = mx::compile_with_state(
+        |(model, opt): &mut (Mlp, SGD), d: &[Array]| -> mx::Result<Vec<Array>> {
+            let (outs, grads) = nn::value_and_grad(model, |m: &Mlp| {
+                // WORKLOADS.md: nn.losses.cross_entropy(logits, labels, reduction="mean")
+                Ok(vec![nn::losses::cross_entropy(
+                    &m.forward(&d[0])?,
+                    &d[1],
+                    None,
+                    -1,
+                    0.0,
+                    nn::losses::Reduction::Mean,
+                )?])
+            })?;
+            opt.update(model, &grads)?;
+            Ok(outs)
+        },
+    );
     let (warmup, samples, _) = counts(5, 50, 1);
     let mut losses = Vec::new();
     let mut raw = Vec::new();
-    for step in 0..warmup + samples {
+    for i in 0..warmup + samples {
         let t = Instant::now();
-        let (outs, grads) = nn::value_and_grad(&mut model, |m: &Mlp| {
-            // WORKLOADS.md: nn.losses.cross_entropy(logits, labels, reduction="mean")
-            Ok(vec![nn::losses::cross_entropy(
-                &m.forward(&x)?,
-                &y,
-                None,
-                -1,
-                0.0,
-                nn::losses::Reduction::Mean,
-            )?])
-        })?;
-        opt.update(&mut model, &grads)?;
-        eval_step(&outs[0], &model, &opt)?;
+        let outs = step.call(&mut state, &[x.clone(), y.clone()])?;
+        eval_step(&outs[0], &state.0, &state.1)?;
         let ms = t.elapsed().as_secs_f64() * 1e3;
         losses.push(outs[0].item::<f32>()?);
-        if step >= warmup {
+        if i >= warmup {
             raw.push(ms);
         }
     }
     Ok(json!({
-        "trainable_params": model.num_parameters(),
+        "compiled": mx::compile_enabled(),
+        "trainable_params": state.0.num_parameters(),
         "step_ms": stats(&raw),
         "loss_first": losses[0],
         "loss_last": losses[losses.len() - 1],
+    }))
+}
+
+/// W5 (issue 15): `gelu_approx(x * w + b)` over a `4096 x 4096` f32 `x` (16 Mi elements) with a
+/// row `w` and `b`, compiled (one fused pass) against the same function uncompiled (ten passes),
+/// interleaved call by call; every call computes a fresh output. Also the bytes the fused pass
+/// moves (x read, output written) as GB/s, to set against STREAM triad.
+fn w5() -> mx::Result<Value> {
+    let x = mx::random::normal(&[4096, 4096], Some(&mx::random::key(5)))?;
+    let w = mx::random::normal(&[4096], Some(&mx::random::key(6)))?;
+    let b = mx::random::normal(&[4096], Some(&mx::random::key(7)))?;
+    mx::eval(&[&x, &w, &b])?;
+    let f = |p: &[Array]| -> mx::Result<Vec<Array>> {
+        let h = (&(&p[0] * &p[1])? + &p[2])?;
+        Ok(vec![nn::activations::gelu_approx(&h)?])
+    };
+    let compiled = mx::compile(f);
+    let args = [x, w, b];
+    let (warmup, samples, _) = counts(2, 10, 1);
+    let (mut fused_raw, mut plain_raw) = (Vec::new(), Vec::new());
+    let mut max_diff = 0.0f32;
+    for i in 0..warmup + samples {
+        let t = Instant::now();
+        let a = compiled.call(&args)?;
+        a[0].eval()?;
+        let fused = t.elapsed().as_secs_f64() * 1e3;
+        drop(a);
+        let t = Instant::now();
+        let p = f(&args)?;
+        p[0].eval()?;
+        let plain = t.elapsed().as_secs_f64() * 1e3;
+        if i == 0 {
+            let a = compiled.call(&args)?;
+            let d = (&a[0] - &p[0])?.abs()?.max(None, false)?;
+            max_diff = d.item::<f32>()?;
+        }
+        drop(p);
+        if i >= warmup {
+            fused_raw.push(fused);
+            plain_raw.push(plain);
+        }
+    }
+    let speedup: Vec<f64> = plain_raw
+        .iter()
+        .zip(&fused_raw)
+        .map(|(p, f)| p / f)
+        .collect();
+    let mut med = fused_raw.clone();
+    med.sort_by(|a, b| a.total_cmp(b));
+    let bytes = 2.0 * 4096.0 * 4096.0 * 4.0;
+    Ok(json!({
+        "elements": 4096 * 4096,
+        "compiled_ms": stats(&fused_raw),
+        "uncompiled_ms": stats(&plain_raw),
+        "speedup": stats(&speedup),
+        "compiled_gbps": bytes / (med[med.len() / 2] * 1e-3) / 1e9,
+        "max_abs_diff": max_diff,
+        "traces": compiled.stats().traces,
     }))
 }

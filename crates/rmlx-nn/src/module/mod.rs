@@ -37,6 +37,7 @@
 //! # Ok::<(), rmlx_core::Error>(())
 //! ```
 
+mod compile_state;
 mod display;
 mod ext;
 mod freeze;
@@ -46,6 +47,7 @@ pub(crate) mod update;
 mod weights;
 mod weights_io;
 
+pub use compile_state::{module_state_arrays, set_module_state_arrays};
 pub use ext::ModuleExt;
 pub use freeze::Keys;
 pub use members::{MemberNode, MemberNodeMut};

@@ -15,7 +15,17 @@
 use half::{bf16, f16};
 
 use super::binary::BinaryOp;
-use super::elementwise::TILE;
+/// Elements per register tile.
+pub const TILE: usize = 256;
+
+/// Floats per register: a tile and a cache line of padding, so consecutive registers do not sit
+/// a multiple of 4 KiB apart (loads would wait on unrelated stores: 4K aliasing).
+const REG: usize = TILE + 16;
+
+/// One register tile, cache-line aligned.
+#[derive(Clone, Copy)]
+#[repr(C, align(64))]
+struct Reg([f32; REG]);
 use super::parallel::{for_each_chunk_mut, PAR_CHUNK, PAR_THRESHOLD};
 use super::scalar::{maximum, minimum, Arith, FloatMath};
 use super::strided::{collapse, offset_of};
@@ -184,7 +194,7 @@ pub fn eval(program: &Program, inputs: &[Data], shape: &[usize]) -> Result<Vec<D
         };
         let par = n >= PAR_THRESHOLD;
         for_each_chunk_mut(&mut tasks, 1, par, &|_, ts| {
-            let mut regs = vec![[0.0f32; TILE]; program.inputs.len() + program.instrs.len()];
+            let mut regs = vec![Reg([0.0; REG]); program.inputs.len() + program.instrs.len()];
             for (first, outs) in ts.iter_mut() {
                 let len = outs
                     .first()
@@ -219,15 +229,15 @@ struct Ctx<'a> {
 }
 
 /// [`run`] compiled for AVX-512 or AVX2+FMA when the CPU has them.
-fn run_wide(ctx: &Ctx, first: usize, len: usize, outs: &mut [&mut [u8]], regs: &mut [[f32; TILE]]) {
+fn run_wide(ctx: &Ctx, first: usize, len: usize, outs: &mut [&mut [u8]], regs: &mut [Reg]) {
     #[cfg(target_arch = "x86_64")]
     {
         #[target_feature(enable = "avx512f,avx512bw,avx2,fma")]
-        unsafe fn v4(c: &Ctx, f: usize, l: usize, o: &mut [&mut [u8]], r: &mut [[f32; TILE]]) {
+        unsafe fn v4(c: &Ctx, f: usize, l: usize, o: &mut [&mut [u8]], r: &mut [Reg]) {
             run(c, f, l, o, r)
         }
         #[target_feature(enable = "avx2,fma")]
-        unsafe fn v3(c: &Ctx, f: usize, l: usize, o: &mut [&mut [u8]], r: &mut [[f32; TILE]]) {
+        unsafe fn v3(c: &Ctx, f: usize, l: usize, o: &mut [&mut [u8]], r: &mut [Reg]) {
             run(c, f, l, o, r)
         }
         if std::arch::is_x86_feature_detected!("avx512f")
@@ -246,11 +256,24 @@ fn run_wide(ctx: &Ctx, first: usize, len: usize, outs: &mut [&mut [u8]], regs: &
 }
 
 /// Computes output positions `first..first + len` into `outs` (each that chunk of an output).
+///
+/// Contiguous f32 inputs are read where they lie and the last instruction writes an f32 output
+/// in place; everything else goes through the register tiles.
 #[inline(always)]
-fn run(ctx: &Ctx, first: usize, len: usize, outs: &mut [&mut [u8]], regs: &mut [[f32; TILE]]) {
+fn run(ctx: &Ctx, first: usize, len: usize, outs: &mut [&mut [u8]], regs: &mut [Reg]) {
     let w = ctx.walk;
     let p = ctx.program;
     let nin = p.inputs.len();
+    let (in_regs, tmp) = regs.split_at_mut(nin);
+    let n_instr = p.instrs.len();
+    // the last instruction writes output 0 directly when that output is it and is f32
+    let direct = n_instr > 0
+        && p.outputs[0] == nin + n_instr - 1
+        && ctx.out_dtypes[0] == Dtype::F32
+        && !p.outputs[1..].contains(&p.outputs[0]);
+    let in_place: Vec<bool> = (0..nin)
+        .map(|j| p.inputs[j] == Dtype::F32 && w.inner[j] == 1)
+        .collect();
     let mut offsets = vec![0usize; nin];
     let mut pos = 0;
     while pos < len {
@@ -263,16 +286,44 @@ fn run(ctx: &Ctx, first: usize, len: usize, outs: &mut [&mut [u8]], regs: &mut [
         while k < seg {
             let m = TILE.min(seg - k);
             for j in 0..nin {
-                let s = w.inner[j];
-                let base = (offsets[j] as isize + k as isize * s) as usize;
-                load(p.inputs[j], ctx.raws[j], base, s, &mut regs[j][..m]);
+                if !in_place[j] {
+                    let s = w.inner[j];
+                    let base = (offsets[j] as isize + k as isize * s) as usize;
+                    load(p.inputs[j], ctx.raws[j], base, s, &mut in_regs[j].0[..m]);
+                }
             }
+            let srcs: Vec<&[f32]> = (0..nin)
+                .map(|j| {
+                    if in_place[j] {
+                        let raw: &[f32] = bytemuck::cast_slice(ctx.raws[j]);
+                        let base = offsets[j] + k;
+                        &raw[base..base + m]
+                    } else {
+                        &in_regs[j].0[..m]
+                    }
+                })
+                .collect();
             for (i, ins) in p.instrs.iter().enumerate() {
-                exec(ins, regs, nin + i, m);
+                let (lo, hi) = tmp.split_at_mut(i);
+                if direct && i + 1 == n_instr {
+                    let at = (pos + k) * 4;
+                    let dst: &mut [f32] = bytemuck::cast_slice_mut(&mut outs[0][at..at + m * 4]);
+                    exec(ins, &srcs, lo, dst);
+                } else {
+                    exec(ins, &srcs, lo, &mut hi[0].0[..m]);
+                }
             }
             for (o, (&r, &d)) in p.outputs.iter().zip(ctx.out_dtypes).enumerate() {
+                if o == 0 && direct {
+                    continue;
+                }
                 let at = (pos + k) * d.size();
-                store(d, &regs[r][..m], &mut outs[o][at..at + m * d.size()]);
+                let src = if r < nin {
+                    srcs[r]
+                } else {
+                    &tmp[r - nin].0[..m]
+                };
+                store(d, src, &mut outs[o][at..at + m * d.size()]);
             }
             k += m;
         }
@@ -338,12 +389,20 @@ fn store(dtype: Dtype, src: &[f32], out: &mut [u8]) {
     }
 }
 
-/// Runs one instruction over the first `m` lanes, writing register `dst`.
+/// Runs one instruction into `out` (its lanes), reading inputs from `srcs` and earlier results
+/// from `tmp`.
 #[inline(always)]
-fn exec(ins: &Instr, regs: &mut [[f32; TILE]], dst: usize, m: usize) {
-    let (lo, hi) = regs.split_at_mut(dst);
-    let out = &mut hi[0][..m];
-    let arg = |k: usize| &lo[ins.args[k]][..m];
+fn exec(ins: &Instr, srcs: &[&[f32]], tmp: &[Reg], out: &mut [f32]) {
+    let m = out.len();
+    let nin = srcs.len();
+    let arg = |k: usize| -> &[f32] {
+        let r = ins.args[k];
+        if r < nin {
+            srcs[r]
+        } else {
+            &tmp[r - nin].0[..m]
+        }
+    };
     match ins.step {
         Step::Unary(op) => unary(op, out, arg(0)),
         Step::Binary(op) => binary(op, out, arg(0), arg(1)),

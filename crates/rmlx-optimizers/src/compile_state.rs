@@ -1,0 +1,145 @@
+//! Optimizers as the state of a compiled training step ([`rmlx_core::compile_with_state`]):
+//! their arrays are the per-parameter state (moments…); the step count is a host counter a
+//! replay advances; the learning rate (and the step, for step-dependent updates and schedules)
+//! is the trace key, so a compiled step traces again when it changes.
+//!
+//! ```
+//! use rmlx_core::{self as mx, Array, Result};
+//! use rmlx_nn::{self as nn, Linear, Module};
+//! use rmlx_optimizers::{Adam, Optimizer};
+//! let mut state = (Linear::new(4, 1, true)?, Adam::new(0.01));
+//! let step = mx::compile_with_state(|(model, opt): &mut (Linear, Adam), d: &[Array]| -> Result<Vec<Array>> {
+//!     let (loss, grads) = nn::value_and_grad(model, |m: &Linear| {
+//!         let e = (&m.forward(&d[0])? - &d[1])?;
+//!         Ok(vec![(&e * &e)?.mean(None, false)?])
+//!     })?;
+//!     opt.update(model, &grads)?;
+//!     Ok(loss)
+//! });
+//! let (x, y) = (mx::ones(&[8, 4], mx::Dtype::F32)?, mx::zeros(&[8, 1], mx::Dtype::F32)?);
+//! for _ in 0..4 {
+//!     step.call(&mut state, &[x.clone(), y.clone()])?;
+//! }
+//! assert_eq!(state.1.step(), 4);
+//! // the first call creates Adam's moments (a new state structure): traced again once
+//! assert_eq!(step.stats().traces, 2);
+//! # Ok::<(), mx::Error>(())
+//! ```
+
+use rmlx_core::{bail, Array, CompileState, Result};
+
+use crate::optimizer::Optimizer;
+use crate::{
+    AdaDelta, Adafactor, Adagrad, Adam, AdamW, Adamax, Lion, MultiOptimizer, Muon, RMSprop, SGD,
+};
+
+/// True for the scalar entries of [`Optimizer::state`] (`step`, `learning_rate`, also inside a
+/// [`MultiOptimizer`]'s `states.<i>.`).
+fn is_counter_key(key: &str) -> bool {
+    let mut k = key;
+    while let Some(rest) = k.strip_prefix("states.") {
+        match rest.split_once('.') {
+            Some((i, r)) if i.parse::<usize>().is_ok() => k = r,
+            _ => break,
+        }
+    }
+    k == "step" || k == "learning_rate"
+}
+
+/// The per-parameter state arrays of `o`, in [`Optimizer::state`] order.
+pub fn optimizer_state_arrays(o: &dyn Optimizer) -> Vec<Array> {
+    o.state()
+        .into_iter()
+        .filter(|(k, _)| !is_counter_key(k))
+        .map(|(_, a)| a)
+        .collect()
+}
+
+/// Replaces the per-parameter state arrays of `o` (as many as [`optimizer_state_arrays`]
+/// gives, in its order); the counters stay.
+pub fn set_optimizer_state_arrays(o: &mut dyn Optimizer, arrays: &[Array]) -> Result<()> {
+    let mut state = o.state();
+    let n = state.iter().filter(|(k, _)| !is_counter_key(k)).count();
+    if n != arrays.len() {
+        bail!(
+            Transform,
+            "[compile] the {} optimizer has {n} state arrays, {} were given",
+            o.name(),
+            arrays.len()
+        );
+    }
+    let mut it = arrays.iter();
+    for (k, a) in state.iter_mut() {
+        if !is_counter_key(k) {
+            if let Some(new) = it.next() {
+                *a = new.clone();
+            }
+        }
+    }
+    o.set_state(&state)
+}
+
+/// Sets the step count of `o` (every `step` entry of its state), keeping the arrays.
+fn set_step(o: &mut dyn Optimizer, step: u64) -> Result<()> {
+    let mut state = o.state();
+    for (k, a) in state.iter_mut() {
+        if is_counter_key(k) && k.ends_with("step") {
+            *a = Array::scalar(step);
+        }
+    }
+    o.set_state(&state)
+}
+
+macro_rules! compile_state {
+    ($($t:ty),+) => {$(
+        impl CompileState for $t {
+            fn state_arrays(&self) -> Vec<Array> {
+                optimizer_state_arrays(self)
+            }
+            fn set_state_arrays(&mut self, arrays: &[Array]) -> Result<()> {
+                set_optimizer_state_arrays(self, arrays)
+            }
+            fn trace_key(&self) -> Vec<u64> {
+                Optimizer::trace_key(self)
+            }
+            fn host_counters(&self) -> Vec<u64> {
+                vec![Optimizer::step(self)]
+            }
+            fn set_host_counters(&mut self, counters: &[u64]) -> Result<()> {
+                match counters {
+                    [step] => set_step(self, *step),
+                    _ => bail!(Transform, "[compile] an optimizer has one counter, {} given", counters.len()),
+                }
+            }
+        }
+    )+};
+}
+
+compile_state!(
+    SGD,
+    RMSprop,
+    Adagrad,
+    AdaDelta,
+    Adam,
+    AdamW,
+    Adamax,
+    Lion,
+    Adafactor,
+    Muon,
+    MultiOptimizer
+);
+
+#[cfg(test)]
+mod tests {
+    use super::is_counter_key;
+
+    #[test]
+    fn counter_keys_are_told_from_parameter_state() {
+        assert!(is_counter_key("step"));
+        assert!(is_counter_key("learning_rate"));
+        assert!(is_counter_key("states.1.step"));
+        assert!(!is_counter_key("layers.0.weight.m"));
+        assert!(!is_counter_key("step.m"));
+        assert!(!is_counter_key("states.x.step.v"));
+    }
+}
