@@ -90,24 +90,26 @@ fn set_step(o: &mut dyn Optimizer, step: u64) -> Result<()> {
     o.set_state(&state)
 }
 
+/// Implements [`CompileState`] for optimizer types through `$get` / `$get_mut` (the type as a
+/// `&dyn Optimizer` / `&mut dyn Optimizer`).
 macro_rules! compile_state {
-    ($($t:ty),+) => {$(
+    ($get:expr, $get_mut:expr; $($t:ty),+) => {$(
         impl CompileState for $t {
             fn state_arrays(&self) -> Vec<Array> {
-                optimizer_state_arrays(self)
+                optimizer_state_arrays($get(self))
             }
             fn set_state_arrays(&mut self, arrays: &[Array]) -> Result<()> {
-                set_optimizer_state_arrays(self, arrays)
+                set_optimizer_state_arrays($get_mut(self), arrays)
             }
             fn trace_key(&self) -> Vec<u64> {
-                Optimizer::trace_key(self)
+                $get(self).trace_key()
             }
             fn host_counters(&self) -> Vec<u64> {
-                vec![Optimizer::step(self)]
+                vec![$get(self).step()]
             }
             fn set_host_counters(&mut self, counters: &[u64]) -> Result<()> {
                 match counters {
-                    [step] => set_step(self, *step),
+                    [step] => set_step($get_mut(self), *step),
                     _ => bail!(Transform, "[compile] an optimizer has one counter, {} given", counters.len()),
                 }
             }
@@ -115,7 +117,23 @@ macro_rules! compile_state {
     )+};
 }
 
-compile_state!(
+fn typed<T: Optimizer>(o: &T) -> &dyn Optimizer {
+    o
+}
+
+fn typed_mut<T: Optimizer>(o: &mut T) -> &mut dyn Optimizer {
+    o
+}
+
+fn boxed(o: &Box<dyn Optimizer>) -> &dyn Optimizer {
+    o.as_ref()
+}
+
+fn boxed_mut(o: &mut Box<dyn Optimizer>) -> &mut dyn Optimizer {
+    o.as_mut()
+}
+
+compile_state!(typed, typed_mut;
     SGD,
     RMSprop,
     Adagrad,
@@ -128,6 +146,8 @@ compile_state!(
     Muon,
     MultiOptimizer
 );
+
+compile_state!(boxed, boxed_mut; Box<dyn Optimizer>);
 
 #[cfg(test)]
 mod tests {

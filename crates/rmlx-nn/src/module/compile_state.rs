@@ -57,3 +57,14 @@ pub fn set_module_state_arrays(m: &mut dyn Module, arrays: &[Array]) -> Result<(
     m.update(&tree, true)?;
     Ok(())
 }
+
+/// A boxed module (a model chosen at run time) is compile state like a typed one.
+impl rmlx_core::CompileState for Box<dyn Module> {
+    fn state_arrays(&self) -> Vec<Array> {
+        module_state_arrays(self.as_ref())
+    }
+
+    fn set_state_arrays(&mut self, arrays: &[Array]) -> Result<()> {
+        set_module_state_arrays(self.as_mut(), arrays)
+    }
+}
