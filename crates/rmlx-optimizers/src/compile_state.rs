@@ -125,6 +125,7 @@ fn typed_mut<T: Optimizer>(o: &mut T) -> &mut dyn Optimizer {
     o
 }
 
+#[allow(clippy::borrowed_box)] // the macro passes `&Self`, here a `&Box<dyn Optimizer>`
 fn boxed(o: &Box<dyn Optimizer>) -> &dyn Optimizer {
     o.as_ref()
 }
