@@ -745,6 +745,36 @@ impl Cache {
     }
 }
 
+/// The options and cache accessors [`CompiledFn`] and [`CompiledStep`] share.
+macro_rules! cache_methods {
+    () => {
+        /// MLX's `shapeless=True`: one trace serves inputs of any shapes with the same ranks and
+        /// dtypes (output shapes are inferred per call; a primitive that cannot infer its output
+        /// shape from its inputs makes the call an error).
+        pub fn shapeless(mut self, shapeless: bool) -> Self {
+            self.cache.shapeless = shapeless;
+            self
+        }
+
+        /// Keeps the simplification passes but leaves elementwise chains unfused (MLX's
+        /// `set_compile_mode(no_fuse)`).
+        pub fn without_fusion(mut self) -> Self {
+            self.cache.fuse = false;
+            self
+        }
+
+        /// Traces and cache hits so far.
+        pub fn stats(&self) -> CompileStats {
+            self.cache.stats()
+        }
+
+        /// Forgets every trace (the next call traces again).
+        pub fn clear_cache(&self) {
+            self.cache.clear()
+        }
+    };
+}
+
 /// A compiled function (see [`compile`]).
 pub struct CompiledFn<F> {
     f: F,
@@ -788,20 +818,7 @@ impl<F> CompiledFn<F>
 where
     F: Fn(&[Array]) -> Result<Vec<Array>>,
 {
-    /// MLX's `shapeless=True`: one trace serves inputs of any shapes with the same ranks and
-    /// dtypes (output shapes are inferred per call; a primitive that cannot infer its output
-    /// shape from its inputs makes the call an error).
-    pub fn shapeless(mut self, shapeless: bool) -> Self {
-        self.cache.shapeless = shapeless;
-        self
-    }
-
-    /// Keeps the simplification passes but leaves elementwise chains unfused (MLX's
-    /// `set_compile_mode(no_fuse)`).
-    pub fn without_fusion(mut self) -> Self {
-        self.cache.fuse = false;
-        self
-    }
+    cache_methods!();
 
     /// Calls the compiled function.
     pub fn call(&self, inputs: &[Array]) -> Result<Vec<Array>> {
@@ -824,16 +841,6 @@ where
         let out = tape.replay(inputs, self.cache.shapeless)?;
         self.cache.insert(sig, tape, Vec::new());
         Ok(out)
-    }
-
-    /// Traces and cache hits so far.
-    pub fn stats(&self) -> CompileStats {
-        self.cache.stats()
-    }
-
-    /// Forgets every trace (the next call traces again).
-    pub fn clear_cache(&self) {
-        self.cache.clear()
     }
 }
 
@@ -1027,17 +1034,7 @@ where
     S: CompileState + ?Sized,
     F: Fn(&mut S, &[Array]) -> Result<Vec<Array>>,
 {
-    /// See [`CompiledFn::shapeless`].
-    pub fn shapeless(mut self, shapeless: bool) -> Self {
-        self.cache.shapeless = shapeless;
-        self
-    }
-
-    /// See [`CompiledFn::without_fusion`].
-    pub fn without_fusion(mut self) -> Self {
-        self.cache.fuse = false;
-        self
-    }
+    cache_methods!();
 
     /// Runs the step on `state` and `inputs`, returning the step's outputs.
     pub fn call(&self, state: &mut S, inputs: &[Array]) -> Result<Vec<Array>> {
@@ -1111,15 +1108,5 @@ where
             self.cache.insert(sig, tape, delta);
         }
         Ok(outs)
-    }
-
-    /// Traces and cache hits so far.
-    pub fn stats(&self) -> CompileStats {
-        self.cache.stats()
-    }
-
-    /// Forgets every trace (the next call traces again).
-    pub fn clear_cache(&self) {
-        self.cache.clear()
     }
 }
