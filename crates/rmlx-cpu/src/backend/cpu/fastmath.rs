@@ -29,38 +29,43 @@ fn expm1_poly(r: f32) -> f32 {
 /// `2^k` for `k` in [-126, 127].
 #[inline(always)]
 fn pow2i(k: i32) -> f32 {
-    f32::from_bits(((k + 127) as u32) << 23)
+    f32::from_bits((k.wrapping_add(127) as u32) << 23)
 }
 
-/// Splits `x` as `n * ln2 + r` with integer `n` and |r| <= ln(2)/2 (for clamped `x`).
+/// Splits `x` as `n * ln2 + r` with integer `n` and |r| <= ln(2)/2 (for clamped `x`), and
+/// returns `n` also as an integer. That integer is read from the bits of the rounding sum (the
+/// low mantissa bits of `x * log2(e) + 1.5 * 2^23` hold `n`), not converted with `as i32`: that
+/// conversion saturates and maps NaN to 0, which the compiler cannot vectorise, so it would turn
+/// every SIMD loop calling these functions into scalar code. For a NaN `x` the integer is
+/// meaningless, and the NaN carried by `r` decides the result.
 #[inline(always)]
-fn reduce(x: f32) -> (f32, f32) {
-    let n = (x * LOG2E + ROUND_MAGIC) - ROUND_MAGIC;
+fn reduce(x: f32) -> (f32, f32, i32) {
+    let t = x * LOG2E + ROUND_MAGIC;
+    let n = t - ROUND_MAGIC;
     let r = (x - n * LN2_HI) - n * LN2_LO;
-    (n, r)
+    let ni = (t.to_bits() as i32).wrapping_sub(ROUND_MAGIC.to_bits() as i32);
+    (n, r, ni)
 }
 
 /// `e^x` in single precision, within 2 ulp.
 #[inline(always)]
 pub fn exp_f32(x: f32) -> f32 {
     let xc = x.clamp(-104.0, 89.0); // NaN passes through
-    let (n, r) = reduce(xc);
-    let p = expm1_poly(r) + 1.0;
-    let ni = n as i32; // NaN -> 0; the NaN stays in p
+    let (_, r, ni) = reduce(xc);
+    let p = expm1_poly(r) + 1.0; // NaN stays NaN whatever the scale
     let n1 = ni >> 1;
     // Two factors so 2^n can reach the subnormal range and 2^128 (overflow to inf).
-    p * pow2i(n1) * pow2i(ni - n1)
+    p * pow2i(n1) * pow2i(ni.wrapping_sub(n1))
 }
 
 /// `e^x - 1` in single precision, within 2 ulp (accurate near 0).
 #[inline(always)]
 pub fn expm1_f32(x: f32) -> f32 {
     let xc = x.clamp(-30.0, 89.0);
-    let (n, r) = reduce(xc);
+    let (_, r, ni) = reduce(xc);
     let q = expm1_poly(r);
-    let ni = n as i32;
     let n1 = ni >> 1;
-    let (s1, s2) = (pow2i(n1), pow2i(ni - n1));
+    let (s1, s2) = (pow2i(n1), pow2i(ni.wrapping_sub(n1)));
     let s = s1 * s2;
     // For small n, 2^n - 1 is exact and the result is one rounding of q*2^n + (2^n - 1).
     let small = q * s + (s - 1.0);

@@ -274,6 +274,16 @@ fn run(ctx: &Ctx, first: usize, len: usize, outs: &mut [&mut [u8]], regs: &mut [
     let in_place: Vec<bool> = (0..nin)
         .map(|j| p.inputs[j] == Dtype::F32 && w.inner[j] == 1)
         .collect();
+    // inputs that are one value everywhere (broadcast scalars) are read once
+    let splat: Vec<Option<f32>> = (0..nin)
+        .map(|j| {
+            w.strides[j].iter().all(|&s| s == 0).then(|| {
+                let mut v = [0.0f32];
+                load(p.inputs[j], ctx.raws[j], w.offsets[j], 0, &mut v);
+                v[0]
+            })
+        })
+        .collect();
     let mut offsets = vec![0usize; nin];
     let mut pos = 0;
     while pos < len {
@@ -286,20 +296,22 @@ fn run(ctx: &Ctx, first: usize, len: usize, outs: &mut [&mut [u8]], regs: &mut [
         while k < seg {
             let m = TILE.min(seg - k);
             for j in 0..nin {
-                if !in_place[j] {
+                if !in_place[j] && splat[j].is_none() {
                     let s = w.inner[j];
                     let base = (offsets[j] as isize + k as isize * s) as usize;
                     load(p.inputs[j], ctx.raws[j], base, s, &mut in_regs[j].0[..m]);
                 }
             }
-            let srcs: Vec<&[f32]> = (0..nin)
+            let srcs: Vec<Src> = (0..nin)
                 .map(|j| {
-                    if in_place[j] {
+                    if let Some(v) = splat[j] {
+                        Src::Splat(v)
+                    } else if in_place[j] {
                         let raw: &[f32] = bytemuck::cast_slice(ctx.raws[j]);
                         let base = offsets[j] + k;
-                        &raw[base..base + m]
+                        Src::Lanes(&raw[base..base + m])
                     } else {
-                        &in_regs[j].0[..m]
+                        Src::Lanes(&in_regs[j].0[..m])
                     }
                 })
                 .collect();
@@ -318,12 +330,15 @@ fn run(ctx: &Ctx, first: usize, len: usize, outs: &mut [&mut [u8]], regs: &mut [
                     continue;
                 }
                 let at = (pos + k) * d.size();
-                let src = if r < nin {
+                let dst = &mut outs[o][at..at + m * d.size()];
+                match if r < nin {
                     srcs[r]
                 } else {
-                    &tmp[r - nin].0[..m]
-                };
-                store(d, src, &mut outs[o][at..at + m * d.size()]);
+                    Src::Lanes(&tmp[r - nin].0[..m])
+                } {
+                    Src::Lanes(src) => store(d, src, dst),
+                    Src::Splat(v) => store(d, &vec![v; m], dst),
+                }
             }
             k += m;
         }
@@ -389,18 +404,36 @@ fn store(dtype: Dtype, src: &[f32], out: &mut [u8]) {
     }
 }
 
+/// An operand of an instruction: lanes of a tile, or one value for every lane (a broadcast
+/// scalar input, read once instead of once per tile).
+#[derive(Clone, Copy)]
+enum Src<'a> {
+    Lanes(&'a [f32]),
+    Splat(f32),
+}
+
+impl Src<'_> {
+    #[inline(always)]
+    fn at(self, i: usize) -> f32 {
+        match self {
+            Src::Lanes(s) => s[i],
+            Src::Splat(v) => v,
+        }
+    }
+}
+
 /// Runs one instruction into `out` (its lanes), reading inputs from `srcs` and earlier results
 /// from `tmp`.
 #[inline(always)]
-fn exec(ins: &Instr, srcs: &[&[f32]], tmp: &[Reg], out: &mut [f32]) {
+fn exec(ins: &Instr, srcs: &[Src], tmp: &[Reg], out: &mut [f32]) {
     let m = out.len();
     let nin = srcs.len();
-    let arg = |k: usize| -> &[f32] {
+    let arg = |k: usize| -> Src {
         let r = ins.args[k];
         if r < nin {
             srcs[r]
         } else {
-            &tmp[r - nin].0[..m]
+            Src::Lanes(&tmp[r - nin].0[..m])
         }
     };
     match ins.step {
@@ -408,8 +441,8 @@ fn exec(ins: &Instr, srcs: &[&[f32]], tmp: &[Reg], out: &mut [f32]) {
         Step::Binary(op) => binary(op, out, arg(0), arg(1)),
         Step::Select => {
             let (c, x, y) = (arg(0), arg(1), arg(2));
-            for (((o, &c), &x), &y) in out.iter_mut().zip(c).zip(x).zip(y) {
-                *o = if c != 0.0 { x } else { y };
+            for (i, o) in out.iter_mut().enumerate() {
+                *o = if c.at(i) != 0.0 { x.at(i) } else { y.at(i) };
             }
         }
         Step::PowInt(n) => {
@@ -422,7 +455,7 @@ fn exec(ins: &Instr, srcs: &[&[f32]], tmp: &[Reg], out: &mut [f32]) {
         }
         Step::Cast => match ins.dtype {
             Dtype::Bool => zip1(out, arg(0), |v| (v != 0.0) as u8 as f32),
-            _ => out.copy_from_slice(arg(0)),
+            _ => zip1(out, arg(0), |v| v),
         },
     }
     match ins.dtype {
@@ -434,23 +467,45 @@ fn exec(ins: &Instr, srcs: &[&[f32]], tmp: &[Reg], out: &mut [f32]) {
     }
 }
 
+/// `out[i] = f(x[i])`, one loop per operand kind.
 #[inline(always)]
-fn zip1(out: &mut [f32], x: &[f32], f: impl Fn(f32) -> f32) {
-    for (o, &v) in out.iter_mut().zip(x) {
-        *o = f(v);
+fn zip1(out: &mut [f32], x: Src, f: impl Fn(f32) -> f32) {
+    match x {
+        Src::Lanes(x) => {
+            for (o, &v) in out.iter_mut().zip(x) {
+                *o = f(v);
+            }
+        }
+        Src::Splat(v) => out.fill(f(v)),
     }
 }
 
+/// `out[i] = f(a[i], b[i])`, one loop per pair of operand kinds.
 #[inline(always)]
-fn zip2(out: &mut [f32], a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32) {
-    for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
-        *o = f(x, y);
+fn zip2(out: &mut [f32], a: Src, b: Src, f: impl Fn(f32, f32) -> f32) {
+    match (a, b) {
+        (Src::Lanes(a), Src::Lanes(b)) => {
+            for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
+                *o = f(x, y);
+            }
+        }
+        (Src::Lanes(a), Src::Splat(y)) => {
+            for (o, &x) in out.iter_mut().zip(a) {
+                *o = f(x, y);
+            }
+        }
+        (Src::Splat(x), Src::Lanes(b)) => {
+            for (o, &y) in out.iter_mut().zip(b) {
+                *o = f(x, y);
+            }
+        }
+        (Src::Splat(x), Src::Splat(y)) => out.fill(f(x, y)),
     }
 }
 
 /// The unfused kernels' f32 functions, one per op (bool results as 0.0 / 1.0).
 #[inline(always)]
-fn unary(op: UnaryOp, out: &mut [f32], x: &[f32]) {
+fn unary(op: UnaryOp, out: &mut [f32], x: Src) {
     use UnaryOp::*;
     type M = f32;
     macro_rules! m {
@@ -505,7 +560,7 @@ fn unary(op: UnaryOp, out: &mut [f32], x: &[f32]) {
 }
 
 #[inline(always)]
-fn binary(op: BinaryOp, out: &mut [f32], a: &[f32], b: &[f32]) {
+fn binary(op: BinaryOp, out: &mut [f32], a: Src, b: Src) {
     use BinaryOp::*;
     type M = f32;
     macro_rules! cmp {
@@ -534,7 +589,7 @@ fn binary(op: BinaryOp, out: &mut [f32], a: &[f32], b: &[f32]) {
         LogicalAnd => zip2(out, a, b, |x, y| (x != 0.0 && y != 0.0) as u8 as f32),
         LogicalOr => zip2(out, a, b, |x, y| (x != 0.0 || y != 0.0) as u8 as f32),
         // integers only: never fused (see `fusable_binary`)
-        BitwiseAnd | BitwiseOr | BitwiseXor | LeftShift | RightShift => out.copy_from_slice(a),
+        BitwiseAnd | BitwiseOr | BitwiseXor | LeftShift | RightShift => zip1(out, a, |v| v),
     }
 }
 
