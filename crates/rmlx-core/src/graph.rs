@@ -180,7 +180,14 @@ fn eval_node(arr: Array, keep_graph: bool) -> Result<()> {
     }
     let clock = crate::profile::start();
     if let Some((siblings, position)) = siblings {
-        return eval_siblings(&arr, primitive.as_ref(), datas, &siblings, position, keep);
+        let result = eval_siblings(&arr, primitive.as_ref(), datas, &siblings, position, keep);
+        let elements = siblings
+            .outputs
+            .iter()
+            .map(|(s, _)| s.iter().product::<usize>())
+            .sum();
+        crate::profile::record(primitive.name(), clock, elements);
+        return result;
     }
     let data = primitive.eval_cpu(datas, &arr.0.shape, arr.0.dtype)?;
     crate::profile::record(primitive.name(), clock, data.size());

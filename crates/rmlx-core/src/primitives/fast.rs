@@ -9,6 +9,7 @@ use super::{batching, Primitive, Vmapped};
 use crate::backend::cpu::attention::{sdpa, MaskData};
 use crate::backend::cpu::copy::contiguous;
 use crate::backend::cpu::elementwise::map_unary;
+use crate::backend::cpu::flash::{sdpa_tiled, sdpa_tiled_vjp};
 use crate::backend::cpu::norm::{self, NormElem, RopeParams};
 use crate::buffer::{Buffer, Data};
 use crate::ops::fast::{layer_norm, rms_norm};
@@ -442,16 +443,175 @@ fn attention(
         (MaskKind::Causal, _) => MaskData::Causal,
         _ => MaskData::None,
     };
-    let probs = v.is_none();
-    let vv = v.as_ref().unwrap_or(&k);
-    let out = match dtype {
-        Dtype::F64 => sdpa::<f64>(&q, &k, vv, &mask, scale, probs, dtype),
-        Dtype::F32 | Dtype::F16 | Dtype::Bf16 => {
-            sdpa::<f32>(&q, &k, vv, &mask, scale, probs, Dtype::F32)
+    let out = match (&v, dtype) {
+        // the output: tiled, with an online softmax (no Lq x Lk scores)
+        (Some(v), Dtype::F64) => sdpa_tiled::<f64>(&q, &k, v, &mask, scale, dtype),
+        (Some(v), Dtype::F32 | Dtype::F16 | Dtype::Bf16) => {
+            sdpa_tiled::<f32>(&q, &k, v, &mask, scale, Dtype::F32)
         }
-        d => return Err(not_float("scaled_dot_product_attention", d)),
+        // the probabilities themselves (SdpaProbs)
+        (None, Dtype::F64) => sdpa::<f64>(&q, &k, &k, &mask, scale, true, dtype),
+        (None, Dtype::F32 | Dtype::F16 | Dtype::Bf16) => {
+            sdpa::<f32>(&q, &k, &k, &mask, scale, true, Dtype::F32)
+        }
+        (_, d) => return Err(not_float("scaled_dot_product_attention", d)),
     };
     Ok(from_f32(out, dtype))
+}
+
+/// The mask inputs of an attention kernel in its compute dtype.
+fn mask_data(kind: MaskKind, mask_in: Option<&Data>) -> Option<Data> {
+    match (kind, mask_in) {
+        (MaskKind::Additive, Some(m)) => Some(to_f32(m)),
+        (_, m) => m.cloned(),
+    }
+}
+
+fn mask_view(kind: MaskKind, mask: &Option<Data>) -> MaskData<'_> {
+    match (kind, mask) {
+        (MaskKind::Additive, Some(m)) => MaskData::Additive(m),
+        (MaskKind::Keep, Some(m)) => MaskData::Keep(m),
+        (MaskKind::Causal, _) => MaskData::Causal,
+        _ => MaskData::None,
+    }
+}
+
+/// The gradients of q, k and v of the attention output, tiled (no `Lq x Lk` matrix);
+/// inputs `[q, k, v, mask?, out, cotangent]`, outputs `[dq, dk, dv]`.
+#[derive(Debug)]
+pub struct SdpaVjp {
+    /// Score scale.
+    pub scale: f64,
+    /// The mask.
+    pub mask: MaskKind,
+}
+
+/// `(dq, dk, dv)` of the attention, written with ops (the probabilities materialised): the
+/// rule [`SdpaVjp`]'s own derivatives and vmap are taken of.
+fn composed_attention_grads(
+    q: &Array,
+    k: &Array,
+    v: &Array,
+    mask: Option<&Array>,
+    kind: MaskKind,
+    scale: f64,
+    cot: &Array,
+) -> Result<Vec<Array>> {
+    let p = probs_node(q, k, mask, scale, kind);
+    let dp = matmul(cot, &swap_last(v)?)?;
+    let ds = softmax_back(&p, &dp)?;
+    Ok(vec![
+        scores_vjp(q, k, mask, kind, &ds, scale, 0)?,
+        scores_vjp(q, k, mask, kind, &ds, scale, 1)?,
+        matmul(&swap_last(&p)?, cot)?,
+    ])
+}
+
+impl SdpaVjp {
+    /// The node for the attention's primals, output and cotangent.
+    fn node(scale: f64, kind: MaskKind, primals: &[Array], out: &Array, cot: &Array) -> Vec<Array> {
+        let mut inputs = primals.to_vec();
+        inputs.push(out.clone());
+        inputs.push(cot.clone());
+        let outputs = primals[..3]
+            .iter()
+            .map(|x| (x.shape().to_vec(), x.dtype()))
+            .collect();
+        Array::from_primitive_multi(
+            outputs,
+            std::sync::Arc::new(SdpaVjp { scale, mask: kind }),
+            inputs,
+        )
+    }
+
+    /// The same gradients with ops, from this node's inputs.
+    fn composed(&self, xs: &[Array]) -> Result<Vec<Array>> {
+        let n = xs.len();
+        let mask = has_mask_input(self.mask).then(|| &xs[3]);
+        composed_attention_grads(
+            &xs[0],
+            &xs[1],
+            &xs[2],
+            mask,
+            self.mask,
+            self.scale,
+            &xs[n - 1],
+        )
+    }
+}
+
+impl Primitive for SdpaVjp {
+    define_name!("SdpaVjp");
+
+    fn eval_cpu(&self, _: Vec<Data>, _: &[usize], _: Dtype) -> Result<Data> {
+        bail!(Value, "SdpaVjp: a node with three outputs evaluated as one")
+    }
+
+    fn eval_cpu_multi(
+        &self,
+        inputs: Vec<Data>,
+        outputs: &[(Vec<usize>, Dtype)],
+    ) -> Result<Vec<Data>> {
+        let n = inputs.len();
+        if n < 5 || outputs.len() != 3 {
+            bail!(
+                Value,
+                "SdpaVjp: expected q, k, v, [mask], out, cotangent and three outputs"
+            );
+        }
+        let dtype = outputs[0].1;
+        let f = |i: usize| to_f32(&inputs[i]);
+        let (q, k, v, o, d_o) = (f(0), f(1), f(2), f(n - 2), f(n - 1));
+        let mask_c = mask_data(self.mask, has_mask_input(self.mask).then(|| &inputs[3]));
+        let mask = mask_view(self.mask, &mask_c);
+        let grads = match dtype {
+            Dtype::F64 => sdpa_tiled_vjp::<f64>(&q, &k, &v, &mask, self.scale, &o, &d_o, dtype),
+            Dtype::F32 | Dtype::F16 | Dtype::Bf16 => {
+                sdpa_tiled_vjp::<f32>(&q, &k, &v, &mask, self.scale, &o, &d_o, Dtype::F32)
+            }
+            d => return Err(not_float("scaled_dot_product_attention", d)),
+        };
+        Ok(grads.into_iter().map(|g| from_f32(g, dtype)).collect())
+    }
+
+    fn vjp_multi(
+        &self,
+        primals: &[Array],
+        cotangents: &[Array],
+        _: &[Array],
+        argnums: &[usize],
+    ) -> Result<Vec<Array>> {
+        let f = |xs: &[Array]| self.composed(xs);
+        Ok(crate::vjp_with_argnums(f, primals, cotangents, argnums)?.1)
+    }
+
+    fn jvp_multi(
+        &self,
+        primals: &[Array],
+        tangents: &[Array],
+        argnums: &[usize],
+    ) -> Result<Vec<Array>> {
+        let mut all = Vec::with_capacity(primals.len());
+        for (i, p) in primals.iter().enumerate() {
+            match argnums.iter().position(|&a| a == i) {
+                Some(k) => all.push(tangents[k].clone()),
+                None => all.push(crate::ops::zeros_like(p)?),
+            }
+        }
+        let f = |xs: &[Array]| self.composed(xs);
+        Ok(crate::jvp(f, primals, &all)?.1)
+    }
+
+    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
+        let (v, n) = merge_mapped_batch(self.name(), inputs, axes)?;
+        let k = v.len();
+        let outs = SdpaVjp::node(self.scale, self.mask, &v[..k - 2], &v[k - 2], &v[k - 1]);
+        let mut split = Vec::with_capacity(3);
+        for o in outs {
+            split.extend(split_mapped_batch(o, n)?.0);
+        }
+        Ok((split, vec![Some(0); 3]))
+    }
 }
 
 /// Fused `softmax(scale * q @ k^T + mask) @ v`; inputs `[q, k, v, mask?]`, all `[B, H, L, D]`
@@ -608,11 +768,23 @@ impl Primitive for ScaledDotProductAttention {
         &self,
         primals: &[Array],
         cot: &Array,
-        _: &Array,
+        out: &Array,
         argnums: &[usize],
     ) -> Result<Vec<Array>> {
         let (q, k, v) = (&primals[0], &primals[1], &primals[2]);
         let mask = primals.get(3);
+        if !argnums.contains(&3) {
+            // the tiled kernel: no Lq x Lk matrix, the three gradients in one pass
+            let grads = SdpaVjp::node(self.scale, self.mask, primals, out, cot);
+            return argnums
+                .iter()
+                .map(|&i| match grads.get(i) {
+                    Some(g) => Ok(g.clone()),
+                    None => bail!(Transform, "vjp: attention has no input {i}"),
+                })
+                .collect();
+        }
+        // the mask's gradient is the scores' gradient itself: materialise it
         let p = probs_node(q, k, mask, self.scale, self.mask);
         let need_ds = argnums.iter().any(|&i| i != 2);
         let ds = if need_ds {

@@ -9,6 +9,7 @@
     clippy::needless_range_loop
 )]
 
+mod attention_tiled;
 mod compile;
 mod conv_ops;
 mod creation_ops;

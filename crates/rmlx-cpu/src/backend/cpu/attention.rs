@@ -26,9 +26,16 @@ pub enum MaskData<'a> {
 pub trait AttnElem: GemmElem + Float {
     /// Softmax of one row in place.
     fn softmax_row(row: &mut [Self]);
+
+    /// `row[i] = exp(row[i] - m)` in place; returns the sum.
+    fn exp_shift_row(row: &mut [Self], m: Self) -> Self;
 }
 
 impl AttnElem for f32 {
+    fn exp_shift_row(row: &mut [f32], m: f32) -> f32 {
+        super::softmax::exp_shift_row_f32(row, m)
+    }
+
     fn softmax_row(row: &mut [f32]) {
         // vectorised exp (16 lanes where the CPU has AVX-512): the scalar library exp was most
         // of the kernel's time for 64-key rows (W2's attention: 660 us for 32 heads of 64x64)
@@ -37,6 +44,15 @@ impl AttnElem for f32 {
 }
 
 impl AttnElem for f64 {
+    fn exp_shift_row(row: &mut [f64], m: f64) -> f64 {
+        let mut sum = 0.0;
+        for s in row.iter_mut() {
+            *s = (*s - m).exp();
+            sum += *s;
+        }
+        sum
+    }
+
     fn softmax_row(row: &mut [f64]) {
         let mx = row.iter().fold(f64::NEG_INFINITY, |a, &b| a.max(b));
         let mut sum = 0.0;

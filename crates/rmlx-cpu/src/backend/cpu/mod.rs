@@ -6,6 +6,7 @@ pub mod convert;
 pub mod copy;
 pub mod elementwise;
 pub mod fastmath;
+pub mod flash;
 pub mod fused;
 pub mod gather;
 pub mod gemm;

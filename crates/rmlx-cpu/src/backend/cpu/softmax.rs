@@ -149,13 +149,16 @@ fn lse_rows_generic(x: &[f32], out: &mut [f32], n: usize, scratch: &mut [f32]) {
 
 macro_rules! multiversion {
     ($name:ident, $generic:ident, ($($arg:ident: $ty:ty),*)) => {
-        fn $name($($arg: $ty),*) {
+        multiversion!($name, $generic, ($($arg: $ty),*) -> ());
+    };
+    ($name:ident, $generic:ident, ($($arg:ident: $ty:ty),*) -> $ret:ty) => {
+        fn $name($($arg: $ty),*) -> $ret {
             #[cfg(target_arch = "x86_64")]
             {
                 #[target_feature(enable = "avx512f,avx2,fma")]
-                unsafe fn v4($($arg: $ty),*) { $generic($($arg),*) }
+                unsafe fn v4($($arg: $ty),*) -> $ret { $generic($($arg),*) }
                 #[target_feature(enable = "avx2,fma")]
-                unsafe fn v3($($arg: $ty),*) { $generic($($arg),*) }
+                unsafe fn v3($($arg: $ty),*) -> $ret { $generic($($arg),*) }
                 if std::arch::is_x86_feature_detected!("avx512f") {
                     // SAFETY: the CPU supports AVX-512F (checked just above), the only
                     // requirement of calling a function compiled with that feature enabled.
@@ -197,6 +200,32 @@ fn softmax_row_in_place_generic(row: &mut [f32]) {
     }
 }
 multiversion!(softmax_row_in_place_f32_mv, softmax_row_in_place_generic, (row: &mut [f32]));
+
+#[inline(always)]
+fn exp_shift_row_generic(row: &mut [f32], m: f32) -> f32 {
+    let mut lanes = [0.0f32; LANES];
+    let mut chunks = row.chunks_exact_mut(LANES);
+    for c in &mut chunks {
+        for k in 0..LANES {
+            let e = exp_f32(c[k] - m);
+            c[k] = e;
+            lanes[k] += e;
+        }
+    }
+    let mut s = 0.0f32;
+    for v in chunks.into_remainder() {
+        *v = exp_f32(*v - m);
+        s += *v;
+    }
+    lanes.iter().sum::<f32>() + s
+}
+multiversion!(exp_shift_row_mv, exp_shift_row_generic, (row: &mut [f32], m: f32) -> f32);
+
+/// `row[i] = exp(row[i] - m)` in place, returning the sum (the online softmax of the tiled
+/// attention kernels), with the vectorised exp.
+pub fn exp_shift_row_f32(row: &mut [f32], m: f32) -> f32 {
+    exp_shift_row_mv(row, m)
+}
 
 /// Softmax of one f32 row in place (the attention kernel's rows, already scaled and masked):
 /// the same vectorised kernel as [`softmax_f32`]. A row of all `-inf` gives NaN, as MLX.
