@@ -109,3 +109,34 @@ fn eval_frees_intermediates_and_donates() {
         after.saturating_sub(before)
     );
 }
+
+#[test]
+fn attention_gradients_never_hold_an_lq_by_lk_matrix() {
+    let _alone = crate::ALONE.lock();
+    // 2 heads of 2048 x 2048 scores: one such f32 matrix is 32 MiB
+    let (h, l, d) = (2, 2048, 32);
+    let mk = |seed: u64| mx::random::normal(&[1, h, l, d], Some(&mx::random::key(seed))).unwrap();
+    let (q, k, v) = (mk(1), mk(2), mk(3));
+    mx::eval(&[&q, &k, &v]).unwrap();
+    let loss = |p: &[Array]| -> Result<Vec<Array>> {
+        let o = mx::fast::scaled_dot_product_attention(
+            &p[0],
+            &p[1],
+            &p[2],
+            0.2,
+            mx::fast::SdpaMask::Causal,
+        )?;
+        Ok(vec![o.sum(None, false)?])
+    };
+    let base = memory::active_memory();
+    memory::reset_peak_memory();
+    let g = mx::grad(loss, &[0, 1, 2])(&[q.clone(), k.clone(), v.clone()]).unwrap();
+    mx::eval(&g.iter().collect::<Vec<_>>()).unwrap();
+    let peak = memory::peak_memory().saturating_sub(base);
+    let lxl = h * l * l * 4;
+    // the output, its cotangent and the three gradients are 0.5 MiB each
+    assert!(
+        peak < lxl / 4,
+        "peak growth {peak} bytes during attention's gradients (one scores matrix is {lxl})"
+    );
+}
