@@ -26,6 +26,16 @@ pub fn broadcast_to(a: &Array, shape: &[usize]) -> Result<Array> {
     if a.shape() == shape {
         return Ok(a.clone());
     }
+    if shape
+        .iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .is_none()
+    {
+        bail!(
+            Shape,
+            "broadcast_to: shape {shape:?} has more elements than this machine can count"
+        );
+    }
     let b = broadcast_shapes("broadcast_to", a.shape(), shape)?;
     if b != shape {
         bail!(

@@ -175,9 +175,7 @@ fn impossible_sizes_are_errors_not_aborts() {
     // element counts that overflow usize
     let big = mx::zeros(&[1 << 40], Dtype::F32).unwrap();
     let outer = big.reshape([1isize << 40, 1]).unwrap();
-    let e = (&outer * &big.reshape([1, 1isize << 40]).unwrap())
-        .unwrap()
-        .eval()
-        .unwrap_err();
-    assert!(e.to_string().contains("cannot"), "{e}");
+    // broadcasting to 2^80 elements fails when the product is built
+    let e = (&outer * &big.reshape([1, 1isize << 40]).unwrap()).unwrap_err();
+    assert!(e.to_string().contains("more elements than"), "{e}");
 }
