@@ -59,6 +59,27 @@ REGISTRY = {
     "laplace": lambda k: mx.random.laplace((6,), key=k),
     "laplace_f16": lambda k: mx.random.laplace((2, 3), dtype=mx.float16, loc=1.0, scale=2.0, key=k),
     "windows_2": lambda a: (mx.hanning(2), mx.hamming(2), mx.blackman(2), mx.bartlett(2)),
+    "einsum_matmul": lambda a, b: mx.einsum("ij,jk->ik", a, b),
+    "einsum_trace": lambda a: mx.einsum("ii", a),
+    "einsum_diag": lambda a: mx.einsum("ii->i", a),
+    "einsum_transpose": lambda a: mx.einsum("ij->ji", a),
+    "einsum_implicit": lambda a: mx.einsum("ji", a),
+    "einsum_bmm": lambda a, b: mx.einsum("bij,bjk->bik", a, b),
+    "einsum_inner": lambda a, b: mx.einsum("i,i", a, b),
+    "einsum_outer": lambda a, b: mx.einsum("i,j->ij", a, b),
+    "einsum_ellipsis": lambda a, b: mx.einsum("...ij,...jk", a, b),
+    "einsum_three": lambda a, b, c: mx.einsum("ijk,jl,lk->i", a, b, c),
+    "einsum_repeat_mixed": lambda a: mx.einsum("iij->ij", a),
+    "einsum_sum_lead": lambda a: mx.einsum("i...->...", a),
+    "einsum_scores": lambda a, b: mx.einsum("bhqd,bhkd->bhqk", a, b),
+    "degrees": lambda a: mx.degrees(a),
+    "radians": lambda a: mx.radians(a),
+    "isposinf": lambda a: mx.isposinf(a),
+    "isneginf": lambda a: mx.isneginf(a),
+    "diff_1": lambda a: mx.diff(a),
+    "diff_2_axis0": lambda a: mx.diff(a, n=2, axis=0),
+    "matrix_transpose": lambda a: mx.matrix_transpose(a),
+    "minmax_1": lambda a: mx.minmax(a, axis=1),
 }
 
 
@@ -134,6 +155,28 @@ case("laplace", "laplace", [mx.random.key(3)], grad=False)
 case("laplace_f16", "laplace_f16", [mx.random.key(4)], grad=False)
 case("windows_7", "windows_7", [normal(1)], grad=False)
 case("windows_2", "windows_2", [normal(1)], grad=False)
+case("einsum_matmul", "einsum_matmul", [normal(3, 4), normal(4, 2)])
+case("einsum_trace", "einsum_trace", [normal(4, 4)])
+case("einsum_diag", "einsum_diag", [normal(3, 3)])
+case("einsum_transpose", "einsum_transpose", [normal(2, 3)])
+case("einsum_implicit", "einsum_implicit", [normal(2, 3)])
+case("einsum_bmm", "einsum_bmm", [normal(2, 3, 4), normal(2, 4, 5)])
+case("einsum_inner", "einsum_inner", [normal(5), normal(5)])
+case("einsum_outer", "einsum_outer", [normal(3), normal(4)])
+case("einsum_ellipsis", "einsum_ellipsis", [normal(2, 1, 3, 4), normal(5, 4, 2)])
+case("einsum_three", "einsum_three", [normal(2, 3, 4), normal(3, 5), normal(5, 4)])
+case("einsum_repeat_mixed", "einsum_repeat_mixed", [normal(3, 3, 2)])
+case("einsum_sum_lead", "einsum_sum_lead", [normal(3, 2, 4)])
+case("einsum_scores", "einsum_scores", [normal(2, 2, 3, 4), normal(2, 2, 5, 4)])
+case("degrees", "degrees", [normal(3, 4)])
+case("radians", "radians", [normal(3, 4)])
+case("degrees_int", "degrees", [mx.array(np.array([0, 90, -180], np.int32))], grad=False)
+case("isposinf", "isposinf", [close_a], grad=False)
+case("isneginf", "isneginf", [close_a], grad=False)
+case("diff_1", "diff_1", [normal(3, 5)])
+case("diff_2_axis0", "diff_2_axis0", [normal(4, 3)])
+case("matrix_transpose", "matrix_transpose", [normal(2, 3, 4)])
+case("minmax_1", "minmax_1", [normal(3, 5)])
 
 os.makedirs(OUT, exist_ok=True)
 mx.save_safetensors(os.path.join(OUT, "everyday.safetensors"), dict(sorted(tensors.items())),

@@ -463,6 +463,52 @@ fn linalg_cases(out: &mut Vec<Case>) {
     }
 }
 
+fn einsum_cases(out: &mut Vec<Case>) {
+    for (name, subs, shapes) in [
+        (
+            "einsum with mismatched sizes",
+            "ij,jk->ik",
+            vec![vec![2, 3], vec![4, 2]],
+        ),
+        (
+            "einsum with a bad character",
+            "i1,jk",
+            vec![vec![2, 3], vec![3, 2]],
+        ),
+        (
+            "einsum with an output subscript not in the inputs",
+            "ij->iz",
+            vec![vec![2, 3]],
+        ),
+        (
+            "einsum with a repeated output subscript",
+            "ij->ii",
+            vec![vec![2, 3]],
+        ),
+        (
+            "einsum with too few operands",
+            "ij,jk->ik",
+            vec![vec![2, 3]],
+        ),
+        (
+            "einsum with too many subscripts for the rank",
+            "ijk->i",
+            vec![vec![2, 3]],
+        ),
+        (
+            "einsum with a diagonal of unequal sizes",
+            "ii->i",
+            vec![vec![2, 3]],
+        ),
+        ("einsum with two ellipses", "...i...->i", vec![vec![2, 3]]),
+    ] {
+        case(out, name, Expect::Err, move || {
+            let ops: Vec<Array> = shapes.iter().map(|s| f32s(s)).collect();
+            ev(mx::einsum(subs, &ops))
+        });
+    }
+}
+
 fn fast_cases(out: &mut Vec<Case>) {
     use mx::fast;
     for (name, f) in [
@@ -905,6 +951,7 @@ fn no_bad_input_panics_or_aborts() {
     index_cases(&mut cases);
     size_cases(&mut cases);
     linalg_cases(&mut cases);
+    einsum_cases(&mut cases);
     fast_cases(&mut cases);
     transform_cases(&mut cases);
     nn_cases(&mut cases);

@@ -3,9 +3,11 @@
 
 pub mod arithmetic;
 pub mod binary;
+pub mod composed;
 pub mod conv;
 pub mod convert;
 pub mod creation;
+pub mod einsum;
 pub mod everyday;
 pub mod fast;
 pub mod indexing;
@@ -20,9 +22,11 @@ pub mod unary;
 
 pub use arithmetic::*;
 pub use binary::*;
+pub use composed::*;
 pub use conv::*;
 pub use convert::*;
 pub use creation::*;
+pub use einsum::einsum;
 pub use everyday::*;
 pub use indexing::*;
 pub use joining::*;
