@@ -10,6 +10,7 @@ pub mod creation;
 pub mod einsum;
 pub mod everyday;
 pub mod fast;
+pub mod fp_quantized;
 pub mod indexing;
 pub mod joining;
 pub mod linalg;
@@ -28,6 +29,9 @@ pub use convert::*;
 pub use creation::*;
 pub use einsum::einsum;
 pub use everyday::*;
+pub use fp_quantized::{
+    dequantize_mode, from_fp8, quantize_mode, quantized_matmul_mode, to_fp8, view, QuantizationMode,
+};
 pub use indexing::*;
 pub use joining::*;
 pub use linalg::{addmm, inner, matmul, outer, tensordot, TensordotAxes};

@@ -235,6 +235,7 @@ pub mod compiled;
 pub mod convert;
 pub mod creation;
 pub mod fast;
+pub mod fp8;
 pub mod indexing;
 pub mod matmul;
 pub mod quantized;

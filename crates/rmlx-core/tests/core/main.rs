@@ -31,6 +31,7 @@ mod multi_output;
 mod oracle;
 mod oracle_core_ops;
 mod oracle_everyday;
+mod oracle_fp_quantized;
 mod oracle_multi_output;
 mod oracle_quantized;
 mod oracle_vmap;

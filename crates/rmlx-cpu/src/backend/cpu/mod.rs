@@ -7,6 +7,7 @@ pub mod copy;
 pub mod elementwise;
 pub mod fastmath;
 pub mod flash;
+pub mod fp8;
 pub mod fused;
 pub mod gather;
 pub mod gemm;
