@@ -162,15 +162,7 @@ impl Primitive for Compiled {
         tangents: &[Array],
         argnums: &[usize],
     ) -> Result<Vec<Array>> {
-        let mut all = Vec::with_capacity(primals.len());
-        for (i, p) in primals.iter().enumerate() {
-            match argnums.iter().position(|&a| a == i) {
-                Some(k) => all.push(tangents[k].clone()),
-                None => all.push(crate::ops::zeros_like(p)?),
-            }
-        }
-        let f = |xs: &[Array]| self.expand(xs);
-        Ok(crate::jvp(f, primals, &all)?.1)
+        super::jvp_through(|xs: &[Array]| self.expand(xs), primals, tangents, argnums)
     }
 
     fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {

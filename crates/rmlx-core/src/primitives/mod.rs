@@ -214,6 +214,25 @@ pub fn elementwise_output_shapes(name: &str, inputs: &[Array]) -> Result<Vec<Vec
     Ok(vec![shape])
 }
 
+/// The tangents of a primitive's outputs computed by forward mode through `composed`, the
+/// same function written with ops (the rule of primitives whose derivative is their
+/// expansion: `Compiled`, `SdpaVjp`). Inputs not in `argnums` get zero tangents.
+pub(crate) fn jvp_through(
+    composed: impl Fn(&[Array]) -> Result<Vec<Array>>,
+    primals: &[Array],
+    tangents: &[Array],
+    argnums: &[usize],
+) -> Result<Vec<Array>> {
+    let mut all = Vec::with_capacity(primals.len());
+    for (i, p) in primals.iter().enumerate() {
+        match argnums.iter().position(|&a| a == i) {
+            Some(k) => all.push(tangents[k].clone()),
+            None => all.push(crate::ops::zeros_like(p)?),
+        }
+    }
+    Ok(crate::jvp(composed, primals, &all)?.1)
+}
+
 /// The cotangents of the inputs `argnums` of a primitive with no gradient (comparisons, integer
 /// outputs, indices): zeros shaped like each input.
 pub fn zero_cotangents(primals: &[Array], argnums: &[usize]) -> Result<Vec<Array>> {

@@ -181,6 +181,22 @@ fn row_max<T: AttnElem>(row: &[T]) -> T {
     row.iter().fold(T::neg_infinity(), |a, &b| a.max(b))
 }
 
+/// Folds one tile of a query row's scores into its running maximum `m` and sum `l`: the row
+/// becomes `exp(row - m)` for the new maximum (zeros while the row has seen no key) and the
+/// factor the earlier terms must be rescaled by is returned (`None` when nothing was seen).
+fn online_row<T: AttnElem>(row: &mut [T], m: &mut T, l: &mut T) -> Option<T> {
+    let m_new = m.max(row_max(row));
+    if m_new == T::neg_infinity() {
+        row.fill(T::zero());
+        return None;
+    }
+    let sum = T::exp_shift_row(row, m_new);
+    let corr = (*m - m_new).exp();
+    *l = *l * corr + sum;
+    *m = m_new;
+    Some(corr)
+}
+
 /// Attention `softmax(scale * q k^T + mask) v` over `q [B,H,Lq,D]`, `k [B,H,Lk,D]`,
 /// `v [B,H,Lk,Dv]` (any strides, one dtype `T`), tile by tile; a fully masked query row gives
 /// NaN, as the unfused softmax does.
@@ -239,20 +255,12 @@ fn forward_block<T: AttnElem>(inp: &Inputs<T>, bh: usize, out: &mut [T]) {
             inp.scores(bh, (q0, mq), (k0, nk), &mut s);
             for i in 0..mq {
                 let row = &mut s[i * nk..(i + 1) * nk];
-                let m_new = m[i].max(row_max(row));
-                if m_new == T::neg_infinity() {
-                    // nothing seen yet in this row: this tile adds nothing
-                    row.fill(T::zero());
-                    continue;
-                }
-                let sum = T::exp_shift_row(row, m_new);
-                let corr = (m[i] - m_new).exp();
-                l[i] = l[i] * corr + sum;
-                m[i] = m_new;
-                if corr != T::one() {
-                    o[i * dv..(i + 1) * dv]
-                        .iter_mut()
-                        .for_each(|x| *x = *x * corr);
+                if let Some(corr) = online_row(row, &mut m[i], &mut l[i]) {
+                    if corr != T::one() {
+                        o[i * dv..(i + 1) * dv]
+                            .iter_mut()
+                            .for_each(|x| *x = *x * corr);
+                    }
                 }
             }
             // SAFETY: s holds an mq x nk row-major tile; v's rows k0.. are in range.
@@ -379,14 +387,7 @@ fn backward_block<T: AttnElem>(
             let nk = BK.min(end - k0);
             inp.scores(bh, (q0, mq), (k0, nk), &mut s);
             for i in 0..mq {
-                let row = &mut s[i * nk..(i + 1) * nk];
-                let m_new = m[i].max(row_max(row));
-                if m_new == T::neg_infinity() {
-                    continue;
-                }
-                let sum = T::exp_shift_row(row, m_new);
-                l[i] = l[i] * (m[i] - m_new).exp() + sum;
-                m[i] = m_new;
+                online_row(&mut s[i * nk..(i + 1) * nk], &mut m[i], &mut l[i]);
             }
             k0 += nk;
         }

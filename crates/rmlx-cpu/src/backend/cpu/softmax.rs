@@ -180,21 +180,7 @@ multiversion!(softmax_rows_f32, softmax_rows_generic, (x: &[f32], out: &mut [f32
 #[inline(always)]
 fn softmax_row_in_place_generic(row: &mut [f32]) {
     let m = row_max(row);
-    let mut lanes = [0.0f32; LANES];
-    let mut chunks = row.chunks_exact_mut(LANES);
-    for c in &mut chunks {
-        for k in 0..LANES {
-            let e = exp_f32(c[k] - m);
-            c[k] = e;
-            lanes[k] += e;
-        }
-    }
-    let mut s = 0.0f32;
-    for v in chunks.into_remainder() {
-        *v = exp_f32(*v - m);
-        s += *v;
-    }
-    let inv = 1.0 / (lanes.iter().sum::<f32>() + s);
+    let inv = 1.0 / exp_shift_row_generic(row, m);
     for v in row.iter_mut() {
         *v *= inv;
     }
