@@ -46,25 +46,27 @@ fn is_counter_key(key: &str) -> bool {
     k == "step" || k == "learning_rate"
 }
 
-/// The per-parameter state arrays of `o`, in [`Optimizer::state`] order.
-pub fn optimizer_state_arrays(o: &dyn Optimizer) -> Vec<Array> {
-    o.state()
+/// The per-parameter state arrays of a flattened [`Optimizer::state`] (the default of
+/// [`Optimizer::state_arrays`]).
+pub(crate) fn optimizer_state_arrays_via_state(state: Vec<(String, Array)>) -> Vec<Array> {
+    state
         .into_iter()
         .filter(|(k, _)| !is_counter_key(k))
         .map(|(_, a)| a)
         .collect()
 }
 
-/// Replaces the per-parameter state arrays of `o` (as many as [`optimizer_state_arrays`]
-/// gives, in its order); the counters stay.
-pub fn set_optimizer_state_arrays(o: &mut dyn Optimizer, arrays: &[Array]) -> Result<()> {
-    let mut state = o.state();
+/// `state` with its per-parameter arrays replaced by `arrays`, in order.
+pub(crate) fn replace_state_arrays(
+    mut state: Vec<(String, Array)>,
+    arrays: &[Array],
+    name: &str,
+) -> Result<Vec<(String, Array)>> {
     let n = state.iter().filter(|(k, _)| !is_counter_key(k)).count();
     if n != arrays.len() {
         bail!(
             Transform,
-            "[compile] the {} optimizer has {n} state arrays, {} were given",
-            o.name(),
+            "[compile] the {name} optimizer has {n} state arrays, {} were given",
             arrays.len()
         );
     }
@@ -76,18 +78,17 @@ pub fn set_optimizer_state_arrays(o: &mut dyn Optimizer, arrays: &[Array]) -> Re
             }
         }
     }
-    o.set_state(&state)
+    Ok(state)
 }
 
-/// Sets the step count of `o` (every `step` entry of its state), keeping the arrays.
-fn set_step(o: &mut dyn Optimizer, step: u64) -> Result<()> {
-    let mut state = o.state();
+/// `state` with every `step` entry set to `step`.
+pub(crate) fn replace_step(mut state: Vec<(String, Array)>, step: u64) -> Vec<(String, Array)> {
     for (k, a) in state.iter_mut() {
         if is_counter_key(k) && k.ends_with("step") {
             *a = Array::scalar(step);
         }
     }
-    o.set_state(&state)
+    state
 }
 
 /// Implements [`CompileState`] for optimizer types through `$get` / `$get_mut` (the type as a
@@ -96,10 +97,10 @@ macro_rules! compile_state {
     ($get:expr, $get_mut:expr; $($t:ty),+) => {$(
         impl CompileState for $t {
             fn state_arrays(&self) -> Vec<Array> {
-                optimizer_state_arrays($get(self))
+                $get(self).state_arrays()
             }
             fn set_state_arrays(&mut self, arrays: &[Array]) -> Result<()> {
-                set_optimizer_state_arrays($get_mut(self), arrays)
+                $get_mut(self).set_state_arrays(arrays)
             }
             fn trace_key(&self) -> Vec<u64> {
                 $get(self).trace_key()
@@ -109,7 +110,7 @@ macro_rules! compile_state {
             }
             fn set_host_counters(&mut self, counters: &[u64]) -> Result<()> {
                 match counters {
-                    [step] => set_step($get_mut(self), *step),
+                    [step] => $get_mut(self).set_step(*step),
                     _ => bail!(Transform, "[compile] an optimizer has one counter, {} given", counters.len()),
                 }
             }
@@ -149,6 +150,16 @@ compile_state!(typed, typed_mut;
 );
 
 compile_state!(boxed, boxed_mut; Box<dyn Optimizer>);
+
+fn dynamic(o: &dyn Optimizer) -> &dyn Optimizer {
+    o
+}
+
+fn dynamic_mut(o: &mut dyn Optimizer) -> &mut dyn Optimizer {
+    o
+}
+
+compile_state!(dynamic, dynamic_mut; dyn Optimizer);
 
 #[cfg(test)]
 mod tests {

@@ -142,6 +142,25 @@ pub trait Optimizer: Send {
         vec![self.step(), self.learning_rate().to_bits() as u64]
     }
 
+    /// The per-parameter state arrays (no counters), in [`Optimizer::state`] order: what a
+    /// compiled training step reads and replaces.
+    fn state_arrays(&self) -> Vec<Array> {
+        crate::compile_state::optimizer_state_arrays_via_state(self.state())
+    }
+
+    /// Replaces the arrays of [`Optimizer::state_arrays`] (same number, same order); the
+    /// counters stay.
+    fn set_state_arrays(&mut self, arrays: &[Array]) -> Result<()> {
+        let state = crate::compile_state::replace_state_arrays(self.state(), arrays, self.name())?;
+        self.set_state(&state)
+    }
+
+    /// Sets the update count (as if that many updates had run), keeping the arrays.
+    fn set_step(&mut self, step: u64) -> Result<()> {
+        let state = crate::compile_state::replace_step(self.state(), step);
+        self.set_state(&state)
+    }
+
     /// Total bytes of the state arrays (the counters included).
     fn state_nbytes(&self) -> usize {
         self.state().iter().map(|(_, a)| a.nbytes()).sum()
@@ -363,6 +382,42 @@ impl<T: SingleOptimizer> Optimizer for T {
 
     fn step(&self) -> u64 {
         self.core().step
+    }
+
+    fn state_arrays(&self) -> Vec<Array> {
+        self.core()
+            .states
+            .values()
+            .flat_map(|st| st.values().cloned())
+            .collect()
+    }
+
+    fn set_state_arrays(&mut self, arrays: &[Array]) -> Result<()> {
+        let n: usize = self.core().states.values().map(|st| st.len()).sum();
+        if n != arrays.len() {
+            bail!(
+                Transform,
+                "[compile] the {} optimizer has {n} state arrays, {} were given",
+                Self::NAME,
+                arrays.len()
+            );
+        }
+        let mut it = arrays.iter();
+        for st in self.core_mut().states.values_mut() {
+            for a in st.values_mut() {
+                if let Some(new) = it.next() {
+                    *a = new.clone();
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn set_step(&mut self, step: u64) -> Result<()> {
+        let core = self.core_mut();
+        core.step = step;
+        core.lr_value = core.learning_rate.at(step.saturating_sub(1));
+        Ok(())
     }
 
     fn trace_key(&self) -> Vec<u64> {

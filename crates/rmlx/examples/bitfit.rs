@@ -177,7 +177,7 @@ struct RunStats {
 
 fn train(
     model: &mut CharLm,
-    opt: &mut dyn Optimizer,
+    opt: &mut AdamW,
     tokens: &[i32],
     steps: usize,
     a: &Args,
@@ -193,15 +193,26 @@ fn train(
     mx::memory::reset_peak_memory();
     let mut losses = Vec::with_capacity(steps);
     let mut step_ms = Vec::with_capacity(steps);
+    // the training step compiled with the model and the optimizer as its state (traced once,
+    // then replayed; RMLX_DISABLE_COMPILE=1 runs it as written)
+    let step = mx::compile_with_state(
+        |(m, o): &mut (&mut CharLm, &mut AdamW), d: &[Array]| -> mx::Result<Vec<Array>> {
+            let (outs, grads) =
+                nn::value_and_grad(&mut **m, |lm: &CharLm| Ok(vec![loss(lm, &d[0], &d[1])?]))?;
+            o.update(&mut **m, &grads)?;
+            Ok(outs)
+        },
+    );
+    let mut state = (model, opt);
     for _ in 0..steps {
         let (x, y) = batch(tokens, a)?;
         mx::eval(&[&x, &y])?;
         let t = Instant::now();
-        let (outs, grads) = nn::value_and_grad(model, |m: &CharLm| Ok(vec![loss(m, &x, &y)?]))?;
-        opt.update(model, &grads)?;
+        let outs = step.call(&mut state, &[x, y])?;
         let mut to_eval: Vec<Array> = vec![outs[0].clone()];
         to_eval.extend(
-            model
+            state
+                .0
                 .parameters()
                 .flatten()
                 .into_iter()
