@@ -67,37 +67,45 @@ fn run(args: Args) -> Result<(), String> {
     );
 
     mx::random::seed(args.seed);
-    let mut model = Mlp::new(&[64, args.hidden, args.hidden, 10]).map_err(|e| e.to_string())?;
+    let model = Mlp::new(&[64, args.hidden, args.hidden, 10]).map_err(|e| e.to_string())?;
     println!(
         "model: 64 → {h} → {h} → 10, {} parameters",
         model.num_parameters(),
         h = args.hidden
     );
-    let mut opt = Adam::new(args.lr);
+    // the training step compiled with the model and the optimizer as its state (a second trace
+    // serves the shorter last batch; RMLX_DISABLE_COMPILE=1 runs it as written)
+    let step = mx::compile_with_state(
+        |(m, o): &mut (Mlp, Adam), d: &[Array]| -> mx::Result<Vec<Array>> {
+            let (outs, grads) = value_and_grad(m, |net: &Mlp| {
+                Ok(vec![cross_entropy(&net.forward(&d[0])?, &d[1])?])
+            })?;
+            o.update(m, &grads)?;
+            Ok(outs)
+        },
+    );
+    let mut state = (model, Adam::new(args.lr));
     let start = Instant::now();
     for epoch in 1..=args.epochs {
         rng.shuffle(&mut train);
         let (mut total, mut batches) = (0.0f64, 0usize);
         for idx in train.chunks(args.batch_size) {
             let (x, y) = batch(&data, idx).map_err(|e| e.to_string())?;
-            let (outs, grads) = value_and_grad(&mut model, |m: &Mlp| {
-                Ok(vec![cross_entropy(&m.forward(&x)?, &y)?])
-            })
-            .map_err(|e| e.to_string())?;
-            opt.update(&mut model, &grads).map_err(|e| e.to_string())?;
-            let params = model.parameters();
+            let outs = step.call(&mut state, &[x, y]).map_err(|e| e.to_string())?;
+            let params = state.0.parameters();
             let arrays: Vec<&Array> = params.flatten().into_iter().map(|(_, a)| a).collect();
             mx::eval(&arrays).map_err(|e| e.to_string())?;
             total += f64::from(outs[0].item::<f32>().map_err(|e| e.to_string())?);
             batches += 1;
         }
-        let acc = accuracy(&model, &data, test).map_err(|e| e.to_string())?;
+        let acc = accuracy(&state.0, &data, test).map_err(|e| e.to_string())?;
         println!(
             "epoch {epoch:>3}  train loss {:.4}  test accuracy {:.1}%",
             total / batches as f64,
             100.0 * acc
         );
     }
+    let model = state.0;
     let acc = accuracy(&model, &data, test).map_err(|e| e.to_string())?;
     println!(
         "final test accuracy {:.1}% ({} images) in {:.1} s",
