@@ -203,28 +203,7 @@ pub fn quantize_mode(
         return Ok(vec![q, s, b]);
     }
     check_fp("quantize", mode, group_size, bits)?;
-    if !w.dtype().is_float() {
-        bail!(
-            Dtype,
-            "[quantize] Only real floating types can be quantized but w has type {}.",
-            w.dtype()
-        );
-    }
-    if w.ndim() < 2 {
-        bail!(
-            Shape,
-            "[quantize] The matrix to be quantized must have at least 2 dimension but it has only {}.",
-            w.ndim()
-        );
-    }
-    let cols = w.shape()[w.ndim() - 1];
-    if !cols.is_multiple_of(group_size) {
-        bail!(
-            Shape,
-            "[quantize] The last dimension of the matrix needs to be divisible by the quantization group size {group_size}. However the provided  matrix has shape {:?}",
-            w.shape()
-        );
-    }
+    super::quantized::check_quantizable(w, group_size)?;
     let dt = w.dtype();
     let maxval = if bits == 4 { 6.0 } else { 448.0 };
     let mut out_shape: Vec<isize> = w.shape().iter().map(|&d| d as isize).collect();

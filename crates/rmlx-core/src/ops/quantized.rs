@@ -30,26 +30,9 @@ fn fmt_shape(s: &[usize]) -> String {
     format!("({})", v.join(","))
 }
 
-/// Quantizes `w` (at least 2-D, float, last axis divisible by `group_size`) in groups of
-/// `group_size` consecutive elements of a row to `bits` bits (MLX's
-/// `mx.quantize(w, group_size, bits)`, affine mode). Returns the packed weights (`uint32`, last
-/// axis `cols * bits / 32`), the scales and the biases (`w`'s dtype, last axis
-/// `cols / group_size`); `w ≈ scales * q + biases` per group.
-///
-/// ```
-/// use rmlx_core::{self as mx, Array};
-/// let w = mx::random::normal(&[4, 64], Some(&mx::random::key(0)))?;
-/// let (wq, scales, biases) = mx::quantize(&w, 32, 4)?;
-/// assert_eq!((wq.shape(), wq.dtype()), (&[4usize, 8][..], mx::Dtype::U32));
-/// assert_eq!(scales.shape(), &[4, 2]);
-/// let back = mx::dequantize(&wq, &scales, &biases, 32, 4)?;
-/// let err = (&back - &w)?.abs()?.max(None, false)?.item::<f32>()?;
-/// assert!(err < 0.5); // at most half a step of 4 bits over each group's range
-/// assert!(mx::quantize(&w, 16, 4).is_err());
-/// # Ok::<(), mx::Error>(())
-/// ```
-pub fn quantize(w: &Array, group_size: usize, bits: usize) -> Result<(Array, Array, Array)> {
-    check_params("quantize", group_size, bits)?;
+/// MLX's checks of a matrix to quantize, in every mode: at least 2-D, its last axis a multiple
+/// of `group_size`, floating point.
+pub(crate) fn check_quantizable(w: &Array, group_size: usize) -> Result<()> {
     if w.ndim() < 2 {
         bail!(
             Shape,
@@ -72,6 +55,31 @@ pub fn quantize(w: &Array, group_size: usize, bits: usize) -> Result<(Array, Arr
             w.dtype()
         );
     }
+    Ok(())
+}
+
+/// Quantizes `w` (at least 2-D, float, last axis divisible by `group_size`) in groups of
+/// `group_size` consecutive elements of a row to `bits` bits (MLX's
+/// `mx.quantize(w, group_size, bits)`, affine mode). Returns the packed weights (`uint32`, last
+/// axis `cols * bits / 32`), the scales and the biases (`w`'s dtype, last axis
+/// `cols / group_size`); `w ≈ scales * q + biases` per group.
+///
+/// ```
+/// use rmlx_core::{self as mx, Array};
+/// let w = mx::random::normal(&[4, 64], Some(&mx::random::key(0)))?;
+/// let (wq, scales, biases) = mx::quantize(&w, 32, 4)?;
+/// assert_eq!((wq.shape(), wq.dtype()), (&[4usize, 8][..], mx::Dtype::U32));
+/// assert_eq!(scales.shape(), &[4, 2]);
+/// let back = mx::dequantize(&wq, &scales, &biases, 32, 4)?;
+/// let err = (&back - &w)?.abs()?.max(None, false)?.item::<f32>()?;
+/// assert!(err < 0.5); // at most half a step of 4 bits over each group's range
+/// assert!(mx::quantize(&w, 16, 4).is_err());
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn quantize(w: &Array, group_size: usize, bits: usize) -> Result<(Array, Array, Array)> {
+    check_params("quantize", group_size, bits)?;
+    check_quantizable(w, group_size)?;
+    let cols = w.shape()[w.ndim() - 1];
     let w = if w.dtype() == Dtype::F64 {
         bail!(
             Dtype,

@@ -302,27 +302,27 @@ fn run(ctx: &Ctx, first: usize, len: usize, outs: &mut [&mut [u8]], regs: &mut [
                     load(p.inputs[j], ctx.raws[j], base, s, &mut in_regs[j].0[..m]);
                 }
             }
-            let srcs: Vec<Src> = (0..nin)
-                .map(|j| {
-                    if let Some(v) = splat[j] {
-                        Src::Splat(v)
-                    } else if in_place[j] {
-                        let raw: &[f32] = bytemuck::cast_slice(ctx.raws[j]);
-                        let base = offsets[j] + k;
-                        Src::Lanes(&raw[base..base + m])
-                    } else {
-                        Src::Lanes(&in_regs[j].0[..m])
-                    }
-                })
-                .collect();
+            // input `j`'s operand for this tile (no allocation per tile)
+            let in_regs: &[Reg] = in_regs;
+            let src = |j: usize| -> Src {
+                if let Some(v) = splat[j] {
+                    Src::Splat(v)
+                } else if in_place[j] {
+                    let raw: &[f32] = bytemuck::cast_slice(ctx.raws[j]);
+                    let base = offsets[j] + k;
+                    Src::Lanes(&raw[base..base + m])
+                } else {
+                    Src::Lanes(&in_regs[j].0[..m])
+                }
+            };
             for (i, ins) in p.instrs.iter().enumerate() {
                 let (lo, hi) = tmp.split_at_mut(i);
                 if direct && i + 1 == n_instr {
                     let at = (pos + k) * 4;
                     let dst: &mut [f32] = bytemuck::cast_slice_mut(&mut outs[0][at..at + m * 4]);
-                    exec(ins, &srcs, lo, dst);
+                    exec(ins, nin, &src, lo, dst);
                 } else {
-                    exec(ins, &srcs, lo, &mut hi[0].0[..m]);
+                    exec(ins, nin, &src, lo, &mut hi[0].0[..m]);
                 }
             }
             for (o, (&r, &d)) in p.outputs.iter().zip(ctx.out_dtypes).enumerate() {
@@ -332,7 +332,7 @@ fn run(ctx: &Ctx, first: usize, len: usize, outs: &mut [&mut [u8]], regs: &mut [
                 let at = (pos + k) * d.size();
                 let dst = &mut outs[o][at..at + m * d.size()];
                 match if r < nin {
-                    srcs[r]
+                    src(r)
                 } else {
                     Src::Lanes(&tmp[r - nin].0[..m])
                 } {
@@ -422,16 +422,21 @@ impl Src<'_> {
     }
 }
 
-/// Runs one instruction into `out` (its lanes), reading inputs from `srcs` and earlier results
-/// from `tmp`.
+/// Runs one instruction into `out` (its lanes), reading input `j` as `src(j)` and earlier
+/// results from `tmp`.
 #[inline(always)]
-fn exec(ins: &Instr, srcs: &[Src], tmp: &[Reg], out: &mut [f32]) {
+fn exec<'s>(
+    ins: &Instr,
+    nin: usize,
+    src: &impl Fn(usize) -> Src<'s>,
+    tmp: &[Reg],
+    out: &mut [f32],
+) {
     let m = out.len();
-    let nin = srcs.len();
-    let arg = |k: usize| -> Src {
+    let arg = |k: usize| {
         let r = ins.args[k];
         if r < nin {
-            srcs[r]
+            src(r)
         } else {
             Src::Lanes(&tmp[r - nin].0[..m])
         }
