@@ -376,6 +376,78 @@ impl BertModel {
         attention_mask: Option<&Array>,
         token_type_ids: Option<&Array>,
     ) -> Result<Array> {
+        let (b, l) = self.check_inputs(input_ids, attention_mask, token_type_ids)?;
+        let mask = match attention_mask {
+            Some(m) => Some(
+                m.not_equal(&Array::scalar_as(0.0, m.dtype()))?
+                    .reshape([b, 1, 1, l])?,
+            ),
+            None => None,
+        };
+        let positions = rmlx_core::arange(0.0, l as f64, 1.0, Dtype::I32)?;
+        let mut x = self
+            .embeddings
+            .forward(input_ids, &positions, token_type_ids)?;
+        for layer in &self.encoder.layer {
+            x = layer.forward(&x, mask.as_ref())?;
+        }
+        Ok(x)
+    }
+
+    /// Sentence embeddings `[B, hidden]` (mean-pooled over the mask, then normalised: what
+    /// sentence-transformers' `encode` returns), computed on the real tokens only: the tokens
+    /// where `attention_mask` is nonzero are packed into one `[tokens, hidden]` matrix for the
+    /// projections, and each sequence attends over its own tokens. Padding costs nothing, and the
+    /// result equals [`sentence_embeddings`] of [`BertModel::forward`] (up to rounding).
+    /// `attention_mask` is read on the host, so it must be data, not a traced value.
+    pub fn encode(
+        &self,
+        input_ids: &Array,
+        attention_mask: &Array,
+        token_type_ids: Option<&Array>,
+    ) -> Result<Array> {
+        let (b, l) = self.check_inputs(input_ids, Some(attention_mask), token_type_ids)?;
+        let keep = attention_mask
+            .not_equal(&Array::scalar_as(0.0, attention_mask.dtype()))?
+            .to_vec::<bool>()?;
+        let (mut slots, mut positions, mut bounds) = (Vec::new(), Vec::new(), vec![0usize]);
+        for row in 0..b {
+            for j in 0..l {
+                if keep[row * l + j] {
+                    slots.push((row * l + j) as i32);
+                    positions.push(j as i32);
+                }
+            }
+            bounds.push(slots.len());
+        }
+        let t = slots.len();
+        let slots = Array::from_slice(&slots, &[t])?;
+        let positions = Array::from_slice(&positions, &[t])?;
+        let flat = |a: &Array| -> Result<Array> { a.reshape([b * l])?.take(&slots, Some(0)) };
+        let types = token_type_ids.map(flat).transpose()?;
+        let mut x = self
+            .embeddings
+            .forward(&flat(input_ids)?, &positions, types.as_ref())?;
+        for layer in &self.encoder.layer {
+            x = layer.forward_packed(&x, &bounds)?;
+        }
+        // the mean over each sequence's tokens as one product: pool[row, token] = 1 / count
+        let mut pool = vec![0f32; b * t];
+        for row in 0..b {
+            let (lo, hi) = (bounds[row], bounds[row + 1]);
+            pool[row * t + lo..row * t + hi].fill(1.0 / (hi - lo).max(1) as f32);
+        }
+        let pool = Array::from_slice(&pool, &[b, t])?.astype(x.dtype())?;
+        normalize(&pool.matmul(&x)?)
+    }
+
+    /// Checks the inputs of [`BertModel::forward`]; returns `(batch, length)`.
+    fn check_inputs(
+        &self,
+        input_ids: &Array,
+        attention_mask: Option<&Array>,
+        token_type_ids: Option<&Array>,
+    ) -> Result<(usize, usize)> {
         let (b, l) = match input_ids.shape() {
             [b, l] => (*b, *l),
             s => {
@@ -410,18 +482,7 @@ impl BertModel {
                 }
             }
         }
-        let mask = match attention_mask {
-            Some(m) => Some(
-                m.not_equal(&Array::scalar_as(0.0, m.dtype()))?
-                    .reshape([b, 1, 1, l])?,
-            ),
-            None => None,
-        };
-        let mut x = self.embeddings.forward(input_ids, token_type_ids)?;
-        for layer in &self.encoder.layer {
-            x = layer.forward(&x, mask.as_ref())?;
-        }
-        Ok(x)
+        Ok((b, l))
     }
 
     /// The pooler's output `tanh(dense(hidden[:, 0]))`, `[B, hidden]`.
@@ -436,9 +497,13 @@ impl BertModel {
 }
 
 impl BertEmbeddings {
-    fn forward(&self, ids: &Array, token_type_ids: Option<&Array>) -> Result<Array> {
-        let l = ids.shape()[1];
-        let positions = rmlx_core::arange(0.0, l as f64, 1.0, Dtype::I32)?;
+    /// `ids` of any shape, `positions` broadcasting against it, `token_type_ids` like `ids`.
+    fn forward(
+        &self,
+        ids: &Array,
+        positions: &Array,
+        token_type_ids: Option<&Array>,
+    ) -> Result<Array> {
         let types = match token_type_ids {
             Some(t) => self.token_type_embeddings.forward(t)?,
             None => self
@@ -447,7 +512,7 @@ impl BertEmbeddings {
                 .take(&Array::scalar_as(0.0, Dtype::I32), Some(0))?,
         };
         let x = (&(&self.word_embeddings.forward(ids)?
-            + &self.position_embeddings.forward(&positions)?)?
+            + &self.position_embeddings.forward(positions)?)?
             + &types)?;
         self.layer_norm.forward(&x)
     }
@@ -480,7 +545,53 @@ impl BertLayer {
         let ctx = scaled_dot_product_attention(&q, &k, &v, scale, mask)?
             .transpose_axes(&[0, 2, 1, 3])?
             .reshape([b, l, h])?;
-        let x = a.output.forward(&ctx, x)?;
+        self.finish(&ctx, x)
+    }
+
+    /// The layer over packed tokens `x [T, hidden]`: sequence `i` is rows
+    /// `bounds[i]..bounds[i + 1]` and attends over those rows only.
+    fn forward_packed(&self, x: &Array, bounds: &[usize]) -> Result<Array> {
+        let s = &self.attention.self_attention;
+        let h = x.shape()[1];
+        let (nh, d) = (s.num_heads, h / s.num_heads);
+        let (q, k, v) = (s.query.forward(x)?, s.key.forward(x)?, s.value.forward(x)?);
+        let cuts: Vec<isize> = bounds[1..bounds.len() - 1]
+            .iter()
+            .map(|&c| c as isize)
+            .collect();
+        let (qs, ks, vs) = (
+            q.split(cuts.clone(), 0)?,
+            k.split(cuts.clone(), 0)?,
+            v.split(cuts, 0)?,
+        );
+        let scale = 1.0 / (d as f64).sqrt();
+        let mut ctx = Vec::with_capacity(qs.len());
+        for ((q, k), v) in qs.iter().zip(&ks).zip(&vs) {
+            let n = q.shape()[0];
+            if n == 0 {
+                continue;
+            }
+            let heads = |a: &Array| a.reshape([1, n, nh, d])?.transpose_axes(&[0, 2, 1, 3]);
+            let o = scaled_dot_product_attention(
+                &heads(q)?,
+                &heads(k)?,
+                &heads(v)?,
+                scale,
+                SdpaMask::None,
+            )?;
+            ctx.push(o.transpose_axes(&[0, 2, 1, 3])?.reshape([n, h])?);
+        }
+        let ctx = if ctx.len() == 1 {
+            ctx.pop().unwrap_or(q)
+        } else {
+            rmlx_core::concatenate(&ctx, 0)?
+        };
+        self.finish(&ctx, x)
+    }
+
+    /// Attention output block, then the feed-forward block.
+    fn finish(&self, ctx: &Array, x: &Array) -> Result<Array> {
+        let x = self.attention.output.forward(ctx, x)?;
         let inner = self.act.apply(&self.intermediate.dense.forward(&x)?)?;
         self.output.forward(&inner, &x)
     }

@@ -56,11 +56,14 @@ fn minilm_matches_sentence_transformers() {
     let d = max_abs_diff(&emb, &r["embeddings"]).unwrap();
     let two = rmlx_core::arange(0.0, 2.0, 1.0, Dtype::I32).unwrap();
     let dh = max_abs_diff(&hidden.take(&two, Some(0)).unwrap(), &r["hidden_first2"]).unwrap();
+    let packed = model.encode(input_ids, mask, None).unwrap();
+    let dp = max_abs_diff(&packed, &r["embeddings"]).unwrap();
     println!(
-        "minilm: {} sentences, embeddings max |rmlx - sentence-transformers| = {d:.2e}, last hidden state {dh:.2e}",
+        "minilm: {} sentences, embeddings max |rmlx - sentence-transformers| = {d:.2e} (packed encode {dp:.2e}), last hidden state {dh:.2e}",
         sentences.len()
     );
     assert!(d < 1e-5, "embeddings differ by {d}");
+    assert!(dp < 1e-5, "packed embeddings differ by {dp}");
     assert!(dh < 1e-4, "hidden states differ by {dh}");
 }
 
@@ -97,6 +100,49 @@ fn padding_is_invisible_to_the_real_tokens() {
     // without a mask the padding changes the real tokens' states
     let c = model.forward(&padded, None, None).unwrap();
     assert!(max_abs_diff(&b, &c).unwrap() > 1e-3);
+}
+
+/// `encode` (packed real tokens, attention per sequence) equals the padded forward's pooled
+/// embeddings, for masks with holes, left padding, a full row and an empty row.
+#[test]
+fn packed_encode_equals_the_padded_forward() {
+    let model = small();
+    let x = ids(
+        &[
+            2, 7, 9, 11, 3, 5, 2, 1, 0, 0, 0, 4, 4, 9, 3, 8, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 9, 9,
+            9, 9, 9,
+        ],
+        &[4, 8],
+    );
+    let mask = ids(
+        &[
+            1, 1, 0, 1, 1, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0,
+            0, 0, 0,
+        ],
+        &[4, 8],
+    );
+    let types = ids(
+        &[
+            0, 0, 0, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0,
+            0, 0, 0,
+        ],
+        &[4, 8],
+    );
+    let want = sentence_embeddings(
+        &model.forward(&x, Some(&mask), Some(&types)).unwrap(),
+        &mask,
+    )
+    .unwrap();
+    let got = model.encode(&x, &mask, Some(&types)).unwrap();
+    let d = max_abs_diff(&got, &want).unwrap();
+    assert!(d < 1e-5, "packed encode differs by {d}");
+    // the empty row pools to zeros
+    let last = got
+        .take(&ids(&[3], &[1]), Some(0))
+        .unwrap()
+        .to_vec::<f32>()
+        .unwrap();
+    assert!(last.iter().all(|&v| v == 0.0));
 }
 
 #[test]

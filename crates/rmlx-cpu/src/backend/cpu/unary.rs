@@ -225,8 +225,90 @@ fn half_kernel(
     ))
 }
 
+/// The transcendental f32 ops as in-place slice loops compiled for AVX-512 or AVX2+FMA at run
+/// time (the generic kernels are compiled for the baseline target, 4 lanes); `None` for the
+/// other ops.
+fn simd_tile_op(op: UnaryOp) -> Option<fn(&mut [f32])> {
+    macro_rules! simd_slice {
+        ($f:path) => {{
+            #[inline(always)]
+            fn generic(t: &mut [f32]) {
+                // a plain loop: `for_each` with a large closure is not always inlined into the
+                // target-feature functions below, and would then run at the baseline width
+                for v in t.iter_mut() {
+                    *v = $f(*v);
+                }
+            }
+            fn dispatch(t: &mut [f32]) {
+                #[cfg(target_arch = "x86_64")]
+                {
+                    #[target_feature(enable = "avx512f,avx2,fma")]
+                    unsafe fn v4(t: &mut [f32]) {
+                        generic(t)
+                    }
+                    #[target_feature(enable = "avx2,fma")]
+                    unsafe fn v3(t: &mut [f32]) {
+                        generic(t)
+                    }
+                    if std::arch::is_x86_feature_detected!("avx512f") {
+                        // SAFETY: the CPU supports AVX-512F (checked just above), the only
+                        // requirement of calling a function compiled with that feature.
+                        return unsafe { v4(t) };
+                    }
+                    if std::arch::is_x86_feature_detected!("avx2")
+                        && std::arch::is_x86_feature_detected!("fma")
+                    {
+                        // SAFETY: the CPU supports AVX2 and FMA (checked just above).
+                        return unsafe { v3(t) };
+                    }
+                }
+                generic(t)
+            }
+            Some(dispatch as fn(&mut [f32]))
+        }};
+    }
+    use super::{fastmath, special};
+    match op {
+        UnaryOp::Exp => simd_slice!(fastmath::exp_f32),
+        UnaryOp::Expm1 => simd_slice!(fastmath::expm1_f32),
+        UnaryOp::Tanh => simd_slice!(fastmath::tanh_f32),
+        UnaryOp::Sigmoid => simd_slice!(fastmath::sigmoid_f32),
+        UnaryOp::Erf => simd_slice!(special::erf_f32),
+        _ => None,
+    }
+}
+
+/// A transcendental op on a contiguous f32 input through [`simd_tile_op`] (in the input's
+/// buffer when it can be donated), split across the pool; gives the input back otherwise.
+fn f32_simd_contiguous(op: UnaryOp, mut x: Data, dtype: Dtype) -> std::result::Result<Data, Data> {
+    use super::parallel::{for_each_chunk_mut, PAR_CHUNK, PAR_THRESHOLD};
+    let Some(f) = simd_tile_op(op).filter(|_| dtype == Dtype::F32) else {
+        return Err(x);
+    };
+    let (n, shape) = (x.size(), x.shape.clone());
+    let par = n >= PAR_THRESHOLD;
+    if let Some(mut buf) = x.try_donate(n * 4) {
+        let t = &mut buf.as_mut_slice::<f32>()[..n];
+        for_each_chunk_mut(t, PAR_CHUNK, par, &|_, c: &mut [f32]| f(c));
+        return Ok(Data::new(buf, dtype, &shape));
+    }
+    let Some(src) = x.contiguous_slice::<f32>() else {
+        return Err(x);
+    };
+    let mut buf = crate::buffer::Buffer::new(n * 4);
+    let t = &mut buf.as_mut_slice::<f32>()[..n];
+    for_each_chunk_mut(t, PAR_CHUNK, par, &|first, c: &mut [f32]| {
+        c.copy_from_slice(&src[first..first + c.len()]);
+        f(c)
+    });
+    Ok(Data::new(buf, dtype, &shape))
+}
+
 /// The in-place f32 slice kernel of a float op (predicates write 1.0 or 0.0).
 fn f32_tile_op(op: UnaryOp) -> Result<fn(&mut [f32])> {
+    if let Some(f) = simd_tile_op(op) {
+        return Ok(f);
+    }
     macro_rules! m {
         ($f:ident) => {
             |t: &mut [f32]| t.iter_mut().for_each(|v| *v = <f32 as FloatMath>::$f(*v))
@@ -281,7 +363,10 @@ pub fn eval(op: UnaryOp, x: Data, dtype: Dtype) -> Result<Data> {
         Square if !in_dtype.is_float() => Ok(dispatch_all!(in_dtype, T =>
             map_unary::<T, T>(x, dtype, |v| <T as Arith>::mul(v, v)))),
         op => match in_dtype {
-            Dtype::F32 => float_kernel::<f32>(op, x, dtype),
+            Dtype::F32 => match f32_simd_contiguous(op, x, dtype) {
+                Ok(out) => Ok(out),
+                Err(x) => float_kernel::<f32>(op, x, dtype),
+            },
             Dtype::F64 => float_kernel::<f64>(op, x, dtype),
             Dtype::F16 => half_kernel(op, &x, dtype, (load_f32::<f16>, store_f32::<f16>)),
             Dtype::Bf16 => half_kernel(op, &x, dtype, (load_f32::<bf16>, store_f32::<bf16>)),
