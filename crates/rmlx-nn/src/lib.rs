@@ -15,6 +15,7 @@ extern crate self as rmlx_nn;
 
 pub mod activations;
 mod checkpoint;
+mod distributed;
 pub mod init;
 pub mod layers;
 pub mod losses;
@@ -22,6 +23,7 @@ pub mod module;
 mod value_and_grad;
 
 pub use checkpoint::checkpoint;
+pub use distributed::{average_gradients, ALL_REDUCE_SIZE};
 pub use layers::*;
 pub use module::{
     module_state_arrays, set_module_state_arrays, Container, Keys, Member, MemberNode,

@@ -13,6 +13,7 @@
 #![warn(missing_docs)]
 
 pub use rmlx_core as core;
+pub use rmlx_distributed as distributed;
 pub use rmlx_models as models;
 pub use rmlx_nn as nn;
 pub use rmlx_optimizers as optimizers;
