@@ -6,6 +6,18 @@
 //! cargo run --release --example bitfit            # defaults finish in about two minutes
 //! cargo run --release --example bitfit -- --help
 //! ```
+//!
+//! Data-parallel over MPI (build with the `mpi` feature; README "Distributed training"):
+//!
+//! ```sh
+//! cargo build --release -p rmlx --features mpi --example bitfit
+//! mpirun -np 2 target/release/examples/bitfit --distributed
+//! ```
+//!
+//! Every process draws the same global batch and trains on its own rows of it; the gradients
+//! are averaged with `nn::average_gradients` (only the trainable ones travel), so the loss curve
+//! is the one-process curve of the same global batch. Only rank 0 prints progress and writes
+//! files.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -13,6 +25,7 @@ use std::time::Instant;
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 use rmlx::core::{self as mx, Array, Dtype};
+use rmlx::distributed::{self as dist, Group};
 use rmlx::nn::{self, Keys, Module, ModuleExt, ModuleState};
 use rmlx::optimizers::{AdamW, Optimizer};
 
@@ -59,6 +72,13 @@ struct Args {
     /// Random seed.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Train data-parallel over the processes `mpirun` started (needs the `mpi` feature; each
+    /// takes `--batch / processes` rows of every batch).
+    #[arg(long)]
+    distributed: bool,
+    /// Also write every step's loss (pre-training, bias-only, full) to this file, one per line.
+    #[arg(long)]
+    log_losses: Option<PathBuf>,
 }
 
 /// A causal character language model: embedding → Transformer encoder with a causal mask →
@@ -138,20 +158,23 @@ impl Vocab {
     }
 }
 
-/// Draws `batch` random windows of `seq_len + 1` tokens: inputs and next-token targets.
-fn batch(tokens: &[i32], a: &Args) -> mx::Result<(Array, Array)> {
+/// Draws `batch` random windows of `seq_len + 1` tokens: inputs and next-token targets. Every
+/// process draws the same windows and keeps its own `batch / size` of them.
+fn batch(tokens: &[i32], a: &Args, group: &Group) -> mx::Result<(Array, Array)> {
     let hi = (tokens.len() - a.seq_len - 1) as i64;
     let starts = mx::random::randint(0, hi, &[a.batch], Dtype::I64, None)?.to_vec::<i64>()?;
-    let mut xs = Vec::with_capacity(a.batch * a.seq_len);
-    let mut ys = Vec::with_capacity(a.batch * a.seq_len);
-    for s in starts {
+    let rows = a.batch / group.size();
+    let mine = &starts[group.rank() * rows..(group.rank() + 1) * rows];
+    let mut xs = Vec::with_capacity(rows * a.seq_len);
+    let mut ys = Vec::with_capacity(rows * a.seq_len);
+    for &s in mine {
         let s = s as usize;
         xs.extend_from_slice(&tokens[s..s + a.seq_len]);
         ys.extend_from_slice(&tokens[s + 1..s + a.seq_len + 1]);
     }
     Ok((
-        Array::from_vec(xs, &[a.batch, a.seq_len])?,
-        Array::from_vec(ys, &[a.batch, a.seq_len])?,
+        Array::from_vec(xs, &[rows, a.seq_len])?,
+        Array::from_vec(ys, &[rows, a.seq_len])?,
     ))
 }
 
@@ -173,6 +196,8 @@ struct RunStats {
     step_ms: Vec<f64>,
     peak_bytes: usize,
     val_loss: f32,
+    /// Bytes this process sent per step (gradients and loss), 0 in one process.
+    sent_per_step: u64,
 }
 
 fn train(
@@ -182,8 +207,13 @@ fn train(
     steps: usize,
     a: &Args,
     label: &str,
+    group: &Group,
 ) -> mx::Result<RunStats> {
-    let bar = ProgressBar::new(steps as u64);
+    let bar = if group.rank() == 0 {
+        ProgressBar::new(steps as u64)
+    } else {
+        ProgressBar::hidden()
+    };
     bar.set_style(
         ProgressStyle::with_template("{prefix:>12} [{bar:30}] {pos}/{len} {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar())
@@ -195,17 +225,21 @@ fn train(
     let mut step_ms = Vec::with_capacity(steps);
     // the training step compiled with the model and the optimizer as its state (traced once,
     // then replayed; RMLX_DISABLE_COMPILE=1 runs it as written)
+    // (distributed: the trainable gradients and the loss are averaged over the processes)
+    let size = group.size() as f64;
     let step = mx::compile_with_state(
         |(m, o): &mut (&mut CharLm, &mut AdamW), d: &[Array]| -> mx::Result<Vec<Array>> {
             let (outs, grads) =
                 nn::value_and_grad(&mut **m, |lm: &CharLm| Ok(vec![loss(lm, &d[0], &d[1])?]))?;
+            let grads = nn::average_gradients(&grads, Some(group), nn::ALL_REDUCE_SIZE)?;
             o.update(&mut **m, &grads)?;
-            Ok(outs)
+            Ok(vec![(&dist::all_sum(&outs[0], Some(group))? / size)?])
         },
     );
+    let traffic = dist::traffic();
     let mut state = (model, opt);
     for _ in 0..steps {
-        let (x, y) = batch(tokens, a)?;
+        let (x, y) = batch(tokens, a, group)?;
         mx::eval(&[&x, &y])?;
         let t = Instant::now();
         let outs = step.call(&mut state, &[x, y])?;
@@ -233,6 +267,7 @@ fn train(
         step_ms,
         peak_bytes: mx::memory::peak_memory(),
         val_loss: 0.0,
+        sent_per_step: (dist::traffic().bytes - traffic.bytes) / steps as u64,
     })
 }
 
@@ -290,6 +325,23 @@ fn run(a: Args) -> mx::Result<()> {
             "--seq-len and --batch must be at least 1".into(),
         ));
     }
+    let group = if a.distributed {
+        dist::init_strict()?
+    } else {
+        Group::singleton()
+    };
+    let rank0 = group.rank() == 0;
+    if !a.batch.is_multiple_of(group.size()) {
+        return Err(mx::Error::Value(format!(
+            "--batch ({}) must be a multiple of the number of processes ({})",
+            a.batch,
+            group.size()
+        )));
+    }
+    // only rank 0 prints
+    macro_rules! say {
+        ($($t:tt)*) => { if rank0 { println!($($t)*); } };
+    }
     let text_a = read_text(&a.pretrain_text)?;
     let text_b = read_text(&a.finetune_text)?;
     let vocab = Vocab::new(&[&text_a, &text_b]);
@@ -310,14 +362,23 @@ fn run(a: Args) -> mx::Result<()> {
             )));
         }
     }
-    std::fs::create_dir_all(&a.out_dir).map_err(|e| mx::Error::Io {
-        path: a.out_dir.display().to_string(),
-        source: e,
-    })?;
+    if rank0 {
+        std::fs::create_dir_all(&a.out_dir).map_err(|e| mx::Error::Io {
+            path: a.out_dir.display().to_string(),
+            source: e,
+        })?;
+    }
     mx::random::seed(a.seed);
+    if a.distributed {
+        say!(
+            "data-parallel over {} processes: {} sequences of each batch per process",
+            group.size(),
+            a.batch / group.size()
+        );
+    }
 
     // 1. Pre-train on part A.
-    println!(
+    say!(
         "rmlx bitfit: {} characters of pre-training text, {} of fine-tuning text, vocabulary {}",
         tokens_a.len(),
         tokens_b.len(),
@@ -332,10 +393,30 @@ fn run(a: Args) -> mx::Result<()> {
         a.pretrain_steps,
         &a,
         "pre-train",
+        &group,
     )?;
     let weights = a.out_dir.join("pretrained.safetensors");
-    model.save_weights(&weights)?;
-    println!(
+    if rank0 {
+        model.save_weights(&weights)?;
+    }
+    // the fine-tuning runs start from the saved file in one process; the other processes of a
+    // distributed run may not see rank 0's file system, so there every process copies the
+    // pre-trained parameters from memory
+    let pretrained: Vec<(String, Array)> = model
+        .parameters()
+        .flatten()
+        .into_iter()
+        .map(|(k, v)| (k, v.clone()))
+        .collect();
+    let load = |m: &mut CharLm| -> mx::Result<()> {
+        if a.distributed {
+            m.load_weights(pretrained.clone(), true)?;
+        } else {
+            m.load_weights(weights.as_path(), true)?;
+        }
+        Ok(())
+    };
+    say!(
         "pre-training: loss {:.3} -> {:.3}; weights saved to {}",
         pre.losses[0],
         pre.losses[pre.losses.len() - 1],
@@ -344,7 +425,7 @@ fn run(a: Args) -> mx::Result<()> {
 
     // 2. Bias-only fine-tuning (BitFit) of a fresh model loaded from the checkpoint.
     let mut bitfit = CharLm::new(vocab.chars.len(), &a)?;
-    bitfit.load_weights(weights.as_path(), true)?;
+    load(&mut bitfit)?;
     bitfit.freeze(Keys::All)?;
     bitfit.unfreeze("bias")?;
     let total = bitfit.num_parameters();
@@ -354,7 +435,7 @@ fn run(a: Args) -> mx::Result<()> {
         .iter()
         .map(|(_, p)| p.size())
         .sum();
-    println!(
+    say!(
         "bias-only model: trainable {:.2}% — {} of {} parameters",
         100.0 * trainable as f64 / total as f64,
         trainable,
@@ -368,16 +449,38 @@ fn run(a: Args) -> mx::Result<()> {
         a.finetune_steps,
         &a,
         "bias-only",
+        &group,
     )?;
     bias_run.val_loss = validation_loss(&bitfit, val_b, &a)?;
 
     // 3. Full fine-tuning from the same checkpoint, same data and steps.
     let mut full = CharLm::new(vocab.chars.len(), &a)?;
-    full.load_weights(weights.as_path(), true)?;
+    load(&mut full)?;
     let mut opt_f = AdamW::new(a.lr);
-    let mut full_run = train(&mut full, &mut opt_f, train_b, a.finetune_steps, &a, "full")?;
+    let mut full_run = train(
+        &mut full,
+        &mut opt_f,
+        train_b,
+        a.finetune_steps,
+        &a,
+        "full",
+        &group,
+    )?;
     full_run.val_loss = validation_loss(&full, val_b, &a)?;
     let base_val = validation_loss(&model, val_b, &a)?;
+    if !rank0 {
+        return Ok(());
+    }
+    if let Some(path) = &a.log_losses {
+        let lines: Vec<String> = [&pre.losses, &bias_run.losses, &full_run.losses]
+            .iter()
+            .flat_map(|l| l.iter().map(|v| format!("{v:.7}")))
+            .collect();
+        std::fs::write(path, lines.join("\n") + "\n").map_err(|e| mx::Error::Io {
+            path: path.display().to_string(),
+            source: e,
+        })?;
+    }
 
     println!();
     println!("{:<22} {:>12} {:>12}", "", "bias-only", "full");
@@ -411,6 +514,12 @@ fn run(a: Args) -> mx::Result<()> {
         "{:<22} {:>12.3} {:>12.3}   (before fine-tuning: {base_val:.3})",
         "validation loss", bias_run.val_loss, full_run.val_loss
     );
+    if a.distributed {
+        println!(
+            "{:<22} {:>12} {:>12}   (this process, per step, gradients and loss)",
+            "bytes sent", bias_run.sent_per_step, full_run.sent_per_step
+        );
+    }
 
     // 4. Loss curves and samples.
     let png = a.out_dir.join("loss_curves.png");
