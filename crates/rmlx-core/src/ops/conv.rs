@@ -426,3 +426,143 @@ pub fn conv_general(
     };
     conv_nd(&spec, input, weight, n)
 }
+
+/// Transposed convolution over `n` spatial axes (MLX's `conv_transpose_general`): the gradient
+/// of a strided convolution with respect to its input, as one [`conv_general`] with the input
+/// dilated by `stride`, the kernel flipped and padded by `dilation * (k - 1) - padding` before
+/// and that plus `output_padding` after each axis. `weight` is `(C_out, K…, C_in / groups)`.
+#[allow(clippy::too_many_arguments)]
+fn conv_transpose_nd(
+    op: &str,
+    input: &Array,
+    weight: &Array,
+    stride: &[usize],
+    padding: &[usize],
+    dilation: &[usize],
+    output_padding: &[usize],
+    groups: usize,
+) -> Result<Array> {
+    let n = stride.len();
+    if weight.ndim() != n + 2 {
+        bail!(
+            Shape,
+            "[{op}] weight must be {}-D (C_out, kernel…, C_in), got shape {:?}",
+            n + 2,
+            weight.shape()
+        );
+    }
+    let (mut lo, mut hi) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    for i in 0..n {
+        if stride[i] == 0 || dilation[i] == 0 {
+            bail!(
+                Value,
+                "[{op}] stride and dilation must be positive, got {stride:?} and {dilation:?}"
+            );
+        }
+        let span = dilation[i] * (weight.shape()[1 + i].max(1) - 1);
+        if padding[i] > span {
+            bail!(
+                Value,
+                "[{op}] padding {} on axis {i} exceeds dilation * (kernel - 1) = {span}",
+                padding[i]
+            );
+        }
+        lo.push(span - padding[i]);
+        hi.push(span - padding[i] + output_padding[i]);
+    }
+    let spec = ConvSpec {
+        op,
+        stride: vec![1; n],
+        lo,
+        hi,
+        kernel_dilation: dilation.to_vec(),
+        input_dilation: stride.to_vec(),
+        groups,
+        flip: true,
+    };
+    conv_nd(&spec, input, weight, n)
+}
+
+/// 1-D transposed convolution over `(N, L, C_in)` with a `(C_out, K, C_in / groups)` weight
+/// (MLX's `mx.conv_transpose1d`): output length `(L - 1) * stride - 2 * padding + dilation *
+/// (K - 1) + output_padding + 1`. Differentiable like every convolution.
+///
+/// ```
+/// use rmlx_core::{self as mx, Array};
+/// let x = Array::from_slice(&[1.0f32, 2.0], &[1, 2, 1])?;
+/// let w = Array::from_slice(&[1.0f32, 10.0, 100.0], &[1, 3, 1])?;
+/// // each input scatters the kernel at stride 2: [1, 10, 100+2, 20, 200]
+/// let y = mx::conv_transpose1d(&x, &w, 2, 0, 1, 0, 1)?;
+/// assert_eq!(y.to_vec::<f32>()?, vec![1.0, 10.0, 102.0, 20.0, 200.0]);
+/// # Ok::<(), mx::Error>(())
+/// ```
+#[allow(clippy::too_many_arguments)]
+pub fn conv_transpose1d(
+    input: &Array,
+    weight: &Array,
+    stride: usize,
+    padding: usize,
+    dilation: usize,
+    output_padding: usize,
+    groups: usize,
+) -> Result<Array> {
+    conv_transpose_nd(
+        "conv_transpose1d",
+        input,
+        weight,
+        &[stride],
+        &[padding],
+        &[dilation],
+        &[output_padding],
+        groups,
+    )
+}
+
+/// 2-D transposed convolution over `(N, H, W, C_in)` with a `(C_out, KH, KW, C_in / groups)`
+/// weight (MLX's `mx.conv_transpose2d`); pairs are `(height, width)`, sizes as
+/// [`conv_transpose1d`] per axis.
+#[allow(clippy::too_many_arguments)]
+pub fn conv_transpose2d(
+    input: &Array,
+    weight: &Array,
+    stride: (usize, usize),
+    padding: (usize, usize),
+    dilation: (usize, usize),
+    output_padding: (usize, usize),
+    groups: usize,
+) -> Result<Array> {
+    conv_transpose_nd(
+        "conv_transpose2d",
+        input,
+        weight,
+        &[stride.0, stride.1],
+        &[padding.0, padding.1],
+        &[dilation.0, dilation.1],
+        &[output_padding.0, output_padding.1],
+        groups,
+    )
+}
+
+/// 3-D transposed convolution over `(N, D, H, W, C_in)` with a `(C_out, KD, KH, KW, C_in /
+/// groups)` weight (MLX's `mx.conv_transpose3d`); sizes as [`conv_transpose1d`] per axis.
+#[allow(clippy::too_many_arguments)]
+pub fn conv_transpose3d(
+    input: &Array,
+    weight: &Array,
+    stride: (usize, usize, usize),
+    padding: (usize, usize, usize),
+    dilation: (usize, usize, usize),
+    output_padding: (usize, usize, usize),
+    groups: usize,
+) -> Result<Array> {
+    conv_transpose_nd(
+        "conv_transpose3d",
+        input,
+        weight,
+        &[stride.0, stride.1, stride.2],
+        &[padding.0, padding.1, padding.2],
+        &[dilation.0, dilation.1, dilation.2],
+        &[output_padding.0, output_padding.1, output_padding.2],
+        groups,
+    )
+}

@@ -101,6 +101,53 @@ fn registry(name: &str) -> Option<Fun> {
             let (lo, hi) = mx::minmax(&a[0], 1, false)?;
             Ok(vec![lo, hi])
         },
+        "conv_transpose1d" => |a| one(mx::conv_transpose1d(&a[0], &a[1], 2, 1, 1, 1, 1)),
+        "conv_transpose1d_w" => |a| one(mx::conv_transpose1d(&a[1], &a[0], 3, 0, 2, 0, 1)),
+        "conv_transpose1d_groups" => |a| one(mx::conv_transpose1d(&a[0], &a[1], 2, 0, 1, 0, 2)),
+        "conv_transpose2d" => |a| {
+            one(mx::conv_transpose2d(
+                &a[0],
+                &a[1],
+                (2, 1),
+                (1, 0),
+                (1, 2),
+                (1, 0),
+                1,
+            ))
+        },
+        "conv_transpose2d_w" => |a| {
+            one(mx::conv_transpose2d(
+                &a[1],
+                &a[0],
+                (2, 2),
+                (1, 1),
+                (1, 1),
+                (0, 0),
+                1,
+            ))
+        },
+        "conv_transpose3d_s" => |a| {
+            one(mx::conv_transpose3d(
+                &a[0],
+                &a[1],
+                (2, 1, 2),
+                (0, 1, 0),
+                (1, 1, 1),
+                (0, 0, 0),
+                1,
+            ))
+        },
+        "conv_transpose3d" => |a| {
+            one(mx::conv_transpose3d(
+                &a[0],
+                &a[1],
+                (2, 1, 2),
+                (0, 1, 0),
+                (1, 1, 1),
+                (1, 0, 0),
+                1,
+            ))
+        },
         _ => return None,
     };
     Some(f)
@@ -173,5 +220,5 @@ fn everyday_cases_match_mlx() {
     }
     println!("everyday oracle: {passed}/{} cases passed", cases.len());
     assert_eq!(passed, cases.len());
-    assert_eq!(passed, 61);
+    assert_eq!(passed, 68);
 }

@@ -1,5 +1,5 @@
-//! `Conv1d` and `Conv2d` (channels-last, as MLX), and [`Size2`], the "int or (height, width)"
-//! argument of the 2-D layers.
+//! `Conv1d`, `Conv2d` and `Conv3d` (channels-last, as MLX), and [`Size2`] / [`Size3`], the "int
+//! or tuple" arguments of the 2-D and 3-D layers.
 
 use super::{py_bool, uniform_init, Forward};
 use crate::{Module, ModuleState};
@@ -46,13 +46,62 @@ impl From<(usize, usize)> for Size2 {
     }
 }
 
+/// A 3-D size given either as one number for every axis or as `(depth, height, width)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Size3 {
+    /// The same value for every axis (Python `int`).
+    All(usize),
+    /// `(depth, height, width)` (Python tuple).
+    Triple(usize, usize, usize),
+}
+
+impl Size3 {
+    /// `(depth, height, width)`.
+    pub fn triple(self) -> (usize, usize, usize) {
+        match self {
+            Size3::All(v) => (v, v, v),
+            Size3::Triple(d, h, w) => (d, h, w),
+        }
+    }
+
+    /// As Python prints the value it stands for: `3` or `(1, 3, 5)`.
+    pub fn py_repr(self) -> String {
+        match self {
+            Size3::All(v) => v.to_string(),
+            Size3::Triple(d, h, w) => format!("({d}, {h}, {w})"),
+        }
+    }
+}
+
+impl From<usize> for Size3 {
+    fn from(v: usize) -> Size3 {
+        Size3::All(v)
+    }
+}
+
+impl From<(usize, usize, usize)> for Size3 {
+    fn from((d, h, w): (usize, usize, usize)) -> Size3 {
+        Size3::Triple(d, h, w)
+    }
+}
+
+/// Python's repr of a triple: `(1, 2, 3)`.
+pub(crate) fn py_triple((a, b, c): (usize, usize, usize)) -> String {
+    format!("({a}, {b}, {c})")
+}
+
 /// Python's repr of a pair: `(1, 2)`.
 pub(crate) fn py_pair((a, b): (usize, usize)) -> String {
     format!("({a}, {b})")
 }
 
-/// The checks both constructors share (MLX raises for channels not divisible by `groups`).
-fn check_new(class: &str, in_channels: usize, groups: usize, kernel: &[usize]) -> Result<()> {
+/// The checks the constructors share (MLX raises for channels not divisible by `groups`).
+pub(crate) fn check_new(
+    class: &str,
+    in_channels: usize,
+    groups: usize,
+    kernel: &[usize],
+) -> Result<()> {
     if groups == 0 {
         return Err(Error::Value(format!(
             "[{class}] the number of groups must be positive, got 0"
@@ -73,7 +122,7 @@ fn check_new(class: &str, in_channels: usize, groups: usize, kernel: &[usize]) -
 }
 
 /// The bias, if any, added to a convolution's output.
-fn add_bias(y: Array, bias: &Option<Array>) -> Result<Array> {
+pub(crate) fn add_bias(y: Array, bias: &Option<Array>) -> Result<Array> {
     match bias {
         Some(b) => &y + b,
         None => Ok(y),
@@ -293,5 +342,102 @@ impl Conv2d {
 impl Forward for Conv2d {
     fn forward(&self, x: &Array) -> Result<Array> {
         Conv2d::forward(self, x)
+    }
+}
+
+/// 3-D convolution over channels-last volumes `(N, D, H, W, C_in)` → `(N, D_out, H_out, W_out,
+/// C_out)` (MLX `nn.Conv3d`): `weight` `(out_channels, KD, KH, KW, in_channels)` and optional
+/// `bias` `(out_channels)`; each size is one number or a `(depth, height, width)` triple.
+///
+/// ```
+/// use rmlx_core::{self as mx, Array};
+/// use rmlx_nn::Conv3d;
+/// let conv = Conv3d::new(2, 4, 3, 1, 1, 1, true)?;
+/// let y = conv.forward(&mx::ones(&[1, 5, 6, 7, 2], mx::Dtype::F32)?)?;
+/// assert_eq!(y.shape(), &[1, 5, 6, 7, 4]);
+/// # Ok::<(), mx::Error>(())
+/// ```
+#[derive(Module, Clone)]
+#[module(extra_repr = "repr_args")]
+pub struct Conv3d {
+    /// `(out_channels, KD, KH, KW, in_channels)`.
+    pub weight: Array,
+    /// `(out_channels)`, absent with `bias = false`.
+    pub bias: Option<Array>,
+    /// Zeros added on both sides of each axis.
+    #[module(skip)]
+    pub padding: (usize, usize, usize),
+    /// Step between output positions.
+    #[module(skip)]
+    pub stride: (usize, usize, usize),
+    /// Spacing between kernel taps, as given.
+    #[module(skip)]
+    pub dilation: Size3,
+    /// Frozen names and training flag.
+    pub state: ModuleState,
+}
+
+impl Conv3d {
+    /// `Conv3d(in_channels, out_channels, kernel_size, stride, padding, dilation, bias)` (MLX's
+    /// defaults `1, 0, 1, true`): weight from `U(-s, s)`, `s = sqrt(1 / (in_channels * KD * KH *
+    /// KW))`, bias zeros, the same draws as MLX.
+    pub fn new(
+        in_channels: usize,
+        out_channels: usize,
+        kernel_size: impl Into<Size3>,
+        stride: impl Into<Size3>,
+        padding: impl Into<Size3>,
+        dilation: impl Into<Size3>,
+        bias: bool,
+    ) -> Result<Conv3d> {
+        let (kd, kh, kw) = kernel_size.into().triple();
+        check_new("Conv3d", in_channels, 1, &[kd, kh, kw])?;
+        let scale = (1.0 / (in_channels * kd * kh * kw).max(1) as f64).sqrt();
+        Ok(Conv3d {
+            weight: uniform_init(&[out_channels, kd, kh, kw, in_channels], scale)?,
+            bias: if bias {
+                Some(rmlx_core::zeros(&[out_channels], rmlx_core::Dtype::F32)?)
+            } else {
+                None
+            },
+            padding: padding.into().triple(),
+            stride: stride.into().triple(),
+            dilation: dilation.into(),
+            state: ModuleState::default(),
+        })
+    }
+
+    /// `conv3d(x, weight, stride, padding, dilation) + bias` for `x` `(N, D, H, W, C_in)`.
+    pub fn forward(&self, x: &Array) -> Result<Array> {
+        let y = rmlx_core::conv3d(
+            x,
+            &self.weight,
+            self.stride,
+            self.padding,
+            self.dilation.triple(),
+            1,
+        )?;
+        add_bias(y, &self.bias)
+    }
+
+    fn repr_args(&self) -> String {
+        let s = self.weight.shape();
+        let dim = |i: usize| s.get(i).copied().unwrap_or(0);
+        format!(
+            "{}, {}, kernel_size={}, stride={}, padding={}, dilation={}, bias={}",
+            dim(4),
+            dim(0),
+            py_triple((dim(1), dim(2), dim(3))),
+            py_triple(self.stride),
+            py_triple(self.padding),
+            self.dilation.py_repr(),
+            py_bool(self.bias.is_some())
+        )
+    }
+}
+
+impl Forward for Conv3d {
+    fn forward(&self, x: &Array) -> Result<Array> {
+        Conv3d::forward(self, x)
     }
 }

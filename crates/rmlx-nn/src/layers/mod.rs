@@ -7,6 +7,7 @@
 mod activation;
 mod bilinear;
 mod conv;
+mod conv_transpose;
 mod dropout;
 mod embedding;
 mod linear;
@@ -27,7 +28,8 @@ pub use activation::{
     Softplus, Softshrink, Softsign, Step, Tanh,
 };
 pub use bilinear::Bilinear;
-pub use conv::{Conv1d, Conv2d, Size2};
+pub use conv::{Conv1d, Conv2d, Conv3d, Size2, Size3};
+pub use conv_transpose::{ConvTranspose1d, ConvTranspose2d, ConvTranspose3d};
 pub use dropout::{Dropout, Dropout2d, Dropout3d};
 pub use embedding::Embedding;
 pub use linear::{Identity, Linear};

@@ -4,6 +4,7 @@
 mod activations;
 mod checkpoint;
 mod conv_pool;
+mod conv_transpose;
 mod derive_user;
 mod fd;
 mod init_fns;
