@@ -36,7 +36,7 @@ pub use linear::{Identity, Linear};
 pub use lora::*;
 pub use norm::{LayerNorm, RMSNorm};
 pub use norms_extra::{BatchNorm, GroupNorm, InstanceNorm};
-pub use pooling::{AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d};
+pub use pooling::{AvgPool1d, AvgPool2d, AvgPool3d, MaxPool1d, MaxPool2d, MaxPool3d};
 pub use positional::{ALiBi, RoPE, SinusoidalPositionalEncoding};
 pub use quantized::{
     quantize, QuantizePredicate, QuantizedEmbedding, QuantizedLinear, QUANTIZE_DEFAULT_BITS,

@@ -1,4 +1,4 @@
-//! `MaxPool1d`, `MaxPool2d`, `AvgPool1d`, `AvgPool2d` (channels-last, as MLX's `pooling.py`).
+//! `MaxPool1d/2d/3d`, `AvgPool1d/2d/3d` (channels-last, as MLX's `pooling.py`).
 //!
 //! The input is padded (with `-inf` for max pooling, `0` for average pooling), cut into sliding
 //! windows (a reshape when the windows tile the input exactly, strided slice views otherwise)
@@ -6,7 +6,7 @@
 //! differentiable ops, so the layers have gradients; at ties `max` splits the cotangent as the
 //! core `max` vjp does. Average pooling divides by the full window size, padding included.
 
-use super::conv::{py_pair, Size2};
+use super::conv::{py_pair, py_triple, Size2, Size3};
 use super::Forward;
 use crate::{Module, ModuleState};
 use rmlx_core::{Array, Error, Result, SliceArg};
@@ -292,6 +292,79 @@ macro_rules! pool2d {
     };
 }
 
+macro_rules! pool3d {
+    ($(#[$doc:meta])* $name:ident, $kind:expr, $pad_doc:literal) => {
+        $(#[$doc])*
+        #[derive(Module, Clone)]
+        #[module(extra_repr = "repr_args")]
+        pub struct $name {
+            /// Window `(depth, height, width)`.
+            #[module(skip)]
+            pub kernel_size: (usize, usize, usize),
+            /// Step between windows along each axis.
+            #[module(skip)]
+            pub stride: (usize, usize, usize),
+            #[doc = $pad_doc]
+            #[module(skip)]
+            pub padding: (usize, usize, usize),
+            /// Frozen names and training flag.
+            pub state: ModuleState,
+        }
+
+        impl $name {
+            /// A pooling layer over `(N, D, H, W, C)` with windows of `kernel_size`, stepping by
+            /// `stride` (`None`: `kernel_size`, as MLX), after padding both sides of each
+            /// spatial axis by `padding`. Each size is one number or a `(depth, height, width)`
+            /// triple; `kernel_size` and `stride` must be positive.
+            pub fn new(
+                kernel_size: impl Into<Size3>,
+                stride: Option<Size3>,
+                padding: impl Into<Size3>,
+            ) -> Result<$name> {
+                let kernel_size = kernel_size.into().triple();
+                let stride = stride.map_or(kernel_size, Size3::triple);
+                let (k, s) = (kernel_size, stride);
+                check_args(stringify!($name), &[k.0, k.1, k.2], &[s.0, s.1, s.2])?;
+                Ok($name {
+                    kernel_size,
+                    stride,
+                    padding: padding.into().triple(),
+                    state: ModuleState::default(),
+                })
+            }
+
+            /// Pools `x` `(N, D, H, W, C)` into `(N, D_out, H_out, W_out, C)`, each
+            /// `(size + 2 * padding - kernel_size) / stride + 1`.
+            pub fn forward(&self, x: &Array) -> Result<Array> {
+                let (k, s, p) = (self.kernel_size, self.stride, self.padding);
+                pool(
+                    stringify!($name),
+                    $kind,
+                    x,
+                    &[k.0, k.1, k.2],
+                    &[s.0, s.1, s.2],
+                    &[p.0, p.1, p.2],
+                )
+            }
+
+            fn repr_args(&self) -> String {
+                format!(
+                    "kernel_size={}, stride={}, padding={}",
+                    py_triple(self.kernel_size),
+                    py_triple(self.stride),
+                    py_triple(self.padding)
+                )
+            }
+        }
+
+        impl Forward for $name {
+            fn forward(&self, x: &Array) -> Result<Array> {
+                $name::forward(self, x)
+            }
+        }
+    };
+}
+
 pool1d!(
     /// 1-D max pooling over `(N, L, C)` (MLX `nn.MaxPool1d`): the maximum of each window; the
     /// padding is `-inf`.
@@ -362,4 +435,37 @@ pool2d!(
     AvgPool2d,
     Kind::Avg,
     "Zeros added on both sides of `(height, width)`."
+);
+
+pool3d!(
+    /// 3-D max pooling over `(N, D, H, W, C)` (MLX `nn.MaxPool3d`); the padding is `-inf`.
+    ///
+    /// ```
+    /// use rmlx_core::{self as mx, Array};
+    /// use rmlx_nn::MaxPool3d;
+    /// let x = mx::arange(0.0, 8.0, 1.0, mx::Dtype::F32)?.reshape([1, 2, 2, 2, 1])?;
+    /// let pool = MaxPool3d::new(2, None, 0)?;
+    /// assert_eq!(pool.forward(&x)?.to_vec::<f32>()?, vec![7.0]);
+    /// assert_eq!(pool.to_string(), "MaxPool3d(kernel_size=(2, 2, 2), stride=(2, 2, 2), padding=(0, 0, 0))");
+    /// # Ok::<(), mx::Error>(())
+    /// ```
+    MaxPool3d,
+    Kind::Max,
+    "`-inf` elements added on both sides of each spatial axis."
+);
+
+pool3d!(
+    /// 3-D average pooling over `(N, D, H, W, C)` (MLX `nn.AvgPool3d`); the padding is zeros,
+    /// counted in the mean.
+    ///
+    /// ```
+    /// use rmlx_core::{self as mx, Array};
+    /// use rmlx_nn::AvgPool3d;
+    /// let x = mx::arange(0.0, 8.0, 1.0, mx::Dtype::F32)?.reshape([1, 2, 2, 2, 1])?;
+    /// assert_eq!(AvgPool3d::new(2, None, 0)?.forward(&x)?.to_vec::<f32>()?, vec![3.5]);
+    /// # Ok::<(), mx::Error>(())
+    /// ```
+    AvgPool3d,
+    Kind::Avg,
+    "Zeros added on both sides of each spatial axis (counted in the mean)."
 );

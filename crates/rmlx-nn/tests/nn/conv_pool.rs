@@ -529,3 +529,48 @@ fn sequential_forward_dyn_and_spec_builder() {
     let bad = serde_json::json!({"class": "Conv2d", "args": {"in_channels": 3, "out_channels": 4, "kernel_size": [1, 2, 3]}});
     assert!(support::build(&bad).is_err());
 }
+
+/// 3-D pooling against MLX 0.32.4 on the same draws (`mx.random.seed(0); x =
+/// mx.random.normal((2, 4, 5, 6, 3))`, whose values rmlx reproduces bit for bit): the shapes, and
+/// the sum and sum of squares MLX printed for each pooled result.
+#[test]
+fn pools_3d_match_mlx() {
+    use rmlx_nn::{AvgPool3d, MaxPool3d};
+    mx::random::seed(0);
+    let x = mx::random::normal(&[2, 4, 5, 6, 3], None).unwrap();
+    let max = MaxPool3d::new((2, 3, 2), Some((1, 2, 2).into()), (1, 1, 0)).unwrap();
+    let avg = AvgPool3d::new((1, 2, 3), Some((1, 1, 2).into()), (0, 1, 1)).unwrap();
+    for (y, shape, sum, sq) in [
+        (
+            max.forward(&x).unwrap(),
+            [2, 5, 3, 3, 3],
+            368.7938537597656,
+            615.0930786132812,
+        ),
+        (
+            avg.forward(&x).unwrap(),
+            [2, 4, 6, 3, 3],
+            5.674104690551758,
+            47.3636589050293,
+        ),
+    ] {
+        assert_eq!(y.shape(), &shape);
+        let s = y.sum(None, false).unwrap().item::<f32>().unwrap() as f64;
+        let q = y
+            .square()
+            .unwrap()
+            .sum(None, false)
+            .unwrap()
+            .item::<f32>()
+            .unwrap() as f64;
+        assert!((s - sum).abs() < 1e-3 && (q - sq).abs() < 1e-3, "{s} {q}");
+    }
+    assert_eq!(
+        avg.to_string(),
+        "AvgPool3d(kernel_size=(1, 2, 3), stride=(1, 1, 2), padding=(0, 1, 1))"
+    );
+    assert!(MaxPool3d::new(0, None, 0).is_err());
+    assert!(max
+        .forward(&mx::ones(&[2, 4, 5, 3], Dtype::F32).unwrap())
+        .is_err());
+}
