@@ -23,6 +23,8 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::Parser;
+#[path = "common/plot.rs"]
+mod plot;
 use indicatif::{ProgressBar, ProgressStyle};
 use rmlx::core::{self as mx, Array, Dtype};
 use rmlx::distributed::{self as dist, Group};
@@ -546,64 +548,20 @@ fn run(a: Args) -> mx::Result<()> {
 }
 
 fn plot(path: &Path, bias: &[f32], full: &[f32]) -> mx::Result<()> {
-    use plotters::prelude::*;
-    let fail = |e: String| mx::Error::Io {
-        path: path.display().to_string(),
-        source: std::io::Error::other(e),
-    };
-    static FONT: &[u8] = include_bytes!("data/DejaVuSans.ttf");
-    plotters::style::register_font("sans-serif", FontStyle::Normal, FONT)
-        .map_err(|_| fail("cannot load the plot font".into()))?;
-    let root = BitMapBackend::new(path, (900, 540)).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| fail(e.to_string()))?;
-    let ymax = bias.iter().chain(full).cloned().fold(0.0f32, f32::max) * 1.05;
-    let ymin = bias
-        .iter()
-        .chain(full)
-        .cloned()
-        .fold(f32::INFINITY, f32::min)
-        * 0.95;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(
-            "Fine-tuning on Proverbs: bias-only vs full",
-            ("sans-serif", 24),
-        )
-        .margin(15)
-        .x_label_area_size(45)
-        .y_label_area_size(60)
-        .build_cartesian_2d(0..bias.len().max(full.len()), ymin..ymax)
-        .map_err(|e| fail(e.to_string()))?;
-    chart
-        .configure_mesh()
-        .x_desc("step")
-        .y_desc("training loss (cross-entropy)")
-        .label_style(("sans-serif", 15))
-        .draw()
-        .map_err(|e| fail(e.to_string()))?;
-    for (data, color, name) in [
-        (bias, RED, "bias-only (BitFit)"),
-        (full, BLUE, "all parameters"),
-    ] {
-        chart
-            .draw_series(LineSeries::new(
-                data.iter().enumerate().map(|(i, &l)| (i, l)),
-                color.stroke_width(2),
-            ))
-            .map_err(|e| fail(e.to_string()))?
-            .label(name)
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
-            });
-    }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.8))
-        .border_style(BLACK)
-        .label_font(("sans-serif", 16))
-        .draw()
-        .map_err(|e| fail(e.to_string()))?;
-    root.present().map_err(|e| fail(e.to_string()))?;
-    Ok(())
+    use plotters::style::{BLUE, RED};
+    let curves = [
+        plot::Curve {
+            values: bias,
+            color: RED,
+            name: "bias-only (BitFit)",
+        },
+        plot::Curve {
+            values: full,
+            color: BLUE,
+            name: "all parameters",
+        },
+    ];
+    plot::loss_curves(path, "Fine-tuning on Proverbs: bias-only vs full", &curves)
 }
 
 fn main() {

@@ -16,6 +16,10 @@
 //! ```
 
 use clap::Parser;
+#[path = "common/plot.rs"]
+mod plot;
+#[path = "common/tokenize.rs"]
+mod tokenize;
 use rmlx::core::{self as mx, Array};
 use rmlx::models::bert::BertModel;
 use rmlx::nn::losses::{cross_entropy, Reduction};
@@ -23,7 +27,7 @@ use rmlx::nn::{self, Keys, Linear, ModuleExt, ModuleState};
 use rmlx::optimizers::{AdamW, Optimizer};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-use tokenizers::{PaddingParams, Tokenizer};
+use tokenizers::Tokenizer;
 
 /// BitFit of all-MiniLM-L6-v2 on sentence pairs.
 #[derive(Parser)]
@@ -73,7 +77,7 @@ impl PairClassifier {
             .map(|p| p.a.as_str())
             .chain(pairs.iter().map(|p| p.b.as_str()))
             .collect();
-        let (ids, mask) = tokenize(tok, &sentences)?;
+        let (ids, mask) = tokenize::encode(tok, &sentences)?;
         let e = self.bert.encode(&ids, &mask, None)?;
         let n = pairs.len() as isize;
         let halves = e.split(vec![n], 0)?;
@@ -81,24 +85,6 @@ impl PairClassifier {
         let features = mx::concatenate(&[u.clone(), v.clone(), (u - v)?.abs()?, (u * v)?], 1)?;
         self.head.forward(&features)
     }
-}
-
-fn tokenize(tok: &Tokenizer, sentences: &[&str]) -> mx::Result<(Array, Array)> {
-    let err = |e: tokenizers::Error| mx::Error::Value(format!("tokenizer: {e}"));
-    let enc = tok.encode_batch(sentences.to_vec(), true).map_err(err)?;
-    let l = enc.first().map_or(0, |e| e.get_ids().len());
-    let ids: Vec<i32> = enc
-        .iter()
-        .flat_map(|e| e.get_ids().iter().map(|&i| i as i32))
-        .collect();
-    let mask: Vec<i32> = enc
-        .iter()
-        .flat_map(|e| e.get_attention_mask().iter().map(|&i| i as i32))
-        .collect();
-    Ok((
-        Array::from_slice(&ids, &[enc.len(), l])?,
-        Array::from_slice(&mask, &[enc.len(), l])?,
-    ))
 }
 
 fn read_pairs(path: &Path) -> mx::Result<(Vec<Pair>, Vec<Pair>)> {
@@ -188,7 +174,7 @@ fn zero_shot(
                 .map(|p| p.a.as_str())
                 .chain(chunk.iter().map(|p| p.b.as_str()))
                 .collect();
-            let (ids, mask) = tokenize(tok, &s)?;
+            let (ids, mask) = tokenize::encode(tok, &s)?;
             let e = bert
                 .encode(&ids, &mask, None)?
                 .split(vec![chunk.len() as isize], 0)?;
@@ -270,9 +256,7 @@ fn train(
 fn run(a: Args) -> mx::Result<()> {
     mx::random::seed(a.seed);
     let bert = BertModel::from_pretrained(&a.model)?;
-    let mut tok = Tokenizer::from_file(a.model.join("tokenizer.json"))
-        .map_err(|e| mx::Error::Value(format!("tokenizer.json: {e}")))?;
-    tok.with_padding(Some(PaddingParams::default()));
+    let tok = tokenize::load(&a.model, 256)?;
     let (train_pairs, test_pairs) = read_pairs(&a.data)?;
     println!(
         "{} training pairs, {} test pairs",
@@ -346,65 +330,21 @@ fn count(t: &mx::tree::Tree<Array>) -> usize {
 }
 
 fn plot(path: &Path, probe: &[f32], bitfit: &[f32]) -> mx::Result<()> {
-    use plotters::prelude::*;
-    let fail = |e: String| mx::Error::Io {
-        path: path.display().to_string(),
-        source: std::io::Error::other(e),
-    };
-    static FONT: &[u8] = include_bytes!("data/DejaVuSans.ttf");
-    plotters::style::register_font("sans-serif", FontStyle::Normal, FONT)
-        .map_err(|_| fail("cannot load the plot font".into()))?;
-    // a temporary name, then a rename: a failed plot never leaves half a file behind
-    let tmp = path.with_extension("png.partial.png");
-    {
-        let root = BitMapBackend::new(&tmp, (900, 540)).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| fail(e.to_string()))?;
-        let ymax = probe.iter().chain(bitfit).cloned().fold(0.0f32, f32::max) * 1.05;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(
-                "all-MiniLM-L6-v2 on sentence pairs: linear probe vs BitFit",
-                ("sans-serif", 24),
-            )
-            .margin(15)
-            .x_label_area_size(45)
-            .y_label_area_size(60)
-            .build_cartesian_2d(0..probe.len().max(bitfit.len()), 0f32..ymax)
-            .map_err(|e| fail(e.to_string()))?;
-        chart
-            .configure_mesh()
-            .x_desc("step")
-            .y_desc("training loss (cross-entropy)")
-            .label_style(("sans-serif", 15))
-            .draw()
-            .map_err(|e| fail(e.to_string()))?;
-        for (data, color, name) in [
-            (probe, BLUE, "linear probe (head only)"),
-            (bitfit, RED, "BitFit (biases + head)"),
-        ] {
-            chart
-                .draw_series(LineSeries::new(
-                    data.iter().enumerate().map(|(i, &l)| (i, l)),
-                    color.stroke_width(2),
-                ))
-                .map_err(|e| fail(e.to_string()))?
-                .label(name)
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
-                });
-        }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 16))
-            .draw()
-            .map_err(|e| fail(e.to_string()))?;
-        root.present().map_err(|e| fail(e.to_string()))?;
-    }
-    std::fs::rename(&tmp, path).map_err(|source| mx::Error::Io {
-        path: path.display().to_string(),
-        source,
-    })
+    use plotters::style::{BLUE, RED};
+    let curves = [
+        plot::Curve {
+            values: probe,
+            color: BLUE,
+            name: "linear probe (head only)",
+        },
+        plot::Curve {
+            values: bitfit,
+            color: RED,
+            name: "BitFit (biases + head)",
+        },
+    ];
+    let caption = "all-MiniLM-L6-v2 on sentence pairs: linear probe vs BitFit";
+    plot::loss_curves(path, caption, &curves)
 }
 
 fn main() {

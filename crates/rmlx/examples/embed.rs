@@ -14,11 +14,12 @@
 //! `padded_forward_*` is `BertModel::forward` over every position, then pooling.
 
 use clap::Parser;
+#[path = "common/tokenize.rs"]
+mod tokenize;
 use rmlx::core::{self as mx, Array, Dtype};
 use rmlx::models::bert::{sentence_embeddings, BertModel};
 use std::path::PathBuf;
 use std::time::Instant;
-use tokenizers::{PaddingParams, Tokenizer, TruncationParams};
 
 /// Sentence embeddings from a BERT checkpoint folder.
 #[derive(Parser)]
@@ -33,32 +34,6 @@ struct Args {
     /// Timed repetitions per batch size with --bench.
     #[arg(long, default_value_t = 10)]
     reps: usize,
-}
-
-/// Token ids and attention mask `[n, longest]` (int32) of `sentences`, padded to the longest and
-/// truncated at 256 tokens as sentence-transformers does for this model.
-fn tokenize(tok: &mut Tokenizer, sentences: &[String]) -> mx::Result<(Array, Array)> {
-    let err = |e: tokenizers::Error| mx::Error::Value(format!("tokenizer: {e}"));
-    tok.with_padding(Some(PaddingParams::default()));
-    tok.with_truncation(Some(TruncationParams {
-        max_length: 256,
-        ..Default::default()
-    }))
-    .map_err(err)?;
-    let enc = tok.encode_batch(sentences.to_vec(), true).map_err(err)?;
-    let l = enc.first().map_or(0, |e| e.get_ids().len());
-    let ids: Vec<i32> = enc
-        .iter()
-        .flat_map(|e| e.get_ids().iter().map(|&i| i as i32))
-        .collect();
-    let mask: Vec<i32> = enc
-        .iter()
-        .flat_map(|e| e.get_attention_mask().iter().map(|&i| i as i32))
-        .collect();
-    Ok((
-        Array::from_slice(&ids, &[enc.len(), l])?,
-        Array::from_slice(&mask, &[enc.len(), l])?,
-    ))
 }
 
 /// `n` inputs of 128 tokens: input `i` has `128 - (37 i mod 96)` real tokens ([CLS] … [SEP],
@@ -120,8 +95,7 @@ fn main() -> mx::Result<()> {
     if args.bench {
         return bench(&model, args.reps.max(1));
     }
-    let mut tok = Tokenizer::from_file(args.model.join("tokenizer.json"))
-        .map_err(|e| mx::Error::Value(format!("tokenizer.json: {e}")))?;
+    let tok = tokenize::load(&args.model, 256)?;
     eprintln!(
         "loaded {} in {:.0} ms",
         args.model.display(),
@@ -140,7 +114,8 @@ fn main() -> mx::Result<()> {
     } else {
         args.sentences
     };
-    let (ids, mask) = tokenize(&mut tok, &sentences)?;
+    let refs: Vec<&str> = sentences.iter().map(String::as_str).collect();
+    let (ids, mask) = tokenize::encode(&tok, &refs)?;
     let emb = model.encode(&ids, &mask, None)?;
     let sim = emb.matmul(&emb.t()?)?.astype(Dtype::F32)?;
     let (n, d) = (emb.shape()[0], emb.shape()[1]);

@@ -20,6 +20,7 @@ pub(crate) mod quantized;
 mod recurrent;
 mod sequential;
 mod transformer;
+mod upsample;
 
 pub use activation::{
     Activation, Celu as CELU, Elu as ELU, Gelu as GELU, Glu as GLU, HardShrink, HardTanh,
@@ -47,6 +48,9 @@ pub use sequential::Sequential;
 pub use transformer::{
     Decoder, Encoder, MhaDims, MultiHeadAttention, Transformer, TransformerConfig,
     TransformerDecoder, TransformerDecoderLayer, TransformerEncoder, TransformerEncoderLayer,
+};
+pub use upsample::{
+    upsample_cubic, upsample_linear, upsample_nearest, Scale, Upsample, UpsampleMode,
 };
 
 use crate::Module;

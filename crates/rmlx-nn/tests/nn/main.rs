@@ -19,4 +19,5 @@ mod quantized_layers;
 mod recurrent;
 mod support;
 mod transformer_custom;
+mod upsample;
 mod weights_files;
