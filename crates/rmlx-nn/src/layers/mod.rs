@@ -40,8 +40,8 @@ pub use norms_extra::{BatchNorm, GroupNorm, InstanceNorm};
 pub use pooling::{AvgPool1d, AvgPool2d, AvgPool3d, MaxPool1d, MaxPool2d, MaxPool3d};
 pub use positional::{ALiBi, RoPE, SinusoidalPositionalEncoding};
 pub use quantized::{
-    quantize, QuantizePredicate, QuantizedEmbedding, QuantizedLinear, QUANTIZE_DEFAULT_BITS,
-    QUANTIZE_DEFAULT_GROUP_SIZE,
+    quantization_defaults, quantize, quantize_mode, QuantizePredicate, QuantizedEmbedding,
+    QuantizedLinear, QUANTIZE_DEFAULT_BITS, QUANTIZE_DEFAULT_GROUP_SIZE,
 };
 pub use recurrent::{Gru as GRU, Lstm as LSTM, Nonlinearity, NonlinearityFn, Rnn as RNN};
 pub use sequential::Sequential;

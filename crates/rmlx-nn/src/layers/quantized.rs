@@ -1,13 +1,49 @@
 //! `QuantizedLinear` and `QuantizedEmbedding` (MLX's `nn.QuantizedLinear`,
-//! `nn.QuantizedEmbedding`, affine mode): the weight stored as `quantize` returns it (`weight`
-//! packed `uint32`, `scales`, `biases`), by MLX's member names, so MLX's quantized checkpoints
-//! load by name. Their own parameters stay frozen, as MLX's do: `unfreeze` (of the layer or of
+//! `nn.QuantizedEmbedding`) in every quantization mode (affine, mxfp4, mxfp8, nvfp4): the weight
+//! stored as `quantize` returns it (`weight` packed `uint32`, `scales`, and in affine mode
+//! `biases`), by MLX's member names, so MLX's quantized checkpoints load by name. Their own parameters stay frozen, as MLX's do: `unfreeze` (of the layer or of
 //! a model holding it) leaves them frozen, so a quantized model trains only what is added to it
 //! (LoRA adapters: QLoRA).
 
 use super::{Embedding, Forward, Linear};
 use crate::{Module, ModuleState};
-use rmlx_core::{self as mx, Array, Error, Result};
+use rmlx_core::{self as mx, Array, Dtype, Error, QuantizationMode, Result};
+
+/// MLX's `_defaults_for_mode`: `(group_size, bits)` for `None` arguments of a mode (affine 64 and
+/// 4, mxfp4 32 and 4, nvfp4 16 and 4, mxfp8 32 and 8).
+pub fn quantization_defaults(
+    mode: QuantizationMode,
+    group_size: Option<usize>,
+    bits: Option<usize>,
+) -> (usize, usize) {
+    let (g, b) = match mode {
+        QuantizationMode::Affine => (QUANTIZE_DEFAULT_GROUP_SIZE, QUANTIZE_DEFAULT_BITS),
+        QuantizationMode::Mxfp4 => (32, 4),
+        QuantizationMode::Nvfp4 => (16, 4),
+        QuantizationMode::Mxfp8 => (32, 8),
+    };
+    (group_size.unwrap_or(g), bits.unwrap_or(b))
+}
+
+/// Quantizes `w` in `mode`: `(packed weight, scales, biases)`, biases only in affine mode.
+fn quantize_weight(
+    w: &Array,
+    group_size: usize,
+    bits: usize,
+    mode: QuantizationMode,
+) -> Result<(Array, Array, Option<Array>)> {
+    if mode == QuantizationMode::Affine {
+        let (q, s, b) = mx::quantize(w, group_size, bits)?;
+        return Ok((q, s, Some(b)));
+    }
+    let mut parts = mx::quantize_mode(w, group_size, bits, mode)?.into_iter();
+    match (parts.next(), parts.next()) {
+        (Some(q), Some(s)) => Ok((q, s, None)),
+        _ => Err(Error::Value(
+            "[quantize] expected the packed weight and the scales".into(),
+        )),
+    }
+}
 
 /// MLX's default group size (`group_size=None` in affine mode).
 pub const QUANTIZE_DEFAULT_GROUP_SIZE: usize = 64;
@@ -51,12 +87,15 @@ pub struct QuantizedLinear {
     /// Bits per element.
     #[module(skip)]
     pub bits: usize,
+    /// The quantization mode.
+    #[module(skip)]
+    pub mode: QuantizationMode,
     /// The packed weight, `[output_dims, input_dims * bits / 32]` `uint32`.
     pub weight: Array,
     /// `[output_dims, input_dims / group_size]`.
     pub scales: Array,
-    /// `[output_dims, input_dims / group_size]`.
-    pub biases: Array,
+    /// `[output_dims, input_dims / group_size]`; affine mode only.
+    pub biases: Option<Array>,
     /// `[output_dims]`, absent with `bias = false`.
     pub bias: Option<Array>,
     /// Frozen names and training flag.
@@ -83,13 +122,41 @@ impl QuantizedLinear {
     /// `linear` quantized (MLX's `QuantizedLinear.from_linear` / `Linear.to_quantized`); the
     /// bias is kept as it is.
     pub fn from_linear(linear: &Linear, group_size: usize, bits: usize) -> Result<QuantizedLinear> {
-        let (weight, scales, biases) = mx::quantize(&linear.weight, group_size, bits)?;
+        QuantizedLinear::from_linear_mode(
+            linear,
+            Some(group_size),
+            Some(bits),
+            QuantizationMode::Affine,
+        )
+    }
+
+    /// `linear` quantized in `mode` (MLX's `from_linear(linear, group_size, bits, mode)`); `None`
+    /// takes the mode's default ([`quantization_defaults`]).
+    ///
+    /// ```
+    /// use rmlx_core::{self as mx, QuantizationMode};
+    /// use rmlx_nn::{Linear, ModuleExt, QuantizedLinear};
+    /// let q = QuantizedLinear::from_linear_mode(&Linear::new(64, 8, true)?, None, None, QuantizationMode::Mxfp4)?;
+    /// let names: Vec<String> = q.parameters().flatten().into_iter().map(|(k, _)| k).collect();
+    /// assert_eq!(names, ["weight", "scales", "bias"]); // no biases in the fp modes
+    /// assert_eq!(q.to_string(), "QuantizedLinear(input_dims=64, output_dims=8, bias=True, group_size=32, bits=4, mode=mxfp4)");
+    /// # Ok::<(), mx::Error>(())
+    /// ```
+    pub fn from_linear_mode(
+        linear: &Linear,
+        group_size: Option<usize>,
+        bits: Option<usize>,
+        mode: QuantizationMode,
+    ) -> Result<QuantizedLinear> {
+        let (group_size, bits) = quantization_defaults(mode, group_size, bits);
+        let (weight, scales, biases) = quantize_weight(&linear.weight, group_size, bits, mode)?;
         let mut state = ModuleState::default();
         state.training = linear.state.training;
         freeze_own(&mut state, linear.bias.is_some());
         Ok(QuantizedLinear {
             group_size,
             bits,
+            mode,
             weight,
             scales,
             biases,
@@ -103,16 +170,17 @@ impl QuantizedLinear {
         self.weight.shape().get(1).copied().unwrap_or(0) * 32 / self.bits.max(1)
     }
 
-    /// `quantized_matmul(x, weight, scales, biases, transpose=True) + bias`.
+    /// `quantized_matmul(x, weight, scales, biases, transpose=True, mode) + bias`.
     pub fn forward(&self, x: &Array) -> Result<Array> {
-        let y = mx::quantized_matmul(
+        let y = mx::quantized_matmul_mode(
             x,
             &self.weight,
             &self.scales,
-            &self.biases,
+            self.biases.as_ref(),
             true,
             self.group_size,
             self.bits,
+            self.mode,
         )?;
         match &self.bias {
             Some(b) => &y + b,
@@ -122,12 +190,17 @@ impl QuantizedLinear {
 
     /// The layer with its weight dequantized (a plain [`Linear`], e.g. to merge and export).
     pub fn dequantized(&self) -> Result<Linear> {
-        let weight = mx::dequantize(
+        let weight = mx::dequantize_mode(
             &self.weight,
             &self.scales,
-            &self.biases,
+            self.biases.as_ref(),
             self.group_size,
             self.bits,
+            self.mode,
+            match self.mode {
+                QuantizationMode::Affine => self.scales.dtype(),
+                _ => Dtype::F32,
+            },
         )?;
         Ok(Linear {
             weight,
@@ -138,12 +211,13 @@ impl QuantizedLinear {
 
     fn repr_args(&self) -> String {
         format!(
-            "input_dims={}, output_dims={}, bias={}, group_size={}, bits={}",
+            "input_dims={}, output_dims={}, bias={}, group_size={}, bits={}, mode={}",
             self.input_dims(),
             self.weight.shape().first().copied().unwrap_or(0),
             super::py_bool(self.bias.is_some()),
             self.group_size,
-            self.bits
+            self.bits,
+            self.mode.name()
         )
     }
 }
@@ -171,6 +245,9 @@ impl Forward for QuantizedLinear {
 #[derive(Module, Clone)]
 #[module(extra_repr = "repr_args")]
 pub struct QuantizedEmbedding {
+    /// The quantization mode.
+    #[module(skip)]
+    pub mode: QuantizationMode,
     /// Elements per scale and bias.
     #[module(skip)]
     pub group_size: usize,
@@ -181,8 +258,8 @@ pub struct QuantizedEmbedding {
     pub weight: Array,
     /// `[num_embeddings, dims / group_size]`.
     pub scales: Array,
-    /// `[num_embeddings, dims / group_size]`.
-    pub biases: Array,
+    /// `[num_embeddings, dims / group_size]`; affine mode only.
+    pub biases: Option<Array>,
     /// Frozen names and training flag.
     pub state: ModuleState,
 }
@@ -205,11 +282,29 @@ impl QuantizedEmbedding {
         group_size: usize,
         bits: usize,
     ) -> Result<QuantizedEmbedding> {
-        let (weight, scales, biases) = mx::quantize(&embedding.weight, group_size, bits)?;
+        QuantizedEmbedding::from_embedding_mode(
+            embedding,
+            Some(group_size),
+            Some(bits),
+            QuantizationMode::Affine,
+        )
+    }
+
+    /// `embedding` quantized in `mode`; `None` takes the mode's default
+    /// ([`quantization_defaults`]). As in MLX, the fp modes' looked-up rows are bfloat16.
+    pub fn from_embedding_mode(
+        embedding: &Embedding,
+        group_size: Option<usize>,
+        bits: Option<usize>,
+        mode: QuantizationMode,
+    ) -> Result<QuantizedEmbedding> {
+        let (group_size, bits) = quantization_defaults(mode, group_size, bits);
+        let (weight, scales, biases) = quantize_weight(&embedding.weight, group_size, bits, mode)?;
         let mut state = ModuleState::default();
         state.training = embedding.state.training;
         freeze_own(&mut state, false);
         Ok(QuantizedEmbedding {
+            mode,
             group_size,
             bits,
             weight,
@@ -228,37 +323,47 @@ impl QuantizedEmbedding {
             )));
         }
         let pick = |a: &Array| a.take(x, Some(0));
-        mx::dequantize(
-            &pick(&self.weight)?,
-            &pick(&self.scales)?,
-            &pick(&self.biases)?,
-            self.group_size,
-            self.bits,
-        )
+        let (weight, scales) = (pick(&self.weight)?, pick(&self.scales)?);
+        match (&self.biases, self.mode) {
+            (Some(b), QuantizationMode::Affine) => {
+                mx::dequantize(&weight, &scales, &pick(b)?, self.group_size, self.bits)
+            }
+            (_, mode) => mx::dequantize_mode(
+                &weight,
+                &scales,
+                None,
+                self.group_size,
+                self.bits,
+                mode,
+                Dtype::Bf16,
+            ),
+        }
     }
 
     /// `x @ table.T` through the packed table (a tied output projection), as MLX's
     /// `as_linear`.
     pub fn as_linear(&self, x: &Array) -> Result<Array> {
-        mx::quantized_matmul(
+        mx::quantized_matmul_mode(
             x,
             &self.weight,
             &self.scales,
-            &self.biases,
+            self.biases.as_ref(),
             true,
             self.group_size,
             self.bits,
+            self.mode,
         )
     }
 
     fn repr_args(&self) -> String {
         let s = self.weight.shape();
         format!(
-            "{}, {}, group_size={}, bits={}",
+            "{}, {}, group_size={}, bits={}, mode={}",
             s.first().copied().unwrap_or(0),
             s.get(1).copied().unwrap_or(0) * 32 / self.bits.max(1),
             self.group_size,
-            self.bits
+            self.bits,
+            self.mode.name()
         )
     }
 }
@@ -315,6 +420,25 @@ pub fn quantize(
     bits: usize,
     class_predicate: Option<QuantizePredicate>,
 ) -> Result<Vec<String>> {
+    quantize_mode(
+        model,
+        Some(group_size),
+        Some(bits),
+        QuantizationMode::Affine,
+        class_predicate,
+    )
+}
+
+/// [`quantize`] in any mode (MLX's `nn.quantize(model, group_size, bits, mode=…,
+/// class_predicate=…)`); `None` sizes take the mode's defaults ([`quantization_defaults`]).
+pub fn quantize_mode(
+    model: &mut dyn Module,
+    group_size: Option<usize>,
+    bits: Option<usize>,
+    mode: QuantizationMode,
+    class_predicate: Option<QuantizePredicate>,
+) -> Result<Vec<String>> {
+    let (group_size, bits) = quantization_defaults(mode, group_size, bits);
     use crate::module::members::{members_mut, MemberNodeMut};
     use crate::module::ModuleMut;
 
@@ -401,9 +525,19 @@ pub fn quantize(
         }
         let any = m.as_any();
         let new: Box<dyn Module> = if let Some(l) = any.downcast_ref::<Linear>() {
-            Box::new(QuantizedLinear::from_linear(l, group_size, bits)?)
+            Box::new(QuantizedLinear::from_linear_mode(
+                l,
+                Some(group_size),
+                Some(bits),
+                mode,
+            )?)
         } else if let Some(e) = any.downcast_ref::<Embedding>() {
-            Box::new(QuantizedEmbedding::from_embedding(e, group_size, bits)?)
+            Box::new(QuantizedEmbedding::from_embedding_mode(
+                e,
+                Some(group_size),
+                Some(bits),
+                mode,
+            )?)
         } else {
             return Ok(false);
         };

@@ -16,6 +16,7 @@ mod norms_positional;
 mod oracle_module_semantics;
 mod per_example;
 mod quantized_layers;
+mod quantized_modes;
 mod recurrent;
 mod support;
 mod transformer_custom;
