@@ -224,6 +224,37 @@ fn row_dot_pow2<const BITS: usize>(
         // the group's dot product lane by lane, then scaled into the running sums
         let mut accg = [0f32; 16];
         let mut tailg = 0f32;
+        if BITS == 4 {
+            // both nibbles of each byte from one widening: low nibbles meet lane 0 of x, high
+            // nibbles lane 1
+            let (x0, x1) = (
+                &xd[g * bpg..(g + 1) * bpg],
+                &xd[kb + g * bpg..kb + (g + 1) * bpg],
+            );
+            let mut cb = bytes.chunks_exact(16);
+            let (mut c0, mut c1) = (x0.chunks_exact(16), x1.chunks_exact(16));
+            for ((b16, a16), h16) in (&mut cb).zip(&mut c0).zip(&mut c1) {
+                for l in 0..16 {
+                    let v = b16[l] as u32;
+                    accg[l] += (v & 15) as f32 * a16[l] + (v >> 4) as f32 * h16[l];
+                }
+            }
+            for ((&b, &a), &h) in cb
+                .remainder()
+                .iter()
+                .zip(c0.remainder())
+                .zip(c1.remainder())
+            {
+                tailg += (b & 15) as f32 * a + (b >> 4) as f32 * h;
+            }
+            let s = scales[g];
+            for l in 0..16 {
+                acc[l] += s * accg[l];
+            }
+            tail += s * tailg;
+            bias_part += biases[g] * xsum[g];
+            continue;
+        }
         for p in 0..per {
             let xp = &xd[p * kb + g * bpg..p * kb + (g + 1) * bpg];
             let shift = p * BITS;
