@@ -14,9 +14,8 @@ $BENCH_THREADS (default 2).
 import argparse, json, os, statistics, subprocess, sys, tempfile, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-THREADS = os.environ.get("BENCH_THREADS", "2")
-ENV = dict(os.environ, BENCH_THREADS=THREADS, RAYON_NUM_THREADS=THREADS, OMP_NUM_THREADS=THREADS,
-           MKL_NUM_THREADS=THREADS, OPENBLAS_NUM_THREADS=THREADS)
+sys.path.insert(0, HERE)
+from harness import ENV, THREADS, peers_python, run  # noqa: E402
 
 TORCH_SIDE = r'''
 import json, sys, time, torch
@@ -55,13 +54,6 @@ LlamaForCausalLM(cfg).save_pretrained(sys.argv[1], safe_serialization=True)
 '''
 
 
-def run(cmd, cwd):
-    p = subprocess.run(cmd, cwd=cwd, env=ENV, capture_output=True, text=True, timeout=900)
-    lines = [l for l in p.stdout.splitlines() if l.strip().startswith("{")]
-    if p.returncode != 0 or not lines:
-        raise RuntimeError(f"{' '.join(cmd[:3])} failed (rc {p.returncode}): {p.stderr.strip()[-600:]}")
-    return json.loads(lines[-1])
-
 
 def main():
     ap = argparse.ArgumentParser()
@@ -72,7 +64,7 @@ def main():
     ap.add_argument("--new", type=int, default=64)
     ap.add_argument("--require", type=float)
     a = ap.parse_args()
-    py = os.path.join(os.environ.get("PEERS_VENV", os.path.expanduser("~/.cache/rmlx-bench-peers")), "bin", "python")
+    py = peers_python()
     if not a.no_build:
         subprocess.run(["cargo", "build", "--release", "-p", "rmlx", "--example", "llama_generate"], cwd=a.project, check=True)
     exe = os.path.join(a.project, "target", "release", "examples", "llama_generate")

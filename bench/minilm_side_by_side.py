@@ -10,20 +10,12 @@ MODEL_DIR comes from tools/reference/fetch_minilm.sh. The peers' Python (with
 sentence-transformers) comes from $PEERS_VENV (default ~/.cache/rmlx-bench-peers). Threads:
 $BENCH_THREADS (default 2).
 """
-import argparse, json, os, statistics, subprocess, sys
+import argparse, os, statistics, subprocess, sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-THREADS = os.environ.get("BENCH_THREADS", "2")
-ENV = dict(os.environ, BENCH_THREADS=THREADS, RAYON_NUM_THREADS=THREADS, OMP_NUM_THREADS=THREADS,
-           MKL_NUM_THREADS=THREADS, OPENBLAS_NUM_THREADS=THREADS)
+sys.path.insert(0, HERE)
+from harness import peers_python, run  # noqa: E402
 
-
-def run(cmd, cwd):
-    p = subprocess.run(cmd, cwd=cwd, env=ENV, capture_output=True, text=True, timeout=900)
-    lines = [l for l in p.stdout.splitlines() if l.strip().startswith("{")]
-    if p.returncode != 0 or not lines:
-        raise RuntimeError(f"{' '.join(cmd)} failed (rc {p.returncode}): {p.stderr.strip()[-400:]}")
-    return json.loads(lines[-1])
 
 
 def main():
@@ -34,7 +26,7 @@ def main():
     ap.add_argument("--no-build", action="store_true")
     ap.add_argument("--require", type=float)
     a = ap.parse_args()
-    py = os.path.join(os.environ.get("PEERS_VENV", os.path.expanduser("~/.cache/rmlx-bench-peers")), "bin", "python")
+    py = peers_python()
     if not a.no_build:
         subprocess.run(["cargo", "build", "--release", "-p", "rmlx", "--example", "embed"], cwd=a.project, check=True)
     exe = os.path.join(a.project, "target", "release", "examples", "embed")

@@ -12,24 +12,15 @@ The peers' Python comes from $PEERS_VENV (default ~/.cache/rmlx-bench-peers, mad
 ../shared/bench/peers/setup_peers.sh). Threads: $BENCH_THREADS (default 2).
 """
 import argparse
-import json
 import os
 import statistics
 import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-THREADS = os.environ.get("BENCH_THREADS", "2")
-ENV = dict(os.environ, BENCH_THREADS=THREADS, RAYON_NUM_THREADS=THREADS, OMP_NUM_THREADS=THREADS,
-           MKL_NUM_THREADS=THREADS, OPENBLAS_NUM_THREADS=THREADS)
+sys.path.insert(0, HERE)
+from harness import peers_python, run  # noqa: E402
 
-
-def run(cmd, cwd):
-    p = subprocess.run(cmd, cwd=cwd, env=ENV, capture_output=True, text=True, timeout=900)
-    lines = [l for l in p.stdout.splitlines() if l.strip().startswith("{")]
-    if p.returncode != 0 or not lines:
-        raise RuntimeError(f"{' '.join(cmd)} failed (rc {p.returncode}): {p.stderr.strip()[-400:]}")
-    return json.loads(lines[-1])
 
 
 def main():
@@ -40,7 +31,7 @@ def main():
     ap.add_argument("--require-faster", action="store_true")
     ap.add_argument("--require-ratio", type=float)
     a = ap.parse_args()
-    py = os.path.join(os.environ.get("PEERS_VENV", os.path.expanduser("~/.cache/rmlx-bench-peers")), "bin", "python")
+    py = peers_python()
     if not a.no_build:
         subprocess.run(["cargo", "build", "--release", "-p", "rmlx", "--example", "workloads"],
                        cwd=a.project, check=True)

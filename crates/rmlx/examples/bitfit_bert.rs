@@ -69,19 +69,29 @@ struct Pair {
     b: String,
 }
 
+/// The sentence embeddings `(u, v)` of both sides of `pairs`, from one encoder call.
+fn embed_pairs(bert: &BertModel, tok: &Tokenizer, pairs: &[&Pair]) -> mx::Result<(Array, Array)> {
+    let sentences: Vec<&str> = pairs
+        .iter()
+        .map(|p| p.a.as_str())
+        .chain(pairs.iter().map(|p| p.b.as_str()))
+        .collect();
+    let (ids, mask) = tokenize::encode(tok, &sentences)?;
+    let mut halves = bert
+        .encode(&ids, &mask, None)?
+        .split(vec![pairs.len() as isize], 0)?
+        .into_iter();
+    match (halves.next(), halves.next()) {
+        (Some(u), Some(v)) => Ok((u, v)),
+        _ => Err(mx::Error::Value("embed_pairs: split gave no halves".into())),
+    }
+}
+
 impl PairClassifier {
     /// Logits `[n, 2]` of `pairs`.
     fn forward(&self, tok: &Tokenizer, pairs: &[&Pair]) -> mx::Result<Array> {
-        let sentences: Vec<&str> = pairs
-            .iter()
-            .map(|p| p.a.as_str())
-            .chain(pairs.iter().map(|p| p.b.as_str()))
-            .collect();
-        let (ids, mask) = tokenize::encode(tok, &sentences)?;
-        let e = self.bert.encode(&ids, &mask, None)?;
-        let n = pairs.len() as isize;
-        let halves = e.split(vec![n], 0)?;
-        let (u, v) = (&halves[0], &halves[1]);
+        let (u, v) = embed_pairs(&self.bert, tok, pairs)?;
+        let (u, v) = (&u, &v);
         let features = mx::concatenate(&[u.clone(), v.clone(), (u - v)?.abs()?, (u * v)?], 1)?;
         self.head.forward(&features)
     }
@@ -169,16 +179,9 @@ fn zero_shot(
     let cosines = |pairs: &[Pair]| -> mx::Result<Vec<f32>> {
         let mut out = Vec::new();
         for chunk in pairs.chunks(64) {
-            let s: Vec<&str> = chunk
-                .iter()
-                .map(|p| p.a.as_str())
-                .chain(chunk.iter().map(|p| p.b.as_str()))
-                .collect();
-            let (ids, mask) = tokenize::encode(tok, &s)?;
-            let e = bert
-                .encode(&ids, &mask, None)?
-                .split(vec![chunk.len() as isize], 0)?;
-            out.extend((&e[0] * &e[1])?.sum(-1, false)?.to_vec::<f32>()?);
+            let refs: Vec<&Pair> = chunk.iter().collect();
+            let (u, v) = embed_pairs(bert, tok, &refs)?;
+            out.extend((&u * &v)?.sum(-1, false)?.to_vec::<f32>()?);
         }
         Ok(out)
     };

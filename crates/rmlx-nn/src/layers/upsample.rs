@@ -143,14 +143,20 @@ fn cubic_half(x: f32) -> f32 {
     }
 }
 
-fn check(x: &Array, scale: &[f64], op: &str) -> Result<()> {
-    let dims = x.ndim().saturating_sub(2);
+/// MLX's error for an input without a spatial axis.
+fn check_rank(x: &Array) -> Result<()> {
     if x.ndim() < 3 {
         return Err(Error::Shape(format!(
             "[Upsample] The input should have at least 1 spatial dimension which means it should be at least 3D but {}D was provided",
             x.ndim()
         )));
     }
+    Ok(())
+}
+
+fn check(x: &Array, scale: &[f64], op: &str) -> Result<()> {
+    check_rank(x)?;
+    let dims = x.ndim() - 2;
     if scale.len() != dims {
         return Err(Error::Value(format!(
             "[{op}] A scale needs to be provided for each spatial dimension (got {} for {dims})",
@@ -432,10 +438,8 @@ impl Upsample {
 
     /// Upsamples `x` `(N, spatial…, C)`.
     pub fn forward(&self, x: &Array) -> Result<Array> {
-        let dims = x.ndim().saturating_sub(2);
-        if x.ndim() < 3 {
-            return check(x, &[], "Upsample").map(|_| x.clone());
-        }
+        check_rank(x)?;
+        let dims = x.ndim() - 2;
         let scale = match &self.scale_factor {
             Scale::All(s) => vec![*s; dims],
             Scale::Each(v) => {

@@ -314,31 +314,25 @@ unsafe fn gemm_raw<T: GemmElem>(
                 }
             }
         }
-        // SAFETY: the same reads of a and b as the plain call below, each matrix described by
-        // its transpose; tmp is a private n x m row-major buffer.
+        let t = |x: Mat| Mat {
+            offset: x.offset,
+            rs: x.cs,
+            cs: x.rs,
+        };
+        // SAFETY: the same reads of a and b, each matrix described by its transpose; tmp is a
+        // private n x m row-major buffer. The swapped product has more rows than columns, so it
+        // takes the plain path below.
         unsafe {
-            gemm::gemm(
-                n,
-                m,
-                k,
+            gemm_raw(
                 tmp.as_mut_ptr(),
-                1,
-                m as isize,
-                scales.read_dst,
-                b,
-                bm.rs,
-                bm.cs,
-                a,
-                am.rs,
-                am.cs,
-                T::from_f64(scales.alpha_dst),
-                T::from_f64(scales.alpha),
-                false,
-                false,
-                false,
+                m,
+                (n, m, k),
+                (b, t(bm)),
+                (a, t(am)),
+                scales,
                 par,
-            );
-        }
+            )
+        };
         for i in 0..m {
             for j in 0..n {
                 // SAFETY: as above; this call owns these writes.
