@@ -38,8 +38,8 @@ impl Array {
     /// An evaluated array over existing data.
     pub fn from_data(data: Data) -> Array {
         Array(Arc::new(Inner {
-            shape: data.shape.clone(),
-            dtype: data.dtype,
+            shape: data.shape().to_vec(),
+            dtype: data.dtype(),
             tracer: false,
             node: Mutex::new(None),
             data: OnceLock::from(data),

@@ -191,7 +191,7 @@ fn eval_node(arr: Array, keep_graph: bool) -> Result<()> {
     }
     let data = primitive.eval_cpu(datas, &arr.0.shape, arr.0.dtype)?;
     crate::profile::record(primitive.name(), clock, data.size());
-    debug_assert_eq!(data.shape, arr.0.shape, "{}", primitive.name());
+    debug_assert_eq!(data.shape(), arr.0.shape, "{}", primitive.name());
     let _ = arr.0.data.set(data);
     Ok(())
 }
@@ -253,11 +253,11 @@ fn eval_siblings(
         )));
     }
     for (k, data) in datas.into_iter().enumerate() {
-        if data.shape != siblings.outputs[k].0 {
+        if data.shape() != siblings.outputs[k].0 {
             return Err(Error::Value(format!(
                 "eval: primitive {} computed output {k} of shape {:?}, expected {:?}",
                 primitive.name(),
-                data.shape,
+                data.shape(),
                 siblings.outputs[k].0
             )));
         }

@@ -25,9 +25,23 @@ pub mod random;
 pub mod transforms;
 pub mod tree;
 
-/// The CPU backend (kernels), from `rmlx-cpu`.
-pub mod backend {
+/// The CPU backend (kernels), from `rmlx-cpu`: internal to the core; other crates use [`kernels`].
+pub(crate) mod backend {
     pub use rmlx_cpu::backend::cpu;
+}
+
+/// The kernel entry points for primitives defined outside the core (the optimizers' fused
+/// updates, the distributed collectives): row-major copies, the one parallel splitter, and the
+/// generic elementwise maps. Everything else in the CPU backend is internal.
+pub mod kernels {
+    pub use rmlx_cpu::backend::cpu::binary::eval as binary;
+    pub use rmlx_cpu::backend::cpu::convert::cast;
+    pub use rmlx_cpu::backend::cpu::copy::{contiguous, copy_to_buffer};
+    pub use rmlx_cpu::backend::cpu::elementwise::{map_binary, map_ternary, map_unary};
+    pub use rmlx_cpu::backend::cpu::parallel::{
+        for_each_chunk_mut, map_collect, PAR_CHUNK, PAR_THRESHOLD,
+    };
+    pub use rmlx_cpu::backend::cpu::unary::eval as unary;
 }
 pub use rmlx_cpu::{bail, dispatch_all, dispatch_float, dispatch_width, err};
 pub use rmlx_cpu::{buffer, dtype, error, layout};

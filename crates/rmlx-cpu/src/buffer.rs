@@ -172,15 +172,15 @@ pub mod memory {
 #[derive(Clone)]
 pub struct Data {
     /// The storage (shared by views).
-    pub buf: Arc<Buffer>,
+    pub(crate) buf: Arc<Buffer>,
     /// Element type of the storage.
-    pub dtype: Dtype,
+    pub(crate) dtype: Dtype,
     /// Extent of each axis.
-    pub shape: Vec<usize>,
+    pub(crate) shape: Vec<usize>,
     /// Step in elements along each axis.
-    pub strides: Vec<isize>,
+    pub(crate) strides: Vec<isize>,
     /// Index of element `[0, 0, …]` in the buffer.
-    pub offset: usize,
+    pub(crate) offset: usize,
 }
 
 impl Data {
@@ -193,6 +193,42 @@ impl Data {
             strides: contiguous_strides(shape),
             offset: 0,
         }
+    }
+
+    /// Element type of the storage.
+    pub fn dtype(&self) -> Dtype {
+        self.dtype
+    }
+
+    /// Extent of each axis.
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    /// Step in elements along each axis (0 repeats an element: broadcast).
+    pub fn strides(&self) -> &[isize] {
+        &self.strides
+    }
+
+    /// Index of element `[0, 0, …]` in the buffer, in elements.
+    pub fn offset(&self) -> usize {
+        self.offset
+    }
+
+    /// True when `self` and `other` are views of one buffer (no copy between them).
+    pub fn shares_buffer(&self, other: &Data) -> bool {
+        Arc::ptr_eq(&self.buf, &other.buf)
+    }
+
+    /// The contiguous elements' bytes (`None` when the layout is not row-contiguous).
+    pub fn contiguous_bytes(&self) -> Option<&[u8]> {
+        if !self.is_contiguous() {
+            return None;
+        }
+        let w = self.dtype.size();
+        self.buf
+            .bytes()
+            .get(self.offset * w..(self.offset + self.size()) * w)
     }
 
     /// Number of elements.

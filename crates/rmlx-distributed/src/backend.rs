@@ -97,8 +97,8 @@ mod imp {
     use mpi::topology::{Color, SimpleCommunicator};
     use mpi::traits::*;
     use mpi::Threading;
-    use rmlx_core::backend::cpu::copy::contiguous;
     use rmlx_core::buffer::Buffer;
+    use rmlx_core::kernels::contiguous;
     use rmlx_core::{bf16, f16};
     use rmlx_core::{Dtype, Error};
     use std::sync::{Mutex, MutexGuard};
@@ -198,7 +198,7 @@ mod imp {
         }
 
         pub fn all_reduce(&self, x: Data, op: ReduceOp) -> Result<Data> {
-            let (dtype, shape) = (x.dtype, x.shape.clone());
+            let (dtype, shape) = (x.dtype(), x.shape().to_vec());
             let x = contiguous(x);
             let n = x.size();
             let mut out = Buffer::new(n * dtype.size());
@@ -259,7 +259,7 @@ mod imp {
         }
 
         pub fn all_gather(&self, x: Data, out_shape: &[usize]) -> Result<Data> {
-            let dtype = x.dtype;
+            let dtype = x.dtype();
             let x = contiguous(x);
             let bytes = x.size() * dtype.size();
             let mut out = Buffer::new(bytes * self.size);
@@ -274,9 +274,9 @@ mod imp {
         }
 
         pub fn send(&self, x: Data, dst: usize) -> Result<()> {
-            let meta = describe(x.dtype, &x.shape);
+            let meta = describe(x.dtype(), x.shape());
             let x = contiguous(x);
-            let bytes = x.size() * x.dtype.size();
+            let bytes = x.size() * x.dtype().size();
             let _g = lock();
             let p = self.inner.process_at_rank(dst as i32);
             p.send_with_tag(&meta[..], TAG_META);

@@ -31,7 +31,7 @@ pub fn traffic() -> Traffic {
 
 fn count(x: &Data) {
     OPS.fetch_add(1, Ordering::Relaxed);
-    BYTES.fetch_add((x.size() * x.dtype.size()) as u64, Ordering::Relaxed);
+    BYTES.fetch_add((x.size() * x.dtype().size()) as u64, Ordering::Relaxed);
 }
 
 fn comm<'a>(group: &'a Group, op: &str) -> Result<&'a Comm> {
@@ -67,7 +67,7 @@ impl Primitive for AllReduce {
     fn eval_cpu(&self, inputs: Vec<Data>, _: &[usize], _: Dtype) -> Result<Data> {
         let x = one(inputs, self.name())?;
         let c = comm(&self.group, self.name())?;
-        c.check_same(self.name(), &describe(x.dtype, &x.shape))?;
+        c.check_same(self.name(), &describe(x.dtype(), x.shape()))?;
         count(&x);
         c.all_reduce(x, self.op)
     }
@@ -145,14 +145,12 @@ struct AllGather {
 }
 
 impl Primitive for AllGather {
-    fn name(&self) -> &'static str {
-        "AllGather"
-    }
+    rmlx_core::define_name!("AllGather");
 
     fn eval_cpu(&self, inputs: Vec<Data>, shape: &[usize], _: Dtype) -> Result<Data> {
         let x = one(inputs, self.name())?;
         let c = comm(&self.group, self.name())?;
-        c.check_same("all_gather", &describe(x.dtype, &x.shape))?;
+        c.check_same("all_gather", &describe(x.dtype(), x.shape()))?;
         count(&x);
         c.all_gather(x, shape)
     }
@@ -234,9 +232,7 @@ struct Send {
 }
 
 impl Primitive for Send {
-    fn name(&self) -> &'static str {
-        "Send"
-    }
+    rmlx_core::define_name!("Send");
 
     fn eval_cpu(&self, inputs: Vec<Data>, _: &[usize], _: Dtype) -> Result<Data> {
         let x = one(inputs, self.name())?;
@@ -304,9 +300,7 @@ struct Recv {
 }
 
 impl Primitive for Recv {
-    fn name(&self) -> &'static str {
-        "Recv"
-    }
+    rmlx_core::define_name!("Recv");
 
     fn eval_cpu(&self, _: Vec<Data>, shape: &[usize], dtype: Dtype) -> Result<Data> {
         comm(&self.group, self.name())?.recv(self.src, dtype, shape)

@@ -10,9 +10,9 @@
 
 use std::sync::Arc;
 
-use rmlx_core::backend::cpu::copy::contiguous;
-use rmlx_core::backend::cpu::parallel::{for_each_chunk_mut, PAR_CHUNK, PAR_THRESHOLD};
 use rmlx_core::buffer::{Buffer, Data};
+use rmlx_core::kernels::contiguous;
+use rmlx_core::kernels::{for_each_chunk_mut, PAR_CHUNK, PAR_THRESHOLD};
 use rmlx_core::primitives::{batching, Primitive, Vmapped};
 use rmlx_core::{Array, Dtype, Error, Result};
 
@@ -30,9 +30,7 @@ pub(crate) fn applies(arrays: &[&Array]) -> bool {
 struct Contiguous;
 
 impl Primitive for Contiguous {
-    fn name(&self) -> &'static str {
-        "Contiguous"
-    }
+    rmlx_core::define_name!("Contiguous");
 
     fn eval_cpu(&self, inputs: Vec<Data>, _: &[usize], _: Dtype) -> Result<Data> {
         inputs
@@ -92,9 +90,7 @@ fn fill(out: &mut [f32], f: impl Fn(usize, &mut [f32]) + Sync + Send) {
 }
 
 impl Primitive for MomentUpdate {
-    fn name(&self) -> &'static str {
-        "MomentUpdate"
-    }
+    rmlx_core::define_name!("MomentUpdate");
 
     fn eval_cpu(&self, inputs: Vec<Data>, shape: &[usize], dtype: Dtype) -> Result<Data> {
         let mut it = inputs.into_iter();
@@ -132,9 +128,7 @@ impl Primitive for MomentUpdate {
 }
 
 impl Primitive for AdamApply {
-    fn name(&self) -> &'static str {
-        "AdamApply"
-    }
+    rmlx_core::define_name!("AdamApply");
 
     fn eval_cpu(&self, inputs: Vec<Data>, shape: &[usize], dtype: Dtype) -> Result<Data> {
         let mut it = inputs.into_iter().map(values);

@@ -4,7 +4,7 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use rmlx::core::backend::cpu::binary::BinaryOp;
+use rmlx::core::primitives::binary::BinaryOp;
 use rmlx::core::{self as mx, Array, Dtype, Result, SliceArg};
 use rmlx::nn::{self, Keys, ModuleExt};
 use rmlx::optimizers::{Adam, Optimizer, SGD};

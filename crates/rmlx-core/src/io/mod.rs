@@ -122,10 +122,22 @@ pub(crate) fn write_atomic(
     })
 }
 
-/// The array's elements, evaluated and laid out row-major from the start of the buffer: read
-/// them as `data.buf.bytes()[..a.nbytes()]`.
+/// The array's elements, evaluated and laid out row-major: read their bytes with
+/// [`row_major_bytes`].
 pub(crate) fn row_major(a: &Array) -> Result<Data> {
     Ok(contiguous(a.data()?))
+}
+
+/// The bytes of a row-major `Data` (from [`row_major`]); an error if it is not row-major.
+pub(crate) fn row_major_bytes(d: &Data) -> Result<&[u8]> {
+    d.contiguous_bytes().ok_or_else(|| {
+        crate::err!(
+            Shape,
+            "expected row-major data, got shape {:?} strides {:?}",
+            d.shape(),
+            d.strides()
+        )
+    })
 }
 
 /// An evaluated array holding a copy of `bytes` (little-endian elements of `dtype`). Bool bytes

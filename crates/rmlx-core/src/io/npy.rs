@@ -99,7 +99,7 @@ pub(crate) fn write_npy(w: &mut impl Write, a: &Array, path: &Path) -> Result<()
     }
     head.extend_from_slice(text.as_bytes());
     w.write_all(&head).map_err(|e| io_err(path, e))?;
-    w.write_all(&data.buf.bytes()[..a.nbytes()])
+    w.write_all(super::row_major_bytes(&data)?)
         .map_err(|e| io_err(path, e))
 }
 
@@ -340,7 +340,7 @@ pub(crate) fn parse_npy(bytes: &[u8], path: &Path) -> Result<Array> {
 fn swap_bytes(a: &Array) -> Result<Array> {
     let d = row_major(a)?;
     let size = a.dtype().size();
-    let mut bytes = d.buf.bytes()[..a.nbytes()].to_vec();
+    let mut bytes = super::row_major_bytes(&d)?.to_vec();
     bytes.chunks_mut(size).for_each(|c| c.reverse());
     Ok(array_from_bytes(&bytes, a.dtype(), a.shape()))
 }

@@ -71,7 +71,8 @@ impl View for &Tensor {
         &self.shape
     }
     fn data(&self) -> Cow<'_, [u8]> {
-        Cow::Borrowed(&self.data.buf.bytes()[..self.nbytes])
+        // Row-major by construction (checked in `save_safetensors`).
+        Cow::Borrowed(self.data.contiguous_bytes().unwrap_or(&[]))
     }
     fn data_len(&self) -> usize {
         self.nbytes
@@ -94,12 +95,15 @@ pub fn save_safetensors<K: AsRef<str>, V: Borrow<Array>>(
     let mut tensors = Vec::with_capacity(arrays.len());
     for (name, a) in &arrays {
         let a: &Array = a.borrow();
+        let data = row_major(a)?;
+        // Checked here, so `View::data` below always has the bytes.
+        super::row_major_bytes(&data)?;
         tensors.push((
             name.as_ref().to_string(),
             Tensor {
                 dtype: a.dtype(),
                 shape: a.shape().to_vec(),
-                data: row_major(a)?,
+                data,
                 nbytes: a.nbytes(),
             },
         ));

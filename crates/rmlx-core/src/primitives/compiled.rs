@@ -8,7 +8,8 @@
 //! transform those, so a fused node differentiates exactly as the chain it replaced.
 
 use super::{Primitive, Vmapped};
-use crate::backend::cpu::fused::{self, Program, Step};
+use crate::backend::cpu::fused::{self, Step};
+pub use crate::backend::cpu::fused::{Instr, Program};
 use crate::buffer::Data;
 use crate::ops::binary::binary_op;
 use crate::ops::unary::unary_op;
@@ -115,7 +116,7 @@ impl Primitive for Compiled {
             let layout = x.layout().broadcast_to(shape).ok_or_else(|| {
                 Error::Shape(format!(
                     "Compiled: an input of shape {:?} does not broadcast to {shape:?}",
-                    x.shape
+                    x.shape()
                 ))
             })?;
             views.push(x.with_layout(layout)?);

@@ -10,7 +10,8 @@ use crate::backend::cpu::attention::{sdpa, MaskData};
 use crate::backend::cpu::copy::contiguous;
 use crate::backend::cpu::elementwise::map_unary;
 use crate::backend::cpu::flash::{sdpa_tiled, sdpa_tiled_vjp};
-use crate::backend::cpu::norm::{self, NormElem, RopeParams};
+pub use crate::backend::cpu::norm::RopeParams;
+use crate::backend::cpu::norm::{self, NormElem};
 use crate::buffer::{Buffer, Data};
 use crate::ops::fast::{layer_norm, rms_norm};
 use crate::ops::linalg::{matmul, swap_last};
@@ -407,7 +408,7 @@ pub enum MaskKind {
 }
 
 fn to_f32(x: &Data) -> Data {
-    match x.dtype {
+    match x.dtype() {
         Dtype::F16 => map_unary::<f16, f32>(x.clone(), Dtype::F32, f16::to_f32),
         Dtype::Bf16 => map_unary::<bf16, f32>(x.clone(), Dtype::F32, bf16::to_f32),
         _ => x.clone(),

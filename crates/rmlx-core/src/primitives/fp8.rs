@@ -24,7 +24,7 @@ impl Primitive for ConvertFp8 {
     fn eval_cpu(&self, inputs: Vec<Data>, _: &[usize], dtype: Dtype) -> Result<Data> {
         let [x] = super::take_inputs("ConvertFP8", inputs)?;
         Ok(if self.to {
-            match x.dtype {
+            match x.dtype() {
                 Dtype::F32 => map_unary::<f32, u8>(x, dtype, to_fp8),
                 Dtype::F16 => map_unary::<f16, u8>(x, dtype, |v| to_fp8(v.to_f32())),
                 Dtype::Bf16 => map_unary::<bf16, u8>(x, dtype, |v| to_fp8(v.to_f32())),
@@ -73,10 +73,10 @@ impl Primitive for View {
 
     fn eval_cpu(&self, inputs: Vec<Data>, shape: &[usize], dtype: Dtype) -> Result<Data> {
         let [x] = super::take_inputs("View", inputs)?;
-        let bytes: Vec<u8> = if x.is_contiguous() && x.offset == 0 {
-            x.buf.bytes()[..x.size() * x.dtype.size()].to_vec()
+        let bytes: Vec<u8> = if let Some(b) = x.contiguous_bytes() {
+            b.to_vec()
         } else {
-            crate::dispatch_width!(x.dtype, T => bytemuck::cast_slice::<T, u8>(&collect_contiguous::<T>(&x)).to_vec())
+            crate::dispatch_width!(x.dtype(), T => bytemuck::cast_slice::<T, u8>(&collect_contiguous::<T>(&x)).to_vec())
         };
         Ok(Data::new(Buffer::from_slice(&bytes), dtype, shape))
     }

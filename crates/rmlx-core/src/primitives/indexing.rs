@@ -123,9 +123,14 @@ impl Primitive for Gather {
 
     fn eval_cpu(&self, inputs: Vec<Data>, shape: &[usize], dtype: Dtype) -> Result<Data> {
         let (a, idx) = (&inputs[0], &inputs[1]);
-        let idxv = read_indices(self.kind.op_name(), idx, self.axis, a.shape[self.axis])?;
+        let idxv = read_indices(self.kind.op_name(), idx, self.axis, a.shape()[self.axis])?;
         let walk = axis_walk(
-            self.kind, self.axis, shape, &a.shape, &a.strides, &idx.shape,
+            self.kind,
+            self.axis,
+            shape,
+            a.shape(),
+            a.strides(),
+            idx.shape(),
         );
         let n: usize = shape.iter().product();
         let mut buf = Buffer::new(n * dtype.size());
@@ -242,7 +247,12 @@ impl Primitive for Scatter {
         let mut buf = writable_copy(base);
         let strides = row_major(shape);
         let walk = axis_walk(
-            self.kind, self.axis, &upd.shape, shape, &strides, &idx.shape,
+            self.kind,
+            self.axis,
+            upd.shape(),
+            shape,
+            &strides,
+            idx.shape(),
         );
         if !self.add {
             crate::dispatch_width!(dtype, T => scatter::<T>(

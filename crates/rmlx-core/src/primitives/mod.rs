@@ -145,6 +145,34 @@ pub trait Primitive: Send + Sync + fmt::Debug {
 }
 
 /// `fn name(&self) -> &'static str { $name }` inside an `impl Primitive` (MLX's `DEFINE_NAME`).
+///
+/// The declaration macros are exported so that primitives defined in other crates (the
+/// optimizers' fused updates, the distributed collectives) are declared the same way:
+///
+/// ```
+/// use rmlx_core::{primitives::Primitive, buffer::Data, Array, Dtype, Result};
+///
+/// /// Zeros of the input's shape, with no gradient.
+/// #[derive(Debug)]
+/// struct Zeros;
+///
+/// impl Primitive for Zeros {
+///     rmlx_core::define_name!("Zeros");
+///     rmlx_core::define_elementwise_shapes!();
+///     rmlx_core::define_zero_grads!();
+///
+///     fn eval_cpu(&self, inputs: Vec<Data>, shape: &[usize], dtype: Dtype) -> Result<Data> {
+///         let [_x] = rmlx_core::primitives::take_inputs("Zeros", inputs)?;
+///         let n: usize = shape.iter().product();
+///         Ok(Data::new(rmlx_core::buffer::Buffer::new(n * dtype.size()), dtype, shape))
+///     }
+/// }
+///
+/// let x = Array::from_slice(&[1.0f32, 2.0], &[2]).unwrap();
+/// let z = Array::from_primitive(vec![2], Dtype::F32, std::sync::Arc::new(Zeros), vec![x]);
+/// assert_eq!(z.to_vec::<f32>().unwrap(), vec![0.0, 0.0]);
+/// ```
+#[macro_export]
 macro_rules! define_name {
     ($name:literal) => {
         fn name(&self) -> &'static str {
@@ -152,34 +180,51 @@ macro_rules! define_name {
         }
     };
 }
-pub(crate) use define_name;
 
 /// `output_shapes` of an elementwise primitive: its inputs' shapes broadcast together (MLX's
-/// `DEFINE_INPUT_OUTPUT_SHAPE`).
+/// `DEFINE_INPUT_OUTPUT_SHAPE`). See [`define_name!`] for an example.
+#[macro_export]
 macro_rules! define_elementwise_shapes {
     () => {
-        fn output_shapes(&self, inputs: &[Array]) -> Result<Vec<Vec<usize>>> {
+        fn output_shapes(
+            &self,
+            inputs: &[$crate::Array],
+        ) -> $crate::Result<::std::vec::Vec<::std::vec::Vec<usize>>> {
             $crate::primitives::elementwise_output_shapes(self.name(), inputs)
         }
     };
 }
 
 /// `vjp` and `jvp` of a primitive with no gradient and its first input's shape and dtype: zero
-/// cotangents for the inputs asked for, a zero tangent.
+/// cotangents for the inputs asked for, a zero tangent (MLX's `DEFINE_GRADS` for
+/// non-differentiable primitives). See [`define_name!`] for an example.
+#[macro_export]
 macro_rules! define_zero_grads {
     () => {
         fn vjp(
             &self,
-            primals: &[Array],
-            _: &Array,
-            _: &Array,
+            primals: &[$crate::Array],
+            _: &$crate::Array,
+            _: &$crate::Array,
             argnums: &[usize],
-        ) -> Result<Vec<Array>> {
+        ) -> $crate::Result<::std::vec::Vec<$crate::Array>> {
             $crate::primitives::zero_cotangents(primals, argnums)
         }
 
-        fn jvp(&self, primals: &[Array], _: &[Array], _: &[usize]) -> Result<Array> {
-            $crate::ops::zeros_like(&primals[0])
+        fn jvp(
+            &self,
+            primals: &[$crate::Array],
+            _: &[$crate::Array],
+            _: &[usize],
+        ) -> $crate::Result<$crate::Array> {
+            match primals.first() {
+                Some(p) => $crate::ops::zeros_like(p),
+                None => $crate::bail!(
+                    Transform,
+                    "{}: jvp of a primitive with no inputs",
+                    self.name()
+                ),
+            }
         }
     };
 }
@@ -193,7 +238,7 @@ macro_rules! define_zero_grads {
 /// use rmlx_core::Dtype;
 /// let d = Data::new(Buffer::from_slice(&[1.0f32]), Dtype::F32, &[1]);
 /// let [a, b] = take_inputs::<2>("Add", vec![d.clone(), d.clone()])?;
-/// assert_eq!(a.shape, b.shape);
+/// assert_eq!(a.shape(), b.shape());
 /// let Err(e) = take_inputs::<2>("Add", vec![d]) else { panic!("one input is not two") };
 /// assert!(e.to_string().contains("Add: expected 2 inputs, got 1"));
 /// # Ok::<(), rmlx_core::Error>(())

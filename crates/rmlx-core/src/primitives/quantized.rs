@@ -19,7 +19,7 @@ use crate::{bail, Array, Dtype, Result};
 
 /// A float array's values as f32, row-major (borrowed when they already are).
 fn f32_values(d: &Data) -> Cow<'_, [f32]> {
-    if d.dtype == Dtype::F32 {
+    if d.dtype() == Dtype::F32 {
         if let Some(s) = d.contiguous_slice::<f32>() {
             return Cow::Borrowed(s);
         }
@@ -35,7 +35,7 @@ fn from_f32(v: Vec<f32>, dtype: Dtype, shape: &[usize]) -> Data {
 
 /// `d` in `dtype`, converted only when it is not already (a same-type `cast` would copy).
 fn with_dtype(d: Data, dtype: Dtype) -> Data {
-    if d.dtype == dtype {
+    if d.dtype() == dtype {
         d
     } else {
         cast(d, dtype)
@@ -116,7 +116,7 @@ impl Primitive for Quantize {
                 outputs.len()
             );
         };
-        let cols = *w.shape.last().unwrap_or(&0);
+        let cols = *w.shape().last().unwrap_or(&0);
         let values = f32_values(&w);
         let groups: usize = s_shape.iter().product();
         let words: usize = wq_shape.iter().product();
@@ -246,10 +246,10 @@ impl Primitive for QuantizedMatmul {
 
     fn eval_cpu(&self, inputs: Vec<Data>, shape: &[usize], dtype: Dtype) -> Result<Data> {
         let [x, w, s, b] = super::take_inputs("QuantizedMatmul", inputs)?;
-        let k = *x.shape.last().unwrap_or(&0);
+        let k = *x.shape().last().unwrap_or(&0);
         let n = *shape.last().unwrap_or(&0);
         let m = x.size().checked_div(k).unwrap_or(x.size());
-        let (wr, wc) = (w.shape[0], w.shape[1] * 32 / self.bits);
+        let (wr, wc) = (w.shape()[0], w.shape()[1] * 32 / self.bits);
         if m <= FUSED_MAX_ROWS {
             let xv = f32_values(&x);
             let (bytes, sv, bv) = (packed_bytes(&w), f32_values(&s), f32_values(&b));

@@ -189,12 +189,12 @@ fn unit_f32(bits: u32, upper: f32) -> f32 {
 /// Reads an extra input (broadcast to the output shape) as f64: one value when it is a broadcast
 /// scalar, otherwise every element in row-major order. Index it with [`at`].
 fn extra(d: Data) -> Vec<f64> {
-    if d.size() > 0 && d.strides.iter().all(|&s| s == 0) {
-        let v = crate::dispatch_all!(d.dtype, T => d.raw::<T>().get(d.offset).map_or(f64::NAN, |&v| Element::to_f64(v)));
+    if d.size() > 0 && d.strides().iter().all(|&s| s == 0) {
+        let v = crate::dispatch_all!(d.dtype(), T => d.raw::<T>().get(d.offset()).map_or(f64::NAN, |&v| Element::to_f64(v)));
         return vec![v];
     }
     let d = contiguous(d);
-    crate::dispatch_all!(d.dtype, T => {
+    crate::dispatch_all!(d.dtype(), T => {
         let s = d.contiguous_slice::<T>().unwrap_or(&[]);
         s.iter().map(|&v| Element::to_f64(v)).collect()
     })
@@ -362,7 +362,7 @@ impl Primitive for Sample {
                 let Some(t) = extras.into_iter().next() else {
                     bail!(Value, "RandomBernoulli: expected a threshold");
                 };
-                let f64_compare = t.dtype == Dtype::F64;
+                let f64_compare = t.dtype() == Dtype::F64;
                 let t = extra(t);
                 fill(bits, &mut buf.as_mut_slice::<u8>()[..n], |i, b| {
                     if f64_compare {

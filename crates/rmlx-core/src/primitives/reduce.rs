@@ -5,6 +5,7 @@ use crate::ops::zeros_like;
 use half::{bf16, f16};
 
 use super::{batching, Primitive, Vmapped};
+use crate::backend::cpu::convert::{cast, widen_half};
 use crate::backend::cpu::elementwise::map_binary;
 use crate::backend::cpu::order::Ordered;
 use crate::backend::cpu::reduce::{arg_reduce, reduce, Reducer};
@@ -123,7 +124,7 @@ fn sum_prod(x: &Data, axes: &[usize], shape: &[usize], dtype: Dtype, prod: bool)
             write::<$T, $A>(v, shape, dtype, $from)
         }};
     }
-    let d = x.dtype;
+    let d = x.dtype();
     Ok(match d {
         Dtype::F32 => float_acc!(f32, f32, |v| v, |v| v),
         Dtype::F64 => float_acc!(f64, f64, |v| v, |v| v),
@@ -167,7 +168,7 @@ fn max_min<T: Element + Ordered>(x: &Data, axes: &[usize], shape: &[usize], is_m
     } else {
         reduce(x, axes, &fold::<T, T>(T::highest, |v| v, T::min_nan))
     };
-    write::<T, T>(vals, shape, x.dtype, |v| v)
+    write::<T, T>(vals, shape, x.dtype(), |v| v)
 }
 
 fn and_or<T: Element>(x: &Data, axes: &[usize], shape: &[usize], and: bool) -> Data {
@@ -218,10 +219,16 @@ impl Primitive for Reduce {
         Ok(match self.op {
             ReduceOp::Sum => sum_prod(x, axes, shape, dtype, false)?,
             ReduceOp::Prod => sum_prod(x, axes, shape, dtype, true)?,
-            ReduceOp::Max => dispatch_all!(x.dtype, T => max_min::<T>(x, axes, shape, true)),
-            ReduceOp::Min => dispatch_all!(x.dtype, T => max_min::<T>(x, axes, shape, false)),
-            ReduceOp::And => dispatch_all!(x.dtype, T => and_or::<T>(x, axes, shape, true)),
-            ReduceOp::Or => dispatch_all!(x.dtype, T => and_or::<T>(x, axes, shape, false)),
+            ReduceOp::Max | ReduceOp::Min => {
+                let is_max = self.op == ReduceOp::Max;
+                dispatch_all!(x.dtype(), T => max_min::<T>(x, axes, shape, is_max),
+                    half => cast(max_min::<f32>(&widen_half(x), axes, shape, is_max), x.dtype()))
+            }
+            ReduceOp::And | ReduceOp::Or => {
+                let and = self.op == ReduceOp::And;
+                dispatch_all!(x.dtype(), T => and_or::<T>(x, axes, shape, and),
+                    half => and_or::<f32>(&widen_half(x), axes, shape, and))
+            }
         })
     }
 
@@ -384,7 +391,8 @@ impl Primitive for ArgReduce {
 
     fn eval_cpu(&self, inputs: Vec<Data>, shape: &[usize], _: Dtype) -> Result<Data> {
         let x = &inputs[0];
-        let idx = dispatch_all!(x.dtype, T => arg_reduce::<T>(x, self.axis, self.is_max));
+        let idx = dispatch_all!(x.dtype(), T => arg_reduce::<T>(x, self.axis, self.is_max),
+            half => arg_reduce::<f32>(&widen_half(x), self.axis, self.is_max));
         Ok(write::<u32, u32>(idx, shape, Dtype::U32, |v| v))
     }
 

@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use super::{batching, Primitive, Vmapped};
-use crate::backend::cpu::scan::{cum_extreme_grad, cumprod_grad, scan, ScanKind};
+pub use crate::backend::cpu::scan::ScanKind;
+use crate::backend::cpu::scan::{cum_extreme_grad, cumprod_grad, scan};
 use crate::buffer::Data;
 use crate::ops::reduction::scan_op;
 use crate::{bail, dispatch_all, Array, Dtype, Result};
@@ -36,7 +37,7 @@ impl Primitive for Scan {
     fn eval_cpu(&self, inputs: Vec<Data>, _: &[usize], _: Dtype) -> Result<Data> {
         let [x] = super::take_inputs("Scan", inputs)?;
         let (axis, kind, rev, inc) = (self.axis, self.kind, self.reverse, self.inclusive);
-        Ok(dispatch_all!(x.dtype, T => scan::<T>(x, axis, kind, rev, inc)))
+        Ok(dispatch_all!(x.dtype(), T => scan::<T>(x, axis, kind, rev, inc)))
     }
 
     fn vjp(
@@ -215,11 +216,11 @@ impl Primitive for ScanGrad {
         let s = &self.0;
         Ok(match s.kind {
             ScanKind::Prod => {
-                dispatch_all!(x.dtype, T => cumprod_grad::<T>(x, cot, s.axis, s.reverse, s.inclusive))
+                dispatch_all!(x.dtype(), T => cumprod_grad::<T>(x, cot, s.axis, s.reverse, s.inclusive))
             }
             ScanKind::Max | ScanKind::Min => {
                 let is_max = s.kind == ScanKind::Max;
-                dispatch_all!(x.dtype, T => cum_extreme_grad::<T>(x, cot, s.axis, s.reverse, s.inclusive, is_max))
+                dispatch_all!(x.dtype(), T => cum_extreme_grad::<T>(x, cot, s.axis, s.reverse, s.inclusive, is_max))
             }
             ScanKind::Sum | ScanKind::LogAddExp => {
                 bail!(Value, "ScanGrad: {} needs no gradient kernel", s.name())
@@ -259,12 +260,12 @@ impl Primitive for CumArgExtreme {
         let [x] = super::take_inputs(self.name(), inputs)?;
         let x = contiguous(x);
         let s = &self.scan;
-        let (outer, n, inner) = split_axis(&x.shape, s.axis);
+        let (outer, n, inner) = split_axis(x.shape(), s.axis);
         let total = outer * n * inner;
         let mut buf = Buffer::new(total * 4);
         let out = &mut buf.as_mut_slice::<u32>()[..total];
-        dispatch_all!(x.dtype, T => {
-            let xs = &x.raw::<T>()[x.offset..x.offset + total];
+        dispatch_all!(x.dtype(), T => {
+            let xs = &x.raw::<T>()[x.offset()..x.offset() + total];
             for o in 0..outer {
                 for i in 0..inner {
                     let at = |j: usize| (o * n + j) * inner + i;
@@ -292,7 +293,7 @@ impl Primitive for CumArgExtreme {
                 }
             }
         });
-        Ok(Data::new(buf, Dtype::U32, &x.shape))
+        Ok(Data::new(buf, Dtype::U32, x.shape()))
     }
 
     fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {

@@ -22,7 +22,7 @@ impl Primitive for Broadcast {
             bail!(
                 Shape,
                 "Broadcast: cannot broadcast {:?} to {shape:?}",
-                x.shape
+                x.shape()
             );
         };
         x.with_layout(layout)
@@ -155,7 +155,7 @@ impl Primitive for Transpose {
                 Axis,
                 "Transpose: {:?} is not a permutation of the axes of {:?}",
                 self.perm,
-                x.shape
+                x.shape()
             ),
         }
     }

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use super::{batching, Primitive, Vmapped};
+use crate::backend::cpu::convert::{cast, widen_half};
 use crate::backend::cpu::sort;
 use crate::buffer::Data;
 use crate::ops::zeros_like;
@@ -54,7 +55,8 @@ impl Primitive for Sort {
 
     fn eval_cpu(&self, inputs: Vec<Data>, _: &[usize], _: Dtype) -> Result<Data> {
         let x = first(inputs);
-        Ok(dispatch_all!(x.dtype, T => sort::sort::<T>(x, self.axis)))
+        Ok(dispatch_all!(x.dtype(), T => sort::sort::<T>(x, self.axis),
+            half => cast(sort::sort::<f32>(widen_half(&x), self.axis), x.dtype())))
     }
 
     /// The cotangent goes back to where each sorted element came from.
@@ -139,19 +141,22 @@ macro_rules! index_primitive {
 index_primitive!(
     ArgSort,
     "ArgSort",
-    |s, x| dispatch_all!(x.dtype, T => sort::argsort::<T>(x, s.axis)),
+    |s, x| dispatch_all!(x.dtype(), T => sort::argsort::<T>(x, s.axis),
+        half => sort::argsort::<f32>(widen_half(&x), s.axis)),
     |_s, shape| shape.to_vec()
 );
 index_primitive!(
     ArgPartition,
     "ArgPartition",
-    |s, x| dispatch_all!(x.dtype, T => sort::argpartition::<T>(x, s.kth, s.axis)),
+    |s, x| dispatch_all!(x.dtype(), T => sort::argpartition::<T>(x, s.kth, s.axis),
+        half => sort::argpartition::<f32>(widen_half(&x), s.kth, s.axis)),
     |_s, shape| shape.to_vec()
 );
 index_primitive!(
     ArgTopK,
     "ArgTopK",
-    |s, x| dispatch_all!(x.dtype, T => sort::argtopk::<T>(x, s.k, s.axis)),
+    |s, x| dispatch_all!(x.dtype(), T => sort::argtopk::<T>(x, s.k, s.axis),
+        half => sort::argtopk::<f32>(widen_half(&x), s.k, s.axis)),
     |s, shape| {
         let mut out = shape.to_vec();
         if let Some(d) = out.get_mut(s.axis) {
@@ -212,7 +217,7 @@ impl Primitive for GatherAxis {
     fn eval_cpu(&self, inputs: Vec<Data>, _: &[usize], _: Dtype) -> Result<Data> {
         let (x, idx) = two(inputs, "GatherAxis")?;
         // a gather only moves elements: one kernel per element width
-        crate::dispatch_width!(x.dtype, T => sort::gather_axis::<T>(x, idx, self.axis))
+        crate::dispatch_width!(x.dtype(), T => sort::gather_axis::<T>(x, idx, self.axis))
     }
 
     fn vjp(
@@ -254,7 +259,7 @@ impl Primitive for ScatterAddAxis {
 
     fn eval_cpu(&self, inputs: Vec<Data>, _: &[usize], _: Dtype) -> Result<Data> {
         let (u, idx) = two(inputs, "ScatterAddAxis")?;
-        dispatch_all!(u.dtype, T => sort::scatter_add_axis::<T>(u, idx, self.axis, self.n))
+        dispatch_all!(u.dtype(), T => sort::scatter_add_axis::<T>(u, idx, self.axis, self.n))
     }
 
     fn vjp(

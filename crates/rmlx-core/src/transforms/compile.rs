@@ -23,9 +23,10 @@ use std::sync::{Arc, Mutex};
 use crate::backend::cpu::fused::{self, Instr, Program, Step as FusedStep};
 use crate::buffer::Data;
 use crate::context::TracingGuard;
+use crate::define_name;
 use crate::graph::Node;
 use crate::primitives::compiled::Compiled;
-use crate::primitives::{define_name, Primitive};
+use crate::primitives::Primitive;
 use crate::tree::{tree_flatten, tree_map, Tree};
 use crate::{bail, Array, Dtype, Error, Result};
 
@@ -252,9 +253,11 @@ impl Tape {
         let mut visit = |r: &Ref| {
             if let Ref::Const(a) = r {
                 if a.ndim() == 0 && !canon.contains_key(&a.id()) {
-                    if let Ok(d) = a.data() {
-                        let at = d.offset * a.dtype().size();
-                        let bytes = d.buf.bytes()[at..at + a.dtype().size()].to_vec();
+                    if let Some(bytes) = a
+                        .data()
+                        .ok()
+                        .and_then(|d| Some(d.contiguous_bytes()?.to_vec()))
+                    {
                         let c = seen.entry((a.dtype(), bytes)).or_insert_with(|| a.clone());
                         canon.insert(a.id(), c.clone());
                     }

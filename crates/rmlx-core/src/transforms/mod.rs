@@ -49,8 +49,9 @@ pub use vmap::{vmap, vmap_tree, vmap_tree_prefix};
 use std::sync::Arc;
 
 use crate::buffer::Data;
+use crate::define_name;
 use crate::graph::Node;
-use crate::primitives::{define_name, Primitive, Vmapped};
+use crate::primitives::{Primitive, Vmapped};
 use crate::{Array, Dtype, Result};
 
 /// The functions transforms accept and return: arrays in, arrays out.

@@ -18,8 +18,9 @@ use std::sync::Arc;
 use super::vjp::build_tape_with;
 use crate::buffer::Data;
 use crate::context::TracingGuard;
+use crate::define_name;
 use crate::graph::Node;
-use crate::primitives::{define_name, Primitive};
+use crate::primitives::Primitive;
 use crate::tree::{tree_flatten, tree_map, Tree};
 use crate::{bail, Array, Dtype, Error, Result};
 

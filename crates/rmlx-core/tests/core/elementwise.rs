@@ -628,7 +628,7 @@ fn clip_and_stop_gradient() {
     assert_eq!(s.to_vec::<i32>().unwrap(), vec![-3, 0, 5, 9]);
     // no copy: the output shares the input's buffer
     let (da, ds) = (a.data().unwrap(), s.data().unwrap());
-    assert!(std::sync::Arc::ptr_eq(&da.buf, &ds.buf));
+    assert!(da.shares_buffer(&ds));
 }
 
 #[test]

@@ -528,7 +528,7 @@ fn rope_gradient_is_the_inverse_rotation() {
         let f = |p: &[Array]| fast::rope(&p[0], 4, trad, 100.0, 0.7, 2).unwrap();
         let y = f(&[x.clone()]);
         let node_prim = rmlx_core::primitives::fast::Rope {
-            params: rmlx_core::backend::cpu::norm::RopeParams {
+            params: rmlx_core::primitives::fast::RopeParams {
                 dims: 4,
                 traditional: trad,
                 base: 100.0,

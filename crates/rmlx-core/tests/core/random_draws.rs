@@ -2,8 +2,8 @@
 //! ranges, dtypes, broadcasting, the global sequence's thread-locality, and clear errors.
 // Tests favour plain `&[x.clone()]` argument lists and inline fn-pointer tables over helpers.
 
-use rmlx_core::backend::cpu::special::erfinv_f32;
 use rmlx_core::{random, Array, Dtype, Error};
+use rmlx_cpu::backend::cpu::special::erfinv_f32;
 
 fn words(key: u64, n: usize) -> Vec<u32> {
     random::bits(&[n], 4, Some(&random::key(key)))

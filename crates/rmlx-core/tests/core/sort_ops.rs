@@ -34,9 +34,9 @@ proptest! {
         seed in 0u64..10_000,
         axis in 0usize..3,
         with_nan in any::<bool>(),
-        dtype_pick in 0usize..4,
+        dtype_pick in 0usize..6,
     ) {
-        let dtype = [Dtype::F32, Dtype::F64, Dtype::I32, Dtype::U8][dtype_pick];
+        let dtype = [Dtype::F32, Dtype::F64, Dtype::I32, Dtype::U8, Dtype::F16, Dtype::Bf16][dtype_pick];
         let n: usize = shape.iter().product();
         let mut data: Vec<f64> = (0..n)
             .map(|i| ((i as u64 * 2654435761 + seed * 7919) % 11) as f64)
@@ -139,5 +139,91 @@ fn large_sort_uses_parallel_rows() {
         let mut want = data[r * 1024..(r + 1) * 1024].to_vec();
         want.sort_by(|a, b| a.partial_cmp(b).unwrap());
         assert_eq!(&s[r * 1024..(r + 1) * 1024], &want[..]);
+    }
+}
+
+/// f16/bf16 max/min/argmax/argmin/all/any (computed on an exact f32 widening) against a naive
+/// loop over the same values, NaN, infinities and signed zeros included.
+#[test]
+fn half_precision_reductions_match_a_naive_loop() {
+    let vals = [
+        1.5f64,
+        -2.0,
+        f64::INFINITY,
+        0.0,
+        -0.0,
+        3.25,
+        f64::NEG_INFINITY,
+        7.0,
+        -7.5,
+        0.5,
+        2.0,
+        2.0,
+    ];
+    for dtype in [Dtype::F16, Dtype::Bf16] {
+        for nan_at in [None, Some(5usize)] {
+            let mut data = vals.to_vec();
+            if let Some(i) = nan_at {
+                data[i] = f64::NAN;
+            }
+            let x = Array::from_slice(&data, &[3, 4])
+                .unwrap()
+                .astype(dtype)
+                .unwrap();
+            let rows: Vec<&[f64]> = data.chunks(4).collect();
+            let max = x.max(-1, false).unwrap();
+            let min = x.min(-1, false).unwrap();
+            assert_eq!(max.dtype(), dtype);
+            let (max, min) = (max.to_vec::<f64>().unwrap(), min.to_vec::<f64>().unwrap());
+            let amax = mx::argmax(&x, -1, false).unwrap().to_vec::<u32>().unwrap();
+            let amin = mx::argmin(&x, -1, false).unwrap().to_vec::<u32>().unwrap();
+            let all = x.all(-1, false).unwrap().to_vec::<bool>().unwrap();
+            let any = x.any(-1, false).unwrap().to_vec::<bool>().unwrap();
+            for (r, row) in rows.iter().enumerate() {
+                let has_nan = row.iter().any(|v| v.is_nan());
+                let want_max = if has_nan {
+                    f64::NAN
+                } else {
+                    row.iter().cloned().fold(f64::NEG_INFINITY, f64::max)
+                };
+                let want_min = if has_nan {
+                    f64::NAN
+                } else {
+                    row.iter().cloned().fold(f64::INFINITY, f64::min)
+                };
+                assert!(
+                    same(max[r], want_max),
+                    "{dtype:?} row {r}: max {} want {want_max}",
+                    max[r]
+                );
+                assert!(
+                    same(min[r], want_min),
+                    "{dtype:?} row {r}: min {} want {want_min}",
+                    min[r]
+                );
+                // first index of the extreme (NaN wins, as in MLX)
+                let first = |better: &dyn Fn(f64, f64) -> bool| {
+                    let mut best = 0;
+                    for j in 1..row.len() {
+                        if !row[best].is_nan() && (row[j].is_nan() || better(row[j], row[best])) {
+                            best = j;
+                        }
+                    }
+                    best as u32
+                };
+                assert_eq!(amax[r], first(&|a, b| a > b), "{dtype:?} row {r} argmax");
+                assert_eq!(amin[r], first(&|a, b| a < b), "{dtype:?} row {r} argmin");
+                assert_eq!(
+                    all[r],
+                    row.iter().all(|&v| v != 0.0),
+                    "{dtype:?} row {r} all"
+                );
+                assert_eq!(
+                    any[r],
+                    row.iter().any(|&v| v != 0.0),
+                    "{dtype:?} row {r} any"
+                );
+            }
+        }
     }
 }

@@ -23,6 +23,14 @@ macro_rules! convert_via_f64 {
 }
 convert_via_f64!(u16, u32, u64, i8, i16, i32, i64, f16, bf16, f32, f64, u8);
 
+/// f16/bf16 data widened exactly to f32, row-major. Kernels that compare or move values (max,
+/// min, arg-reductions, sort) run on the widened copy and narrow their result back with
+/// [`cast`], which is exact for values taken from the input: they need no half-precision
+/// instances of their own.
+pub fn widen_half(x: &Data) -> Data {
+    cast(x.clone(), Dtype::F32)
+}
+
 /// `x` (any strides) converted elementwise to `to`, row-major, with numpy/MLX semantics.
 pub fn cast(x: Data, to: Dtype) -> Data {
     let from = x.dtype;

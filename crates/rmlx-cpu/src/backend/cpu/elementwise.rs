@@ -15,21 +15,6 @@ use super::strided::{collapse, offset_of};
 use crate::buffer::{Buffer, Data};
 use crate::Dtype;
 
-/// Allocates the output of an elementwise op, reusing an input buffer when it is donatable
-/// (same dtype and size, contiguous, held by nobody else).
-pub fn alloc_out(inputs: &mut [Data], shape: &[usize], dtype: Dtype) -> Buffer {
-    let n: usize = shape.iter().product();
-    let bytes = n * dtype.size();
-    for d in inputs.iter_mut() {
-        if d.dtype == dtype && d.shape == shape {
-            if let Some(b) = d.try_donate(bytes) {
-                return b;
-            }
-        }
-    }
-    Buffer::new(bytes)
-}
-
 /// `N` same-shaped strided operands walked in row-major order of their common shape, after
 /// collapsing the axes that are contiguous with each other in every operand.
 pub struct Walk<const N: usize> {
