@@ -1,8 +1,13 @@
 //! Matrix products: `matmul` (numpy rules), `addmm`, `outer`, `inner`, `tensordot`, and the
-//! `linalg` namespace (`linalg::norm`).
+//! `linalg` namespace: `norm` here, the factorisations (`qr`, `svd`, `inv`, `cholesky`, `eigh`,
+//! `lu`, `solve`, `det`…) from `factor.rs`.
 
 use std::sync::Arc;
 
+pub use super::factor::{
+    cholesky, cholesky_inv, cross, det, eigh, eigvalsh, inv, lu, lu_factor, pinv, qr, slogdet,
+    solve, solve_triangular, svd, tri_inv,
+};
 use super::{broadcast_shapes, normalize_axes};
 use crate::primitives::matmul::{AddMM, Matmul};
 use crate::{bail, Array, Dtype, Result};
@@ -358,12 +363,12 @@ impl Array {
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum NormOrd {
     /// A number: for vectors `sum(|x|^p)^(1/p)` (`0` counts non-zeros, `±inf` is the max/min of
-    /// `|x|`); for matrices `1`, `-1` (max/min column sum of `|x|`) and `±inf` (max/min row
-    /// sum).
+    /// `|x|`); for matrices `1`, `-1` (max/min column sum of `|x|`), `±inf` (max/min row sum)
+    /// and `2`, `-2` (largest/smallest singular value).
     P(f64),
     /// The Frobenius norm of a matrix, `sqrt(sum(x^2))`.
     Fro,
-    /// The nuclear norm (sum of singular values): not supported (needs an SVD).
+    /// The nuclear norm of a matrix: the sum of its singular values.
     Nuc,
 }
 
@@ -383,8 +388,8 @@ impl From<i32> for NormOrd {
 /// With `ord = None` it is the 2-norm of the elements over `axes` (all axes for
 /// [`Axes::All`](super::Axes)): `sqrt(sum(x^2))`. With an order, one axis (or a 1-D input with
 /// all axes) gives a vector norm and two axes (or a 2-D input) a matrix norm; see [`NormOrd`].
-/// The matrix 2-norm and nuclear norm (singular values) are not supported and return an error.
-/// Integer inputs are converted to float32.
+/// The matrix 2-norm and nuclear norm come from the singular values ([`svd`]), so they take
+/// float32 or float64 input. Integer inputs are converted to float32.
 ///
 /// ```
 /// use rmlx_core::{self as mx, linalg::{self, NormOrd}, Array};
@@ -394,7 +399,9 @@ impl From<i32> for NormOrd {
 /// assert_eq!(linalg::norm(&x, Some(f64::INFINITY.into()), None, false)?.item::<f32>()?, 4.0);
 /// let m = Array::from_slice(&[1.0f32, -2.0, 3.0, 4.0], &[2, 2])?;
 /// assert_eq!(linalg::norm(&m, Some(NormOrd::P(1.0)), None, false)?.item::<f32>()?, 6.0);
-/// assert!(linalg::norm(&m, Some(NormOrd::P(2.0)), None, false).is_err());
+/// let two = linalg::norm(&m, Some(NormOrd::P(2.0)), None, false)?.item::<f32>()?;
+/// assert!((two - 5.116_672_7).abs() < 1e-5);
+/// assert!(linalg::norm(&m, Some(NormOrd::P(3.0)), None, false).is_err());
 /// # Ok::<(), mx::Error>(())
 /// ```
 pub fn norm(
@@ -468,9 +475,31 @@ pub fn norm(
                 r.reshape(&shape)
             }
         }
+        (o @ (NormOrd::P(2.0) | NormOrd::P(-2.0) | NormOrd::Nuc), 2) => {
+            // singular values of the matrices with rows and columns last (MLX's order)
+            let (r, c) = (ax[0], ax[1]);
+            let m = if r > c {
+                x.moveaxis(r as isize, -1)?.moveaxis(c as isize, -1)?
+            } else {
+                x.moveaxis(c as isize, -1)?.moveaxis(r as isize, -2)?
+            };
+            let sv = super::factor::svd(&m, false)?.remove(0);
+            let out = match o {
+                NormOrd::P(p) if p > 0.0 => sv.max(-1, false)?,
+                NormOrd::P(_) => sv.min(-1, false)?,
+                _ => sv.sum(-1, false)?,
+            };
+            if keepdims {
+                let mut sorted = vec![r as isize, c as isize];
+                sorted.sort();
+                out.expand_dims(sorted)
+            } else {
+                Ok(out)
+            }
+        }
         (o, 2) => bail!(
             Value,
-            "linalg::norm: matrix norm order {o:?} is not supported (only 'fro', ±1, ±inf)"
+            "linalg::norm: invalid order {o:?} for a matrix norm (valid: 'fro', 'nuc', ±1, ±2, ±inf)"
         ),
         (o, 1) => bail!(Value, "linalg::norm: invalid order {o:?} for a vector norm"),
         (_, n) => bail!(

@@ -9,6 +9,7 @@ pub mod convert;
 pub mod creation;
 pub mod einsum;
 pub mod everyday;
+mod factor;
 pub mod fast;
 pub mod fp_quantized;
 pub mod indexing;

@@ -301,6 +301,7 @@ pub mod creation;
 pub mod fast;
 pub mod fp8;
 pub mod indexing;
+pub mod linalg;
 pub mod matmul;
 pub mod quantized;
 pub mod random;

@@ -11,6 +11,7 @@ pub mod fp8;
 pub mod fused;
 pub mod gather;
 pub mod gemm;
+pub mod linalg;
 pub mod norm;
 pub mod order;
 pub mod parallel;
