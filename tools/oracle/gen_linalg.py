@@ -61,6 +61,7 @@ REGISTRY = {
     "norm_2": lambda a: L.norm(a, ord=2),
     "norm_neg2_keep": lambda a: L.norm(a, ord=-2, axis=(2, 0), keepdims=True),
     "norm_nuc": lambda a: L.norm(a, ord="nuc", axis=(1, 2)),
+    "multivariate_normal": lambda m, c, k: mx.random.multivariate_normal(m, c, shape=(5, 2), key=k),
 }
 
 # How each output is compared (see the module doc).
@@ -186,6 +187,8 @@ error("cholesky_f16", "cholesky", [spd(2, 2).astype(mx.float16)])
 error("solve_mismatch", "solve", [normal(3, 3), normal(4)])
 error("cross_size4", "cross", [normal(4), normal(4)])
 error("det_not_square", "det", [normal(2, 3)])
+
+case("multivariate_normal", "multivariate_normal", [normal(3), spd(2, 3, 3), mx.random.key(5)])
 
 os.makedirs(OUT, exist_ok=True)
 mx.save_safetensors(os.path.join(OUT, "linalg.safetensors"), dict(sorted(tensors.items())),

@@ -7,7 +7,8 @@
 use std::sync::Arc;
 
 use super::{batching, Primitive, Vmapped};
-use crate::backend::cpu::linalg::{self as k, LinalgElem};
+use crate::backend::cpu::convert::cast;
+use crate::backend::cpu::linalg as k;
 use crate::buffer::{collect_contiguous, Buffer, Data};
 use crate::{bail, Array, Dtype, Result};
 
@@ -93,13 +94,14 @@ impl Factor {
         Array::from_primitive_multi(outs, Arc::new(self), vec![x.clone()])
     }
 
-    fn run<T: LinalgElem>(&self, x: &Data, outputs: &[(Vec<usize>, Dtype)]) -> Result<Vec<Data>> {
+    /// Runs the f64 kernel on `x` (float32 is widened, and float outputs rounded back).
+    fn run(&self, x: &Data, outputs: &[(Vec<usize>, Dtype)]) -> Result<Vec<Data>> {
         let shape = x.shape();
         let nd = shape.len();
         let (m, n) = (shape[nd - 2], shape[nd - 1]);
         let batch: usize = shape[..nd - 2].iter().product();
-        let a = collect_contiguous::<T>(x);
-        let vecs: Vec<Vec<T>> = match self.0 {
+        let a = collect_contiguous::<f64>(&cast(x.clone(), Dtype::F64));
+        let vecs: Vec<Vec<f64>> = match self.0 {
             Factorization::Qr => {
                 let (q, r) = k::qr(&a, batch, m, n);
                 vec![q, r]
@@ -130,11 +132,7 @@ impl Factor {
                 let data = |v: &[u32], i: usize| {
                     Data::new(Buffer::from_slice(v), Dtype::U32, &outputs[i].0)
                 };
-                return Ok(vec![
-                    Data::new(Buffer::from_slice(&lu), outputs[0].1, &outputs[0].0),
-                    data(&piv, 1),
-                    data(&rows, 2),
-                ]);
+                return Ok(vec![float(&lu, &outputs[0]), data(&piv, 1), data(&rows, 2)]);
             }
         };
         if vecs.len() != outputs.len() {
@@ -146,11 +144,17 @@ impl Factor {
                 outputs.len()
             );
         }
-        Ok(vecs
-            .iter()
-            .zip(outputs)
-            .map(|(v, (s, d))| Data::new(Buffer::from_slice(v), *d, s))
-            .collect())
+        Ok(vecs.iter().zip(outputs).map(|(v, o)| float(v, o)).collect())
+    }
+}
+
+/// f64 kernel output as the node's output of `shape` and float `dtype`.
+fn float(v: &[f64], (shape, dtype): &(Vec<usize>, Dtype)) -> Data {
+    let d = Data::new(Buffer::from_slice(v), Dtype::F64, shape);
+    if *dtype == Dtype::F64 {
+        d
+    } else {
+        cast(d, *dtype)
     }
 }
 
@@ -193,8 +197,7 @@ impl Primitive for Factor {
             );
         }
         match x.dtype() {
-            Dtype::F32 => self.run::<f32>(&x, outputs),
-            Dtype::F64 => self.run::<f64>(&x, outputs),
+            Dtype::F32 | Dtype::F64 => self.run(&x, outputs),
             d => bail!(
                 Dtype,
                 "{}: arrays must have type float32 or float64, got {d}",

@@ -514,6 +514,77 @@ pub fn laplace(
     }
 }
 
+/// Samples of the multivariate normal distribution with `mean` (`[.., n]`) and covariance `cov`
+/// (`[.., n, n]`, symmetric positive semi-definite), MLX's `mx.random.multivariate_normal`. The
+/// result has the shape of `shape`, `mean`'s and `cov`'s batch axes broadcast together, then
+/// `n`. As MLX: standard normal draws `z` (float32) times the covariance's square root from its
+/// SVD (`U diag(sqrt(S)) Vᵀ`), plus `mean`; the same draws as MLX for the same key. Only
+/// float32 is supported (as in MLX).
+///
+/// ```
+/// use rmlx_core::{random, Array, Dtype};
+/// let mean = Array::from_slice(&[1.0f32, -1.0], &[2])?;
+/// let cov = Array::from_slice(&[1.0f32, 0.0, 0.0, 4.0], &[2, 2])?;
+/// let s = random::multivariate_normal(&mean, &cov, &[2000], Dtype::F32, Some(&random::key(0)))?;
+/// assert_eq!(s.shape(), &[2000, 2]);
+/// let m = s.mean(0, false)?.to_vec::<f32>()?;
+/// assert!((m[0] - 1.0).abs() < 0.1 && (m[1] + 1.0).abs() < 0.2);
+/// # Ok::<(), rmlx_core::Error>(())
+/// ```
+pub fn multivariate_normal(
+    mean: &Array,
+    cov: &Array,
+    shape: &[usize],
+    dtype: Dtype,
+    key: Option<&Array>,
+) -> Result<Array> {
+    if dtype != Dtype::F32 {
+        bail!(
+            Dtype,
+            "[multivariate_normal] dtype must be float32, got {dtype}"
+        );
+    }
+    if mean.ndim() < 1 {
+        bail!(
+            Shape,
+            "[multivariate_normal] mean must have at least one dimension, got a scalar"
+        );
+    }
+    if cov.ndim() < 2 {
+        bail!(
+            Shape,
+            "[multivariate_normal] cov must have at least two dimensions, got shape {:?}",
+            cov.shape()
+        );
+    }
+    let (cs, ms) = (cov.shape(), mean.shape());
+    let n = ms[ms.len() - 1];
+    if cs[cs.len() - 1] != cs[cs.len() - 2] {
+        bail!(
+            Shape,
+            "[multivariate_normal] the last two dimensions of cov must be equal, got shape {cs:?}"
+        );
+    }
+    if n != cs[cs.len() - 1] {
+        bail!(
+            Shape,
+            "[multivariate_normal] mean (shape {ms:?}) and cov (shape {cs:?}) must have compatible shapes"
+        );
+    }
+    let batch = broadcast_shapes(
+        "multivariate_normal",
+        &cs[..cs.len() - 2],
+        &ms[..ms.len() - 1],
+    )?;
+    let mut out_shape = broadcast_shapes("multivariate_normal", &batch, shape)?;
+    out_shape.push(n);
+    let usv = crate::linalg::svd(&cov.astype(Dtype::F32)?, true)?;
+    let root = crate::multiply(&usv[0], &usv[1].sqrt()?.expand_dims(-2)?)?.matmul(&usv[2])?;
+    let z = normal_with(&out_shape, dtype, 0.0, 1.0, key)?;
+    let scaled = z.expand_dims(-2)?.matmul(&root)?.squeeze(vec![-2isize])?;
+    crate::add(mean, &scaled)
+}
+
 /// Draws indices from the categorical distributions given by unnormalised log-probabilities
 /// `logits` along `axis`: one sample per distribution, so the result has `logits`' shape without
 /// `axis` (uint32). `mx.random.categorical(logits, axis)`.

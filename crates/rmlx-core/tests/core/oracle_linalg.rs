@@ -68,6 +68,15 @@ fn registry(name: &str) -> Option<Fun> {
                 false,
             ))
         },
+        "multivariate_normal" => |a| {
+            one(mx::random::multivariate_normal(
+                &a[0],
+                &a[1],
+                &[5, 2],
+                Dtype::F32,
+                Some(&a[2]),
+            ))
+        },
         _ => return None,
     };
     Some(f)

@@ -1,61 +1,48 @@
 //! Dense factorisations on batches of row-major matrices, computed by `faer`: QR, SVD, inverse,
 //! triangular inverse, Cholesky, the symmetric eigendecomposition and LU with partial pivoting.
 //!
-//! Every function takes `batch` matrices packed one after another (row-major, no gaps) and
-//! returns packed row-major outputs in MLX's layouts (`mlx/backend/cpu/{qrf,svd,inverse,
+//! The kernels compute in f64 and are not generic, so faer's code is compiled once, here, and
+//! not in every crate that calls them (float32 input is widened and its results rounded back by
+//! the caller). Every function takes `batch` matrices packed one after another (row-major, no
+//! gaps) and returns packed row-major outputs in MLX's layouts (`mlx/backend/cpu/{qrf,svd,inverse,
 //! cholesky,eigh,luf}.cpp`). Failures that LAPACK reports through `info` (a singular matrix, a
 //! matrix that is not positive definite, no convergence) are errors naming the matrix.
 
 use faer::dyn_stack::{MemBuffer, MemStack};
 use faer::linalg::solvers::DenseSolveCore;
-use faer::traits::RealField;
 use faer::{Mat, MatRef, Par, Side};
 
 use crate::{bail, Result};
 
-/// The element types the factorisations run on (MLX: float32 and float64).
-pub trait LinalgElem: RealField + Copy + bytemuck::Pod + Send + Sync {}
-impl LinalgElem for f32 {}
-impl LinalgElem for f64 {}
+/// The element type the factorisations run on.
+type T = f64;
 
 /// Matrix `b` of a packed batch of `m × n` matrices.
-fn matrix<T: LinalgElem>(a: &[T], b: usize, m: usize, n: usize) -> MatRef<'_, T> {
+fn matrix(a: &[T], b: usize, m: usize, n: usize) -> MatRef<'_, T> {
     MatRef::from_row_major_slice(&a[b * m * n..(b + 1) * m * n], m, n)
 }
 
 /// Appends `x` row by row; with `keep(i, j)` false the element is written as zero.
-fn push_rows<T: LinalgElem>(
-    out: &mut Vec<T>,
-    x: MatRef<'_, T>,
-    keep: impl Fn(usize, usize) -> bool,
-) {
+fn push_rows(out: &mut Vec<T>, x: MatRef<'_, T>, keep: impl Fn(usize, usize) -> bool) {
     for i in 0..x.nrows() {
         for j in 0..x.ncols() {
-            out.push(if keep(i, j) {
-                x[(i, j)]
-            } else {
-                T::zero_impl()
-            });
+            out.push(if keep(i, j) { x[(i, j)] } else { 0.0 });
         }
     }
 }
 
 /// Appends the `n × n` identity.
-fn push_identity<T: LinalgElem>(out: &mut Vec<T>, n: usize) {
+fn push_identity(out: &mut Vec<T>, n: usize) {
     for i in 0..n {
         for j in 0..n {
-            out.push(if i == j {
-                T::one_impl()
-            } else {
-                T::zero_impl()
-            });
+            out.push(if i == j { 1.0 } else { 0.0 });
         }
     }
 }
 
 /// Reduced QR of each `m × n` matrix: `Q` (`m × k`, orthonormal columns) and `R` (`k × n`,
 /// upper trapezoidal), `k = min(m, n)`, with `A = Q R` (MLX's `linalg.qr`).
-pub fn qr<T: LinalgElem>(a: &[T], batch: usize, m: usize, n: usize) -> (Vec<T>, Vec<T>) {
+pub fn qr(a: &[T], batch: usize, m: usize, n: usize) -> (Vec<T>, Vec<T>) {
     let k = m.min(n);
     let (mut q, mut r) = (
         Vec::with_capacity(batch * m * k),
@@ -75,7 +62,7 @@ pub fn qr<T: LinalgElem>(a: &[T], batch: usize, m: usize, n: usize) -> (Vec<T>, 
 /// Full SVD of each `m × n` matrix: `U` (`m × m`), the singular values (`k`, non-increasing) and
 /// `Vᵀ` (`n × n`), with `A = U[:, :k] diag(S) Vᵀ[:k]` (MLX's `linalg.svd`). Without `compute_uv`
 /// only the singular values are returned (the two matrices are empty).
-pub fn svd<T: LinalgElem>(
+pub fn svd(
     a: &[T],
     batch: usize,
     m: usize,
@@ -112,12 +99,12 @@ pub fn svd<T: LinalgElem>(
 
 /// The inverse of each `n × n` matrix, through LU with partial pivoting (LAPACK's getrf/getri,
 /// as MLX). A zero pivot is an error naming the matrix and the pivot (LAPACK's `info`).
-pub fn inverse<T: LinalgElem>(a: &[T], batch: usize, n: usize) -> Result<Vec<T>> {
+pub fn inverse(a: &[T], batch: usize, n: usize) -> Result<Vec<T>> {
     let mut out = Vec::with_capacity(batch * n * n);
     for b in 0..batch {
         let lu = matrix(a, b, n, n).partial_piv_lu();
         let u = lu.U();
-        if let Some(i) = (0..n).find(|&i| u[(i, i)] == T::zero_impl()) {
+        if let Some(i) = (0..n).find(|&i| u[(i, i)] == 0.0) {
             bail!(
                 Value,
                 "linalg::inv: matrix {b} is singular (LU factorization failed with error code {}: pivot {i} is zero)",
@@ -132,23 +119,19 @@ pub fn inverse<T: LinalgElem>(a: &[T], batch: usize, n: usize) -> Result<Vec<T>>
 /// The inverse of each `n × n` triangular matrix (LAPACK's trtri, as MLX): only the `upper` (or
 /// lower) triangle is read, and the other triangle of the result is zero. A zero on the
 /// diagonal is an error.
-pub fn tri_inverse<T: LinalgElem>(a: &[T], batch: usize, n: usize, upper: bool) -> Result<Vec<T>> {
+pub fn tri_inverse(a: &[T], batch: usize, n: usize, upper: bool) -> Result<Vec<T>> {
     let mut out = Vec::with_capacity(batch * n * n);
     let tri = |i: usize, j: usize| if upper { i <= j } else { i >= j };
     for b in 0..batch {
         let x = matrix(a, b, n, n);
-        if let Some(i) = (0..n).find(|&i| x[(i, i)] == T::zero_impl()) {
+        if let Some(i) = (0..n).find(|&i| x[(i, i)] == 0.0) {
             bail!(
                 Value,
                 "linalg::tri_inv: matrix {b} is singular (triangular inversion failed with error code {}: diagonal element {i} is zero)",
                 i + 1
             );
         }
-        let src = Mat::from_fn(
-            n,
-            n,
-            |i, j| if tri(i, j) { x[(i, j)] } else { T::zero_impl() },
-        );
+        let src = Mat::from_fn(n, n, |i, j| if tri(i, j) { x[(i, j)] } else { 0.0 });
         let mut dst = Mat::<T>::zeros(n, n);
         if upper {
             faer::linalg::triangular_inverse::invert_upper_triangular(
@@ -171,7 +154,7 @@ pub fn tri_inverse<T: LinalgElem>(a: &[T], batch: usize, n: usize, upper: bool) 
 /// The Cholesky factor of each symmetric positive definite `n × n` matrix, read from its lower
 /// triangle (`upper`: its upper triangle): `L` with `A = L Lᵀ` (`upper`: `U` with `A = Uᵀ U`),
 /// the other triangle zero. A matrix that is not positive definite is an error.
-pub fn cholesky<T: LinalgElem>(a: &[T], batch: usize, n: usize, upper: bool) -> Result<Vec<T>> {
+pub fn cholesky(a: &[T], batch: usize, n: usize, upper: bool) -> Result<Vec<T>> {
     let mut out = Vec::with_capacity(batch * n * n);
     for b in 0..batch {
         if n == 0 {
@@ -198,7 +181,7 @@ pub fn cholesky<T: LinalgElem>(a: &[T], batch: usize, n: usize, upper: bool) -> 
 /// Eigenvalues (ascending) and, with `vectors`, eigenvectors (the columns of an `n × n` matrix)
 /// of each symmetric `n × n` matrix, read from its lower triangle (`lower` false: its upper
 /// triangle), as MLX's `linalg.eigh(a, UPLO)`.
-pub fn eigh<T: LinalgElem>(
+pub fn eigh(
     a: &[T],
     batch: usize,
     n: usize,
@@ -234,12 +217,7 @@ pub fn eigh<T: LinalgElem>(
 /// (`k = min(m, n)`: row `i` was swapped with row `pivots[i]` at step `i`) and the row order
 /// MLX's `LUF` derives from them (`m` indices). Singular matrices are factorised too (a zero
 /// pivot is left in `U`), as getrf does.
-pub fn lu_factor<T: LinalgElem>(
-    a: &[T],
-    batch: usize,
-    m: usize,
-    n: usize,
-) -> (Vec<T>, Vec<u32>, Vec<u32>) {
+pub fn lu_factor(a: &[T], batch: usize, m: usize, n: usize) -> (Vec<T>, Vec<u32>, Vec<u32>) {
     use faer::linalg::lu::partial_pivoting::factor::{lu_in_place, lu_in_place_scratch};
     let k = m.min(n);
     let mut lu = Vec::with_capacity(batch * m * n);
