@@ -14,7 +14,7 @@ items included) and the methods of `Array`, of the `Module`/`ModuleExt` traits a
 
 Default rules, by category: `mlx.core.X` is `rmlx_core::X` (or `X_`); the `fast`, `linalg`,
 `fft` and `random` submodules are `rmlx_core::<sub>::X`; `distributed` is `rmlx_distributed::X`;
-`nn.layers`, `nn.losses`, `nn.init` and the nn extras are an item named `X` anywhere in `rmlx_nn`;
+(the ops, transforms and io are found in the modules that define them); `nn.layers`, `nn.losses`, `nn.init` and the nn extras are an item named `X` anywhere in `rmlx_nn`;
 `optimizers` anywhere in `rmlx_optimizers`; `utils` in `rmlx_core::tree`; methods by name on
 their Rust type. `map.txt` (`category | MLX name | rmlx item, or - | note`) overrides them where
 the Rust spelling differs. Prints the per-category table; `--write` also writes `COVERAGE.md`
@@ -109,11 +109,22 @@ def main():
             return target[8:] in module_methods
         if target.startswith("Optimizer::"):
             return target[11:] in optimizer_methods
-        if target in all_items:
+        if resolve(target):
             return True
         # a member of a documented type or trait: `crate::path::Type::member`
         parent, _, member = target.rpartition("::")
-        return parent in all_items and member in page_members(all_items[parent])
+        page = resolve(parent)
+        return bool(page) and member in page_members(all_items[page])
+
+    def resolve(target):
+        """The documented item `target` names: the path itself, or (re-exports are documented
+        where they are defined) an item of the same crate whose path ends with the rest of it."""
+        if target in all_items:
+            return target
+        crate, _, rest = target.partition("::")
+        hits = sorted(i for i in by_last.get(target.split("::")[-1], ())
+                      if i.startswith(crate + "::") and i.endswith("::" + rest))
+        return hits[0] if hits else None
 
     def default(cat, n):
         """The item the default rules find for MLX name `n`, or None."""
@@ -121,15 +132,24 @@ def main():
             hits = sorted(i for i in by_last.get(name, ()) if i.startswith(prefix))
             return hits[0] if hits else None
         if cat == "mlx.core":
-            for cand in (f"rmlx_core::{n}", f"rmlx_core::{n}_"):
+            # the ops are re-exported at the crate root from rmlx_core::ops::<group>
+            for cand in (f"rmlx_core::{n}", f"rmlx_core::{n}_", f"rmlx_core::ops::{n}",
+                         f"rmlx_core::ops::{n}_"):
                 if cand in all_items:
                     return cand
+            for name in (n, n + "_"):
+                # the ops and transforms are re-exported at the crate root; io keeps its module
+                root = r"rmlx_core::(?:ops::[a-z_]+|transforms|graph|device|io(?:::[a-z_]+)?)::"
+                hits = sorted(i for i in by_last.get(name, ())
+                              if re.fullmatch(root + re.escape(name), i)
+                              and "::fast::" not in i)
+                if hits:
+                    return hits[0]
             return None
         sub = {"mlx.core.fast": "fast", "mlx.core.linalg": "linalg", "mlx.core.fft": "fft",
                "mlx.core.random": "random"}
         if cat in sub:
-            cand = f"rmlx_core::{sub[cat]}::{n}"
-            return cand if cand in all_items else None
+            return resolve(f"rmlx_core::{sub[cat]}::{n}")
         if cat == "mlx.core.distributed":
             return under("rmlx_distributed::", n)
         if cat in ("mlx.nn.layers", "mlx.nn extras", "mlx.nn.losses", "mlx.nn.init"):

@@ -89,6 +89,11 @@ REGISTRY = {
     "conv_transpose3d": lambda x, w: mx.conv_transpose3d(x, w, stride=(2, 1, 2), padding=(0, 1, 0),
                                                          output_padding=(1, 0, 0)),
     "conv_transpose3d_s": lambda x, w: mx.conv_transpose3d(x, w, stride=(2, 1, 2), padding=(0, 1, 0)),
+    "contiguous_t": lambda a: mx.contiguous(mx.swapaxes(a, 0, 1)),
+    "as_strided_windows": lambda a: mx.as_strided(a, (3, 3), (1, 1), 1),
+    "as_strided_t": lambda a: mx.as_strided(mx.swapaxes(a, 0, 1), (2, 3), (1, 2), 0),
+    "searchsorted_left": lambda s, v: mx.searchsorted(s, v),
+    "searchsorted_right": lambda s, v: mx.searchsorted(s, v, side="right"),
 }
 
 
@@ -196,6 +201,15 @@ case("conv_transpose2d_w", "conv_transpose2d_w", [normal(2, 3, 3, 3), normal(2, 
 # the output only; the next one (no output_padding) checks the gradient too.
 case("conv_transpose3d", "conv_transpose3d", [normal(1, 3, 2, 3, 2), normal(2, 2, 2, 2, 2)], grad=False)
 case("conv_transpose3d_s", "conv_transpose3d_s", [normal(1, 3, 2, 3, 2), normal(2, 2, 2, 2, 2)])
+
+case("contiguous_t", "contiguous_t", [normal(3, 4)])
+case("as_strided_windows", "as_strided_windows", [normal(6)])
+case("as_strided_t", "as_strided_t", [normal(2, 3)])
+sorted_seq = mx.array(np.array([-1.0, 0.5, 0.5, 2.0, np.inf, np.nan], np.float32))
+search_vals = mx.array(np.array([[0.5, -3.0, 7.0], [np.nan, np.inf, 2.0]], np.float32))
+case("searchsorted_left", "searchsorted_left", [sorted_seq, search_vals], grad=False)
+case("searchsorted_right", "searchsorted_right", [sorted_seq, search_vals], grad=False)
+case("searchsorted_int", "searchsorted_left", [mx.array([1, 3, 3, 8]), mx.array([[3.5, 3.0], [9.0, -1.0]])], grad=False)
 
 os.makedirs(OUT, exist_ok=True)
 mx.save_safetensors(os.path.join(OUT, "everyday.safetensors"), dict(sorted(tensors.items())),

@@ -15,6 +15,7 @@
 
 pub mod array;
 pub mod context;
+pub mod device;
 pub mod fmt;
 pub mod graph;
 pub mod io;
@@ -48,6 +49,10 @@ pub use rmlx_cpu::{buffer, dtype, error, layout};
 
 pub use array::{array, Array, IntoScalar};
 pub use buffer::memory;
+pub use device::{
+    default_device, device_count, device_info, is_available, set_default_device, synchronize,
+    Device, DeviceType,
+};
 pub use dtype::{Dtype, Element, ALL_DTYPES};
 pub use error::{Error, Result};
 pub use graph::eval;

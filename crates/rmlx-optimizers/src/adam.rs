@@ -78,7 +78,9 @@ fn adam_step(
     // f32 arrays of one shape take one fused pass per new array (bit-identical results)
     let fused = fused::applies(&[grad, param, &m, &v]);
     let (m, v) = if fused {
-        let g = fused::contiguous_f32(grad);
+        // a gradient that arrives as a strided view (the weight gradient of `x @ W.T` is a
+        // transpose) is copied once and read by both moment updates
+        let g = rmlx_core::contiguous(grad, false)?;
         (
             fused::moment(&m, &g, b1, false),
             fused::moment(&v, &g, b2, true),

@@ -24,38 +24,6 @@ pub(crate) fn applies(arrays: &[&Array]) -> bool {
         .all(|a| a.dtype() == Dtype::F32 && a.shape() == shape)
 }
 
-/// The input as a row-contiguous array: a gradient that arrives as a strided view (the weight
-/// gradient of `x @ W.T` is a transpose) is copied once and read by both moment updates.
-#[derive(Debug)]
-struct Contiguous;
-
-impl Primitive for Contiguous {
-    rmlx_core::define_name!("Contiguous");
-
-    fn eval_cpu(&self, inputs: Vec<Data>, _: &[usize], _: Dtype) -> Result<Data> {
-        inputs
-            .into_iter()
-            .next()
-            .map(values)
-            .ok_or_else(|| Error::Value("Contiguous: expected one input".into()))
-    }
-
-    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
-        let (x, ax) = batching::single(self.name(), inputs, axes)?;
-        Ok((vec![contiguous_f32(&x)], vec![Some(ax)]))
-    }
-}
-
-/// `x` materialised row-contiguous (no copy when it already is).
-pub(crate) fn contiguous_f32(x: &Array) -> Array {
-    Array::from_primitive(
-        x.shape().to_vec(),
-        x.dtype(),
-        Arc::new(Contiguous),
-        vec![x.clone()],
-    )
-}
-
 /// `decay * s + (1 - decay) * x` (or `x * x` when `square`): Adam's first and second moments.
 #[derive(Debug, Clone)]
 struct MomentUpdate {

@@ -607,3 +607,54 @@ pub fn iinfo(dtype: Dtype) -> Result<IInfo> {
     };
     Ok(IInfo { dtype, min, max })
 }
+
+/// The array methods MLX offers for these ops (`x.diag()`, `x.diagonal()`, `x.mT`…).
+impl Array {
+    /// [`diag`] as a method (`x.diag(k)`).
+    pub fn diag(&self, k: isize) -> Result<Array> {
+        diag(self, k)
+    }
+
+    /// [`diagonal`] as a method (`x.diagonal(offset, axis1, axis2)`).
+    pub fn diagonal(&self, offset: isize, axis1: isize, axis2: isize) -> Result<Array> {
+        diagonal(self, offset, axis1, axis2)
+    }
+
+    /// The last two axes swapped (MLX's `x.mT`, [`matrix_transpose`](super::matrix_transpose)).
+    pub fn mt(&self) -> Result<Array> {
+        super::matrix_transpose(self)
+    }
+
+    /// [`view`](super::view) as a method: the same bytes seen as `dtype` (`x.view(dtype)`).
+    pub fn view(&self, dtype: Dtype) -> Result<Array> {
+        super::view(self, dtype)
+    }
+
+    /// [`logcumsumexp`](super::logcumsumexp) as a method.
+    pub fn logcumsumexp(
+        &self,
+        axis: Option<isize>,
+        reverse: bool,
+        inclusive: bool,
+    ) -> Result<Array> {
+        super::logcumsumexp(self, axis, reverse, inclusive)
+    }
+
+    /// The size of one element in bytes (MLX's `x.itemsize`).
+    pub fn itemsize(&self) -> usize {
+        self.dtype().size()
+    }
+
+    /// The elements' bytes in row-major order, little-endian (Python's `bytes(x)`); evaluates.
+    ///
+    /// ```
+    /// use rmlx_core::{self as mx, Array};
+    /// let x = Array::from_slice(&[1u16, 258], &[2])?;
+    /// assert_eq!(x.to_bytes()?, vec![1, 0, 2, 1]);
+    /// # Ok::<(), mx::Error>(())
+    /// ```
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        let d = crate::io::row_major(self)?;
+        Ok(crate::io::row_major_bytes(&d)?.to_vec())
+    }
+}

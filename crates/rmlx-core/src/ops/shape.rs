@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::{broadcast_shapes, Axes};
-use crate::primitives::shape::{Broadcast, Reshape, Transpose};
+use crate::primitives::shape::{AsStrided, Broadcast, Contiguous, Reshape, Transpose};
 use crate::{bail, Array, Result};
 
 impl Array {
@@ -364,4 +364,60 @@ impl Array {
     pub fn squeeze(&self, axes: impl Into<Axes>) -> Result<Array> {
         squeeze(self, axes)
     }
+}
+
+/// `a` laid out row-contiguously, copied only when it is not already (MLX's `mx.contiguous`); with
+/// `allow_col_major` a column-major array is left as it is too. The values never change; this
+/// controls the memory layout a later consumer reads.
+///
+/// ```
+/// use rmlx_core::{self as mx, Array};
+/// let x = Array::from_slice(&[1.0f32, 2.0, 3.0, 4.0], &[2, 2])?;
+/// let t = mx::contiguous(&x.t()?, false)?;
+/// assert!(t.data()?.is_contiguous());
+/// assert_eq!(t.to_vec::<f32>()?, vec![1.0, 3.0, 2.0, 4.0]);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn contiguous(a: &Array, allow_col_major: bool) -> Result<Array> {
+    Ok(Array::from_primitive(
+        a.shape().to_vec(),
+        a.dtype(),
+        Arc::new(Contiguous { allow_col_major }),
+        vec![a.clone()],
+    ))
+}
+
+/// A view of `a`'s elements (taken in row-major order, whatever `a`'s own layout) with the given
+/// `shape`, `strides` and `offset`, counted in elements (MLX's `mx.as_strided`). A view that
+/// reaches outside `a`'s elements is an error when it is evaluated. Differentiable: the gradient
+/// adds each output's cotangent to the element it views.
+///
+/// ```
+/// use rmlx_core::{self as mx, Array};
+/// let x = mx::arange(0.0, 6.0, 1.0, mx::Dtype::F32)?;
+/// // overlapping windows of 3, one step apart
+/// let w = mx::as_strided(&x, &[4, 3], &[1, 1], 0)?;
+/// assert_eq!(w.to_vec::<f32>()?, vec![0., 1., 2., 1., 2., 3., 2., 3., 4., 3., 4., 5.]);
+/// assert!(mx::as_strided(&x, &[4, 3], &[2, 1], 0)?.eval().is_err());
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn as_strided(a: &Array, shape: &[usize], strides: &[isize], offset: usize) -> Result<Array> {
+    if shape.len() != strides.len() {
+        bail!(
+            Shape,
+            "as_strided: {} strides for a shape of {} axes ({shape:?})",
+            strides.len(),
+            shape.len()
+        );
+    }
+    Ok(Array::from_primitive(
+        shape.to_vec(),
+        a.dtype(),
+        Arc::new(AsStrided {
+            shape: shape.to_vec(),
+            strides: strides.to_vec(),
+            offset,
+        }),
+        vec![flatten(a, 0, -1)?],
+    ))
 }

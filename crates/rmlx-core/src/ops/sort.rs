@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::normalize_axis;
-use crate::primitives::sort::{gather_along, ArgPartition, ArgSort, ArgTopK, Sort};
+use crate::primitives::sort::{gather_along, ArgPartition, ArgSort, ArgTopK, SearchSorted, Sort};
 use crate::{bail, Array, Dtype, Result};
 
 /// `a` flattened when it is 0-d (so an axis of `-1` or `0` exists), else `a`.
@@ -140,4 +140,50 @@ impl Array {
     pub fn topk(&self, k: usize, axis: isize) -> Result<Array> {
         topk(self, k, axis)
     }
+}
+
+/// For each element of `values`, the index at which it would be inserted into the ascending 1-D
+/// `sorted_sequence` to keep it sorted (MLX's `mx.searchsorted`): with `side = "left"` the number
+/// of elements strictly less than it, with `"right"` the number not greater. NaN counts as
+/// greater than every number. Both inputs are promoted to a common dtype; the result is uint32
+/// of `values`' shape.
+///
+/// ```
+/// use rmlx_core::{self as mx, Array};
+/// let s = Array::from_slice(&[1.0f32, 2.0, 2.0, 5.0], &[4])?;
+/// let v = Array::from_slice(&[2.0f32, 0.0, 9.0], &[3])?;
+/// assert_eq!(mx::searchsorted(&s, &v, "left")?.to_vec::<u32>()?, vec![1, 0, 4]);
+/// assert_eq!(mx::searchsorted(&s, &v, "right")?.to_vec::<u32>()?, vec![3, 0, 4]);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn searchsorted(sorted_sequence: &Array, values: &Array, side: &str) -> Result<Array> {
+    let right = match side {
+        "left" => false,
+        "right" => true,
+        _ => bail!(
+            Value,
+            "[searchsorted] Invalid side '{side}'. Expected 'left' or 'right'."
+        ),
+    };
+    if sorted_sequence.ndim() != 1 {
+        bail!(
+            Shape,
+            "[searchsorted] The sorted sequence must be 1-D but has {} dimensions.",
+            sorted_sequence.ndim()
+        );
+    }
+    if sorted_sequence.size() > u32::MAX as usize {
+        bail!(
+            Shape,
+            "[searchsorted] The sorted sequence has {} elements, more than the uint32 output can index.",
+            sorted_sequence.size()
+        );
+    }
+    let dtype = Dtype::promote(sorted_sequence.dtype(), values.dtype());
+    Ok(Array::from_primitive(
+        values.shape().to_vec(),
+        Dtype::U32,
+        Arc::new(SearchSorted { right }),
+        vec![sorted_sequence.astype(dtype)?, values.astype(dtype)?],
+    ))
 }

@@ -184,3 +184,127 @@ impl Primitive for Transpose {
         Ok((vec![x.transpose_axes(&perm)?], vec![Some(ax)]))
     }
 }
+
+/// A row-contiguous copy of the input, or the input itself when it already is row-contiguous
+/// (or, with `allow_col_major`, column-contiguous): MLX's `Contiguous`.
+#[derive(Debug)]
+pub struct Contiguous {
+    /// Column-major input counts as contiguous.
+    pub allow_col_major: bool,
+}
+
+impl Primitive for Contiguous {
+    define_name!("Contiguous");
+
+    fn eval_cpu(&self, inputs: Vec<Data>, _: &[usize], _: Dtype) -> Result<Data> {
+        let [x] = super::take_inputs(self.name(), inputs)?;
+        let col_major = || {
+            let l = x.layout();
+            let rev = Layout::new(
+                l.shape().iter().rev().copied().collect(),
+                l.strides().iter().rev().copied().collect(),
+                l.offset(),
+            );
+            rev.is_contiguous()
+        };
+        if x.is_contiguous() || (self.allow_col_major && col_major()) {
+            Ok(x)
+        } else {
+            Ok(contiguous(x))
+        }
+    }
+
+    fn vjp(&self, _: &[Array], cotangent: &Array, _: &Array, _: &[usize]) -> Result<Vec<Array>> {
+        Ok(vec![cotangent.clone()])
+    }
+
+    fn jvp(&self, _: &[Array], tangents: &[Array], _: &[usize]) -> Result<Array> {
+        crate::ops::contiguous(&tangents[0], self.allow_col_major)
+    }
+
+    fn output_shapes(&self, inputs: &[Array]) -> Result<Vec<Vec<usize>>> {
+        super::elementwise_output_shapes(self.name(), inputs)
+    }
+
+    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
+        let (x, ax) = batching::single(self.name(), inputs, axes)?;
+        Ok((
+            vec![crate::ops::contiguous(&x, self.allow_col_major)?],
+            vec![Some(ax)],
+        ))
+    }
+}
+
+/// A view of the (flattened, row-major) input with the given shape, strides and offset, in
+/// elements: MLX's `AsStrided`. The view is checked against the buffer when it is evaluated, so
+/// strides that reach outside it are an error, not a read out of bounds.
+#[derive(Debug)]
+pub struct AsStrided {
+    /// Shape of the view.
+    pub shape: Vec<usize>,
+    /// Strides of the view, in elements.
+    pub strides: Vec<isize>,
+    /// Offset of the view's first element, in elements.
+    pub offset: usize,
+}
+
+impl Primitive for AsStrided {
+    define_name!("AsStrided");
+
+    fn eval_cpu(&self, inputs: Vec<Data>, _: &[usize], _: Dtype) -> Result<Data> {
+        let [x] = super::take_inputs(self.name(), inputs)?;
+        let x = contiguous(x);
+        let base = x.offset();
+        let n = x.size();
+        // the view may reach only the input's own elements, not the rest of a shared buffer
+        if let Some((lo, hi)) =
+            Layout::new(self.shape.clone(), self.strides.clone(), self.offset).span()
+        {
+            if !self.shape.contains(&0) && hi >= n {
+                bail!(
+                    Shape,
+                    "as_strided: shape {:?} with strides {:?} and offset {} reaches element {hi} of an array of {n} (and {lo} at the lowest)",
+                    self.shape,
+                    self.strides,
+                    self.offset
+                );
+            }
+        } else if !self.shape.contains(&0) {
+            bail!(
+                Shape,
+                "as_strided: shape {:?} with strides {:?} and offset {} reaches before the array's first element",
+                self.shape,
+                self.strides,
+                self.offset
+            );
+        }
+        x.with_layout(Layout::new(
+            self.shape.clone(),
+            self.strides.clone(),
+            base + self.offset,
+        ))
+    }
+
+    fn vjp(
+        &self,
+        primals: &[Array],
+        cotangent: &Array,
+        _: &Array,
+        _: &[usize],
+    ) -> Result<Vec<Array>> {
+        // each output element adds its cotangent to the input element it views (MLX's rule)
+        let x = &primals[0];
+        let n = x.size();
+        let idx = crate::ops::arange(0.0, n as f64, 1.0, Dtype::I32)?;
+        let idx = crate::ops::as_strided(&idx, &self.shape, &self.strides, self.offset)?
+            .reshape([cotangent.size()])?;
+        let zero = crate::ops::zeros(&[n], cotangent.dtype())?;
+        let g =
+            crate::ops::scatter_add_axis(&zero, &idx, &cotangent.reshape([cotangent.size()])?, 0)?;
+        Ok(vec![g.reshape(x.shape())?])
+    }
+
+    fn jvp(&self, _: &[Array], tangents: &[Array], _: &[usize]) -> Result<Array> {
+        crate::ops::as_strided(&tangents[0], &self.shape, &self.strides, self.offset)
+    }
+}

@@ -302,3 +302,57 @@ impl Primitive for ScatterAddAxis {
         ))
     }
 }
+
+/// Insertion points of the values (input 1) in a sorted 1-D sequence (input 0): MLX's
+/// `SearchSorted`. Integer output, so no gradient flows (zero cotangents).
+#[derive(Debug, Clone)]
+pub struct SearchSorted {
+    /// Count the sequence elements equal to a value as before it (`side="right"`).
+    pub right: bool,
+}
+
+impl Primitive for SearchSorted {
+    define_name!("SearchSorted");
+
+    fn eval_cpu(&self, inputs: Vec<Data>, _: &[usize], _: Dtype) -> Result<Data> {
+        let [s, v] = super::take_inputs(self.name(), inputs)?;
+        Ok(
+            dispatch_all!(s.dtype(), T => sort::searchsorted::<T>(&s, &v, self.right),
+            half => sort::searchsorted::<f32>(&widen_half(&s), &widen_half(&v), self.right)),
+        )
+    }
+
+    fn vjp(
+        &self,
+        primals: &[Array],
+        _: &Array,
+        _: &Array,
+        argnums: &[usize],
+    ) -> Result<Vec<Array>> {
+        super::zero_cotangents(primals, argnums)
+    }
+
+    fn jvp(&self, primals: &[Array], _: &[Array], _: &[usize]) -> Result<Array> {
+        crate::ops::zeros(primals[1].shape(), Dtype::U32)
+    }
+
+    fn output_shapes(&self, inputs: &[Array]) -> Result<Vec<Vec<usize>>> {
+        match inputs {
+            [_, v] => Ok(vec![v.shape().to_vec()]),
+            _ => bail!(Value, "SearchSorted: expected two inputs"),
+        }
+    }
+
+    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
+        match (inputs, axes) {
+            ([s, v], [None, ax]) => Ok((
+                vec![crate::ops::searchsorted(s, v, if self.right { "right" } else { "left" })?],
+                vec![*ax],
+            )),
+            _ => bail!(
+                Transform,
+                "[searchsorted] Cannot vmap over the sorted sequence, only over the values being searched for."
+            ),
+        }
+    }
+}

@@ -96,15 +96,28 @@ fn matrix_norms_and_axes() {
     let n = linalg::norm(&xi, None, None, false).unwrap();
     assert_eq!(n.dtype(), Dtype::F32);
     assert_eq!(n.item::<f32>().unwrap(), 5.0);
-    // unsupported orders and bad axes
+    // the singular-value orders on matrices with known singular values (3 and 2: a rotation
+    // times diag(3, -2)), and an order no matrix norm has
+    let (c, s) = (0.6f64, 0.8f64);
+    let m = Array::from_slice(&[3.0 * c, 2.0 * s, 3.0 * s, -2.0 * c], &[1, 2, 2]).unwrap();
+    let m = m.broadcast_to(&[2, 2, 2]).unwrap();
+    let get = |o: NormOrd| {
+        linalg::norm(&m, Some(o), [1, 2], false)
+            .unwrap()
+            .to_vec::<f64>()
+            .unwrap()
+    };
+    for (o, want) in [
+        (NormOrd::P(2.0), 3.0),
+        (NormOrd::P(-2.0), 2.0),
+        (NormOrd::Nuc, 5.0),
+    ] {
+        for v in get(o) {
+            assert!((v - want).abs() < 1e-12, "{o:?}: {v} != {want}");
+        }
+    }
     assert!(matches!(
-        linalg::norm(&x, Some(NormOrd::P(2.0)), [1, 2], false)
-            .err()
-            .unwrap(),
-        Error::Value(_)
-    ));
-    assert!(matches!(
-        linalg::norm(&x, Some(NormOrd::Nuc), [1, 2], false)
+        linalg::norm(&x, Some(NormOrd::P(3.0)), [1, 2], false)
             .err()
             .unwrap(),
         Error::Value(_)

@@ -205,3 +205,24 @@ pub fn scatter_add_axis<T: Arith + Pod + Default>(
     }
     Ok(Data::new(buf, upd.dtype, &shape))
 }
+
+/// For each element of `values` (any shape), the number of elements of the sorted 1-D `seq`
+/// that come before it: strictly below it, or with `right` not above it (MLX's `searchsorted`,
+/// a binary search in which NaN sorts after every number). Output: uint32 of `values`' shape.
+pub fn searchsorted<T: Ordered + Pod>(seq: &Data, values: &Data, right: bool) -> Data {
+    let s = crate::buffer::collect_contiguous::<T>(seq);
+    let v = crate::buffer::collect_contiguous::<T>(values);
+    let less = |a: &T, b: &T| T::cmp_nan_last(a, b) == std::cmp::Ordering::Less;
+    let out: Vec<u32> = v
+        .iter()
+        .map(|x| {
+            let k = if right {
+                s.partition_point(|m| !less(x, m))
+            } else {
+                s.partition_point(|m| less(m, x))
+            };
+            k as u32
+        })
+        .collect();
+    Data::new(Buffer::from_slice(&out), Dtype::U32, values.shape())
+}
