@@ -94,6 +94,10 @@ REGISTRY = {
     "as_strided_t": lambda a: mx.as_strided(mx.swapaxes(a, 0, 1), (2, 3), (1, 2), 0),
     "searchsorted_left": lambda s, v: mx.searchsorted(s, v),
     "searchsorted_right": lambda s, v: mx.searchsorted(s, v, side="right"),
+    "gather_mm_rhs": lambda a, b, r: mx.gather_mm(a, b, rhs_indices=r),
+    "gather_mm_both": lambda a, b, l, r: mx.gather_mm(a, b, lhs_indices=l, rhs_indices=r),
+    "gather_mm_vec": lambda a, b, r: mx.gather_mm(a, b, rhs_indices=r),
+    "segmented_mm": lambda a, b, seg: mx.segmented_mm(a, b, seg),
 }
 
 
@@ -210,6 +214,14 @@ search_vals = mx.array(np.array([[0.5, -3.0, 7.0], [np.nan, np.inf, 2.0]], np.fl
 case("searchsorted_left", "searchsorted_left", [sorted_seq, search_vals], grad=False)
 case("searchsorted_right", "searchsorted_right", [sorted_seq, search_vals], grad=False)
 case("searchsorted_int", "searchsorted_left", [mx.array([1, 3, 3, 8]), mx.array([[3.5, 3.0], [9.0, -1.0]])], grad=False)
+
+case("gather_mm_rhs", "gather_mm_rhs", [normal(4, 2, 3), normal(3, 3, 5), mx.array([2, 0, 2, 1], mx.uint32)])
+case("gather_mm_both", "gather_mm_both", [normal(2, 3, 2, 4), normal(5, 4, 3), mx.array([[0], [5]], mx.int32),
+                                          mx.array([1, 4, 4], mx.uint32)])
+case("gather_mm_vec", "gather_mm_vec", [normal(4), normal(3, 4, 2), mx.array([[2, 1], [0, 0]], mx.uint32)],
+     grad=False)  # MLX 0.32.4 fails to differentiate gather_mm with a 1-D input
+case("segmented_mm", "segmented_mm", [normal(3, 6), normal(6, 2), mx.array([[0, 2], [2, 6], [1, 1], [0, 6]], mx.uint32)],
+     grad=False)  # MLX 0.32.4 has no vjp for SegmentedMM
 
 os.makedirs(OUT, exist_ok=True)
 mx.save_safetensors(os.path.join(OUT, "everyday.safetensors"), dict(sorted(tensors.items())),

@@ -12,6 +12,7 @@ pub mod everyday;
 mod factor;
 pub mod fast;
 pub mod fp_quantized;
+mod gathered_mm;
 pub mod indexing;
 pub mod joining;
 pub mod linalg;
@@ -33,6 +34,7 @@ pub use everyday::*;
 pub use fp_quantized::{
     dequantize_mode, from_fp8, quantize_mode, quantized_matmul_mode, to_fp8, view, QuantizationMode,
 };
+pub use gathered_mm::{gather_mm, segmented_mm};
 pub use indexing::*;
 pub use joining::*;
 pub use linalg::{addmm, inner, matmul, outer, tensordot, TensordotAxes};

@@ -1,0 +1,171 @@
+//! Grouped matrix products for mixture-of-experts layers (MLX's `gather_mm` and
+//! `segmented_mm`), composed from `take`, masks and `matmul`, so they are differentiable in both
+//! matrices and vectorise through their parts.
+
+use super::broadcast_arrays;
+use crate::{bail, Array, Dtype, Result};
+
+/// The common float dtype of the two operands, or MLX's error.
+fn float_operands(op: &str, a: &Array, b: &Array) -> Result<Dtype> {
+    let d = Dtype::promote(a.dtype(), b.dtype());
+    if !d.is_float() {
+        bail!(
+            Dtype,
+            "[{op}] Only real floating point types are supported but {} and {} were provided which results in {d}, which is not a real floating point type.",
+            a.dtype(),
+            b.dtype()
+        );
+    }
+    Ok(d)
+}
+
+/// `indices` as uint32 batch indices of `x` (`x`'s own batch order when `None`), checked.
+fn batch_indices(op: &str, indices: Option<&Array>, x: &Array) -> Result<Array> {
+    if x.ndim() < 2 {
+        bail!(
+            Shape,
+            "[{op}] Input must have at least two dimensions but got input with shape {:?}.",
+            x.shape()
+        );
+    }
+    let batch = &x.shape()[..x.ndim() - 2];
+    match indices {
+        Some(i) if !i.dtype().is_int() => bail!(
+            Dtype,
+            "[{op}] Got indices with invalid dtype {}. Indices must be integral.",
+            i.dtype()
+        ),
+        Some(i) => i.astype(Dtype::U32),
+        None => {
+            let n: usize = batch.iter().product();
+            super::arange(0.0, n as f64, 1.0, Dtype::U32)?.reshape(batch)
+        }
+    }
+}
+
+/// Matrix products of gathered batches (MLX's `mx.gather_mm`): for every position `i` of the
+/// broadcast index arrays, `a[lhs_indices[i]] @ b[rhs_indices[i]]`, where an index counts the
+/// matrices of `a` (or `b`) in row-major order over its batch axes. A missing index array is
+/// the operand's own batch order; with neither, this is [`matmul`](super::matmul). A 1-D `a` is
+/// a row and a 1-D `b` a column, and those axes are removed from the result. `sorted_indices` is
+/// MLX's hint for its GPU kernel and changes nothing here.
+///
+/// ```
+/// use rmlx_core::{self as mx, Array, Dtype};
+/// // three "experts" of 2 x 2; tokens routed to experts 2, 0, 2
+/// let w = mx::arange(0.0, 12.0, 1.0, Dtype::F32)?.reshape([3, 2, 2])?;
+/// let x = mx::ones(&[3, 1, 2], Dtype::F32)?;
+/// let experts = Array::from_slice(&[2u32, 0, 2], &[3])?;
+/// let y = mx::gather_mm(&x, &w, None, Some(&experts), false)?;
+/// assert_eq!(y.shape(), &[3, 1, 2]);
+/// assert_eq!(y.to_vec::<f32>()?, vec![18.0, 20.0, 2.0, 4.0, 18.0, 20.0]);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn gather_mm(
+    a: &Array,
+    b: &Array,
+    lhs_indices: Option<&Array>,
+    rhs_indices: Option<&Array>,
+    sorted_indices: bool,
+) -> Result<Array> {
+    let _ = sorted_indices;
+    if lhs_indices.is_none() && rhs_indices.is_none() {
+        return super::matmul(a, b);
+    }
+    if a.ndim() == 0 || b.ndim() == 0 {
+        bail!(
+            Shape,
+            "[gather_mm] Got 0 dimension input. Inputs must have at least one dimension."
+        );
+    }
+    let (a_vec, b_vec) = (a.ndim() == 1, b.ndim() == 1);
+    let a = if a_vec { a.expand_dims(0)? } else { a.clone() };
+    let b = if b_vec { b.expand_dims(1)? } else { b.clone() };
+    let (an, bn) = (a.ndim(), b.ndim());
+    if a.shape()[an - 1] != b.shape()[bn - 2] {
+        bail!(
+            Shape,
+            "[gather_mm] Last dimension of first input with shape {:?} must match second to last dimension of second input with shape {:?}.",
+            a.shape(),
+            b.shape()
+        );
+    }
+    let dtype = float_operands("gather_mm", &a, &b)?;
+    let li = batch_indices("gather_mm", lhs_indices, &a)?;
+    let ri = batch_indices("gather_mm", rhs_indices, &b)?;
+    let idx = broadcast_arrays("gather_mm", &[&li, &ri])?;
+    let (m, k, n) = (a.shape()[an - 2], a.shape()[an - 1], b.shape()[bn - 1]);
+    let a_mats = a.astype(dtype)?.reshape([-1, m as isize, k as isize])?;
+    let b_mats = b.astype(dtype)?.reshape([-1, k as isize, n as isize])?;
+    let ga = super::take(&a_mats, &idx[0], Some(0))?;
+    let gb = super::take(&b_mats, &idx[1], Some(0))?;
+    let out = super::matmul(&ga, &gb)?;
+    let nd = out.ndim();
+    let mut squeeze = Vec::new();
+    if a_vec {
+        squeeze.push((nd - 2) as isize);
+    }
+    if b_vec {
+        squeeze.push((nd - 1) as isize);
+    }
+    if squeeze.is_empty() {
+        Ok(out)
+    } else {
+        out.squeeze(squeeze)
+    }
+}
+
+/// Products of `a` (`M × K`) and `b` (`K × N`) over segments of the inner axis (MLX's
+/// `mx.segmented_mm`): for every `[start, end)` pair in the last axis of `segments`,
+/// `a[:, start:end] @ b[start:end, :]`. The result has `segments`' shape without its last axis,
+/// then `M × N`.
+///
+/// ```
+/// use rmlx_core::{self as mx, Array, Dtype};
+/// let a = mx::ones(&[1, 4], Dtype::F32)?;
+/// let b = mx::arange(0.0, 4.0, 1.0, Dtype::F32)?.reshape([4, 1])?;
+/// let seg = Array::from_slice(&[0u32, 2, 2, 4], &[2, 2])?;
+/// let y = mx::segmented_mm(&a, &b, &seg)?;
+/// assert_eq!(y.shape(), &[2, 1, 1]);
+/// assert_eq!(y.to_vec::<f32>()?, vec![1.0, 5.0]);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn segmented_mm(a: &Array, b: &Array, segments: &Array) -> Result<Array> {
+    if a.ndim() != 2 || b.ndim() != 2 {
+        bail!(Shape, "[segmented_mm] Batched matmul not supported");
+    }
+    if segments.ndim() < 1 || segments.shape()[segments.ndim() - 1] != 2 {
+        bail!(
+            Shape,
+            "[segmented_mm] The segments should have shape (..., 2) but {:?} was provided.",
+            segments.shape()
+        );
+    }
+    let dtype = float_operands("segmented_mm", a, b)?;
+    if !segments.dtype().is_int() {
+        bail!(
+            Dtype,
+            "[segmented_mm] Got segments with invalid dtype {}. Segments must be integral.",
+            segments.dtype()
+        );
+    }
+    let k = a.shape()[1];
+    if b.shape()[0] != k {
+        bail!(
+            Shape,
+            "[segmented_mm] Last dimension of first input with shape {:?} must match the first dimension of the second input with shape {:?}.",
+            a.shape(),
+            b.shape()
+        );
+    }
+    let seg = segments.astype(Dtype::I64)?;
+    let bounds = seg.split(2, -1)?; // [.., 1] each
+    let pos = super::arange(0.0, k as f64, 1.0, Dtype::I64)?;
+    let inside = super::logical_and(
+        &super::greater_equal(&pos, &bounds[0])?,
+        &super::less(&pos, &bounds[1])?,
+    )?; // [.., K]
+    let mask = inside.astype(dtype)?.expand_dims(-2)?; // [.., 1, K]
+    let masked = super::multiply(&a.astype(dtype)?, &mask)?; // [.., M, K]
+    super::matmul(&masked, &b.astype(dtype)?)
+}
