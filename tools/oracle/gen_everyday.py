@@ -98,6 +98,8 @@ REGISTRY = {
     "gather_mm_both": lambda a, b, l, r: mx.gather_mm(a, b, lhs_indices=l, rhs_indices=r),
     "gather_mm_vec": lambda a, b, r: mx.gather_mm(a, b, rhs_indices=r),
     "segmented_mm": lambda a, b, seg: mx.segmented_mm(a, b, seg),
+    "block_masked_mm_bool": lambda a, b, mo, ml, mr: mx.block_masked_mm(a, b, 32, mo, ml, mr),
+    "block_masked_mm_float": lambda a, b, ml, mr: mx.block_masked_mm(a, b, 32, None, ml, mr),
 }
 
 
@@ -222,6 +224,13 @@ case("gather_mm_vec", "gather_mm_vec", [normal(4), normal(3, 4, 2), mx.array([[2
      grad=False)  # MLX 0.32.4 fails to differentiate gather_mm with a 1-D input
 case("segmented_mm", "segmented_mm", [normal(3, 6), normal(6, 2), mx.array([[0, 2], [2, 6], [1, 1], [0, 6]], mx.uint32)],
      grad=False)  # MLX 0.32.4 has no vjp for SegmentedMM
+
+bm_a, bm_b = normal(2, 40, 70), normal(70, 50)
+case("block_masked_mm_bool", "block_masked_mm_bool",
+     [bm_a, bm_b, mx.array([[True, False], [True, True]]), mx.array([[[True, False, True], [False, True, True]]] * 2),
+      mx.array([[True, True], [False, True], [True, False]])])
+case("block_masked_mm_float", "block_masked_mm_float",
+     [normal(40, 70), bm_b, normal(2, 3), normal(3, 2)])
 
 os.makedirs(OUT, exist_ok=True)
 mx.save_safetensors(os.path.join(OUT, "everyday.safetensors"), dict(sorted(tensors.items())),

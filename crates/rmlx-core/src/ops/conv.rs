@@ -566,3 +566,54 @@ pub fn conv_transpose3d(
         groups,
     )
 }
+
+/// The discrete linear convolution of two 1-D arrays (MLX's `mx.convolve`, numpy's
+/// `np.convolve`): `mode` `"full"` (every overlap, `len(a) + len(v) - 1` values), `"same"` (the
+/// length of the longer input, centred) or `"valid"` (full overlaps only). The longer input is
+/// slid over the shorter one, as MLX does, through [`conv1d`] with the kernel reversed.
+///
+/// ```
+/// use rmlx_core::{self as mx, Array};
+/// let a = Array::from_slice(&[1.0f32, 2.0, 3.0], &[3])?;
+/// let v = Array::from_slice(&[0.0f32, 1.0, 0.5], &[3])?;
+/// assert_eq!(mx::convolve(&a, &v, "full")?.to_vec::<f32>()?, vec![0.0, 1.0, 2.5, 4.0, 1.5]);
+/// assert_eq!(mx::convolve(&a, &v, "same")?.to_vec::<f32>()?, vec![1.0, 2.5, 4.0]);
+/// assert_eq!(mx::convolve(&a, &v, "valid")?.to_vec::<f32>()?, vec![2.5]);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn convolve(a: &Array, v: &Array, mode: &str) -> Result<Array> {
+    if a.ndim() != 1 || v.ndim() != 1 {
+        bail!(
+            Shape,
+            "[convolve] Inputs must be 1D, got shapes {:?} and {:?}",
+            a.shape(),
+            v.shape()
+        );
+    }
+    if a.size() == 0 || v.size() == 0 {
+        bail!(Shape, "[convolve] Inputs cannot be empty.");
+    }
+    let (input, kernel) = if a.size() < v.size() { (v, a) } else { (a, v) };
+    let k = kernel.size();
+    let kernel = super::flip(kernel, 0)?.reshape([1, k, 1])?;
+    let mut input = input.reshape([1, -1, 1])?;
+    let padding = match mode {
+        "full" => k - 1,
+        "valid" => 0,
+        "same" if k % 2 == 1 => k / 2,
+        "same" => {
+            let left = k / 2;
+            input = super::pad(
+                &input,
+                &[(0, 0), (left, left.saturating_sub(1)), (0, 0)],
+                0.0,
+            )?;
+            0
+        }
+        _ => bail!(
+            Value,
+            "[convolve] Invalid mode {mode:?}: expected \"full\", \"same\" or \"valid\"."
+        ),
+    };
+    conv1d(&input, &kernel, 1, padding, 1, 1)?.reshape([-1])
+}

@@ -169,3 +169,104 @@ pub fn segmented_mm(a: &Array, b: &Array, segments: &Array) -> Result<Array> {
     let masked = super::multiply(&a.astype(dtype)?, &mask)?; // [.., M, K]
     super::matmul(&masked, &b.astype(dtype)?)
 }
+
+/// `mask` (`[.., rows, cols]` in blocks) at element resolution: each entry repeated over its
+/// `block × block` tile, cropped to `r × c`, in `dtype`.
+fn block_mask(mask: &Array, block: usize, r: usize, c: usize, dtype: Dtype) -> Result<Array> {
+    let nd = mask.ndim();
+    let m = super::repeat(&super::repeat(mask, block, Some(-2))?, block, Some(-1))?;
+    let mut args = vec![super::SliceArg::all(); nd];
+    args[nd - 2] = super::SliceArg::new(Some(0), Some(r as isize), 1);
+    args[nd - 1] = super::SliceArg::new(Some(0), Some(c as isize), 1);
+    m.slice(&args)?.astype(dtype)
+}
+
+/// A matrix product computed block by block under masks (MLX's `mx.block_masked_mm`): with
+/// blocks of `block_size` (32 or 64), `mask_lhs` (`[.., ⌈M/bs⌉, ⌈K/bs⌉]`) and `mask_rhs`
+/// (`[.., ⌈K/bs⌉, ⌈N/bs⌉]`) drop (bool) or scale (float) blocks of `a` and `b`, and `mask_out`
+/// (`[.., ⌈M/bs⌉, ⌈N/bs⌉]`) those of the result. Without masks it is [`matmul`](super::matmul).
+/// Computed as the masks at element resolution times the operands, so every operand and float
+/// mask is differentiable; unlike MLX's kernel, which skips dropped blocks, a NaN or infinity
+/// inside a dropped block still reaches the result (`0 · NaN`).
+pub fn block_masked_mm(
+    a: &Array,
+    b: &Array,
+    block_size: usize,
+    mask_out: Option<&Array>,
+    mask_lhs: Option<&Array>,
+    mask_rhs: Option<&Array>,
+) -> Result<Array> {
+    if mask_out.is_none() && mask_lhs.is_none() && mask_rhs.is_none() {
+        return super::matmul(a, b);
+    }
+    if block_size != 32 && block_size != 64 {
+        bail!(
+            Value,
+            "[block_masked_mm] Only block_sizes 32, 64 are supported. Got block size {block_size}."
+        );
+    }
+    if a.ndim() == 0 || b.ndim() == 0 {
+        bail!(
+            Shape,
+            "[block_masked_mm] Got 0 dimension input. Inputs must have at least one dimension."
+        );
+    }
+    let (a_vec, b_vec) = (a.ndim() == 1, b.ndim() == 1);
+    let a = if a_vec { a.expand_dims(0)? } else { a.clone() };
+    let b = if b_vec { b.expand_dims(1)? } else { b.clone() };
+    let (an, bn) = (a.ndim(), b.ndim());
+    let (m, k, n) = (a.shape()[an - 2], a.shape()[an - 1], b.shape()[bn - 1]);
+    if b.shape()[bn - 2] != k {
+        bail!(
+            Shape,
+            "[block_masked_mm] Last dimension of first input with shape {:?} must match second to last dimension of second input with shape {:?}.",
+            a.shape(),
+            b.shape()
+        );
+    }
+    let dtype = float_operands("block_masked_mm", &a, &b)?;
+    let (mut a, mut b) = (a.astype(dtype)?, b.astype(dtype)?);
+    let bs = block_size;
+    let operand_mask =
+        |mask: &Array, vec_axis: Option<isize>, r: usize, c: usize| -> Result<Array> {
+            let mask = match vec_axis {
+                Some(ax) => mask.expand_dims(ax)?,
+                None => mask.clone(),
+            };
+            block_mask(&mask, bs, r, c, dtype)
+        };
+    if let Some(l) = mask_lhs {
+        a = super::multiply(&a, &operand_mask(l, a_vec.then_some(-2), m, k)?)?;
+    }
+    if let Some(r) = mask_rhs {
+        b = super::multiply(&b, &operand_mask(r, b_vec.then_some(-1), k, n)?)?;
+    }
+    let mut out = super::matmul(&a, &b)?;
+    if let Some(o) = mask_out {
+        let mut o = o.clone();
+        let mut ex = Vec::new();
+        if a_vec {
+            ex.push(-2isize);
+        }
+        if b_vec {
+            ex.push(-1);
+        }
+        if !ex.is_empty() {
+            o = o.expand_dims(ex)?;
+        }
+        out = super::multiply(&out, &block_mask(&o, bs, m, n, dtype)?)?;
+    }
+    let nd = out.ndim();
+    let mut squeeze = Vec::new();
+    if a_vec {
+        squeeze.push((nd - 2) as isize);
+    }
+    if b_vec {
+        squeeze.push((nd - 1) as isize);
+    }
+    if squeeze.is_empty() {
+        Ok(out)
+    } else {
+        out.squeeze(squeeze)
+    }
+}

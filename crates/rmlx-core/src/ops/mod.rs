@@ -34,7 +34,7 @@ pub use everyday::*;
 pub use fp_quantized::{
     dequantize_mode, from_fp8, quantize_mode, quantized_matmul_mode, to_fp8, view, QuantizationMode,
 };
-pub use gathered_mm::{gather_mm, segmented_mm};
+pub use gathered_mm::{block_masked_mm, gather_mm, segmented_mm};
 pub use indexing::*;
 pub use joining::*;
 pub use linalg::{addmm, inner, matmul, outer, tensordot, TensordotAxes};
