@@ -19,6 +19,31 @@ fn float_operands(op: &str, a: &Array, b: &Array) -> Result<Dtype> {
     Ok(d)
 }
 
+/// A 1-D `a` as a row and a 1-D `b` as a column (MLX's rule for its products), and which were.
+fn as_matrices(a: &Array, b: &Array) -> Result<(Array, Array, bool, bool)> {
+    let (a_vec, b_vec) = (a.ndim() == 1, b.ndim() == 1);
+    let a = if a_vec { a.expand_dims(0)? } else { a.clone() };
+    let b = if b_vec { b.expand_dims(1)? } else { b.clone() };
+    Ok((a, b, a_vec, b_vec))
+}
+
+/// `out` without the row/column axes [`as_matrices`] inserted.
+fn drop_vector_axes(out: Array, a_vec: bool, b_vec: bool) -> Result<Array> {
+    let nd = out.ndim();
+    let mut axes = Vec::new();
+    if a_vec {
+        axes.push((nd - 2) as isize);
+    }
+    if b_vec {
+        axes.push((nd - 1) as isize);
+    }
+    if axes.is_empty() {
+        Ok(out)
+    } else {
+        out.squeeze(axes)
+    }
+}
+
 /// `indices` as uint32 batch indices of `x` (`x`'s own batch order when `None`), checked.
 fn batch_indices(op: &str, indices: Option<&Array>, x: &Array) -> Result<Array> {
     if x.ndim() < 2 {
@@ -78,9 +103,7 @@ pub fn gather_mm(
             "[gather_mm] Got 0 dimension input. Inputs must have at least one dimension."
         );
     }
-    let (a_vec, b_vec) = (a.ndim() == 1, b.ndim() == 1);
-    let a = if a_vec { a.expand_dims(0)? } else { a.clone() };
-    let b = if b_vec { b.expand_dims(1)? } else { b.clone() };
+    let (a, b, a_vec, b_vec) = as_matrices(a, b)?;
     let (an, bn) = (a.ndim(), b.ndim());
     if a.shape()[an - 1] != b.shape()[bn - 2] {
         bail!(
@@ -100,19 +123,7 @@ pub fn gather_mm(
     let ga = super::take(&a_mats, &idx[0], Some(0))?;
     let gb = super::take(&b_mats, &idx[1], Some(0))?;
     let out = super::matmul(&ga, &gb)?;
-    let nd = out.ndim();
-    let mut squeeze = Vec::new();
-    if a_vec {
-        squeeze.push((nd - 2) as isize);
-    }
-    if b_vec {
-        squeeze.push((nd - 1) as isize);
-    }
-    if squeeze.is_empty() {
-        Ok(out)
-    } else {
-        out.squeeze(squeeze)
-    }
+    drop_vector_axes(out, a_vec, b_vec)
 }
 
 /// Products of `a` (`M × K`) and `b` (`K × N`) over segments of the inner axis (MLX's
@@ -211,9 +222,7 @@ pub fn block_masked_mm(
             "[block_masked_mm] Got 0 dimension input. Inputs must have at least one dimension."
         );
     }
-    let (a_vec, b_vec) = (a.ndim() == 1, b.ndim() == 1);
-    let a = if a_vec { a.expand_dims(0)? } else { a.clone() };
-    let b = if b_vec { b.expand_dims(1)? } else { b.clone() };
+    let (a, b, a_vec, b_vec) = as_matrices(a, b)?;
     let (an, bn) = (a.ndim(), b.ndim());
     let (m, k, n) = (a.shape()[an - 2], a.shape()[an - 1], b.shape()[bn - 1]);
     if b.shape()[bn - 2] != k {
@@ -256,17 +265,5 @@ pub fn block_masked_mm(
         }
         out = super::multiply(&out, &block_mask(&o, bs, m, n, dtype)?)?;
     }
-    let nd = out.ndim();
-    let mut squeeze = Vec::new();
-    if a_vec {
-        squeeze.push((nd - 2) as isize);
-    }
-    if b_vec {
-        squeeze.push((nd - 1) as isize);
-    }
-    if squeeze.is_empty() {
-        Ok(out)
-    } else {
-        out.squeeze(squeeze)
-    }
+    drop_vector_axes(out, a_vec, b_vec)
 }

@@ -35,3 +35,30 @@ pub fn tensors(file: &str) -> Result<HashMap<String, Array>, String> {
         .map(|(arrays, _)| arrays.into_iter().collect())
         .map_err(|e| e.to_string())
 }
+
+/// The gradient with respect to `inputs[0]` of `sum_k sum(f(inputs)[k] * cots[k])`: how the
+/// oracle generators record a function's gradient for a fixed cotangent per output.
+pub fn weighted_sum_grad(
+    f: impl Fn(&[Array]) -> rmlx_core::Result<Vec<Array>>,
+    inputs: &[Array],
+    cots: &[Array],
+) -> rmlx_core::Result<Array> {
+    let rest = inputs[1..].to_vec();
+    let loss = |x: &[Array]| -> rmlx_core::Result<Vec<Array>> {
+        let mut all = vec![x[0].clone()];
+        all.extend(rest.iter().cloned());
+        let mut total: Option<Array> = None;
+        for (o, ct) in f(&all)?.iter().zip(cots) {
+            let s = (o * ct)?.sum(None, false)?;
+            total = Some(match total {
+                None => s,
+                Some(t) => (&t + &s)?,
+            });
+        }
+        total
+            .map(|t| vec![t])
+            .ok_or_else(|| rmlx_core::Error::Value("no outputs".into()))
+    };
+    let g = rmlx_core::grad(loss, &[0])(&inputs[..1])?;
+    Ok(g.into_iter().next().expect("one gradient"))
+}
