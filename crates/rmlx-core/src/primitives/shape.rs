@@ -257,22 +257,12 @@ impl Primitive for AsStrided {
         let base = x.offset();
         let n = x.size();
         // the view may reach only the input's own elements, not the rest of a shared buffer
-        if let Some((lo, hi)) =
-            Layout::new(self.shape.clone(), self.strides.clone(), self.offset).span()
-        {
-            if !self.shape.contains(&0) && hi >= n {
-                bail!(
-                    Shape,
-                    "as_strided: shape {:?} with strides {:?} and offset {} reaches element {hi} of an array of {n} (and {lo} at the lowest)",
-                    self.shape,
-                    self.strides,
-                    self.offset
-                );
-            }
-        } else if !self.shape.contains(&0) {
+        let view = Layout::new(self.shape.clone(), self.strides.clone(), self.offset);
+        let inside = view.span().is_some_and(|(_, hi)| hi < n);
+        if !self.shape.contains(&0) && !inside {
             bail!(
                 Shape,
-                "as_strided: shape {:?} with strides {:?} and offset {} reaches before the array's first element",
+                "as_strided: shape {:?} with strides {:?} and offset {} reaches outside an array of {n} elements",
                 self.shape,
                 self.strides,
                 self.offset
