@@ -46,6 +46,13 @@ pub fn format_float(x: f64) -> String {
     }
 }
 
+/// MLX's complex format: `1+2j`, `-0.5+0j`, `3.25-1j`.
+pub fn format_complex(z: crate::dtype::Complex32) -> String {
+    let im = format_float(z.im as f64);
+    let sign = if im.starts_with('-') { "" } else { "+" };
+    format!("{}{sign}{im}j", format_float(z.re as f64))
+}
+
 fn strip_zeros(s: &str) -> &str {
     if s.contains('.') {
         s.trim_end_matches('0').trim_end_matches('.')
@@ -76,6 +83,11 @@ fn element_strings(a: &Array) -> Result<Vec<String>> {
             .map(i64::to_string)
             .collect(),
         Dtype::F64 => a.to_vec::<f64>()?.into_iter().map(format_float).collect(),
+        Dtype::C64 => a
+            .to_vec::<crate::dtype::Complex32>()?
+            .into_iter()
+            .map(format_complex)
+            .collect(),
         Dtype::F16 | Dtype::Bf16 | Dtype::F32 => a
             .to_vec::<f32>()?
             .into_iter()

@@ -16,6 +16,7 @@
 pub mod array;
 pub mod context;
 pub mod device;
+pub mod fft;
 pub mod fmt;
 pub mod graph;
 pub mod io;
@@ -53,7 +54,7 @@ pub use device::{
     default_device, device_count, device_info, is_available, set_default_device, synchronize,
     Device, DeviceType,
 };
-pub use dtype::{Dtype, Element, ALL_DTYPES};
+pub use dtype::{Complex32, Dtype, Element, ALL_DTYPES};
 pub use error::{Error, Result};
 pub use graph::eval;
 pub use ops::*;

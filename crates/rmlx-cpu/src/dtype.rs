@@ -41,10 +41,15 @@ pub enum Dtype {
     F32,
     /// `float64` (CPU only, as in MLX)
     F64,
+    /// `complex64`: two f32 (real, imaginary), stored interleaved as [`Complex32`].
+    C64,
 }
 
+/// The element of a [`Dtype::C64`] array: MLX's `complex64_t`, two `f32`.
+pub use num_complex::Complex32;
+
 /// Every dtype, in MLX's order.
-pub const ALL_DTYPES: [Dtype; 13] = [
+pub const ALL_DTYPES: [Dtype; 14] = [
     Dtype::Bool,
     Dtype::U8,
     Dtype::U16,
@@ -58,6 +63,7 @@ pub const ALL_DTYPES: [Dtype; 13] = [
     Dtype::Bf16,
     Dtype::F32,
     Dtype::F64,
+    Dtype::C64,
 ];
 
 impl Dtype {
@@ -67,13 +73,23 @@ impl Dtype {
             Dtype::Bool | Dtype::U8 | Dtype::I8 => 1,
             Dtype::U16 | Dtype::I16 | Dtype::F16 | Dtype::Bf16 => 2,
             Dtype::U32 | Dtype::I32 | Dtype::F32 => 4,
-            Dtype::U64 | Dtype::I64 | Dtype::F64 => 8,
+            Dtype::U64 | Dtype::I64 | Dtype::F64 | Dtype::C64 => 8,
         }
     }
 
     /// True for f16, bf16, f32 and f64.
     pub const fn is_float(self) -> bool {
         matches!(self, Dtype::F16 | Dtype::Bf16 | Dtype::F32 | Dtype::F64)
+    }
+
+    /// True for complex64 (MLX's `complexfloating`).
+    pub const fn is_complex(self) -> bool {
+        matches!(self, Dtype::C64)
+    }
+
+    /// True for the float and complex types (MLX's `inexact`).
+    pub const fn is_inexact(self) -> bool {
+        self.is_float() || self.is_complex()
     }
 
     /// True for the signed and unsigned integer types (not bool).
@@ -107,6 +123,7 @@ impl Dtype {
             Dtype::Bf16 => "bfloat16",
             Dtype::F32 => "float32",
             Dtype::F64 => "float64",
+            Dtype::C64 => "complex64",
         }
     }
 
@@ -126,13 +143,15 @@ impl Dtype {
     /// The type both operands of a binary op are cast to (MLX's JAX-style lattice).
     ///
     /// bool < every number; unsigned/signed pairs widen to the next signed type (`u32 + i32 → i64`),
-    /// `u64` with a signed type gives `f32`; any int with a float gives the float; `f16 + bf16 → f32`.
+    /// `u64` with a signed type gives `f32`; any int with a float gives the float; `f16 + bf16 → f32`;
+    /// anything with `complex64` gives `complex64`.
     pub fn promote(a: Dtype, b: Dtype) -> Dtype {
         use Dtype::*;
         if a == b {
             return a;
         }
         match (a, b) {
+            (C64, _) | (_, C64) => C64,
             (Bool, x) | (x, Bool) => x,
             (F64, _) | (_, F64) => F64,
             (F16, Bf16) | (Bf16, F16) => F32,
@@ -210,20 +229,36 @@ impl Element for bf16 {
     }
 }
 
-/// Runs `$body` with `$T` bound to the Rust storage type of `$dtype` (bool → `u8`). With
-/// `half => $half`, f16 and bf16 run `$half` instead (kernels that compute them in f32 tiles
-/// need no f16/bf16 instance of `$body`).
+impl Element for Complex32 {
+    const DTYPE: Dtype = Dtype::C64;
+    /// The real part (MLX's complex-to-real conversion).
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        self.re as f64
+    }
+    #[inline(always)]
+    fn from_f64(v: f64) -> Self {
+        Complex32::new(v as f32, 0.0)
+    }
+}
+
+/// Runs `$body` with `$T` bound to the Rust storage type of `$dtype` (bool → `u8`, complex64 →
+/// [`Complex32`]). With `half => $half`, f16 and bf16 run `$half` instead (kernels that compute
+/// them in f32 tiles need no f16/bf16 instance of `$body`); with `complex => $complex`, complex64
+/// runs `$complex` (kernels whose body needs an ordered or real type).
 ///
 /// ```ignore
 /// dispatch_all!(dtype, T => { kernel::<T>(...) })
 /// dispatch_all!(dtype, T => { kernel::<T>(...) }, half => tiles(...))
+/// dispatch_all!(dtype, T => { kernel::<T>(...) }, complex => bail!(Dtype, "..."))
 /// ```
 #[macro_export]
 #[doc(hidden)]
 macro_rules! dispatch_all {
-    ($dtype:expr, $T:ident => $body:expr, half => $half:expr) => {{
+    ($dtype:expr, $T:ident => $body:expr, half => $half:expr, complex => $complex:expr) => {{
         match $dtype {
             $crate::Dtype::F16 | $crate::Dtype::Bf16 => $half,
+            $crate::Dtype::C64 => $complex,
             $crate::Dtype::Bool | $crate::Dtype::U8 => {
                 type $T = u8;
                 $body
@@ -266,7 +301,13 @@ macro_rules! dispatch_all {
             }
         }
     }};
-    ($dtype:expr, $T:ident => $body:expr) => {{
+    ($dtype:expr, $T:ident => $body:expr, half => $half:expr) => {{
+        $crate::dispatch_all!($dtype, $T => $body, half => $half, complex => {
+            type $T = $crate::dtype::Complex32;
+            $body
+        })
+    }};
+    ($dtype:expr, $T:ident => $body:expr, complex => $complex:expr) => {{
         $crate::dispatch_all!($dtype, $T => $body, half => match $dtype {
             $crate::Dtype::F16 => {
                 type $T = $crate::half::f16;
@@ -276,6 +317,12 @@ macro_rules! dispatch_all {
                 type $T = $crate::half::bf16;
                 $body
             }
+        }, complex => $complex)
+    }};
+    ($dtype:expr, $T:ident => $body:expr) => {{
+        $crate::dispatch_all!($dtype, $T => $body, complex => {
+            type $T = $crate::dtype::Complex32;
+            $body
         })
     }};
 }
@@ -371,6 +418,8 @@ mod tests {
         assert_eq!(Dtype::promote(I32, F16), F16);
         assert_eq!(Dtype::promote(Bool, U8), U8);
         assert_eq!(Dtype::promote(F64, Bf16), F64);
+        assert_eq!(Dtype::promote(F64, C64), C64);
+        assert_eq!(Dtype::promote(Bool, C64), C64);
         for a in ALL_DTYPES {
             for b in ALL_DTYPES {
                 assert_eq!(Dtype::promote(a, b), Dtype::promote(b, a), "{a} {b}");
@@ -383,6 +432,7 @@ mod tests {
         for d in ALL_DTYPES {
             assert_eq!(Dtype::from_name(d.name()), Some(d));
         }
-        assert_eq!(Dtype::from_name("complex64"), None);
+        assert_eq!(Dtype::from_name("complex64"), Some(Dtype::C64));
+        assert_eq!(Dtype::from_name("complex128"), None);
     }
 }

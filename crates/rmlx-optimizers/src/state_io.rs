@@ -13,9 +13,9 @@ use safetensors::tensor::TensorView;
 
 use crate::optimizer::Optimizer;
 
-fn st_dtype(d: Dtype) -> safetensors::Dtype {
+fn st_dtype(d: Dtype) -> Result<safetensors::Dtype> {
     use safetensors::Dtype as S;
-    match d {
+    Ok(match d {
         Dtype::Bool => S::BOOL,
         Dtype::U8 => S::U8,
         Dtype::U16 => S::U16,
@@ -29,7 +29,11 @@ fn st_dtype(d: Dtype) -> safetensors::Dtype {
         Dtype::Bf16 => S::BF16,
         Dtype::F32 => S::F32,
         Dtype::F64 => S::F64,
-    }
+        Dtype::C64 => bail!(
+            Dtype,
+            "save_state: complex64 optimizer state cannot be written to safetensors"
+        ),
+    })
 }
 
 fn rmlx_dtype(d: safetensors::Dtype, path: &str, key: &str) -> Result<Dtype> {
@@ -122,7 +126,7 @@ pub fn save_state(optimizer: &dyn Optimizer, path: impl AsRef<Path>) -> Result<(
         .iter()
         .zip(&bytes)
         .map(|((k, a), b)| {
-            TensorView::new(st_dtype(a.dtype()), a.shape().to_vec(), b)
+            TensorView::new(st_dtype(a.dtype())?, a.shape().to_vec(), b)
                 .map(|v| (k.clone(), v))
                 .map_err(|e| io_err(path, e))
         })

@@ -31,6 +31,7 @@ pub fn descr(dtype: Dtype) -> &'static str {
         Dtype::F32 => "<f4",
         Dtype::F64 => "<f8",
         Dtype::Bf16 => "<V2",
+        Dtype::C64 => "<c8",
     }
 }
 
@@ -55,6 +56,7 @@ fn parse_descr(s: &str) -> Option<(Dtype, bool)> {
         "f4" => Dtype::F32,
         "f8" => Dtype::F64,
         "V2" => Dtype::Bf16,
+        "c8" => Dtype::C64,
         _ => return None,
     };
     Some((dtype, big && dtype.size() > 1))
@@ -336,10 +338,14 @@ pub(crate) fn parse_npy(bytes: &[u8], path: &Path) -> Result<Array> {
     Ok(arr)
 }
 
-/// A copy of `a` with each element's bytes reversed (big-endian files).
+/// A copy of `a` with each element's bytes reversed (big-endian files; each part of a complex
+/// number on its own).
 fn swap_bytes(a: &Array) -> Result<Array> {
     let d = row_major(a)?;
-    let size = a.dtype().size();
+    let size = match a.dtype() {
+        Dtype::C64 => 4,
+        d => d.size(),
+    };
     let mut bytes = super::row_major_bytes(&d)?.to_vec();
     bytes.chunks_mut(size).for_each(|c| c.reverse());
     Ok(array_from_bytes(&bytes, a.dtype(), a.shape()))
@@ -367,6 +373,6 @@ mod tests {
             assert_eq!(parse_descr(descr(d)), Some((d, false)));
         }
         assert_eq!(parse_descr(">f4"), Some((Dtype::F32, true)));
-        assert_eq!(parse_descr("<c8"), None);
+        assert_eq!(parse_descr("<c16"), None);
     }
 }

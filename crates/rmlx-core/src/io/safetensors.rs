@@ -4,8 +4,8 @@
 //! Differences from MLX, on purpose: float64 is saved as `F64` (the format defines it; MLX refuses
 //! with "[save_safetensors] received invalid dtype.", so such a file only loads back in rmlx or
 //! other safetensors readers). `F8_E4M3` loads as raw `uint8` as in MLX; other dtypes are an
-//! error (`[safetensor] unsupported dtype X`). MLX's complex `C64` is not supported (rmlx has no
-//! complex dtype).
+//! error (`[safetensor] unsupported dtype X`). complex64 cannot be saved: the `safetensors` crate
+//! has no `C64` dtype (MLX writes one), so saving it is an error that says to use `.npz`.
 
 use std::borrow::{Borrow, Cow};
 use std::collections::HashMap;
@@ -33,6 +33,8 @@ fn to_st(d: Dtype) -> StDtype {
         Dtype::Bf16 => StDtype::BF16,
         Dtype::F32 => StDtype::F32,
         Dtype::F64 => StDtype::F64,
+        // Rejected by `save_safetensors` before any tensor is built.
+        Dtype::C64 => StDtype::U64,
     }
 }
 
@@ -95,6 +97,14 @@ pub fn save_safetensors<K: AsRef<str>, V: Borrow<Array>>(
     let mut tensors = Vec::with_capacity(arrays.len());
     for (name, a) in &arrays {
         let a: &Array = a.borrow();
+        if a.dtype() == Dtype::C64 {
+            return Err(crate::err!(
+                Dtype,
+                "[save_safetensors] '{}': complex64 is not supported by this safetensors writer; \
+                 save complex arrays with save_npz",
+                name.as_ref()
+            ));
+        }
         let data = row_major(a)?;
         // Checked here, so `View::data` below always has the bytes.
         super::row_major_bytes(&data)?;

@@ -46,9 +46,14 @@ pub fn binary_op(op: BinaryOp, a: &Array, b: &Array) -> Result<Array> {
     use BinaryOp::*;
     let name = op_name(op);
     let promoted = Dtype::promote(a.dtype(), b.dtype());
+    if promoted == Dtype::C64
+        && (op.is_bitwise() || matches!(op, FloorDivide | Remainder | LogAddExp | ArcTan2))
+    {
+        bail!(Dtype, "[{name}] Complex type not supported.");
+    }
     let (in_dtype, out_dtype) = match op {
         Divide | LogAddExp | ArcTan2 => {
-            let d = if promoted.is_float() {
+            let d = if promoted.is_inexact() {
                 promoted
             } else {
                 Dtype::F32

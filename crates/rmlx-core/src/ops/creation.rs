@@ -172,7 +172,7 @@ pub fn arange(start: f64, stop: f64, step: f64, dtype: Dtype) -> Result<Array> {
             v = <T as Arith>::add(v, inc);
         }
         constant(vals, &[n], dtype)
-    }))
+    }, complex => bail!(Dtype, "[arange] Not supported for complex64.")))
 }
 
 /// `num` evenly spaced values from `start` to `stop` (both included), computed in float32 as

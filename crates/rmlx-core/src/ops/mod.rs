@@ -3,6 +3,7 @@
 
 pub mod arithmetic;
 pub mod binary;
+pub mod complex;
 pub mod composed;
 pub mod conv;
 pub mod convert;
@@ -25,6 +26,7 @@ pub mod unary;
 
 pub use arithmetic::*;
 pub use binary::*;
+pub use complex::{complex, conj, conjugate, imag, real};
 pub use composed::*;
 pub use conv::*;
 pub use convert::*;

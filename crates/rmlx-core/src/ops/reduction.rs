@@ -76,7 +76,7 @@ pub fn sum(a: &Array, axes: impl Into<Axes>, keepdims: bool) -> Result<Array> {
 /// `a` itself when it is floating point, else `a` as float32 (what MLX computes mean, var, std,
 /// logsumexp and softmax of integer and bool arrays in).
 fn at_least_float(a: &Array) -> Result<Array> {
-    if a.dtype().is_float() {
+    if a.dtype().is_inexact() {
         Ok(a.clone())
     } else {
         a.astype(Dtype::F32)
@@ -180,7 +180,7 @@ pub fn mean(a: &Array, axes: impl Into<Axes>, keepdims: bool) -> Result<Array> {
     let axes = axes.into();
     let n = count(a.shape(), &axes.resolve("mean", a.ndim())?);
     let s = sum(a, axes, keepdims)?;
-    let s = if a.dtype().is_float() {
+    let s = if a.dtype().is_inexact() {
         s
     } else {
         s.astype(Dtype::F32)?

@@ -21,6 +21,12 @@ pub fn unary_op(op: UnaryOp, a: &Array) -> Result<Array> {
     use UnaryOp::*;
     let d = a.dtype();
     match op {
+        Abs if d == Dtype::C64 => node(op, a, d).astype(Dtype::F32),
+        Floor | Ceil | Expm1 | Sigmoid | Erf | ErfInv | BitwiseInvert if d == Dtype::C64 => bail!(
+            Dtype,
+            "[{}] Not supported for complex64.",
+            op.name().to_lowercase()
+        ),
         Abs | Sign | Square if d == Dtype::Bool => Ok(a.clone()),
         Abs | Sign | Square => Ok(node(op, a, d)),
         Negative if d == Dtype::Bool => bail!(
@@ -28,19 +34,19 @@ pub fn unary_op(op: UnaryOp, a: &Array) -> Result<Array> {
             "negative: not supported for bool, use logical_not instead"
         ),
         Negative => Ok(node(op, a, d)),
-        Floor | Ceil | Round if !d.is_float() => Ok(a.clone()),
+        Floor | Ceil | Round if !d.is_inexact() => Ok(a.clone()),
         LogicalNot => Ok(node(op, &a.astype(Dtype::Bool)?, Dtype::Bool)),
         BitwiseInvert if d.is_float() => bail!(
             Dtype,
             "bitwise_invert: expected an integer or bool array, got {d}"
         ),
         BitwiseInvert => Ok(node(op, a, d)),
-        IsNan | IsInf | IsFinite if !d.is_float() => {
+        IsNan | IsInf | IsFinite if !d.is_inexact() => {
             let v = Array::scalar_as((op == IsFinite) as u8 as f64, Dtype::Bool);
             v.broadcast_to(a.shape())
         }
         IsNan | IsInf | IsFinite => Ok(node(op, a, Dtype::Bool)),
-        _ if d.is_float() => Ok(node(op, a, d)),
+        _ if d.is_inexact() => Ok(node(op, a, d)),
         _ => Ok(node(op, &a.astype(Dtype::F32)?, Dtype::F32)),
     }
 }

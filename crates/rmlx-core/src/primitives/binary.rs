@@ -41,7 +41,8 @@ impl Primitive for Binary {
                     Partial::Zero => zeros_like(p)?,
                     Partial::One => cotangent.clone(),
                     Partial::MinusOne => cotangent.negative()?,
-                    Partial::Factor(f) => (cotangent * &f)?,
+                    // MLX's vjp conjugates the factor (a no-op for real inputs)
+                    Partial::Factor(f) => (cotangent * &crate::ops::conjugate(&f)?)?,
                 })
             })
             .collect()

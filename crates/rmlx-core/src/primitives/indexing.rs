@@ -8,6 +8,7 @@ use crate::backend::cpu::gather::{
 };
 use crate::backend::cpu::scalar::Arith;
 use crate::buffer::{Buffer, Data};
+use crate::dtype::Complex32;
 use crate::ops::creation::zeros;
 use crate::ops::indexing::{gather_raw, scatter_raw};
 use crate::{Array, Dtype, Result};
@@ -263,7 +264,9 @@ impl Primitive for Scatter {
             });
         } else {
             crate::dispatch_all!(dtype, T => scatter::<T>(
-                &mut buf.as_mut_slice::<T>()[..n], &idxv, &upd, &walk, <T as Arith>::add));
+                &mut buf.as_mut_slice::<T>()[..n], &idxv, &upd, &walk, <T as Arith>::add),
+                complex => scatter::<Complex32>(&mut buf.as_mut_slice()[..n], &idxv, &upd, &walk,
+                    |a, u| a + u));
         }
         Ok(Data::new(buf, dtype, shape))
     }

@@ -296,9 +296,11 @@ pub fn zero_cotangents(primals: &[Array], argnums: &[usize]) -> Result<Vec<Array
 pub mod batching;
 pub mod binary;
 pub mod compiled;
+pub mod complex;
 pub mod convert;
 pub mod creation;
 pub mod fast;
+pub mod fft;
 pub mod fp8;
 pub mod indexing;
 pub mod linalg;

@@ -1,6 +1,7 @@
 //! Reduction primitives: sum, prod, max, min, all, any over a set of axes (the output keeps them
 //! as size 1; the op layer reshapes when `keepdims` is false), and the arg-reductions.
 
+use crate::dtype::Complex32;
 use crate::ops::zeros_like;
 use half::{bf16, f16};
 
@@ -128,6 +129,20 @@ fn sum_prod(x: &Data, axes: &[usize], shape: &[usize], dtype: Dtype, prod: bool)
     Ok(match d {
         Dtype::F32 => float_acc!(f32, f32, |v| v, |v| v),
         Dtype::F64 => float_acc!(f64, f64, |v| v, |v| v),
+        Dtype::C64 => {
+            let (one, zero) = (Complex32::new(1.0, 0.0), Complex32::new(0.0, 0.0));
+            let v = sum_or_prod::<Complex32, Complex32>(
+                x,
+                axes,
+                prod,
+                one,
+                zero,
+                |v| v,
+                |a, b| a + b,
+                |a, b| a * b,
+            );
+            write::<Complex32, Complex32>(v, shape, dtype, |v| v)
+        }
         Dtype::F16 => float_acc!(f16, f32, |v: f16| v.to_f32(), f16::from_f32),
         Dtype::Bf16 => float_acc!(bf16, f32, |v: bf16| v.to_f32(), bf16::from_f32),
         Dtype::I64 | Dtype::U64 => {
@@ -222,7 +237,8 @@ impl Primitive for Reduce {
             ReduceOp::Max | ReduceOp::Min => {
                 let is_max = self.op == ReduceOp::Max;
                 dispatch_all!(x.dtype(), T => max_min::<T>(x, axes, shape, is_max),
-                    half => cast(max_min::<f32>(&widen_half(x), axes, shape, is_max), x.dtype()))
+                    half => cast(max_min::<f32>(&widen_half(x), axes, shape, is_max), x.dtype()),
+                    complex => bail!(Dtype, "[{}] Not supported for complex64.", self.name()))
             }
             ReduceOp::And | ReduceOp::Or => {
                 let and = self.op == ReduceOp::And;
@@ -392,7 +408,8 @@ impl Primitive for ArgReduce {
     fn eval_cpu(&self, inputs: Vec<Data>, shape: &[usize], _: Dtype) -> Result<Data> {
         let x = &inputs[0];
         let idx = dispatch_all!(x.dtype(), T => arg_reduce::<T>(x, self.axis, self.is_max),
-            half => arg_reduce::<f32>(&widen_half(x), self.axis, self.is_max));
+            half => arg_reduce::<f32>(&widen_half(x), self.axis, self.is_max),
+            complex => bail!(Dtype, "[{}] Not supported for complex64.", self.name()));
         Ok(write::<u32, u32>(idx, shape, Dtype::U32, |v| v))
     }
 

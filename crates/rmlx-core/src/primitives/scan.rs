@@ -37,7 +37,10 @@ impl Primitive for Scan {
     fn eval_cpu(&self, inputs: Vec<Data>, _: &[usize], _: Dtype) -> Result<Data> {
         let [x] = super::take_inputs("Scan", inputs)?;
         let (axis, kind, rev, inc) = (self.axis, self.kind, self.reverse, self.inclusive);
-        Ok(dispatch_all!(x.dtype(), T => scan::<T>(x, axis, kind, rev, inc)))
+        Ok(
+            dispatch_all!(x.dtype(), T => scan::<T>(x, axis, kind, rev, inc),
+            complex => bail!(Dtype, "[{}] Not supported for complex64.", self.name())),
+        )
     }
 
     fn vjp(
@@ -216,11 +219,13 @@ impl Primitive for ScanGrad {
         let s = &self.0;
         Ok(match s.kind {
             ScanKind::Prod => {
-                dispatch_all!(x.dtype(), T => cumprod_grad::<T>(x, cot, s.axis, s.reverse, s.inclusive))
+                dispatch_all!(x.dtype(), T => cumprod_grad::<T>(x, cot, s.axis, s.reverse, s.inclusive),
+                    complex => bail!(Dtype, "[ScanGrad] Not supported for complex64."))
             }
             ScanKind::Max | ScanKind::Min => {
                 let is_max = s.kind == ScanKind::Max;
-                dispatch_all!(x.dtype(), T => cum_extreme_grad::<T>(x, cot, s.axis, s.reverse, s.inclusive, is_max))
+                dispatch_all!(x.dtype(), T => cum_extreme_grad::<T>(x, cot, s.axis, s.reverse, s.inclusive, is_max),
+                    complex => bail!(Dtype, "[ScanGrad] Not supported for complex64."))
             }
             ScanKind::Sum | ScanKind::LogAddExp => {
                 bail!(Value, "ScanGrad: {} needs no gradient kernel", s.name())
@@ -292,7 +297,7 @@ impl Primitive for CumArgExtreme {
                     }
                 }
             }
-        });
+        }, complex => bail!(Dtype, "[{}] Not supported for complex64.", self.name()));
         Ok(Data::new(buf, Dtype::U32, x.shape()))
     }
 

@@ -56,7 +56,8 @@ impl Primitive for Sort {
     fn eval_cpu(&self, inputs: Vec<Data>, _: &[usize], _: Dtype) -> Result<Data> {
         let x = first(inputs);
         Ok(dispatch_all!(x.dtype(), T => sort::sort::<T>(x, self.axis),
-            half => cast(sort::sort::<f32>(widen_half(&x), self.axis), x.dtype())))
+            half => cast(sort::sort::<f32>(widen_half(&x), self.axis), x.dtype()),
+            complex => bail!(Dtype, "[sort] Not supported for complex64.")))
     }
 
     /// The cotangent goes back to where each sorted element came from.
@@ -142,21 +143,24 @@ index_primitive!(
     ArgSort,
     "ArgSort",
     |s, x| dispatch_all!(x.dtype(), T => sort::argsort::<T>(x, s.axis),
-        half => sort::argsort::<f32>(widen_half(&x), s.axis)),
+        half => sort::argsort::<f32>(widen_half(&x), s.axis),
+        complex => bail!(Dtype, "[argsort] Not supported for complex64.")),
     |_s, shape| shape.to_vec()
 );
 index_primitive!(
     ArgPartition,
     "ArgPartition",
     |s, x| dispatch_all!(x.dtype(), T => sort::argpartition::<T>(x, s.kth, s.axis),
-        half => sort::argpartition::<f32>(widen_half(&x), s.kth, s.axis)),
+        half => sort::argpartition::<f32>(widen_half(&x), s.kth, s.axis),
+        complex => bail!(Dtype, "[argpartition] Not supported for complex64.")),
     |_s, shape| shape.to_vec()
 );
 index_primitive!(
     ArgTopK,
     "ArgTopK",
     |s, x| dispatch_all!(x.dtype(), T => sort::argtopk::<T>(x, s.k, s.axis),
-        half => sort::argtopk::<f32>(widen_half(&x), s.k, s.axis)),
+        half => sort::argtopk::<f32>(widen_half(&x), s.k, s.axis),
+        complex => bail!(Dtype, "[topk] Not supported for complex64.")),
     |s, shape| {
         let mut out = shape.to_vec();
         if let Some(d) = out.get_mut(s.axis) {
@@ -259,7 +263,8 @@ impl Primitive for ScatterAddAxis {
 
     fn eval_cpu(&self, inputs: Vec<Data>, _: &[usize], _: Dtype) -> Result<Data> {
         let (u, idx) = two(inputs, "ScatterAddAxis")?;
-        dispatch_all!(u.dtype(), T => sort::scatter_add_axis::<T>(u, idx, self.axis, self.n))
+        dispatch_all!(u.dtype(), T => sort::scatter_add_axis::<T>(u, idx, self.axis, self.n),
+            complex => bail!(Dtype, "[ScatterAddAxis] Not supported for complex64."))
     }
 
     fn vjp(
@@ -318,7 +323,8 @@ impl Primitive for SearchSorted {
         let [s, v] = super::take_inputs(self.name(), inputs)?;
         Ok(
             dispatch_all!(s.dtype(), T => sort::searchsorted::<T>(&s, &v, self.right),
-            half => sort::searchsorted::<f32>(&widen_half(&s), &widen_half(&v), self.right)),
+            half => sort::searchsorted::<f32>(&widen_half(&s), &widen_half(&v), self.right),
+            complex => bail!(Dtype, "[searchsorted] Not supported for complex64.")),
         )
     }
 

@@ -43,7 +43,10 @@ impl Primitive for Unary {
                 }
                 match self.0 {
                     UnaryOp::Negative => crate::ops::negative(cotangent),
-                    op => cotangent * &derivative(op, x, output)?,
+                    // MLX's vjp conjugates the derivative (a no-op for real inputs); |z| keeps
+                    // sign(z) as it is
+                    UnaryOp::Abs => cotangent * &derivative(UnaryOp::Abs, x, output)?,
+                    op => cotangent * &crate::ops::conjugate(&derivative(op, x, output)?)?,
                 }
             })
             .collect()

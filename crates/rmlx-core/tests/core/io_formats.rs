@@ -122,6 +122,7 @@ fn raw(a: &Array) -> Vec<u8> {
         Dtype::Bf16 => bytes_of(&a.to_vec::<bf16>().unwrap()),
         Dtype::F32 => bytes_of(&a.to_vec::<f32>().unwrap()),
         Dtype::F64 => bytes_of(&a.to_vec::<f64>().unwrap()),
+        Dtype::C64 => bytes_of(&a.to_vec::<rmlx_core::Complex32>().unwrap()),
     }
 }
 
@@ -543,7 +544,7 @@ fn bad_npy_files() {
             "bad_descr.npy",
             npy_bytes(
                 1,
-                "{'descr': '<c8', 'fortran_order': False, 'shape': (1,), }\n",
+                "{'descr': '<c16', 'fortran_order': False, 'shape': (1,), }\n",
                 &eight,
             ),
         ),

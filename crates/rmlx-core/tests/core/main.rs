@@ -32,6 +32,7 @@ mod multi_output;
 mod oracle;
 mod oracle_core_ops;
 mod oracle_everyday;
+mod oracle_fft;
 mod oracle_fp_quantized;
 mod oracle_linalg;
 mod oracle_multi_output;

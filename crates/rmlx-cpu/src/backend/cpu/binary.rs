@@ -253,6 +253,9 @@ fn bool_arith(op: BinaryOp, a: Data, b: Data, dtype: Dtype) -> Result<Data> {
 /// array of `dtype`.
 pub fn eval(op: BinaryOp, a: Data, b: Data, dtype: Dtype) -> Result<Data> {
     let d = a.dtype;
+    if d == Dtype::C64 {
+        return super::complex::binary(op, a, b, dtype);
+    }
     if d == Dtype::Bool && !op.is_bitwise()
         || matches!(op, BinaryOp::LogicalAnd | BinaryOp::LogicalOr)
     {
@@ -307,5 +310,5 @@ pub fn eval(op: BinaryOp, a: Data, b: Data, dtype: Dtype) -> Result<Data> {
         Dtype,
         "{}: internal: f16/bf16 run in f32 tiles",
         op.name()
-    ))
+    ), complex => super::complex::binary(op, a, b, dtype))
 }

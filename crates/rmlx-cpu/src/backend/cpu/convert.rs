@@ -35,7 +35,8 @@ pub fn widen_half(x: &Data) -> Data {
 pub fn cast(x: Data, to: Dtype) -> Data {
     let from = x.dtype;
     if to == Dtype::Bool {
-        return dispatch_all!(from, T => map_unary::<T, u8>(x, to, |v| (crate::Element::to_f64(v) != 0.0) as u8));
+        return dispatch_all!(from, T => map_unary::<T, u8>(x, to, |v| (crate::Element::to_f64(v) != 0.0) as u8),
+            complex => map_unary::<crate::dtype::Complex32, u8>(x, to, |z| (z.re != 0.0 || z.im != 0.0) as u8));
     }
     if from == Dtype::Bool {
         return dispatch_all!(to, U => map_unary::<u8, U>(x, to, |v| <U as crate::Element>::from_f64((v != 0) as u8 as f64)));

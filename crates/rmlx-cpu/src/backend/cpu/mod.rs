@@ -2,10 +2,12 @@
 
 pub mod attention;
 pub mod binary;
+pub mod complex;
 pub mod convert;
 pub mod copy;
 pub mod elementwise;
 pub mod fastmath;
+pub mod fft;
 pub mod flash;
 pub mod fp8;
 pub mod fused;

@@ -3,6 +3,7 @@
 
 use half::{bf16, f16};
 
+use super::complex;
 use super::elementwise::{load_f32, map_tiles, map_unary, store_bool, store_f32, Load, Store};
 use super::scalar::{Arith, Bits, FloatMath, Real};
 use crate::buffer::Data;
@@ -353,21 +354,30 @@ pub fn eval(op: UnaryOp, x: Data, dtype: Dtype) -> Result<Data> {
     use UnaryOp::*;
     let in_dtype = x.dtype;
     match op {
-        Abs => Ok(dispatch_all!(in_dtype, T => map_unary::<T, T>(x, dtype, <T as Arith>::abs))),
-        Negative => {
-            Ok(dispatch_all!(in_dtype, T => map_unary::<T, T>(x, dtype, <T as Arith>::neg)))
-        }
-        Sign => Ok(dispatch_all!(in_dtype, T => map_unary::<T, T>(x, dtype, <T as Arith>::sign))),
+        Abs => Ok(
+            dispatch_all!(in_dtype, T => map_unary::<T, T>(x, dtype, <T as Arith>::abs),
+            complex => return complex::unary(op, x, dtype)),
+        ),
+        Negative => Ok(
+            dispatch_all!(in_dtype, T => map_unary::<T, T>(x, dtype, <T as Arith>::neg),
+            complex => return complex::unary(op, x, dtype)),
+        ),
+        Sign => Ok(
+            dispatch_all!(in_dtype, T => map_unary::<T, T>(x, dtype, <T as Arith>::sign),
+            complex => return complex::unary(op, x, dtype)),
+        ),
         LogicalNot => Ok(map_unary::<u8, u8>(x, dtype, |v| (v == 0) as u8)),
         BitwiseInvert => int_invert(x, dtype),
         Square if !in_dtype.is_float() => Ok(dispatch_all!(in_dtype, T =>
-            map_unary::<T, T>(x, dtype, |v| <T as Arith>::mul(v, v)))),
+            map_unary::<T, T>(x, dtype, |v| <T as Arith>::mul(v, v)),
+            complex => return complex::unary(op, x, dtype))),
         op => match in_dtype {
             Dtype::F32 => match f32_simd_contiguous(op, x, dtype) {
                 Ok(out) => Ok(out),
                 Err(x) => float_kernel::<f32>(op, x, dtype),
             },
             Dtype::F64 => float_kernel::<f64>(op, x, dtype),
+            Dtype::C64 => complex::unary(op, x, dtype),
             Dtype::F16 => half_kernel(op, &x, dtype, (load_f32::<f16>, store_f32::<f16>)),
             Dtype::Bf16 => half_kernel(op, &x, dtype, (load_f32::<bf16>, store_f32::<bf16>)),
             _ => bail!(
