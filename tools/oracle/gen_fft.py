@@ -114,6 +114,9 @@ REGISTRY = {
     "istft_nocenter": lambda s: F.istft(s, n_fft=16, window=HANN16, hop_length=4, center=False),
     "istft_twosided": lambda s: F.istft(s, onesided=False),
     "istft_odd": lambda s: F.istft(s, n_fft=15),
+    # linalg's complex-valued factorisation (compared up to order and phase, see the test)
+    "eig": lambda a: mx.linalg.eig(a, stream=mx.cpu),
+    "eigvals": lambda a: mx.linalg.eigvals(a, stream=mx.cpu),
 }
 
 
@@ -261,6 +264,15 @@ error("fft_0d", "fft", [mx.array(1.0)])
 error("fft_n_zero", "fft_n0", [cnormal(2, 3)])
 error("fftn_s_no_axes", "fftn_s_no_axes", [cnormal(2, 2, 5)])
 error("fft2_bad_axis", "fft2_axes", [cnormal(2, 2)])
+
+case("eig_4", "eig", [normal(4, 4)])
+case("eig_batched_f64", "eig", [mx.array(rng.standard_normal((2, 3, 3)))])
+case("eig_rotation", "eig", [mx.array([[0.0, -2.0], [2.0, 0.0]])])
+case("eigvals_5", "eigvals", [normal(5, 5)])
+case("eigvals_symmetric", "eigvals", [mx.array([[2.0, 1.0], [1.0, 2.0]])])
+error("eigvals_int", "eigvals", [mx.array([[1, 2], [3, 4]])])
+error("eigvals_not_square", "eigvals", [normal(2, 3)])
+error("eig_1d", "eig", [normal(3)])
 
 os.makedirs(OUT, exist_ok=True)
 mx.savez(os.path.join(OUT, "fft.npz"), **dict(sorted(tensors.items())))

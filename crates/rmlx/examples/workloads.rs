@@ -285,7 +285,7 @@ fn quant_rss() -> mx::Result<Value> {
 
 fn usage() -> ! {
     eprintln!(
-        "usage: workloads <w1|w2|w3|w4|w5|pegrad|quant|quant_rss> [--variant full|bias|both]"
+        "usage: workloads <w1|w2|w3|w4|w5|pegrad|quant|quant_rss|fft> [--variant full|bias|both]"
     );
     std::process::exit(2)
 }
@@ -311,6 +311,7 @@ fn main() {
         "pegrad" => pegrad(),
         "quant" => quant(),
         "quant_rss" => quant_rss(),
+        "fft" => fft(),
         _ => usage(),
     };
     if profiling {
@@ -536,6 +537,40 @@ fn w3() -> mx::Result<Value> {
 /// row `w` and `b`, compiled (one fused pass) against the same function uncompiled (ten passes),
 /// interleaved call by call; every call computes a fresh output. Also the bytes the fused pass
 /// moves (x read, output written) as GB/s, to set against STREAM triad.
+/// Issue 18's fft target: milliseconds for one transform, median over the samples. `c2c`: fft
+/// of 2^20 complex64 values (the target's shape); `r2c`: rfft of 2^20 float32; `c2c_2d`: fft2
+/// of 1024 x 1024 complex64. `bench/numpy_fft.py` times numpy's `np.fft` on the same shapes.
+fn fft() -> mx::Result<Value> {
+    use mx::fft::{fft as fft1, fft2, rfft, FftNorm};
+    let n = 1usize << 20;
+    let re = mx::random::normal(&[n], Some(&mx::random::key(1)))?;
+    let im = mx::random::normal(&[n], Some(&mx::random::key(2)))?;
+    let z = mx::complex(&re, &im)?;
+    let z2 = z.reshape([1024, 1024])?;
+    mx::eval(&[&z, &z2, &re])?;
+    let (warmup, samples, _) = counts(3, 20, 1);
+    let time = |f: &dyn Fn() -> mx::Result<Array>| -> mx::Result<Vec<f64>> {
+        let mut out = Vec::new();
+        for i in 0..warmup + samples {
+            let t = Instant::now();
+            f()?.eval()?;
+            if i >= warmup {
+                out.push(t.elapsed().as_secs_f64() * 1e3);
+            }
+        }
+        Ok(out)
+    };
+    let c2c = time(&|| fft1(&z, None, -1, FftNorm::Backward))?;
+    let r2c = time(&|| rfft(&re, None, -1, FftNorm::Backward))?;
+    let c2c_2d = time(&|| fft2(&z2, None, &[-2, -1], FftNorm::Backward))?;
+    Ok(json!({
+        "n": n,
+        "c2c_ms": stats(&c2c),
+        "r2c_ms": stats(&r2c),
+        "c2c_2d_ms": stats(&c2c_2d),
+    }))
+}
+
 fn w5() -> mx::Result<Value> {
     let x = mx::random::normal(&[4096, 4096], Some(&mx::random::key(5)))?;
     let w = mx::random::normal(&[4096], Some(&mx::random::key(6)))?;

@@ -264,6 +264,40 @@ pub fn eigvalsh(a: &Array, uplo: &str) -> Result<Array> {
     )
 }
 
+/// Eigenvalues and right eigenvectors of each general square matrix, as complex64 (MLX's
+/// `linalg.eig`): `(w, v)` with `A v[:, i] = w[i] v[:, i]` and each column of unit norm. A real
+/// matrix's complex eigenvalues come in conjugate pairs. No gradient, as MLX.
+///
+/// ```
+/// use rmlx_core::{self as mx, linalg, Array, Complex32};
+/// let a = Array::from_slice(&[0.0f32, -1.0, 1.0, 0.0], &[2, 2])?; // a rotation
+/// let (w, v) = linalg::eig(&a)?;
+/// let mut w = w.to_vec::<Complex32>()?;
+/// w.sort_by(|a, b| a.im.total_cmp(&b.im));
+/// assert!((w[0] - Complex32::new(0.0, -1.0)).norm() < 1e-6);
+/// assert_eq!(v.shape(), &[2, 2]);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn eig(a: &Array) -> Result<(Array, Array)> {
+    check_factor("eig", a, true)?;
+    let mut o = Factor(Factorization::Eig { vectors: true }).apply(a);
+    let v = o.pop();
+    match (o.pop(), v) {
+        (Some(w), Some(v)) => Ok((w, v)),
+        _ => bail!(Value, "linalg::eig: expected two outputs"),
+    }
+}
+
+/// The eigenvalues of each general square matrix, as complex64 (MLX's `linalg.eigvals`); see
+/// [`eig`].
+pub fn eigvals(a: &Array) -> Result<Array> {
+    check_factor("eigvals", a, true)?;
+    single(
+        "eigvals",
+        Factor(Factorization::Eig { vectors: false }).apply(a),
+    )
+}
+
 fn lu_outputs(a: &Array) -> Result<[Array; 3]> {
     <[Array; 3]>::try_from(Factor(Factorization::Lu).apply(a))
         .map_err(|_| crate::err!(Value, "linalg::lu: expected three outputs"))

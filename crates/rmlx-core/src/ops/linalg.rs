@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 pub use super::factor::{
-    cholesky, cholesky_inv, cross, det, eigh, eigvalsh, inv, lu, lu_factor, pinv, qr, slogdet,
-    solve, solve_triangular, svd, tri_inv,
+    cholesky, cholesky_inv, cross, det, eig, eigh, eigvals, eigvalsh, inv, lu, lu_factor, pinv, qr,
+    slogdet, solve, solve_triangular, svd, tri_inv,
 };
 use super::{broadcast_shapes, normalize_axes};
 use crate::primitives::matmul::{AddMM, Matmul};

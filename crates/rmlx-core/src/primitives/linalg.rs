@@ -44,6 +44,11 @@ pub enum Factorization {
     },
     /// LU with partial pivoting: packed `LU`, getrf's pivots and MLX's row indices.
     Lu,
+    /// General eigendecomposition: complex64 eigenvalues and, with `vectors`, eigenvectors.
+    Eig {
+        /// Compute the eigenvectors as well.
+        vectors: bool,
+    },
 }
 
 /// A factorisation of the last two axes of its one input (see [`Factorization`]).
@@ -76,6 +81,13 @@ impl Factor {
                 let mut out = vec![(with(&[n]), dtype)];
                 if vectors {
                     out.push((shape.to_vec(), dtype));
+                }
+                out
+            }
+            Factorization::Eig { vectors } => {
+                let mut out = vec![(with(&[n]), Dtype::C64)];
+                if vectors {
+                    out.push((shape.to_vec(), Dtype::C64));
                 }
                 out
             }
@@ -127,6 +139,17 @@ impl Factor {
                     vec![w]
                 }
             }
+            Factorization::Eig { vectors } => {
+                let (w, v) = k::eig(&a, batch, n, vectors)?;
+                let data = |v: &[crate::Complex32], i: usize| {
+                    Data::new(Buffer::from_slice(v), Dtype::C64, &outputs[i].0)
+                };
+                let mut out = vec![data(&w, 0)];
+                if vectors {
+                    out.push(data(&v, 1));
+                }
+                return Ok(out);
+            }
             Factorization::Lu => {
                 let (lu, piv, rows) = k::lu_factor(&a, batch, m, n);
                 let data = |v: &[u32], i: usize| {
@@ -167,6 +190,7 @@ impl Primitive for Factor {
             Factorization::Cholesky { .. } => "Cholesky",
             Factorization::Eigh { .. } => "Eigh",
             Factorization::Lu => "LUF",
+            Factorization::Eig { .. } => "Eig",
         }
     }
 

@@ -21,6 +21,7 @@ mod elementwise_transforms;
 mod fast_grad;
 mod fast_ops;
 mod fast_oracle;
+mod fft_ops;
 mod gauss;
 mod graph;
 mod indexing_ops;

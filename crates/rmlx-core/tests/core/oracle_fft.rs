@@ -150,6 +150,8 @@ fn registry(name: &str) -> Option<Fun> {
             F::istft(&a[0], &o)
         },
         "istft_odd" => |a| F::istft(&a[0], &stft_opts(15)),
+        "eigvals" => |a| mx::linalg::eigvals(&a[0]),
+        "eig" => |a| Ok(mx::linalg::eig(&a[0])?.0),
         _ => return None,
     };
     Some(f)
@@ -205,6 +207,68 @@ fn close(got: &Array, want: &Array, what: &str) {
     }
 }
 
+/// Eigenvalues agree with MLX's as a set (LAPACK's geev and faer may order them differently);
+/// each of rmlx's eigenvectors has unit norm, satisfies `A v = w v`, and equals MLX's vector of
+/// the same eigenvalue up to a complex phase.
+fn check_eig(name: &str, a: &Array, want_w: &Array, want_v: Option<&Array>) {
+    let (w, v) = match want_v {
+        Some(_) => {
+            let (w, v) = mx::linalg::eig(a).unwrap_or_else(|e| panic!("{name}: {e}"));
+            (w, Some(v))
+        }
+        None => (mx::linalg::eigvals(a).unwrap(), None),
+    };
+    assert_eq!(w.shape(), want_w.shape(), "{name}: shape");
+    assert_eq!(w.dtype(), Dtype::C64, "{name}: dtype");
+    let n = a.shape()[a.ndim() - 1];
+    let gw = w.to_vec::<Complex32>().unwrap();
+    let ww = want_w.to_vec::<Complex32>().unwrap();
+    let av: Vec<f64> = a.astype(Dtype::F64).unwrap().to_vec::<f64>().unwrap();
+    let gv = v.as_ref().map(|v| v.to_vec::<Complex32>().unwrap());
+    let wv = want_v.map(|v| v.to_vec::<Complex32>().unwrap());
+    for b in 0..gw.len() / n {
+        for i in 0..n {
+            let g = gw[b * n + i];
+            // MLX's eigenvalue closest to ours
+            let (j, d) = (0..n)
+                .map(|j| (j, (ww[b * n + j] - g).norm()))
+                .min_by(|x, y| x.1.total_cmp(&y.1))
+                .unwrap();
+            assert!(
+                d <= 1e-4 * g.norm().max(1.0),
+                "{name}: eigenvalue {g} not in MLX's {ww:?}"
+            );
+            let (Some(gv), Some(wv)) = (&gv, &wv) else {
+                continue;
+            };
+            let col = |m: &[Complex32], k: usize| -> Vec<Complex32> {
+                (0..n).map(|r| m[b * n * n + r * n + k]).collect()
+            };
+            let (x, y) = (col(gv, i), col(wv, j));
+            let norm: f32 = x.iter().map(|z| z.norm_sqr()).sum::<f32>().sqrt();
+            assert!(
+                (norm - 1.0).abs() < 1e-4,
+                "{name}: vector {i} has norm {norm}"
+            );
+            for r in 0..n {
+                let mut av_r = Complex32::new(0.0, 0.0);
+                for k in 0..n {
+                    av_r += x[k] * av[b * n * n + r * n + k] as f32;
+                }
+                assert!(
+                    (av_r - g * x[r]).norm() < 1e-4 * g.norm().max(1.0),
+                    "{name}: A v != w v"
+                );
+            }
+            let dot: Complex32 = x.iter().zip(&y).map(|(p, q)| p.conj() * q).sum();
+            assert!(
+                (dot.norm() - 1.0).abs() < 1e-3,
+                "{name}: vector {i} differs from MLX's beyond a phase"
+            );
+        }
+    }
+}
+
 /// MLX's loss: the weighted sum of the real and imaginary parts of every output.
 fn loss_grad(f: Fun, inputs: &[Array], cots: &[(Array, Option<Array>)]) -> Result<Array> {
     let rest = inputs[1..].to_vec();
@@ -243,6 +307,13 @@ fn fft_and_complex_cases_match_mlx() {
         let p = c["prefix"].as_str().unwrap();
         let n = c["inputs"].as_u64().unwrap() as usize;
         let inputs: Vec<Array> = (0..n).map(|i| get(format!("{p}input.{i}"))).collect();
+        let fname = c["fn"].as_str().unwrap();
+        if fname == "eig" || fname == "eigvals" {
+            let want_v = (fname == "eig").then(|| get(format!("{p}out.1")));
+            check_eig(name, &inputs[0], &get(format!("{p}out.0")), want_v.as_ref());
+            passed += 1;
+            continue;
+        }
         let out = f(&inputs).unwrap_or_else(|e| panic!("{name}: {e}"));
         close(&out, &get(format!("{p}out.0")), name);
         if c["grad"].as_bool().unwrap() {

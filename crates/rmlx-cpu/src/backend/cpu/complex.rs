@@ -113,13 +113,8 @@ pub fn binary(op: BinaryOp, a: Data, b: Data, dtype: Dtype) -> Result<Data> {
         Subtract => |x, y| x - y,
         Multiply => |x, y| x * y,
         Divide => |x, y| x / y,
-        Power => |x, y| {
-            if y.re == 0.0 && y.im == 0.0 {
-                Complex32::new(1.0, 0.0)
-            } else {
-                x.powc(y)
-            }
-        },
+        // std::pow's complex power, as MLX (so 0 ** 0 is nan+nanj)
+        Power => |x, y| x.powc(y),
         Maximum => |x, y| {
             if is_nan(x) || lex_cmp(x, y) == Some(Ordering::Greater) {
                 x

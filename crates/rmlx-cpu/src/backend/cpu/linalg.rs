@@ -12,6 +12,7 @@ use faer::dyn_stack::{MemBuffer, MemStack};
 use faer::linalg::solvers::DenseSolveCore;
 use faer::{Mat, MatRef, Par, Side};
 
+use crate::dtype::Complex32;
 use crate::{bail, Result};
 
 /// The element type the factorisations run on.
@@ -207,6 +208,63 @@ pub fn eigh(
             push_rows(&mut v, f.U(), |_, _| true);
         } else {
             w.extend(x.self_adjoint_eigenvalues(side).map_err(|_| fail())?);
+        }
+    }
+    Ok((w, v))
+}
+
+/// Eigenvalues and, with `vectors`, right eigenvectors (the columns of an `n × n` matrix, each of
+/// unit 2-norm) of each general real `n × n` matrix, as complex64 (MLX's `linalg.eig`, LAPACK's
+/// geev). The order is the Schur form's, as geev's.
+pub fn eig(
+    a: &[T],
+    batch: usize,
+    n: usize,
+    vectors: bool,
+) -> Result<(Vec<Complex32>, Vec<Complex32>)> {
+    let (mut w, mut v) = (Vec::with_capacity(batch * n), Vec::new());
+    let c32 = |z: &faer::c64| Complex32::new(z.re as f32, z.im as f32);
+    for b in 0..batch {
+        if n == 0 {
+            continue;
+        }
+        let x = matrix(a, b, n, n);
+        let fail = || {
+            crate::err!(
+                Value,
+                "linalg::eig: the eigendecomposition of matrix {b} did not converge"
+            )
+        };
+        if vectors {
+            let f = x.eigen().map_err(|_| fail())?;
+            w.extend(f.S().column_vector().iter().map(c32));
+            // geev's normalisation: unit 2-norm, and the largest component real (for a
+            // complex eigenvalue; a real one's vector is real already)
+            let u = f.U();
+            let mut cols: Vec<Vec<faer::c64>> = Vec::with_capacity(n);
+            for j in 0..n {
+                let col: Vec<faer::c64> = (0..n).map(|i| u[(i, j)]).collect();
+                let norm = col.iter().map(|z| z.norm_sqr()).sum::<f64>().sqrt();
+                let big = col
+                    .iter()
+                    .copied()
+                    .max_by(|a, b| a.norm_sqr().total_cmp(&b.norm_sqr()))
+                    .unwrap_or(faer::c64::new(1.0, 0.0));
+                let phase = if f.S()[j].im != 0.0 && big.norm() > 0.0 {
+                    big.conj() / big.norm()
+                } else {
+                    faer::c64::new(1.0, 0.0)
+                };
+                let scale = if norm > 0.0 { 1.0 / norm } else { 1.0 };
+                cols.push(col.iter().map(|z| z * phase * scale).collect());
+            }
+            for i in 0..n {
+                for col in &cols {
+                    v.push(c32(&col[i]));
+                }
+            }
+        } else {
+            w.extend(x.eigenvalues().map_err(|_| fail())?.iter().map(c32));
         }
     }
     Ok((w, v))
