@@ -129,3 +129,33 @@ pub fn device_info(device: Option<&Device>) -> Result<BTreeMap<String, String>> 
 /// Waits for all work on the default device (`mx.synchronize`). rmlx's [`eval`](crate::eval)
 /// returns when its work is done, so there is never outstanding work and this returns at once.
 pub fn synchronize() {}
+
+/// The bytes the allocator holds for the buffers behind `arrays`, each buffer counted once (views
+/// share theirs), whole blocks (`mx.get_array_buffer_size`). The arrays must be evaluated.
+///
+/// ```
+/// use rmlx_core::{self as mx, Array, Dtype};
+/// let a = mx::ones(&[10], Dtype::F32)?;
+/// a.eval()?;
+/// let t = a.t()?; // a view: the same buffer
+/// t.eval()?;
+/// assert_eq!(mx::get_array_buffer_size(&[&a, &t])?, 64);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn get_array_buffer_size(arrays: &[&crate::Array]) -> Result<usize> {
+    let mut seen = std::collections::HashSet::new();
+    let mut total = 0usize;
+    for a in arrays {
+        if !a.is_evaluated() {
+            bail!(
+                Value,
+                "[get_array_buffer_size] Arrays must be evaluated before querying buffer size."
+            );
+        }
+        let (bytes, id) = a.data()?.buffer_allocation();
+        if seen.insert(id) {
+            total = total.saturating_add(bytes);
+        }
+    }
+    Ok(total)
+}

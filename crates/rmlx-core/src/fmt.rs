@@ -48,9 +48,75 @@ pub fn format_float(x: f64) -> String {
 
 /// MLX's complex format: `1+2j`, `-0.5+0j`, `3.25-1j`.
 pub fn format_complex(z: crate::dtype::Complex32) -> String {
-    let im = format_float(z.im as f64);
+    let im = format_element(z.im as f64);
     let sign = if im.starts_with('-') { "" } else { "+" };
-    format!("{}{sign}{im}j", format_float(z.re as f64))
+    format!("{}{sign}{im}j", format_element(z.re as f64))
+}
+
+/// How arrays print (MLX's `mx.PrintOptions`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PrintOptions {
+    /// Decimal places of floats, fixed (`-1`: MLX's default, 6 significant digits).
+    pub precision: i32,
+}
+
+impl Default for PrintOptions {
+    fn default() -> PrintOptions {
+        PrintOptions { precision: -1 }
+    }
+}
+
+static PRECISION: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(-1);
+
+/// The current print options (`mx.get_printoptions`).
+pub fn get_printoptions() -> PrintOptions {
+    PrintOptions {
+        precision: PRECISION.load(std::sync::atomic::Ordering::Relaxed),
+    }
+}
+
+/// Sets the print options for every later print, process-wide (`mx.set_printoptions`).
+///
+/// ```
+/// use rmlx_core::{fmt, Array};
+/// let x = Array::from_slice(&[1.23456f32, 2.0], &[2])?;
+/// {
+///     let _p = fmt::printoptions(3);
+///     assert_eq!(x.to_string(), "array([1.235, 2.000], dtype=float32)");
+/// }
+/// assert_eq!(x.to_string(), "array([1.23456, 2], dtype=float32)");
+/// # Ok::<(), rmlx_core::Error>(())
+/// ```
+pub fn set_printoptions(options: PrintOptions) {
+    PRECISION.store(options.precision, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The scope of a [`printoptions`] call: the previous options come back when it is dropped.
+#[must_use = "the options apply only while the returned scope is alive"]
+#[derive(Debug)]
+pub struct PrintOptionsScope(PrintOptions);
+
+impl Drop for PrintOptionsScope {
+    fn drop(&mut self) {
+        set_printoptions(self.0);
+    }
+}
+
+/// `with mx.printoptions(precision=p):` — floats print with `p` decimals while the returned
+/// scope lives.
+pub fn printoptions(precision: i32) -> PrintOptionsScope {
+    let old = get_printoptions();
+    set_printoptions(PrintOptions { precision });
+    PrintOptionsScope(old)
+}
+
+/// One float as an array prints it: [`format_float`], or fixed decimals when a precision is set.
+fn format_element(x: f64) -> String {
+    let p = get_printoptions().precision;
+    if p < 0 || !x.is_finite() {
+        return format_float(x);
+    }
+    format!("{x:.prec$}", prec = p as usize)
 }
 
 fn strip_zeros(s: &str) -> &str {
@@ -82,7 +148,7 @@ fn element_strings(a: &Array) -> Result<Vec<String>> {
             .iter()
             .map(i64::to_string)
             .collect(),
-        Dtype::F64 => a.to_vec::<f64>()?.into_iter().map(format_float).collect(),
+        Dtype::F64 => a.to_vec::<f64>()?.into_iter().map(format_element).collect(),
         Dtype::C64 => a
             .to_vec::<crate::dtype::Complex32>()?
             .into_iter()
@@ -91,7 +157,7 @@ fn element_strings(a: &Array) -> Result<Vec<String>> {
         Dtype::F16 | Dtype::Bf16 | Dtype::F32 => a
             .to_vec::<f32>()?
             .into_iter()
-            .map(|v| format_float(v as f64))
+            .map(|v| format_element(v as f64))
             .collect(),
     })
 }

@@ -299,3 +299,36 @@ pub fn count_primitives(outputs: &[&Array], name: &str) -> usize {
         .filter(|a| a.primitive_name() == Some(name))
         .count()
 }
+
+/// Writes the graph that computes `outputs` in Graphviz's DOT language (MLX's `export_to_dot`):
+/// one box per primitive, one ellipse per array (its shape and dtype; constants and evaluated
+/// arrays are leaves), edges in the direction data flows. Render it with `dot -Tsvg`.
+///
+/// ```
+/// use rmlx_core::{self as mx, Array};
+/// let x = Array::from_slice(&[1.0f32, 2.0], &[2])?;
+/// let y = x.exp()?.sum(None, false)?;
+/// let mut dot = Vec::new();
+/// mx::export_to_dot(&mut dot, &[&y])?;
+/// let dot = String::from_utf8(dot).unwrap();
+/// assert!(dot.starts_with("digraph {") && dot.contains("Exp") && dot.contains("Sum"));
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn export_to_dot(out: &mut impl std::io::Write, outputs: &[&Array]) -> Result<()> {
+    let io = |e: std::io::Error| crate::err!(Value, "[export_to_dot] cannot write: {e}");
+    writeln!(out, "digraph {{").map_err(io)?;
+    writeln!(out, "  rankdir=LR;").map_err(io)?;
+    for a in topological_order(outputs) {
+        let label = format!("{:?} {}", a.shape(), a.dtype());
+        writeln!(out, "  a{} [label=\"{label}\"];", a.id()).map_err(io)?;
+        if let Some(name) = a.primitive_name() {
+            writeln!(out, "  p{} [label=\"{name}\", shape=box];", a.id()).map_err(io)?;
+            for i in a.inputs() {
+                writeln!(out, "  a{} -> p{};", i.id(), a.id()).map_err(io)?;
+            }
+            writeln!(out, "  p{} -> a{};", a.id(), a.id()).map_err(io)?;
+        }
+    }
+    writeln!(out, "}}").map_err(io)?;
+    Ok(())
+}

@@ -24,6 +24,7 @@ pub mod ops;
 pub mod primitives;
 pub mod profile;
 pub mod random;
+pub mod stream;
 pub mod transforms;
 pub mod tree;
 
@@ -51,12 +52,12 @@ pub use rmlx_cpu::{buffer, dtype, error, layout};
 pub use array::{array, Array, IntoScalar};
 pub use buffer::memory;
 pub use device::{
-    default_device, device_count, device_info, is_available, set_default_device, synchronize,
-    Device, DeviceType,
+    default_device, device_count, device_info, get_array_buffer_size, is_available,
+    set_default_device, synchronize, Device, DeviceType,
 };
 pub use dtype::{Complex32, Dtype, Element, ALL_DTYPES};
 pub use error::{Error, Result};
-pub use graph::eval;
+pub use graph::{eval, export_to_dot};
 pub use ops::*;
 pub use rmlx_cpu::dtype::{ScalarValue, ToVecElement};
 pub use transforms::{

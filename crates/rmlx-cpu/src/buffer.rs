@@ -46,7 +46,13 @@ impl Buffer {
     /// one is free (its contents are then arbitrary but initialised).
     pub fn new(bytes: usize) -> Buffer {
         let n_blocks = bytes.div_ceil(BLOCK);
-        let blocks = take_cached(n_blocks).unwrap_or_else(|| vec![Block::zeroed(); n_blocks]);
+        let blocks = take_cached(n_blocks).unwrap_or_else(|| {
+            // over MLX's memory limit (a guideline): give the cache back before allocating
+            if ACTIVE.load(Ordering::Relaxed) + n_blocks * BLOCK > memory::get_memory_limit() {
+                memory::clear_cache();
+            }
+            vec![Block::zeroed(); n_blocks]
+        });
         let active = ACTIVE.fetch_add(n_blocks * BLOCK, Ordering::Relaxed) + n_blocks * BLOCK;
         PEAK.fetch_max(active, Ordering::Relaxed);
         Buffer { blocks, bytes }
@@ -112,7 +118,9 @@ impl Drop for Buffer {
             free: HashMap::new(),
             bytes: 0,
         });
-        if cache.bytes + bytes <= CACHE_LIMIT.load(Ordering::Relaxed) {
+        let under_limit =
+            ACTIVE.load(Ordering::Relaxed) + cache.bytes + bytes <= memory::get_memory_limit();
+        if under_limit && cache.bytes + bytes <= CACHE_LIMIT.load(Ordering::Relaxed) {
             cache.bytes += bytes;
             let blocks = std::mem::take(&mut self.blocks);
             cache.free.entry(n_blocks).or_default().push(blocks);
@@ -155,6 +163,51 @@ pub mod memory {
         }
     }
 
+    static MEMORY_LIMIT: AtomicUsize = AtomicUsize::new(0);
+    static WIRED_LIMIT: AtomicUsize = AtomicUsize::new(0);
+
+    /// The machine's memory (`MemTotal` of `/proc/meminfo`), or `usize::MAX` where unknown.
+    fn system_memory() -> usize {
+        static TOTAL: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+        *TOTAL.get_or_init(|| {
+            std::fs::read_to_string("/proc/meminfo")
+                .ok()
+                .and_then(|s| {
+                    let line = s.lines().find(|l| l.starts_with("MemTotal:"))?;
+                    let kb: usize = line.split_whitespace().nth(1)?.parse().ok()?;
+                    kb.checked_mul(1024)
+                })
+                .unwrap_or(usize::MAX)
+        })
+    }
+
+    /// The memory limit in bytes (MLX's `mx.get_memory_limit`): by default the machine's memory.
+    /// As in MLX it is a guideline: above it, freed buffers are not cached and the cache is
+    /// emptied before a new buffer is allocated.
+    pub fn get_memory_limit() -> usize {
+        match MEMORY_LIMIT.load(Ordering::Relaxed) {
+            0 => system_memory(),
+            l => l,
+        }
+    }
+
+    /// Sets the memory limit (see [`get_memory_limit`]; 0 restores the default) and returns
+    /// the previous one (`mx.set_memory_limit`).
+    pub fn set_memory_limit(bytes: usize) -> usize {
+        let old = get_memory_limit();
+        MEMORY_LIMIT.store(bytes, Ordering::Relaxed);
+        if active_memory() + cache_memory() > get_memory_limit() {
+            clear_cache();
+        }
+        old
+    }
+
+    /// Sets the wired limit and returns the previous one (`mx.set_wired_limit`). Wired memory
+    /// is a macOS GPU notion: the value is kept and has no effect on the CPU.
+    pub fn set_wired_limit(bytes: usize) -> usize {
+        WIRED_LIMIT.swap(bytes, Ordering::Relaxed)
+    }
+
     /// Sets the most bytes the cache keeps (default 1 GiB) and returns the previous limit.
     pub fn set_cache_limit(bytes: usize) -> usize {
         let old = CACHE_LIMIT.swap(bytes, Ordering::Relaxed);
@@ -181,6 +234,17 @@ pub struct Data {
     pub(crate) strides: Vec<isize>,
     /// Index of element `[0, 0, …]` in the buffer.
     pub(crate) offset: usize,
+}
+
+impl Data {
+    /// The bytes the allocator holds for this buffer (whole blocks), and an identity shared by
+    /// every view of it.
+    pub fn buffer_allocation(&self) -> (usize, usize) {
+        (
+            self.buf.blocks.len() * BLOCK,
+            Arc::as_ptr(&self.buf) as *const u8 as usize,
+        )
+    }
 }
 
 impl Data {

@@ -25,6 +25,7 @@ mod value_and_grad;
 pub use checkpoint::checkpoint;
 pub use distributed::{average_gradients, ALL_REDUCE_SIZE};
 pub use layers::*;
+pub use module::filter;
 pub use module::{
     module_state_arrays, set_module_state_arrays, Container, Keys, Member, MemberNode,
     MemberNodeMut, Module, ModuleExt, ModuleMut, ModuleState, UpdateValue, Visitor, VisitorMut,

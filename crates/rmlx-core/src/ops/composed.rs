@@ -2,7 +2,7 @@
 //! `isneginf`, `positive`, `matrix_transpose`, `diff`, `minmax`.
 
 use super::{normalize_axis, Axes, SliceArg};
-use crate::{bail, Array, Result};
+use crate::{bail, Array, Dtype, Result};
 
 /// Radians to degrees (MLX's `mx.degrees`); integers become float32.
 ///
@@ -83,4 +83,54 @@ pub fn diff(a: &Array, n: usize, axis: isize) -> Result<Array> {
 pub fn minmax(a: &Array, axes: impl Into<Axes>, keepdims: bool) -> Result<(Array, Array)> {
     let axes = axes.into();
     Ok((a.min(axes.clone(), keepdims)?, a.max(axes, keepdims)?))
+}
+
+/// The Walsh–Hadamard transform along the last axis (MLX's `hadamard_transform`):
+/// `(H @ x) * scale` with Sylvester's `H` of size `n = a.shape[-1]`, a power of two, and `scale`
+/// defaulting to `1 / sqrt(n)` (so `H` is orthonormal). Computed as `log2(n)` butterflies, so it
+/// costs `n log n` per row and is differentiable; integer input gives float32. MLX's other sizes
+/// (`12`, `20` or `28` times a power of two) are an error naming the supported ones.
+///
+/// ```
+/// use rmlx_core::{self as mx, Array};
+/// let x = Array::from_slice(&[1.0f32, 0.0, 0.0, 0.0], &[4])?;
+/// assert_eq!(mx::hadamard_transform(&x, Some(1.0))?.to_vec::<f32>()?, vec![1.0; 4]);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn hadamard_transform(a: &Array, scale: Option<f64>) -> Result<Array> {
+    let a = if a.ndim() == 0 {
+        a.reshape([1])?
+    } else {
+        a.clone()
+    };
+    let n = a.shape()[a.ndim() - 1];
+    if n == 0 || !n.is_power_of_two() {
+        bail!(
+            Value,
+            "[hadamard_transform] the last axis must have a power-of-two size (MLX's 12, 20 and \
+             28 times a power of two are not supported), got {n}"
+        );
+    }
+    let x = if a.dtype().is_float() {
+        a.clone()
+    } else {
+        a.astype(Dtype::F32)?
+    };
+    let k = n.trailing_zeros() as usize;
+    let batch = x.shape()[..x.ndim() - 1].to_vec();
+    let mut shape = batch.clone();
+    shape.extend(std::iter::repeat_n(2, k));
+    let mut y = x.reshape(shape)?;
+    let base = batch.len() as isize;
+    for i in 0..k as isize {
+        let axis = base + i;
+        let lo = y.take(&Array::scalar(0i32), Some(axis))?;
+        let hi = y.take(&Array::scalar(1i32), Some(axis))?;
+        y = crate::ops::stack(&[lo.add(&hi)?, lo.subtract(&hi)?], axis)?;
+    }
+    let mut out_shape = batch;
+    out_shape.push(n);
+    let y = y.reshape(out_shape)?;
+    let s = scale.unwrap_or(1.0 / (n as f64).sqrt());
+    y.multiply(&Array::scalar_as(s, y.dtype()))
 }

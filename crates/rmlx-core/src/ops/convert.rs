@@ -32,3 +32,16 @@ pub fn astype(a: &Array, dtype: Dtype) -> Result<Array> {
         vec![a.clone()],
     ))
 }
+
+/// Whether `from` converts to `to` by MLX's promotion rules: promoting the two gives `to`
+/// (`mx.can_cast`; pass `a.dtype()` for an array).
+///
+/// ```
+/// use rmlx_core::{can_cast, Dtype};
+/// assert!(can_cast(Dtype::I32, Dtype::F32));
+/// assert!(!can_cast(Dtype::F32, Dtype::I32));
+/// assert!(can_cast(Dtype::F64, Dtype::C64));
+/// ```
+pub fn can_cast(from: Dtype, to: Dtype) -> bool {
+    Dtype::promote(from, to) == to
+}

@@ -281,3 +281,46 @@ pub fn scaled_dot_product_attention(
         inputs,
     ))
 }
+
+/// Cross entropy with class indices (MLX's `fast.cross_entropy`):
+/// `logsumexp(logits, -1) - logits[..., target]`, as float32 with `targets`' shape. Computed as
+/// MLX's CPU fallback (unfused, reducing in the logits' dtype); differentiable in `logits`.
+///
+/// ```
+/// use rmlx_core::{fast, Array};
+/// let logits = Array::from_slice(&[0.0f32, 0.0, 2.0, 0.0], &[2, 2])?;
+/// let t = Array::from_slice(&[1u32, 0], &[2])?;
+/// let l = fast::cross_entropy(&logits, &t)?.to_vec::<f32>()?;
+/// assert!((l[0] - 2f32.ln()).abs() < 1e-6);
+/// # Ok::<(), rmlx_core::Error>(())
+/// ```
+pub fn cross_entropy(logits: &Array, targets: &Array) -> Result<Array> {
+    if logits.ndim() < 1 || targets.shape() != &logits.shape()[..logits.ndim() - 1] {
+        bail!(
+            Shape,
+            "[cross_entropy] targets must have the shape of logits without its last axis: \
+             logits {:?}, targets {:?}",
+            logits.shape(),
+            targets.shape()
+        );
+    }
+    if !targets.dtype().is_int() {
+        bail!(
+            Dtype,
+            "[cross_entropy] targets must be integer class indices, got {}",
+            targets.dtype()
+        );
+    }
+    if !logits.dtype().is_float() {
+        bail!(
+            Dtype,
+            "[cross_entropy] logits must be floating point, got {}",
+            logits.dtype()
+        );
+    }
+    let lse = logits.logsumexp(-1, false)?;
+    let picked = logits
+        .take_along_axis(&targets.expand_dims(-1)?, -1)?
+        .squeeze(-1)?;
+    lse.subtract(&picked)?.astype(Dtype::F32)
+}

@@ -207,3 +207,53 @@ impl Array {
         take_along_axis(self, indices, axis)
     }
 }
+
+/// Iterates an array over its first axis (MLX's `ArrayIterator`, `for row in a`): each item is
+/// `a[i]`, a lazy array of one dimension less.
+#[derive(Debug, Clone)]
+pub struct ArrayIterator {
+    array: Array,
+    next: usize,
+}
+
+impl Iterator for ArrayIterator {
+    type Item = Result<Array>;
+
+    fn next(&mut self) -> Option<Result<Array>> {
+        let n = self.array.shape()[0];
+        if self.next >= n {
+            return None;
+        }
+        let i = self.next as i64;
+        self.next += 1;
+        Some(self.array.take(&Array::scalar(i), Some(0)))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let left = self.array.shape()[0] - self.next;
+        (left, Some(left))
+    }
+}
+
+impl ExactSizeIterator for ArrayIterator {}
+
+impl Array {
+    /// An iterator over the first axis (`for row in a` in MLX); a 0-d array is an error.
+    ///
+    /// ```
+    /// use rmlx_core::Array;
+    /// let a = Array::from_slice(&[1i32, 2, 3, 4], &[2, 2])?;
+    /// let rows: Vec<Vec<i32>> = a.iter()?.map(|r| r?.to_vec::<i32>()).collect::<Result<_, _>>()?;
+    /// assert_eq!(rows, vec![vec![1, 2], vec![3, 4]]);
+    /// # Ok::<(), rmlx_core::Error>(())
+    /// ```
+    pub fn iter(&self) -> Result<ArrayIterator> {
+        if self.ndim() == 0 {
+            bail!(Shape, "iteration over a 0-d array");
+        }
+        Ok(ArrayIterator {
+            array: self.clone(),
+            next: 0,
+        })
+    }
+}

@@ -187,3 +187,99 @@ pub fn searchsorted(sorted_sequence: &Array, values: &Array, side: &str) -> Resu
         vec![sorted_sequence.astype(dtype)?, values.astype(dtype)?],
     ))
 }
+
+/// The result of [`unique`]: every array MLX's `unique` can return.
+#[derive(Debug, Clone)]
+pub struct Unique {
+    /// The sorted unique values (`size` of them, padded with the fill value).
+    pub values: Array,
+    /// For each unique value, the flat index of its first occurrence (uint32).
+    pub index: Array,
+    /// For each element of the input (its shape), the position of its value in `values` (uint32).
+    pub inverse: Array,
+    /// How often each unique value occurs; 0 in the padding (int32).
+    pub counts: Array,
+}
+
+/// The sorted unique elements of the flattened `a`, exactly `size` of them (MLX's `unique`):
+/// the output shape never depends on the values, so `a` is not evaluated. Entries past the last
+/// unique value hold `fill_value` (default: the smallest value) with count 0; a truncated output
+/// keeps the `size` smallest. Built from a stable sort, a scan and scatters.
+///
+/// ```
+/// use rmlx_core::{self as mx, Array};
+/// let a = Array::from_slice(&[3i32, 1, 2, 3, 1], &[5])?;
+/// let u = mx::unique(&a, 4, None)?;
+/// assert_eq!(u.values.to_vec::<i32>()?, vec![1, 2, 3, 1]);
+/// assert_eq!(u.index.to_vec::<u32>()?, vec![1, 2, 0, 1]);
+/// assert_eq!(u.inverse.to_vec::<u32>()?, vec![2, 0, 1, 2, 0]);
+/// assert_eq!(u.counts.to_vec::<i32>()?, vec![2, 1, 2, 0]);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn unique(a: &Array, size: usize, fill_value: Option<f64>) -> Result<Unique> {
+    let n = a.size();
+    if n == 0 && size > 0 && fill_value.is_none() {
+        bail!(
+            Value,
+            "[unique] A fill value is required for an empty input with a non-zero size."
+        );
+    }
+    let flat = a.reshape([n])?;
+    let order = argsort(&flat, 0)?;
+    let sorted = flat.take(&order, Some(0))?;
+    // group id of each sorted element: how many distinct values precede it
+    let is_new = if n == 0 {
+        Array::from_bools(&[], &[0])?
+    } else {
+        let first = Array::from_bools(&[true], &[1])?;
+        let rest = sorted
+            .slice(&[super::SliceArg::new(Some(1), None, 1)])?
+            .not_equal(&sorted.slice(&[super::SliceArg::new(None, Some(n as isize - 1), 1)])?)?;
+        super::concatenate(&[first, rest], 0)?
+    };
+    let gid = is_new
+        .astype(Dtype::I32)?
+        .cumsum(Some(0), false, true)?
+        .subtract(&Array::scalar(1i32))?;
+    // one extra slot past `size` takes what does not fit (truncated groups, repeats)
+    let dump = Array::scalar(size as i32);
+    let slot = gid.minimum(&dump)?;
+    let first_slot = is_new.where_(&slot, &dump)?;
+    let pad_value = match fill_value {
+        Some(v) => Array::scalar_as(v, a.dtype()),
+        None if n > 0 => sorted.take(&Array::scalar(0i32), Some(0))?,
+        None => Array::scalar_as(0.0, a.dtype()),
+    };
+    let values = super::put_along_axis(&pad_value.broadcast_to(&[size + 1])?, &slot, &sorted, 0)?;
+    let first_index = if n > 0 {
+        order.take(&Array::scalar(0i32), Some(0))?
+    } else {
+        Array::scalar(0u32)
+    };
+    let index = super::put_along_axis(
+        &first_index.broadcast_to(&[size + 1])?,
+        &first_slot,
+        &order,
+        0,
+    )?;
+    let counts = super::scatter_add_axis(
+        &super::zeros(&[size + 1], Dtype::I32)?,
+        &slot,
+        &super::ones(&[n], Dtype::I32)?,
+        0,
+    )?;
+    let keep = [super::SliceArg::new(None, Some(size as isize), 1)];
+    let inverse = super::put_along_axis(
+        &super::zeros(&[n], Dtype::U32)?,
+        &order,
+        &gid.astype(Dtype::U32)?,
+        0,
+    )?
+    .reshape(a.shape())?;
+    Ok(Unique {
+        values: values.slice(&keep)?,
+        index: index.slice(&keep)?,
+        inverse,
+        counts: counts.slice(&keep)?,
+    })
+}

@@ -51,6 +51,7 @@ mod shape_grad;
 mod shape_ops;
 mod softmax_ops;
 mod sort_ops;
+mod surface_extras;
 mod transforms_basic;
 mod transforms_custom;
 mod transforms_fd;

@@ -40,6 +40,7 @@
 mod compile_state;
 mod display;
 mod ext;
+pub mod filter;
 mod freeze;
 pub(crate) mod members;
 mod paths;
