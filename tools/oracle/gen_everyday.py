@@ -100,6 +100,11 @@ REGISTRY = {
     "segmented_mm": lambda a, b, seg: mx.segmented_mm(a, b, seg),
     "block_masked_mm_bool": lambda a, b, mo, ml, mr: mx.block_masked_mm(a, b, 32, mo, ml, mr),
     "block_masked_mm_float": lambda a, b, ml, mr: mx.block_masked_mm(a, b, 32, None, ml, mr),
+    "gather_qmm": lambda x, w, s, b, r: mx.gather_qmm(x, w, s, b, rhs_indices=r, transpose=True, group_size=64, bits=4),
+    "gather_qmm_both_nt": lambda x, w, s, b, l, r: mx.gather_qmm(x, w, s, b, lhs_indices=l, rhs_indices=r, transpose=False, group_size=32, bits=8),
+    "hadamard": lambda x: mx.hadamard_transform(x),
+    "hadamard_scale": lambda x: mx.hadamard_transform(x, scale=0.5),
+    "cross_entropy": lambda x, t: mx.fast.cross_entropy(x, t),
 }
 
 
@@ -231,6 +236,16 @@ case("block_masked_mm_bool", "block_masked_mm_bool",
       mx.array([[True, True], [False, True], [True, False]])])
 case("block_masked_mm_float", "block_masked_mm_float",
      [normal(40, 70), bm_b, normal(2, 3), normal(3, 2)])
+
+gq_w = normal(3, 4, 128)
+gq = mx.quantize(gq_w, group_size=64, bits=4)
+case("gather_qmm", "gather_qmm", [normal(2, 1, 128), gq[0], gq[1], gq[2], mx.array([2, 0], mx.uint32)])
+gq2 = mx.quantize(normal(2, 6, 64), group_size=32, bits=8)
+case("gather_qmm_both_nt", "gather_qmm_both_nt",
+     [normal(3, 2, 6), gq2[0], gq2[1], gq2[2], mx.array([1, 2, 0], mx.uint32), mx.array([1, 0, 1], mx.uint32)])
+case("hadamard", "hadamard", [normal(3, 32)])
+case("hadamard_scale", "hadamard_scale", [normal(8)])
+case("cross_entropy", "cross_entropy", [normal(4, 7), mx.array([0, 6, 3, 3], mx.int32)])
 
 os.makedirs(OUT, exist_ok=True)
 mx.save_safetensors(os.path.join(OUT, "everyday.safetensors"), dict(sorted(tensors.items())),

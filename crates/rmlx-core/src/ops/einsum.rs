@@ -2,8 +2,8 @@
 //! transform (grad, jvp, vmap, compile) goes through it.
 //!
 //! Each operand first loses its repeated subscripts (diagonals) and the subscripts nothing else
-//! uses (summed at once); then operands are contracted left to right, each pair as one batched
-//! matmul (shared subscripts needed later are the batch, shared ones not needed later the
+//! uses (summed at once); then operands are contracted pairwise in the order [`einsum_path`]
+//! gives (the cheapest pair first), each pair as one batched matmul (shared subscripts needed later are the batch, shared ones not needed later the
 //! contraction); the result is summed over what the output lacks and transposed to its order.
 
 use std::collections::{BTreeMap, HashMap};
@@ -67,32 +67,33 @@ pub fn einsum(subscripts: &str, operands: &[Array]) -> Result<Array> {
             .map(|(i, _)| i)
             .collect();
         let (x, labels) = sum_axes(&x, &labels, &lone)?;
-        for c in &labels {
-            // summed subscripts no longer count as used by this operand
-            let _ = c;
-        }
         terms.push((x, labels));
     }
-    let mut it = terms.into_iter();
-    let Some((mut acc, mut acc_labels)) = it.next() else {
+    let labels: Vec<Labels> = terms.iter().map(|(_, l)| l.clone()).collect();
+    let path = greedy_path(labels, &uses, &sizes);
+    if terms.is_empty() {
         bail!(Value, "[einsum] At least one operand is required.");
-    };
-    for (x, labels) in it {
-        // this pair's subscripts stop being needed once contracted, except where later
+    }
+    for (i, j) in path {
+        // j > i: remove the later one first so i stays valid
+        let (b, lb) = terms.remove(j);
+        let (a, la) = terms.remove(i);
+        // this pair's subscripts stop being needed once contracted, except where other
         // operands or the output use them
-        for c in dedup(&acc_labels).iter().chain(dedup(&labels).iter()) {
+        for c in dedup(&la).iter().chain(dedup(&lb).iter()) {
             if let Some(u) = uses.get_mut(c) {
                 *u -= 1;
             }
         }
-        let (a, b) = (acc, x);
-        let (r, rl) = contract(&a, &acc_labels, &b, &labels, &uses, &sizes)?;
+        let (r, rl) = contract(&a, &la, &b, &lb, &uses, &sizes)?;
         for &c in dedup(&rl).iter() {
             *uses.entry(c).or_default() += 1;
         }
-        acc = r;
-        acc_labels = rl;
+        terms.push((r, rl));
     }
+    let Some((acc, acc_labels)) = terms.pop() else {
+        bail!(Value, "[einsum] At least one operand is required.");
+    };
     // what the output lacks is summed; the rest goes to the output's order
     let drop: Vec<usize> = acc_labels
         .iter()
@@ -115,6 +116,139 @@ pub fn einsum(subscripts: &str, operands: &[Array]) -> Result<Array> {
         return out.broadcast_to(&shape);
     }
     Ok(out)
+}
+
+/// The labels a pairwise contraction of `la` and `lb` keeps, given how many other terms (and
+/// the output) still use each subscript after the pair is taken out.
+fn contracted_labels(la: &[char], lb: &[char], uses: &HashMap<char, usize>) -> Labels {
+    let needed = |c: &char| uses.get(c).copied().unwrap_or(0) > 0;
+    let mut out: Labels = la
+        .iter()
+        .filter(|c| lb.contains(c) && needed(c))
+        .copied()
+        .collect();
+    out.extend(la.iter().filter(|c| !lb.contains(c)));
+    out.extend(lb.iter().filter(|c| !la.contains(c)));
+    out
+}
+
+/// The order of pairwise contractions (numpy's path format: positions in the current operand
+/// list, the result appended at the end), chosen greedily: at each step the pair whose
+/// contraction costs the fewest multiply-adds (the product of the sizes of all its subscripts),
+/// the first such pair on ties.
+fn greedy_path(
+    mut terms: Vec<Labels>,
+    uses: &HashMap<char, usize>,
+    sizes: &HashMap<char, usize>,
+) -> Vec<(usize, usize)> {
+    let mut uses = uses.clone();
+    let mut path = Vec::new();
+    while terms.len() > 1 {
+        let mut best: Option<(u128, usize, usize)> = None;
+        for i in 0..terms.len() {
+            for j in i + 1..terms.len() {
+                let mut all = dedup(&terms[i]);
+                all.extend(
+                    dedup(&terms[j])
+                        .into_iter()
+                        .filter(|c| !terms[i].contains(c)),
+                );
+                let cost: u128 = all.iter().map(|c| sizes[c] as u128).product();
+                if best.map_or(true, |(b, _, _)| cost < b) {
+                    best = Some((cost, i, j));
+                }
+            }
+        }
+        let Some((_, i, j)) = best else { break };
+        let lb = terms.remove(j);
+        let la = terms.remove(i);
+        for c in dedup(&la).iter().chain(dedup(&lb).iter()) {
+            if let Some(u) = uses.get_mut(c) {
+                *u -= 1;
+            }
+        }
+        let rl = contracted_labels(&la, &lb, &uses);
+        for &c in dedup(&rl).iter() {
+            *uses.entry(c).or_default() += 1;
+        }
+        terms.push(rl);
+        path.push((i, j));
+    }
+    path
+}
+
+/// The contraction order [`einsum`] uses for these operands, and a description of it (MLX's
+/// `mx.einsum_path`): numpy's path format (pairs of positions in the current operand list, each
+/// result appended at the end). rmlx picks the pair with the fewest multiply-adds at each step,
+/// so its path can differ from MLX's; both give the same result.
+///
+/// ```
+/// use rmlx_core::{self as mx, Dtype};
+/// let (a, b, c) = (mx::ones(&[2, 3], Dtype::F32)?, mx::ones(&[3, 4], Dtype::F32)?, mx::ones(&[4, 5], Dtype::F32)?);
+/// let (path, text) = mx::einsum_path("ij,jk,kl->il", &[a, b, c])?;
+/// assert_eq!(path, vec![(0, 1), (0, 1)]);
+/// assert!(text.contains("Complete contraction:  ij,jk,kl->il"));
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn einsum_path(subscripts: &str, operands: &[Array]) -> Result<(Vec<(usize, usize)>, String)> {
+    let (inputs, output) = parse(subscripts, operands)?;
+    let mut sizes: HashMap<char, usize> = HashMap::new();
+    for (labels, x) in inputs.iter().zip(operands) {
+        for (&c, &d) in labels.iter().zip(x.shape()) {
+            let e = sizes.entry(c).or_insert(d);
+            *e = (*e).max(d);
+        }
+    }
+    let mut uses: HashMap<char, usize> = HashMap::new();
+    for labels in &inputs {
+        for &c in dedup(labels).iter() {
+            *uses.entry(c).or_default() += 1;
+        }
+    }
+    for &c in &output {
+        *uses.entry(c).or_default() += 1;
+    }
+    let terms: Vec<Labels> = inputs
+        .iter()
+        .map(|l| dedup(l).into_iter().filter(|c| uses[c] > 1).collect())
+        .collect();
+    let path = greedy_path(terms.clone(), &uses, &sizes);
+    let all: Vec<char> = {
+        let mut v: Vec<char> = sizes.keys().copied().collect();
+        v.sort_unstable();
+        v
+    };
+    let naive: u128 =
+        all.iter().map(|c| sizes[c] as u128).product::<u128>() * (operands.len().max(1) as u128);
+    // replay the path for the optimised count and the largest contraction
+    let (mut opt, mut scaling) = (0u128, 0usize);
+    let mut t = terms;
+    let mut u = uses.clone();
+    for &(i, j) in &path {
+        let lb = t.remove(j);
+        let la = t.remove(i);
+        let mut un = dedup(&la);
+        un.extend(dedup(&lb).into_iter().filter(|c| !la.contains(c)));
+        scaling = scaling.max(un.len());
+        opt += un.iter().map(|c| sizes[c] as u128).product::<u128>();
+        for c in dedup(&la).iter().chain(dedup(&lb).iter()) {
+            if let Some(x) = u.get_mut(c) {
+                *x -= 1;
+            }
+        }
+        let rl = contracted_labels(&la, &lb, &u);
+        for &c in dedup(&rl).iter() {
+            *u.entry(c).or_default() += 1;
+        }
+        t.push(rl);
+    }
+    let text = format!(
+        "  Complete contraction:  {subscripts}\n         Naive scaling:  {}\n     Optimized scaling:  {}\n      Naive FLOP count:  {naive}\n  Optimized FLOP count:  {}\n",
+        all.len(),
+        scaling.max(1),
+        opt.max(1)
+    );
+    Ok((path, text))
 }
 
 /// A subscript for messages (ellipsis axes are private characters).

@@ -267,3 +267,50 @@ pub fn block_masked_mm(
     }
     drop_vector_axes(out, a_vec, b_vec)
 }
+
+/// [`gather_mm`] with a quantized right operand (MLX's `mx.gather_qmm`): `w`, `scales` and
+/// `biases` hold a batch of quantized matrices (a mixture of experts' weights, as
+/// `quantize_mode` packs them along the last axis), `rhs_indices` picks one per product and
+/// `transpose` multiplies by its transpose (a quantized Linear's layout). The picked matrices
+/// are dequantized (in `x`'s dtype) and multiplied as [`gather_mm`] does, as MLX's CPU fallback;
+/// differentiable in `x`, `scales` and `biases`.
+///
+/// ```
+/// use rmlx_core::{self as mx, Array, Dtype, QuantizationMode};
+/// let w = mx::random::normal(&[3, 4, 64], Some(&mx::random::key(1)))?; // 3 experts, 4 x 64
+/// let q = mx::quantize_mode(&w, 64, 4, QuantizationMode::Affine)?;
+/// let x = mx::random::normal(&[2, 1, 64], Some(&mx::random::key(2)))?;
+/// let experts = Array::from_slice(&[2u32, 0], &[2])?;
+/// let y = mx::gather_qmm(&x, &q[0], &q[1], Some(&q[2]), None, Some(&experts), true, 64, 4,
+///     QuantizationMode::Affine)?;
+/// assert_eq!(y.shape(), &[2, 1, 4]);
+/// # Ok::<(), mx::Error>(())
+/// ```
+#[allow(clippy::too_many_arguments)] // MLX's signature
+pub fn gather_qmm(
+    x: &Array,
+    w: &Array,
+    scales: &Array,
+    biases: Option<&Array>,
+    lhs_indices: Option<&Array>,
+    rhs_indices: Option<&Array>,
+    transpose: bool,
+    group_size: usize,
+    bits: usize,
+    mode: super::QuantizationMode,
+) -> Result<Array> {
+    if !x.dtype().is_float() {
+        bail!(
+            Dtype,
+            "[gather_qmm] x must be floating point, got {}",
+            x.dtype()
+        );
+    }
+    let deq = super::dequantize_mode(w, scales, biases, group_size, bits, mode, x.dtype())?;
+    let deq = if transpose {
+        deq.swapaxes(-1, -2)?
+    } else {
+        deq
+    };
+    gather_mm(x, &deq, lhs_indices, rhs_indices, false)
+}

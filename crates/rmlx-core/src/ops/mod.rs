@@ -31,12 +31,12 @@ pub use composed::*;
 pub use conv::*;
 pub use convert::*;
 pub use creation::*;
-pub use einsum::einsum;
+pub use einsum::{einsum, einsum_path};
 pub use everyday::*;
 pub use fp_quantized::{
     dequantize_mode, from_fp8, quantize_mode, quantized_matmul_mode, to_fp8, view, QuantizationMode,
 };
-pub use gathered_mm::{block_masked_mm, gather_mm, segmented_mm};
+pub use gathered_mm::{block_masked_mm, gather_mm, gather_qmm, segmented_mm};
 pub use indexing::*;
 pub use joining::*;
 pub use linalg::{addmm, inner, matmul, outer, tensordot, TensordotAxes};
