@@ -30,4 +30,6 @@ mod group;
 mod ops;
 
 pub use group::{init, init_strict, is_available, Group};
-pub use ops::{all_gather, all_max, all_min, all_sum, recv, recv_like, send, traffic, Traffic};
+pub use ops::{
+    all_gather, all_max, all_min, all_sum, recv, recv_like, send, sum_scatter, traffic, Traffic,
+};

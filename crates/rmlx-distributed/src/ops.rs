@@ -224,6 +224,43 @@ pub fn all_gather(x: &Array, group: Option<&Group>) -> Result<Array> {
     Ok(gather(x, &group))
 }
 
+/// The sum of `x` over the group, split along axis 0 into one equal part per process, this
+/// process keeping part `rank` (MLX's `mx.distributed.sum_scatter`): `all_sum(x)[rank * c ..
+/// (rank + 1) * c]` with `c = x.shape[0] / size`. `x.shape[0]` must be divisible by the group's
+/// size. MLX runs one reduce-scatter (NCCL only); rmlx sums with `all_sum` and keeps its part,
+/// which moves more bytes but works on every backend.
+///
+/// ```
+/// use rmlx_core::Array;
+/// let x = Array::from_slice(&[1.0f32, 2.0, 3.0, 4.0], &[4])?;
+/// // one process: its whole sum
+/// assert_eq!(rmlx_distributed::sum_scatter(&x, None)?.to_vec::<f32>()?, vec![1.0, 2.0, 3.0, 4.0]);
+/// # Ok::<(), rmlx_core::Error>(())
+/// ```
+pub fn sum_scatter(x: &Array, group: Option<&Group>) -> Result<Array> {
+    let group = resolve(group)?;
+    let (n, r) = (group.size(), group.rank());
+    let rows = x.shape().first().copied().unwrap_or(0);
+    if x.ndim() == 0 || !rows.is_multiple_of(n) {
+        return Err(rmlx_core::Error::Shape(format!(
+            "[sum_scatter] the first axis ({:?}) must be divisible by the group size {n}",
+            x.shape()
+        )));
+    }
+    if n == 1 {
+        return Ok(x.clone());
+    }
+    let c = rows / n;
+    let sum = all_sum(x, Some(&group))?;
+    let mut args = vec![rmlx_core::SliceArg::new(
+        Some((r * c) as isize),
+        Some(((r + 1) * c) as isize),
+        1,
+    )];
+    args.extend((1..x.ndim()).map(|_| rmlx_core::SliceArg::new(None, None, 1)));
+    sum.slice(&args)
+}
+
 /// Sends the input to `dst` when evaluated; the output is the input (MLX `Send`).
 #[derive(Debug, Clone)]
 struct Send {

@@ -89,3 +89,35 @@ pub fn average_gradients(
     }
     Ok(rebuild(by_path))
 }
+
+/// Clips the global norm of gradients sharded over `group` (MLX's
+/// `nn.utils.clip_grad_norm_sharded`): the squared norms of every process's shard are summed
+/// over the group, and each shard is scaled by `min(max_norm / (norm + 1e-6), 1)`. Returns the
+/// scaled shard and the global norm.
+///
+/// ```
+/// use rmlx_core::{tree::Tree, Array};
+/// let g = Tree::Leaf(Array::from_slice(&[3.0f32, 4.0], &[2])?);
+/// let (clipped, norm) = rmlx_nn::clip_grad_norm_sharded(&g, 1.0, None)?;
+/// assert!((norm.item::<f32>()? - 5.0).abs() < 1e-6);
+/// let v = clipped.flatten()[0].1.to_vec::<f32>()?;
+/// assert!((v[0] - 0.6).abs() < 1e-5 && (v[1] - 0.8).abs() < 1e-5);
+/// # Ok::<(), rmlx_core::Error>(())
+/// ```
+pub fn clip_grad_norm_sharded(
+    gradients: &Tree<Array>,
+    max_norm: f64,
+    group: Option<&Group>,
+) -> Result<(Tree<Array>, Array)> {
+    let mut local = Array::scalar(0.0f32);
+    for (_, g) in tree_flatten(gradients) {
+        local = local.add(&g.square()?.sum(None, false)?)?;
+    }
+    let global = all_sum(&local, group)?;
+    let norm = global.sqrt()?;
+    let scale = Array::scalar(max_norm as f32)
+        .divide(&norm.add(&Array::scalar(1e-6f32))?)?
+        .minimum(&Array::scalar(1.0f32))?;
+    let clipped = rmlx_core::tree::try_tree_map(gradients, |_, g: &Array| g.multiply(&scale))?;
+    Ok((clipped, norm))
+}

@@ -23,7 +23,7 @@ pub mod module;
 mod value_and_grad;
 
 pub use checkpoint::checkpoint;
-pub use distributed::{average_gradients, ALL_REDUCE_SIZE};
+pub use distributed::{average_gradients, clip_grad_norm_sharded, ALL_REDUCE_SIZE};
 pub use layers::*;
 pub use module::filter;
 pub use module::{

@@ -245,5 +245,50 @@ fn worker() {
     assert_eq!((pair.rank(), pair.size()), (1 - r, 2));
     assert_eq!(f32s(&dist::all_sum(&x, Some(&pair)).unwrap()), want);
 
+    // tensor parallel: a whole Linear pair (same seed on both ranks) against its sharded form
+    mx::random::seed(11);
+    let l1 = Linear::new(4, 6, true).unwrap();
+    let l2 = Linear::new(6, 3, true).unwrap();
+    let xin = mx::random::normal(&[5, 4], None).unwrap();
+    let whole = |p: &[Array]| -> mx::Result<Vec<Array>> {
+        Ok(vec![l2
+            .forward(&l1.forward(&p[0])?.maximum(&Array::scalar(0.0f32))?)?
+            .sum(None, false)?])
+    };
+    let s1 = nn::AllToShardedLinear::from_linear(&l1, None).unwrap();
+    let s2 = nn::ShardedToAllLinear::from_linear(&l2, None).unwrap();
+    assert_eq!(s1.weight.shape(), &[3, 4]);
+    assert_eq!(s2.weight.shape(), &[3, 3]);
+    let sharded = |p: &[Array]| -> mx::Result<Vec<Array>> {
+        Ok(vec![s2
+            .forward(&s1.forward(&p[0])?.maximum(&Array::scalar(0.0f32))?)?
+            .sum(None, false)?])
+    };
+    let (w, ws) = (
+        whole(std::slice::from_ref(&xin)).unwrap(),
+        sharded(std::slice::from_ref(&xin)).unwrap(),
+    );
+    assert!((f32s(&w[0])[0] - f32s(&ws[0])[0]).abs() < 1e-4);
+    // the input's gradient: sum_gradients makes every rank see the whole one
+    let gw = mx::grad(whole, &[0])(std::slice::from_ref(&xin)).unwrap();
+    let gs = mx::grad(sharded, &[0])(std::slice::from_ref(&xin)).unwrap();
+    for (a, b) in f32s(&gw[0]).iter().zip(f32s(&gs[0])) {
+        assert!((a - b).abs() < 1e-4, "sharded input gradient {b} vs {a}");
+    }
+    // sum_scatter: this rank's half of the sum
+    let rows = mx::arange(0.0, 8.0, 1.0, Dtype::F32)
+        .unwrap()
+        .reshape([4, 2])
+        .unwrap();
+    let part = dist::sum_scatter(&(&rows * &Array::scalar((r + 1) as f32)).unwrap(), None).unwrap();
+    let want: Vec<f32> = (4 * r..4 * r + 4).map(|i| 3.0 * i as f32).collect();
+    assert_eq!(f32s(&part), want);
+    // clip_grad_norm_sharded: the norm over both ranks' shards
+    let shard = rmlx::core::tree::Tree::Leaf(
+        Array::from_slice(&[3.0f32 * (1 - r) as f32, 4.0 * r as f32], &[2]).unwrap(),
+    );
+    let (_, norm) = nn::clip_grad_norm_sharded(&shard, 1.0, None).unwrap();
+    assert!((f32s(&norm)[0] - 5.0).abs() < 1e-5);
+
     println!("rank {r} of {n}: all checks passed");
 }

@@ -154,7 +154,11 @@ fn greedy_path(
                         .filter(|c| !terms[i].contains(c)),
                 );
                 let cost: u128 = all.iter().map(|c| sizes[c] as u128).product();
-                if best.map_or(true, |(b, _, _)| cost < b) {
+                let better = match best {
+                    None => true,
+                    Some((b, _, _)) => cost < b,
+                };
+                if better {
                     best = Some((cost, i, j));
                 }
             }

@@ -19,6 +19,7 @@ mod positional;
 pub(crate) mod quantized;
 mod recurrent;
 mod sequential;
+mod sharded;
 mod transformer;
 mod upsample;
 
@@ -45,6 +46,7 @@ pub use quantized::{
 };
 pub use recurrent::{Gru as GRU, Lstm as LSTM, Nonlinearity, NonlinearityFn, Rnn as RNN};
 pub use sequential::Sequential;
+pub use sharded::{sum_gradients, AllToShardedLinear, ShardedToAllLinear};
 pub use transformer::{
     Decoder, Encoder, MhaDims, MultiHeadAttention, Transformer, TransformerConfig,
     TransformerDecoder, TransformerDecoderLayer, TransformerEncoder, TransformerEncoderLayer,
