@@ -105,6 +105,12 @@ REGISTRY = {
     "hadamard": lambda x: mx.hadamard_transform(x),
     "hadamard_scale": lambda x: mx.hadamard_transform(x, scale=0.5),
     "cross_entropy": lambda x, t: mx.fast.cross_entropy(x, t),
+    "at_add": lambda x, i, v: x.at[i].add(v),
+    "at_subtract": lambda x, i, v: x.at[i].subtract(v),
+    "at_multiply": lambda x, i, v: x.at[i].multiply(v),
+    "at_divide": lambda x, i, v: x.at[i].divide(v),
+    "at_maximum": lambda x, i, v: x.at[i].maximum(v),
+    "at_minimum": lambda x, i, v: x.at[i].minimum(v),
 }
 
 
@@ -246,6 +252,13 @@ case("gather_qmm_both_nt", "gather_qmm_both_nt",
 case("hadamard", "hadamard", [normal(3, 32)])
 case("hadamard_scale", "hadamard_scale", [normal(8)])
 case("cross_entropy", "cross_entropy", [normal(4, 7), mx.array([0, 6, 3, 3], mx.int32)])
+at_i = mx.array([0, 2, 0, 3, 2], mx.int32)
+case("at_add", "at_add", [normal(4, 3), at_i, normal(5, 3)])
+case("at_subtract", "at_subtract", [normal(4, 3), at_i, normal(3)])
+case("at_multiply", "at_multiply", [normal(4, 3), at_i, normal(5, 3)], grad=False)
+case("at_divide", "at_divide", [normal(4, 3), at_i, normal(5, 3)], grad=False)
+case("at_maximum", "at_maximum", [normal(4, 3), at_i, normal(5, 3)], grad=False)
+case("at_minimum_int", "at_minimum", [mx.array([[5, 1], [2, 8], [0, 0], [9, 9]]), at_i, mx.array([[3, 4]])], grad=False)
 
 os.makedirs(OUT, exist_ok=True)
 mx.save_safetensors(os.path.join(OUT, "everyday.safetensors"), dict(sorted(tensors.items())),

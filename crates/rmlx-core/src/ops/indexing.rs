@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use super::normalize_axis;
 use crate::primitives::indexing::{Gather, IndexKind, Scatter};
-use crate::{bail, Array, Result};
+use crate::{bail, Array, Dtype, Result};
 
 fn check_indices(op: &str, idx: &Array) -> Result<()> {
     if !idx.dtype().is_int() {
@@ -255,5 +255,99 @@ impl Array {
             array: self.clone(),
             next: 0,
         })
+    }
+}
+
+/// `x.at[indices]` (MLX's `ArrayAt`): updates of the rows of `x` that `indices` picks along the
+/// first axis, where repeated indices all apply (unlike a put, which keeps one). Made by
+/// [`Array::at`]; `values` broadcast to `indices.shape + x.shape[1..]`.
+///
+/// ```
+/// use rmlx_core::{self as mx, Array};
+/// let x = Array::from_slice(&[1.0f32, 1.0, 1.0], &[3])?;
+/// let i = Array::from_slice(&[0i32, 0, 2], &[3])?;
+/// let v = Array::from_slice(&[2.0f32, 3.0, 5.0], &[3])?;
+/// assert_eq!(x.at(&i).add(&v)?.to_vec::<f32>()?, vec![6.0, 1.0, 6.0]);
+/// assert_eq!(x.at(&i).multiply(&v)?.to_vec::<f32>()?, vec![6.0, 1.0, 5.0]);
+/// assert_eq!(x.at(&i).minimum(&Array::scalar(0.0f32))?.to_vec::<f32>()?, vec![0.0, 1.0, 0.0]);
+/// # Ok::<(), mx::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct ArrayAt {
+    array: Array,
+    indices: Array,
+}
+
+impl Array {
+    /// Indexed updates of this array's rows at `indices` (MLX's `x.at[indices]`); see [`ArrayAt`].
+    pub fn at(&self, indices: &Array) -> ArrayAt {
+        ArrayAt {
+            array: self.clone(),
+            indices: indices.clone(),
+        }
+    }
+}
+
+impl ArrayAt {
+    fn reduce(
+        &self,
+        op: crate::primitives::indexing::ScatterReduceOp,
+        values: &Array,
+    ) -> Result<Array> {
+        let a = &self.array;
+        if a.ndim() == 0 {
+            bail!(Shape, "[at] Cannot index a 0-dimensional array.");
+        }
+        check_indices("at", &self.indices)?;
+        let walk = walk_shape("at", IndexKind::Take, 0, a.shape(), self.indices.shape())?;
+        let upd = values.astype(a.dtype())?.broadcast_to(&walk)?;
+        Ok(Array::from_primitive(
+            a.shape().to_vec(),
+            a.dtype(),
+            Arc::new(crate::primitives::indexing::ScatterReduce { op, axis: 0 }),
+            vec![a.clone(), self.indices.clone(), upd],
+        ))
+    }
+
+    /// `x[indices] += values`, every repeat adding (differentiable).
+    pub fn add(&self, values: &Array) -> Result<Array> {
+        if self.array.ndim() == 0 {
+            bail!(Shape, "[at] Cannot index a 0-dimensional array.");
+        }
+        scatter_raw(&self.array, &self.indices, values, IndexKind::Take, 0, true)
+    }
+
+    /// `x[indices] -= values`, every repeat subtracting.
+    pub fn subtract(&self, values: &Array) -> Result<Array> {
+        self.add(&values.negative()?)
+    }
+
+    /// `x[indices] *= values`, every repeat multiplying.
+    pub fn multiply(&self, values: &Array) -> Result<Array> {
+        self.reduce(crate::primitives::indexing::ScatterReduceOp::Prod, values)
+    }
+
+    /// `x[indices] /= values` (a multiply by the reciprocal, as MLX).
+    pub fn divide(&self, values: &Array) -> Result<Array> {
+        let d = if self.array.dtype().is_inexact() {
+            self.array.dtype()
+        } else {
+            Dtype::F32
+        };
+        let at = ArrayAt {
+            array: self.array.astype(d)?,
+            indices: self.indices.clone(),
+        };
+        at.multiply(&values.astype(d)?.reciprocal()?)
+    }
+
+    /// `x[indices] = maximum(x[indices], values)` over every repeat.
+    pub fn maximum(&self, values: &Array) -> Result<Array> {
+        self.reduce(crate::primitives::indexing::ScatterReduceOp::Max, values)
+    }
+
+    /// `x[indices] = minimum(x[indices], values)` over every repeat.
+    pub fn minimum(&self, values: &Array) -> Result<Array> {
+        self.reduce(crate::primitives::indexing::ScatterReduceOp::Min, values)
     }
 }

@@ -356,3 +356,111 @@ impl Primitive for Scatter {
         Ok((vec![out], vec![Some(0)]))
     }
 }
+
+/// How [`ScatterReduce`] combines an update with the value already there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ScatterReduceOp {
+    /// `a * u` (MLX's `ScatterProd`)
+    Prod,
+    /// `maximum(a, u)` (MLX's `ScatterMax`)
+    Max,
+    /// `minimum(a, u)` (MLX's `ScatterMin`)
+    Min,
+}
+
+/// Scatter of `take`-style indices along `axis` that multiplies, or keeps the maximum or minimum
+/// (MLX's `ScatterProd`/`ScatterMax`/`ScatterMin`, behind `x.at[idx].multiply/maximum/minimum`).
+/// Inputs: base, indices, updates (already the indexed shape). As in MLX it has no vjp; its vmap
+/// rule needs unmapped indices.
+#[derive(Debug, Clone)]
+pub struct ScatterReduce {
+    /// How updates combine.
+    pub op: ScatterReduceOp,
+    /// The indexed axis.
+    pub axis: usize,
+}
+
+impl Primitive for ScatterReduce {
+    fn name(&self) -> &'static str {
+        match self.op {
+            ScatterReduceOp::Prod => "ScatterProd",
+            ScatterReduceOp::Max => "ScatterMax",
+            ScatterReduceOp::Min => "ScatterMin",
+        }
+    }
+
+    fn eval_cpu(&self, inputs: Vec<Data>, shape: &[usize], dtype: Dtype) -> Result<Data> {
+        let [base, idx, upd] = super::take_inputs(self.name(), inputs)?;
+        let idxv = read_indices("scatter", &idx, self.axis, shape[self.axis])?;
+        let n: usize = shape.iter().product();
+        let mut buf = writable_copy(base);
+        let strides = row_major(shape);
+        let walk = axis_walk(
+            IndexKind::Take,
+            self.axis,
+            upd.shape(),
+            shape,
+            &strides,
+            idx.shape(),
+        );
+        use crate::backend::cpu::scalar::{maximum, minimum};
+        let op = self.op;
+        if dtype == Dtype::Bool {
+            let f = match op {
+                ScatterReduceOp::Prod | ScatterReduceOp::Min => |a: u8, u: u8| a & u,
+                ScatterReduceOp::Max => |a: u8, u: u8| a | u,
+            };
+            scatter::<u8>(&mut buf.as_mut_slice()[..n], &idxv, &upd, &walk, f);
+        } else {
+            crate::dispatch_all!(dtype, T => {
+                let f = match op {
+                    ScatterReduceOp::Prod => <T as Arith>::mul,
+                    ScatterReduceOp::Max => maximum::<T>,
+                    ScatterReduceOp::Min => minimum::<T>,
+                };
+                scatter::<T>(&mut buf.as_mut_slice::<T>()[..n], &idxv, &upd, &walk, f)
+            }, complex => match op {
+                ScatterReduceOp::Prod => scatter::<Complex32>(
+                    &mut buf.as_mut_slice()[..n], &idxv, &upd, &walk, |a, u| a * u),
+                _ => return Err(crate::err!(Dtype, "[{}] Not supported for complex64.", self.name())),
+            });
+        }
+        Ok(Data::new(buf, dtype, shape))
+    }
+
+    fn vjp(&self, _: &[Array], _: &Array, _: &Array, _: &[usize]) -> Result<Vec<Array>> {
+        Err(crate::err!(
+            Transform,
+            "[{}] VJP not implemented (MLX has none): use at(..).add for differentiable updates",
+            self.name()
+        ))
+    }
+
+    fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
+        if axes[1].is_some() {
+            return Err(crate::err!(
+                Transform,
+                "[{}] vmap over the indices is not supported",
+                self.name()
+            ));
+        }
+        let n_map = batching::batch_size(self.name(), inputs, axes)?;
+        let front = |i: usize| match axes[i] {
+            Some(a) => batching::move_axis(&inputs[i], a, 0),
+            None => batching::broadcast_mapped(&inputs[i], n_map, 0),
+        };
+        let (base, upd) = (front(0)?, front(2)?);
+        // updates [B, *idx, *rest]: the indexed axis moves to 1 in the base
+        let p = ScatterReduce {
+            op: self.op,
+            axis: self.axis + 1,
+        };
+        let out = Array::from_primitive(
+            base.shape().to_vec(),
+            base.dtype(),
+            std::sync::Arc::new(p),
+            vec![base, inputs[1].clone(), upd],
+        );
+        Ok((vec![out], vec![Some(0)]))
+    }
+}
