@@ -290,5 +290,21 @@ fn worker() {
     let (_, norm) = nn::clip_grad_norm_sharded(&shard, 1.0, None).unwrap();
     assert!((f32s(&norm)[0] - 5.0).abs() < 1e-5);
 
+    // the quantized pair against the unsharded QuantizedLinear
+    let q = nn::QuantizedLinear::from_linear(&Linear::new(128, 8, true).unwrap(), 64, 4).unwrap();
+    let xq = mx::random::normal(&[2, 128], None).unwrap();
+    let want = f32s(&q.forward(&xq).unwrap().t().unwrap());
+    let qa = nn::QuantizedAllToShardedLinear::from_quantized_linear(&q, None).unwrap();
+    let got = dist::all_gather(&qa.forward(&xq).unwrap().t().unwrap(), None).unwrap();
+    for (a, b) in f32s(&got).iter().zip(&want) {
+        assert!((a - b).abs() < 1e-4, "quantized all-to-sharded {a} vs {b}");
+    }
+    let qs = nn::QuantizedShardedToAllLinear::from_quantized_linear(&q, None).unwrap();
+    let cols = xq.split(2usize, -1).unwrap();
+    let got = f32s(&qs.forward(&cols[r]).unwrap().t().unwrap());
+    for (a, b) in got.iter().zip(&want) {
+        assert!((a - b).abs() < 1e-4, "quantized sharded-to-all {a} vs {b}");
+    }
+
     println!("rank {r} of {n}: all checks passed");
 }

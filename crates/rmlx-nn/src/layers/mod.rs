@@ -46,7 +46,10 @@ pub use quantized::{
 };
 pub use recurrent::{Gru as GRU, Lstm as LSTM, Nonlinearity, NonlinearityFn, Rnn as RNN};
 pub use sequential::Sequential;
-pub use sharded::{sum_gradients, AllToShardedLinear, ShardedToAllLinear};
+pub use sharded::{
+    sum_gradients, AllToShardedLinear, QuantizedAllToShardedLinear, QuantizedShardedToAllLinear,
+    ShardedToAllLinear,
+};
 pub use transformer::{
     Decoder, Encoder, MhaDims, MultiHeadAttention, Transformer, TransformerConfig,
     TransformerDecoder, TransformerDecoderLayer, TransformerEncoder, TransformerEncoderLayer,

@@ -13,7 +13,7 @@
 use rmlx_core::{Array, CustomFunction, Result};
 use rmlx_distributed::{all_sum, Group};
 
-use super::{uniform_init, Forward, Linear};
+use super::{uniform_init, Forward, Linear, QuantizedLinear};
 use crate::{Module, ModuleState};
 
 /// The identity whose cotangent is summed over `group` (MLX's `nn.sum_gradients`): put before a
@@ -222,5 +222,168 @@ impl ShardedToAllLinear {
 impl Forward for ShardedToAllLinear {
     fn forward(&self, x: &Array) -> Result<Array> {
         ShardedToAllLinear::forward(self, x)
+    }
+}
+
+/// [`AllToShardedLinear`] over a quantized weight (MLX's `nn.QuantizedAllToShardedLinear`):
+/// this process's output rows of a [`QuantizedLinear`]'s packed weight, scales, biases and bias.
+#[derive(Module, Clone)]
+pub struct QuantizedAllToShardedLinear {
+    /// Elements per scale and bias.
+    #[module(skip)]
+    pub group_size: usize,
+    /// Bits per element.
+    #[module(skip)]
+    pub bits: usize,
+    /// The quantization mode.
+    #[module(skip)]
+    pub mode: rmlx_core::QuantizationMode,
+    /// `[output_dims / N, input_dims * bits / 32]` `uint32`.
+    pub weight: Array,
+    /// `[output_dims / N, input_dims / group_size]`.
+    pub scales: Array,
+    /// Affine mode only.
+    pub biases: Option<Array>,
+    /// `[output_dims / N]`.
+    pub bias: Option<Array>,
+    /// Frozen names and training flag (the quantized parameters are frozen, as MLX's).
+    pub state: ModuleState,
+    /// The group the output is split over.
+    #[module(skip)]
+    pub group: Group,
+}
+
+/// [`ShardedToAllLinear`] over a quantized weight (MLX's `nn.QuantizedShardedToAllLinear`):
+/// this process's input columns of a [`QuantizedLinear`]'s packed weight, scales and biases,
+/// and the whole bias.
+#[derive(Module, Clone)]
+pub struct QuantizedShardedToAllLinear {
+    /// Elements per scale and bias.
+    #[module(skip)]
+    pub group_size: usize,
+    /// Bits per element.
+    #[module(skip)]
+    pub bits: usize,
+    /// The quantization mode.
+    #[module(skip)]
+    pub mode: rmlx_core::QuantizationMode,
+    /// `[output_dims, input_dims / N * bits / 32]` `uint32`.
+    pub weight: Array,
+    /// `[output_dims, input_dims / N / group_size]`.
+    pub scales: Array,
+    /// Affine mode only.
+    pub biases: Option<Array>,
+    /// `[output_dims]`.
+    pub bias: Option<Array>,
+    /// Frozen names and training flag (the quantized parameters are frozen, as MLX's).
+    pub state: ModuleState,
+    /// The group the input is split over.
+    #[module(skip)]
+    pub group: Group,
+}
+
+fn frozen_quantized_state() -> Result<ModuleState> {
+    let mut state = ModuleState::default();
+    for k in ["weight", "scales", "biases"] {
+        state.no_grad.insert(k.to_string());
+    }
+    Ok(state)
+}
+
+impl QuantizedAllToShardedLinear {
+    /// This process's slice of `layer` (MLX's `from_quantized_linear`).
+    pub fn from_quantized_linear(layer: &QuantizedLinear, group: Option<&Group>) -> Result<Self> {
+        let group = group_or_world(group)?;
+        let (n, r) = (group.size(), group.rank());
+        check_divisible("output", layer.weight.shape()[0], n)?;
+        let part = |a: &Array| shard(a, 0, n, r);
+        Ok(QuantizedAllToShardedLinear {
+            group_size: layer.group_size,
+            bits: layer.bits,
+            mode: layer.mode,
+            weight: part(&layer.weight)?,
+            scales: part(&layer.scales)?,
+            biases: layer.biases.as_ref().map(part).transpose()?,
+            bias: layer.bias.as_ref().map(part).transpose()?,
+            state: frozen_quantized_state()?,
+            group,
+        })
+    }
+
+    /// `quantized_matmul(x, W) + b` on this process's output slice; `x`'s gradient is summed
+    /// over the group.
+    pub fn forward(&self, x: &Array) -> Result<Array> {
+        let x = sum_gradients(x, &self.group)?;
+        let y = rmlx_core::quantized_matmul_mode(
+            &x,
+            &self.weight,
+            &self.scales,
+            self.biases.as_ref(),
+            true,
+            self.group_size,
+            self.bits,
+            self.mode,
+        )?;
+        match &self.bias {
+            Some(b) => y.add(b),
+            None => Ok(y),
+        }
+    }
+}
+
+impl Forward for QuantizedAllToShardedLinear {
+    fn forward(&self, x: &Array) -> Result<Array> {
+        QuantizedAllToShardedLinear::forward(self, x)
+    }
+}
+
+impl QuantizedShardedToAllLinear {
+    /// This process's slice of `layer` (MLX's `from_quantized_linear`); each process's input
+    /// slice must hold whole quantization groups.
+    pub fn from_quantized_linear(layer: &QuantizedLinear, group: Option<&Group>) -> Result<Self> {
+        let group = group_or_world(group)?;
+        let (n, r) = (group.size(), group.rank());
+        check_divisible(
+            "quantization groups of the input",
+            layer.scales.shape()[1],
+            n,
+        )?;
+        let part = |a: &Array| shard(a, 1, n, r);
+        Ok(QuantizedShardedToAllLinear {
+            group_size: layer.group_size,
+            bits: layer.bits,
+            mode: layer.mode,
+            weight: part(&layer.weight)?,
+            scales: part(&layer.scales)?,
+            biases: layer.biases.as_ref().map(part).transpose()?,
+            bias: layer.bias.clone(),
+            state: frozen_quantized_state()?,
+            group,
+        })
+    }
+
+    /// `all_sum(quantized_matmul(x, W)) + b`, `x` holding this process's input slice.
+    pub fn forward(&self, x: &Array) -> Result<Array> {
+        let y = rmlx_core::quantized_matmul_mode(
+            x,
+            &self.weight,
+            &self.scales,
+            self.biases.as_ref(),
+            true,
+            self.group_size,
+            self.bits,
+            self.mode,
+        )?;
+        let y = all_sum(&y, Some(&self.group))?;
+        match &self.bias {
+            Some(b) => y.add(b),
+            None => Ok(y),
+        }
+    }
+}
+
+impl Forward for QuantizedShardedToAllLinear {
+    fn forward(&self, x: &Array) -> Result<Array> {
+        QuantizedShardedToAllLinear::forward(self, x)
     }
 }
