@@ -42,6 +42,27 @@ fn shard(w: &Array, axis: isize, n: usize, rank: usize) -> Result<Array> {
     rmlx_core::contiguous(&parts[rank], false)
 }
 
+/// `y + bias`, or `y` without one.
+fn add_bias(y: Array, bias: Option<&Array>) -> Result<Array> {
+    match bias {
+        Some(b) => y.add(b),
+        None => Ok(y),
+    }
+}
+
+/// `x @ dequantize(weight).T`, the product of a quantized slice.
+fn quantized_product(
+    x: &Array,
+    weight: &Array,
+    scales: &Array,
+    biases: Option<&Array>,
+    group_size: usize,
+    bits: usize,
+    mode: rmlx_core::QuantizationMode,
+) -> Result<Array> {
+    rmlx_core::quantized_matmul_mode(x, weight, scales, biases, true, group_size, bits, mode)
+}
+
 fn check_divisible(what: &str, dims: usize, n: usize) -> Result<()> {
     if !dims.is_multiple_of(n) {
         return Err(rmlx_core::Error::Shape(format!(
@@ -122,10 +143,7 @@ impl AllToShardedLinear {
     pub fn forward(&self, x: &Array) -> Result<Array> {
         let x = sum_gradients(x, &self.group)?;
         let y = x.matmul(&self.weight.t()?)?;
-        match &self.bias {
-            Some(b) => y.add(b),
-            None => Ok(y),
-        }
+        add_bias(y, self.bias.as_ref())
     }
 
     fn repr_args(&self) -> String {
@@ -202,10 +220,7 @@ impl ShardedToAllLinear {
     /// `all_sum(x Wᵀ) + b`, `x` holding this process's slice of the input features.
     pub fn forward(&self, x: &Array) -> Result<Array> {
         let y = all_sum(&x.matmul(&self.weight.t()?)?, Some(&self.group))?;
-        match &self.bias {
-            Some(b) => y.add(b),
-            None => Ok(y),
-        }
+        add_bias(y, self.bias.as_ref())
     }
 
     fn repr_args(&self) -> String {
@@ -282,12 +297,12 @@ pub struct QuantizedShardedToAllLinear {
     pub group: Group,
 }
 
-fn frozen_quantized_state() -> Result<ModuleState> {
+fn frozen_quantized_state() -> ModuleState {
     let mut state = ModuleState::default();
     for k in ["weight", "scales", "biases"] {
         state.no_grad.insert(k.to_string());
     }
-    Ok(state)
+    state
 }
 
 impl QuantizedAllToShardedLinear {
@@ -305,7 +320,7 @@ impl QuantizedAllToShardedLinear {
             scales: part(&layer.scales)?,
             biases: layer.biases.as_ref().map(part).transpose()?,
             bias: layer.bias.as_ref().map(part).transpose()?,
-            state: frozen_quantized_state()?,
+            state: frozen_quantized_state(),
             group,
         })
     }
@@ -314,20 +329,16 @@ impl QuantizedAllToShardedLinear {
     /// over the group.
     pub fn forward(&self, x: &Array) -> Result<Array> {
         let x = sum_gradients(x, &self.group)?;
-        let y = rmlx_core::quantized_matmul_mode(
+        let y = quantized_product(
             &x,
             &self.weight,
             &self.scales,
             self.biases.as_ref(),
-            true,
             self.group_size,
             self.bits,
             self.mode,
         )?;
-        match &self.bias {
-            Some(b) => y.add(b),
-            None => Ok(y),
-        }
+        add_bias(y, self.bias.as_ref())
     }
 }
 
@@ -357,28 +368,24 @@ impl QuantizedShardedToAllLinear {
             scales: part(&layer.scales)?,
             biases: layer.biases.as_ref().map(part).transpose()?,
             bias: layer.bias.clone(),
-            state: frozen_quantized_state()?,
+            state: frozen_quantized_state(),
             group,
         })
     }
 
     /// `all_sum(quantized_matmul(x, W)) + b`, `x` holding this process's input slice.
     pub fn forward(&self, x: &Array) -> Result<Array> {
-        let y = rmlx_core::quantized_matmul_mode(
+        let y = quantized_product(
             x,
             &self.weight,
             &self.scales,
             self.biases.as_ref(),
-            true,
             self.group_size,
             self.bits,
             self.mode,
         )?;
         let y = all_sum(&y, Some(&self.group))?;
-        match &self.bias {
-            Some(b) => y.add(b),
-            None => Ok(y),
-        }
+        add_bias(y, self.bias.as_ref())
     }
 }
 
