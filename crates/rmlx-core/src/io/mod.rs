@@ -24,11 +24,13 @@
 //! # Ok::<(), rmlx_core::Error>(())
 //! ```
 
+pub mod gguf;
 pub mod npy;
 pub mod npz;
 pub mod safetensors;
 
 pub use self::safetensors::{load_safetensors, save_safetensors};
+pub use gguf::{save_gguf, GgufValue};
 pub use npy::{load, save};
 pub use npz::{load_npz, savez, savez_compressed};
 

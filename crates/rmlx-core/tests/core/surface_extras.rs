@@ -144,3 +144,112 @@ fn streams_scopes_and_memory_limits() {
     assert_eq!(rows.len(), 3);
     assert_eq!(rows[2].shape(), &[2]);
 }
+
+/// Reads back what `save_gguf` wrote with a naive GGUF v3 parser (header, metadata, tensor
+/// infos, aligned data) and checks every value.
+#[test]
+fn save_gguf_writes_gguf_v3() {
+    use mx::io::{save_gguf, GgufValue};
+    let dir = std::env::var("RMLX_GGUF_KEEP")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| std::env::temp_dir().join(format!("rmlx-gguf-{}", std::process::id())));
+    std::fs::create_dir_all(&dir).unwrap();
+    let w = Array::from_slice(&[1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]).unwrap();
+    let h = Array::from_slice(&[1.5f32, -2.0, 0.25], &[3])
+        .unwrap()
+        .astype(Dtype::F16)
+        .unwrap();
+    let i = Array::from_slice(&[7i32, -8], &[2]).unwrap();
+    let mut meta = BTreeMap::new();
+    meta.insert("general.name".to_string(), GgufValue::Str("tiny".into()));
+    meta.insert(
+        "tok.list".to_string(),
+        GgufValue::Strings(vec!["a".into(), "bc".into()]),
+    );
+    meta.insert("n".to_string(), GgufValue::Array(Array::scalar(5i32)));
+    meta.insert(
+        "v".to_string(),
+        GgufValue::Array(Array::from_slice(&[0.5f32, 1.5], &[2]).unwrap()),
+    );
+    let path = dir.join("m.gguf");
+    save_gguf(&path, [("w", &w), ("h", &h), ("i", &i)], &meta).unwrap();
+    let b = std::fs::read(&path).unwrap();
+    let mut at = 0usize;
+    let mut take = |n: usize| {
+        let s = b[at..at + n].to_vec();
+        at += n;
+        s
+    };
+    let u32_ = |v: Vec<u8>| u32::from_le_bytes(v.try_into().unwrap());
+    let u64_ = |v: Vec<u8>| u64::from_le_bytes(v.try_into().unwrap());
+    assert_eq!(take(4), b"GGUF");
+    assert_eq!(u32_(take(4)), 3);
+    assert_eq!(u64_(take(8)), 3);
+    assert_eq!(u64_(take(8)), 4);
+    let mut keys = Vec::new();
+    for _ in 0..4 {
+        let n = u64_(take(8)) as usize;
+        let key = String::from_utf8(take(n)).unwrap();
+        let t = u32_(take(4));
+        match (key.as_str(), t) {
+            ("general.name", 8) => {
+                let n = u64_(take(8)) as usize;
+                assert_eq!(take(n), b"tiny");
+            }
+            ("tok.list", 9) => {
+                assert_eq!(u32_(take(4)), 8);
+                assert_eq!(u64_(take(8)), 2);
+                for want in ["a", "bc"] {
+                    let n = u64_(take(8)) as usize;
+                    assert_eq!(take(n), want.as_bytes());
+                }
+            }
+            ("n", 5) => assert_eq!(u32_(take(4)) as i32, 5),
+            ("v", 9) => {
+                assert_eq!(u32_(take(4)), 6);
+                assert_eq!(u64_(take(8)), 2);
+                assert_eq!(
+                    take(8),
+                    [0.5f32.to_le_bytes(), 1.5f32.to_le_bytes()].concat()
+                );
+            }
+            other => panic!("unexpected metadata {other:?}"),
+        }
+        keys.push(key);
+    }
+    assert_eq!(keys, ["general.name", "n", "tok.list", "v"]);
+    // tensor infos: name, dims (fastest first), ggml type, offset
+    let mut infos = Vec::new();
+    for _ in 0..3 {
+        let n = u64_(take(8)) as usize;
+        let name = String::from_utf8(take(n)).unwrap();
+        let nd = u32_(take(4)) as usize;
+        let dims: Vec<u64> = (0..nd).map(|_| u64_(take(8))).collect();
+        let t = u32_(take(4));
+        let off = u64_(take(8)) as usize;
+        infos.push((name, dims, t, off));
+    }
+    assert_eq!(infos[0].1, vec![3, 2]);
+    assert_eq!((infos[0].2, infos[1].2, infos[2].2), (0, 1, 26));
+    let data = at.div_ceil(32) * 32;
+    let w_bytes: Vec<u8> = [1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0]
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
+    assert_eq!(&b[data + infos[0].3..data + infos[0].3 + 24], &w_bytes[..]);
+    assert_eq!(infos[1].3 % 32, 0);
+    let i_off = data + infos[2].3;
+    assert_eq!(
+        &b[i_off..i_off + 8],
+        &[7i32.to_le_bytes(), (-8i32).to_le_bytes()].concat()[..]
+    );
+    assert!(save_gguf(
+        dir.join("bad.gguf"),
+        [("u", &Array::from_slice(&[1u32], &[1]).unwrap())],
+        &meta
+    )
+    .is_err());
+    if std::env::var("RMLX_GGUF_KEEP").is_err() {
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}
