@@ -105,6 +105,8 @@ REGISTRY = {
     "hadamard": lambda x: mx.hadamard_transform(x),
     "hadamard_scale": lambda x: mx.hadamard_transform(x, scale=0.5),
     "cross_entropy": lambda x, t: mx.fast.cross_entropy(x, t),
+    "gated_delta": lambda q, k, v, g, b: tuple(mx.fast.gated_delta_update(q, k, v, g, b)),
+    "gated_delta_masked": lambda q, k, v, g, b, s, m: tuple(mx.fast.gated_delta_update(q, k, v, g, b, initial_state=s, mask=m)),
     "at_add": lambda x, i, v: x.at[i].add(v),
     "at_subtract": lambda x, i, v: x.at[i].subtract(v),
     "at_multiply": lambda x, i, v: x.at[i].multiply(v),
@@ -259,6 +261,12 @@ case("at_multiply", "at_multiply", [normal(4, 3), at_i, normal(5, 3)], grad=Fals
 case("at_divide", "at_divide", [normal(4, 3), at_i, normal(5, 3)], grad=False)
 case("at_maximum", "at_maximum", [normal(4, 3), at_i, normal(5, 3)], grad=False)
 case("at_minimum_int", "at_minimum", [mx.array([[5, 1], [2, 8], [0, 0], [9, 9]]), at_i, mx.array([[3, 4]])], grad=False)
+gd = [normal(2, 4, 1, 8), normal(2, 4, 1, 8), normal(2, 4, 2, 3),
+      mx.array(np.random.default_rng(3).uniform(0.5, 1.0, (2, 4, 2)).astype(np.float32)),
+      mx.array(np.random.default_rng(4).uniform(0.0, 1.0, (2, 4, 2)).astype(np.float32))]
+case("gated_delta", "gated_delta", gd, grad=False)
+case("gated_delta_masked", "gated_delta_masked",
+     gd + [normal(2, 2, 3, 8), mx.array([[True, False, True, True], [False, True, True, False]])], grad=False)
 
 os.makedirs(OUT, exist_ok=True)
 mx.save_safetensors(os.path.join(OUT, "everyday.safetensors"), dict(sorted(tensors.items())),

@@ -324,3 +324,113 @@ pub fn cross_entropy(logits: &Array, targets: &Array) -> Result<Array> {
         .squeeze(-1)?;
     lse.subtract(&picked)?.astype(Dtype::F32)
 }
+
+/// The gated delta rule, step by step over time (MLX's `fast.gated_delta_update`): with one
+/// state `S` (`[Dv, Dk]`) per batch and value head, at each step `t`
+/// `S = gamma_t S; S += beta_t (v_t - S k_t) k_tᵀ; o_t = S q_t`. Shapes: `q`, `k`
+/// `[B, T, Hk, Dk]`, `v` `[B, T, Hv, Dv]`, `gamma`, `beta` `[B, T, Hv]` (`Hv` a multiple of `Hk`:
+/// value head `h` reads key head `h / (Hv / Hk)`), `initial_state` `[B, Hv, Dv, Dk]` (zeros when
+/// absent), `mask` `[B, T]` (a masked step leaves the state and outputs zeros). Returns the
+/// outputs `[B, T, Hv, Dv]` and the final state. Computed in float32 (results in `q`'s dtype)
+/// from differentiable ops, so every transform goes through it.
+///
+/// ```
+/// use rmlx_core::{fast, ones, Dtype};
+/// let (q, k) = (ones(&[1, 2, 1, 2], Dtype::F32)?, ones(&[1, 2, 1, 2], Dtype::F32)?);
+/// let v = ones(&[1, 2, 1, 3], Dtype::F32)?;
+/// let (g, b) = (ones(&[1, 2, 1], Dtype::F32)?, ones(&[1, 2, 1], Dtype::F32)?);
+/// let (o, s) = fast::gated_delta_update(&q, &k, &v, &g, &b, None, None)?;
+/// assert_eq!(o.shape(), &[1, 2, 1, 3]);
+/// assert_eq!(s.shape(), &[1, 1, 3, 2]);
+/// # Ok::<(), rmlx_core::Error>(())
+/// ```
+#[allow(clippy::too_many_arguments)] // MLX's signature
+pub fn gated_delta_update(
+    q: &Array,
+    k: &Array,
+    v: &Array,
+    gamma: &Array,
+    beta: &Array,
+    initial_state: Option<&Array>,
+    mask: Option<&Array>,
+) -> Result<(Array, Array)> {
+    let bad = |what: &str| -> Result<(Array, Array)> {
+        bail!(
+            Shape,
+            "[gated_delta_update] {what}: q {:?}, k {:?}, v {:?}, gamma {:?}, beta {:?}",
+            q.shape(),
+            k.shape(),
+            v.shape(),
+            gamma.shape(),
+            beta.shape()
+        )
+    };
+    if q.ndim() != 4 || k.shape() != q.shape() || v.ndim() != 4 {
+        return bad("q and k must be [B, T, Hk, Dk] and v [B, T, Hv, Dv]");
+    }
+    let (b, t, hk, dk) = (q.shape()[0], q.shape()[1], q.shape()[2], q.shape()[3]);
+    let (hv, dv) = (v.shape()[2], v.shape()[3]);
+    if v.shape()[..2] != [b, t] || hk == 0 || hv % hk != 0 {
+        return bad("v must share B and T, and Hv must be a multiple of Hk");
+    }
+    if gamma.shape() != [b, t, hv] || beta.shape() != [b, t, hv] {
+        return bad("gamma and beta must be [B, T, Hv]");
+    }
+    let out_dtype = q.dtype();
+    let f32 = |a: &Array| a.astype(Dtype::F32);
+    let rep = hv / hk;
+    let (q, k) = if rep > 1 {
+        (f32(q)?.repeat(rep, Some(2))?, f32(k)?.repeat(rep, Some(2))?)
+    } else {
+        (f32(q)?, f32(k)?)
+    };
+    let (v, gamma, beta) = (f32(v)?, f32(gamma)?, f32(beta)?);
+    let mut s = match initial_state {
+        Some(s0) if s0.shape() == [b, hv, dv, dk] => f32(s0)?,
+        Some(s0) => bail!(
+            Shape,
+            "[gated_delta_update] initial_state must be [B, Hv, Dv, Dk] = {:?}, got {:?}",
+            [b, hv, dv, dk],
+            s0.shape()
+        ),
+        None => crate::ops::zeros(&[b, hv, dv, dk], Dtype::F32)?,
+    };
+    if let Some(m) = mask {
+        if m.shape() != [b, t] {
+            bail!(
+                Shape,
+                "[gated_delta_update] mask must be [B, T] = {:?}, got {:?}",
+                [b, t],
+                m.shape()
+            );
+        }
+    }
+    let step = |a: &Array, i: usize| a.take(&Array::scalar(i as i32), Some(1));
+    let mut outs = Vec::with_capacity(t);
+    for i in 0..t {
+        let (qt, kt, vt) = (step(&q, i)?, step(&k, i)?, step(&v, i)?);
+        let gt = step(&gamma, i)?.reshape([b, hv, 1, 1])?;
+        let bt = step(&beta, i)?.reshape([b, hv, 1, 1])?;
+        let decayed = s.multiply(&gt)?;
+        let kcol = kt.expand_dims(-1)?; // [B, Hv, Dk, 1]
+        let kv = decayed.matmul(&kcol)?; // [B, Hv, Dv, 1]
+        let delta = vt.expand_dims(-1)?.subtract(&kv)?.multiply(&bt)?;
+        let updated = decayed.add(&delta.matmul(&kt.expand_dims(-2)?)?)?;
+        let mut o = updated.matmul(&qt.expand_dims(-1)?)?.squeeze(-1)?; // [B, Hv, Dv]
+        s = match mask {
+            Some(m) => {
+                let mt = step(m, i)?.astype(Dtype::Bool)?;
+                o = mt.reshape([b, 1, 1])?.where_(&o, &Array::scalar(0.0f32))?;
+                mt.reshape([b, 1, 1, 1])?.where_(&updated, &s)?
+            }
+            None => updated,
+        };
+        outs.push(o);
+    }
+    let out = if outs.is_empty() {
+        crate::ops::zeros(&[b, 0, hv, dv], Dtype::F32)?
+    } else {
+        crate::ops::stack(&outs, 1)?
+    };
+    Ok((out.astype(out_dtype)?, s.astype(out_dtype)?))
+}
