@@ -610,19 +610,21 @@ pub fn istft(stft_matrix: &Array, opts: &StftOptions) -> Result<Array> {
     out_shape.push(full);
     let zeros = crate::ops::zeros(&out_shape, Dtype::F32)?;
     let y = crate::ops::scatter_add_axis(&zeros, &pos.broadcast_to(&flat_shape)?, &flat, -1)?;
-    // the squared window's overlap-add, computed on the host (it depends on no data)
-    let w2: Vec<f32> = window.square()?.to_vec::<f32>()?;
-    let mut env = vec![0.0f32; full];
-    for f in 0..n_frames {
-        for (k, w) in w2.iter().enumerate() {
-            env[f * hop + k] += w;
-        }
-    }
-    let inv: Vec<f32> = env
-        .iter()
-        .map(|&e| if e > 1e-11 { 1.0 / e } else { 0.0 })
-        .collect();
-    let y = y.multiply(&Array::from_slice(&inv, &[full])?)?;
+    // the squared window's overlap-add, by the same scatter (a graph op, so a traced window works)
+    let w2 = window
+        .square()?
+        .reshape([1, n_fft])?
+        .broadcast_to(&[n_frames, n_fft])?;
+    let env = crate::ops::scatter_add_axis(
+        &crate::ops::zeros(&[full], Dtype::F32)?,
+        &pos,
+        &w2.reshape([n_frames * n_fft])?,
+        0,
+    )?;
+    let nonzero = env.greater(&Array::scalar(1e-11f32))?;
+    let safe = nonzero.where_(&env, &Array::scalar(1.0f32))?;
+    let inv = nonzero.where_(&safe.reciprocal()?, &Array::scalar(0.0f32))?;
+    let y = y.multiply(&inv)?;
     let start = if opts.center { n_fft / 2 } else { 0 };
     let end = match opts.length {
         Some(l) => start + l,

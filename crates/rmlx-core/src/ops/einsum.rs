@@ -74,7 +74,7 @@ pub fn einsum(subscripts: &str, operands: &[Array]) -> Result<Array> {
     if terms.is_empty() {
         bail!(Value, "[einsum] At least one operand is required.");
     }
-    for (i, j) in path {
+    for PathStep { pair: (i, j), .. } in path {
         // j > i: remove the later one first so i stays valid
         let (b, lb) = terms.remove(j);
         let (a, la) = terms.remove(i);
@@ -136,15 +136,23 @@ fn contracted_labels(la: &[char], lb: &[char], uses: &HashMap<char, usize>) -> L
 /// list, the result appended at the end), chosen greedily: at each step the pair whose
 /// contraction costs the fewest multiply-adds (the product of the sizes of all its subscripts),
 /// the first such pair on ties.
+/// One contraction of [`greedy_path`]: the pair, how many distinct subscripts it spans, and its
+/// multiply-adds.
+struct PathStep {
+    pair: (usize, usize),
+    span: usize,
+    cost: u128,
+}
+
 fn greedy_path(
     mut terms: Vec<Labels>,
     uses: &HashMap<char, usize>,
     sizes: &HashMap<char, usize>,
-) -> Vec<(usize, usize)> {
+) -> Vec<PathStep> {
     let mut uses = uses.clone();
     let mut path = Vec::new();
     while terms.len() > 1 {
-        let mut best: Option<(u128, usize, usize)> = None;
+        let mut best: Option<(u128, usize, usize, usize)> = None;
         for i in 0..terms.len() {
             for j in i + 1..terms.len() {
                 let mut all = dedup(&terms[i]);
@@ -156,14 +164,16 @@ fn greedy_path(
                 let cost: u128 = all.iter().map(|c| sizes[c] as u128).product();
                 let better = match best {
                     None => true,
-                    Some((b, _, _)) => cost < b,
+                    Some((b, ..)) => cost < b,
                 };
                 if better {
-                    best = Some((cost, i, j));
+                    best = Some((cost, all.len(), i, j));
                 }
             }
         }
-        let Some((_, i, j)) = best else { break };
+        let Some((cost, span, i, j)) = best else {
+            break;
+        };
         let lb = terms.remove(j);
         let la = terms.remove(i);
         for c in dedup(&la).iter().chain(dedup(&lb).iter()) {
@@ -176,7 +186,11 @@ fn greedy_path(
             *uses.entry(c).or_default() += 1;
         }
         terms.push(rl);
-        path.push((i, j));
+        path.push(PathStep {
+            pair: (i, j),
+            span,
+            cost,
+        });
     }
     path
 }
@@ -216,7 +230,7 @@ pub fn einsum_path(subscripts: &str, operands: &[Array]) -> Result<(Vec<(usize, 
         .iter()
         .map(|l| dedup(l).into_iter().filter(|c| uses[c] > 1).collect())
         .collect();
-    let path = greedy_path(terms.clone(), &uses, &sizes);
+    let steps = greedy_path(terms, &uses, &sizes);
     let all: Vec<char> = {
         let mut v: Vec<char> = sizes.keys().copied().collect();
         v.sort_unstable();
@@ -224,28 +238,9 @@ pub fn einsum_path(subscripts: &str, operands: &[Array]) -> Result<(Vec<(usize, 
     };
     let naive: u128 =
         all.iter().map(|c| sizes[c] as u128).product::<u128>() * (operands.len().max(1) as u128);
-    // replay the path for the optimised count and the largest contraction
-    let (mut opt, mut scaling) = (0u128, 0usize);
-    let mut t = terms;
-    let mut u = uses.clone();
-    for &(i, j) in &path {
-        let lb = t.remove(j);
-        let la = t.remove(i);
-        let mut un = dedup(&la);
-        un.extend(dedup(&lb).into_iter().filter(|c| !la.contains(c)));
-        scaling = scaling.max(un.len());
-        opt += un.iter().map(|c| sizes[c] as u128).product::<u128>();
-        for c in dedup(&la).iter().chain(dedup(&lb).iter()) {
-            if let Some(x) = u.get_mut(c) {
-                *x -= 1;
-            }
-        }
-        let rl = contracted_labels(&la, &lb, &u);
-        for &c in dedup(&rl).iter() {
-            *u.entry(c).or_default() += 1;
-        }
-        t.push(rl);
-    }
+    let opt: u128 = steps.iter().map(|p| p.cost).sum();
+    let scaling = steps.iter().map(|p| p.span).max().unwrap_or(0);
+    let path: Vec<(usize, usize)> = steps.iter().map(|p| p.pair).collect();
     let text = format!(
         "  Complete contraction:  {subscripts}\n         Naive scaling:  {}\n     Optimized scaling:  {}\n      Naive FLOP count:  {naive}\n  Optimized FLOP count:  {}\n",
         all.len(),
