@@ -198,6 +198,72 @@ pub fn quantize_mode(
     bits: usize,
     mode: QuantizationMode,
 ) -> Result<Vec<Array>> {
+    quantize_with_global_scale(w, group_size, bits, mode, None)
+}
+
+/// NVFP4's two-level scaling: `448 * 6 / global_scale`, the factor by which a global scale
+/// (the tensor's absolute maximum, a float32 scalar) stretches the per-group e4m3 scales.
+fn scale_encode(global_scale: Option<&Array>) -> Result<Array> {
+    match global_scale {
+        Some(g) => &Array::scalar_as(448.0 * 6.0, Dtype::F32) / g,
+        None => Ok(Array::scalar_as(1.0, Dtype::F32)),
+    }
+}
+
+/// MLX's checks of a `global_scale` argument: nvfp4 only, one float32 element.
+pub(crate) fn check_global_scale(
+    op: &str,
+    mode: QuantizationMode,
+    global_scale: Option<&Array>,
+) -> Result<()> {
+    let Some(g) = global_scale else {
+        return Ok(());
+    };
+    if mode != QuantizationMode::Nvfp4 {
+        bail!(
+            Value,
+            "[{op}] Global scale is only supported for 'nvfp4' quantization mode."
+        );
+    }
+    if g.size() != 1 {
+        bail!(
+            Value,
+            "[{op}] Global scale must be a scalar but got shape {}.",
+            crate::transforms::fmt_shape(g.shape())
+        );
+    }
+    if g.dtype() != Dtype::F32 {
+        bail!(
+            Dtype,
+            "[{op}] Global scale must have dtype float32 but got {}.",
+            g.dtype()
+        );
+    }
+    Ok(())
+}
+
+/// [`quantize_mode`] with NVFP4's optional `global_scale` (MLX's `mx.quantize(w, mode="nvfp4",
+/// global_scale=...)`): a float32 scalar, conventionally the tensor's absolute maximum, so the
+/// e4m3 group scales `max|w_group| / 6 * (448 * 6 / global_scale)` use e4m3's whole range.
+/// Dequantize with the same scale ([`dequantize_with_global_scale`]).
+///
+/// ```
+/// use rmlx_core::{self as mx, Array, Dtype, QuantizationMode};
+/// let w = mx::random::normal(&[2, 32], Some(&mx::random::key(1)))?;
+/// let g = w.abs()?.max(None, false)?; // the tensor's absolute maximum
+/// let q = mx::quantize_with_global_scale(&w, 16, 4, QuantizationMode::Nvfp4, Some(&g))?;
+/// let back = mx::dequantize_with_global_scale(&q[0], &q[1], None, 16, 4, QuantizationMode::Nvfp4, Some(&g), Dtype::F32)?;
+/// assert!((&back - &w)?.abs()?.max(None, false)?.item::<f32>()? < 0.5);
+/// # Ok::<(), mx::Error>(())
+/// ```
+pub fn quantize_with_global_scale(
+    w: &Array,
+    group_size: usize,
+    bits: usize,
+    mode: QuantizationMode,
+    global_scale: Option<&Array>,
+) -> Result<Vec<Array>> {
+    check_global_scale("quantize", mode, global_scale)?;
     if mode == QuantizationMode::Affine {
         let (q, s, b) = crate::quantize(w, group_size, bits)?;
         return Ok(vec![q, s, b]);
@@ -212,9 +278,16 @@ pub fn quantize_mode(
     let wq = w.reshape([-1, group_size as isize])?;
     let mut scales = (&wq.abs()?.max(-1, true)? / &Array::scalar_as(maxval, dt))?;
     let wq = if group_size == 16 {
-        // e4m3 scales
-        scales = to_fp8(&scales)?;
-        (&wq / &from_fp8(&scales, dt)?)?
+        // e4m3 scales, stretched by the global scale's encoding factor when there is one
+        // (MLX multiplies by a float32 1.0 without one: the same values)
+        if global_scale.is_some() {
+            let enc = scale_encode(global_scale)?;
+            scales = to_fp8(&(&scales * &enc)?)?;
+            (&(&wq / &from_fp8(&scales, dt)?)? * &enc)?
+        } else {
+            scales = to_fp8(&scales)?;
+            (&wq / &from_fp8(&scales, dt)?)?
+        }
     } else {
         // e8m0 scales: the exponent rounded up (MLX 0.32.4's CPU results: `ceil`, so no value
         // of the group exceeds the element format's maximum)
@@ -253,6 +326,24 @@ pub fn dequantize_mode(
     mode: QuantizationMode,
     dtype: Dtype,
 ) -> Result<Array> {
+    dequantize_with_global_scale(w, scales, biases, group_size, bits, mode, None, dtype)
+}
+
+/// [`dequantize_mode`] with NVFP4's optional `global_scale` (MLX's `mx.dequantize(...,
+/// mode="nvfp4", global_scale=...)`). As in MLX 0.32.4, a global scale makes the result
+/// float32 whatever `dtype` asks (the float32 scale promotes it).
+#[allow(clippy::too_many_arguments)]
+pub fn dequantize_with_global_scale(
+    w: &Array,
+    scales: &Array,
+    biases: Option<&Array>,
+    group_size: usize,
+    bits: usize,
+    mode: QuantizationMode,
+    global_scale: Option<&Array>,
+    dtype: Dtype,
+) -> Result<Array> {
+    check_global_scale("dequantize", mode, global_scale)?;
     if mode == QuantizationMode::Affine {
         let Some(b) = biases else {
             bail!(
@@ -313,7 +404,13 @@ pub fn dequantize_mode(
     let values = values.reshape([-1isize, group_size as isize])?;
     let s = scales.reshape([-1isize, 1])?;
     let s = if group_size == 16 {
-        from_fp8(&s, dtype)?
+        match global_scale {
+            Some(g) => {
+                let inv = (g / &Array::scalar_as(448.0 * 6.0, dtype))?;
+                (&from_fp8(&s, dtype)? * &inv)?
+            }
+            None => from_fp8(&s, dtype)?,
+        }
     } else {
         let e = (&s.astype(dtype)? - &Array::scalar_as(127.0, dtype))?;
         crate::power(&Array::scalar_as(2.0, dtype), &e)?

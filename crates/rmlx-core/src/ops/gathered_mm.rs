@@ -45,7 +45,7 @@ fn drop_vector_axes(out: Array, a_vec: bool, b_vec: bool) -> Result<Array> {
 }
 
 /// `indices` as uint32 batch indices of `x` (`x`'s own batch order when `None`), checked.
-fn batch_indices(op: &str, indices: Option<&Array>, x: &Array) -> Result<Array> {
+pub(super) fn batch_indices(op: &str, indices: Option<&Array>, x: &Array) -> Result<Array> {
     if x.ndim() < 2 {
         bail!(
             Shape,

@@ -17,6 +17,7 @@ mod gathered_mm;
 pub mod indexing;
 pub mod joining;
 pub mod linalg;
+mod qqmm;
 pub mod quantized;
 pub mod reduction;
 pub mod shape;
@@ -34,12 +35,14 @@ pub use creation::*;
 pub use einsum::{einsum, einsum_path};
 pub use everyday::*;
 pub use fp_quantized::{
-    dequantize_mode, from_fp8, quantize_mode, quantized_matmul_mode, to_fp8, view, QuantizationMode,
+    dequantize_mode, dequantize_with_global_scale, from_fp8, quantize_mode,
+    quantize_with_global_scale, quantized_matmul_mode, to_fp8, view, QuantizationMode,
 };
 pub use gathered_mm::{block_masked_mm, gather_mm, gather_qmm, segmented_mm};
 pub use indexing::*;
 pub use joining::*;
 pub use linalg::{addmm, inner, matmul, outer, tensordot, TensordotAxes};
+pub use qqmm::{gather_qqmm, qqmm};
 pub use quantized::{dequantize, quantize, quantized_matmul};
 pub use reduction::*;
 pub use shape::*;

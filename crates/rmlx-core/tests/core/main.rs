@@ -37,6 +37,7 @@ mod oracle_fft;
 mod oracle_fp_quantized;
 mod oracle_linalg;
 mod oracle_multi_output;
+mod oracle_qqmm;
 mod oracle_quantized;
 mod oracle_vmap;
 mod primitive_surface;
