@@ -7,7 +7,9 @@
 //! `_`-prefixed members: not a parameter, but train/eval/freeze reach it), `#[module(rename =
 //! "name")]` (the member's key). Struct attributes: `#[module(crate = "rmlx::nn")]` (path of the
 //! nn crate, default `::rmlx_nn`), `#[module(name = "Class")]` (class name, default the struct
-//! name), `#[module(extra_repr = "method")]` (a `fn(&self) -> String` giving the repr arguments).
+//! name), `#[module(extra_repr = "method")]` (a `fn(&self) -> String` giving the repr arguments),
+//! `#[module(training_mode = "method")]` (a `fn(&mut self, bool)` run by `train`/`eval` after the
+//! module's flag is set: MLX's `_set_training_mode` override).
 //!
 //! The struct must hold exactly one field whose type is `ModuleState`.
 //!
@@ -34,6 +36,7 @@ struct StructOpts {
     krate: Option<syn::Path>,
     name: Option<String>,
     extra_repr: Option<syn::Ident>,
+    training_mode: Option<syn::Ident>,
 }
 
 fn field_opts(attrs: &[syn::Attribute]) -> syn::Result<FieldOpts> {
@@ -69,10 +72,13 @@ fn struct_opts(attrs: &[syn::Attribute]) -> syn::Result<StructOpts> {
             } else if meta.path.is_ident("extra_repr") {
                 let s: LitStr = meta.value()?.parse()?;
                 o.extra_repr = Some(format_ident!("{}", s.value()));
+            } else if meta.path.is_ident("training_mode") {
+                let s: LitStr = meta.value()?.parse()?;
+                o.training_mode = Some(format_ident!("{}", s.value()));
             } else {
-                return Err(
-                    meta.error("expected `crate = \"…\"`, `name = \"…\"` or `extra_repr = \"…\"`")
-                );
+                return Err(meta.error(
+                    "expected `crate = \"…\"`, `name = \"…\"`, `extra_repr = \"…\"` or `training_mode = \"…\"`",
+                ));
             }
             Ok(())
         })?;
@@ -204,6 +210,15 @@ fn expand(input: DeriveInput) -> syn::Result<TokenStream2> {
         Some(m) => quote! { fn extra_repr(&self) -> ::std::string::String { self.#m() } },
         None => quote! {},
     };
+    let training = match &so.training_mode {
+        Some(m) => quote! {
+            fn set_training_mode(&mut self, mode: bool) {
+                self.#state.training = mode;
+                self.#m(mode)
+            }
+        },
+        None => quote! {},
+    };
     let mut generics = input.generics.clone();
     if !bounds.is_empty() {
         let wc = generics.make_where_clause();
@@ -222,6 +237,7 @@ fn expand(input: DeriveInput) -> syn::Result<TokenStream2> {
             #[allow(unused_variables)]
             fn visit_mut<'a>(&'a mut self, visitor: &mut dyn #krate::VisitorMut<'a>) { #(#visits_mut)* }
             #extra
+            #training
             fn as_module(&self) -> &dyn #krate::Module { self }
             fn as_module_mut(&mut self) -> &mut dyn #krate::Module { self }
             fn as_any(&self) -> &dyn ::std::any::Any { self }

@@ -130,7 +130,7 @@ fn check_quantized_weight(
 /// let wq = mx::quantize_mode(&w, 16, 4, Nvfp4)?;
 /// let xd = mx::dequantize_mode(&xq[0], &xq[1], None, 16, 4, Nvfp4, Dtype::F32)?;
 /// let wd = mx::dequantize_mode(&wq[0], &wq[1], None, 16, 4, Nvfp4, Dtype::F32)?;
-/// let want = xd.matmul(&wd.transpose(None)?)?;
+/// let want = xd.matmul(&wd.t()?)?;
 /// assert!((&y - &want)?.abs()?.max(None, false)?.item::<f32>()? < 1e-5);
 /// # Ok::<(), mx::Error>(())
 /// ```

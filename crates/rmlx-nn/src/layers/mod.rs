@@ -16,6 +16,7 @@ mod norm;
 pub(crate) mod norms_extra;
 mod pooling;
 mod positional;
+mod qq_linear;
 pub(crate) mod quantized;
 mod recurrent;
 mod sequential;
@@ -40,9 +41,10 @@ pub use norm::{LayerNorm, RMSNorm};
 pub use norms_extra::{BatchNorm, GroupNorm, InstanceNorm};
 pub use pooling::{AvgPool1d, AvgPool2d, AvgPool3d, MaxPool1d, MaxPool2d, MaxPool3d};
 pub use positional::{ALiBi, RoPE, SinusoidalPositionalEncoding};
+pub use qq_linear::QQLinear;
 pub use quantized::{
-    quantization_defaults, quantize, quantize_mode, QuantizePredicate, QuantizedEmbedding,
-    QuantizedLinear, QUANTIZE_DEFAULT_BITS, QUANTIZE_DEFAULT_GROUP_SIZE,
+    quantization_defaults, quantize, quantize_mode, quantize_with_inputs, QuantizePredicate,
+    QuantizedEmbedding, QuantizedLinear, QUANTIZE_DEFAULT_BITS, QUANTIZE_DEFAULT_GROUP_SIZE,
 };
 pub use recurrent::{Gru as GRU, Lstm as LSTM, Nonlinearity, NonlinearityFn, Rnn as RNN};
 pub use sequential::Sequential;
@@ -86,6 +88,7 @@ pub fn forward_dyn(m: &dyn Module, x: &Array) -> Result<Array> {
         Linear,
         QuantizedLinear,
         QuantizedEmbedding,
+        QQLinear,
         Identity,
         Embedding,
         LayerNorm,

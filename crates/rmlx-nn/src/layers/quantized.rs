@@ -438,6 +438,51 @@ pub fn quantize_mode(
     mode: QuantizationMode,
     class_predicate: Option<QuantizePredicate>,
 ) -> Result<Vec<String>> {
+    quantize_model(model, group_size, bits, mode, false, class_predicate)
+}
+
+/// [`quantize_mode`] quantizing the inputs too (MLX's `nn.quantize(model, ..., mode=…,
+/// quantize_input=True)`): every selected [`Linear`] becomes a [`QQLinear`](super::QQLinear)
+/// (weights and activations quantized, [`rmlx_core::qqmm`]). As in MLX, only the `nvfp4` and
+/// `mxfp8` modes are accepted, and a selected `Embedding` (or a `Linear` with a bias) is an
+/// error: select the bias-free linear layers with the class predicate.
+///
+/// ```
+/// use rmlx_core::QuantizationMode;
+/// use rmlx_nn::{quantize_with_inputs, Linear, Module, ModuleExt, Sequential};
+/// let mut model = Sequential::new(vec![
+///     Box::new(Linear::new(32, 32, false)?) as Box<dyn Module>,
+///     Box::new(Linear::new(32, 16, false)?),
+/// ]);
+/// let done = quantize_with_inputs(&mut model, None, None, QuantizationMode::Nvfp4, None)?;
+/// assert_eq!(done, ["layers.0", "layers.1"]);
+/// assert!(model.repr().contains("QQLinear(input_dims=32, output_dims=16"));
+/// # Ok::<(), rmlx_core::Error>(())
+/// ```
+pub fn quantize_with_inputs(
+    model: &mut dyn Module,
+    group_size: Option<usize>,
+    bits: Option<usize>,
+    mode: QuantizationMode,
+    class_predicate: Option<QuantizePredicate>,
+) -> Result<Vec<String>> {
+    if !matches!(mode, QuantizationMode::Nvfp4 | QuantizationMode::Mxfp8) {
+        return Err(Error::Value(format!(
+            "Quantized activations are only supported for 'nvfp4' and 'mxfp8' modes, got {}.",
+            mode.name()
+        )));
+    }
+    quantize_model(model, group_size, bits, mode, true, class_predicate)
+}
+
+fn quantize_model(
+    model: &mut dyn Module,
+    group_size: Option<usize>,
+    bits: Option<usize>,
+    mode: QuantizationMode,
+    quantize_input: bool,
+    class_predicate: Option<QuantizePredicate>,
+) -> Result<Vec<String>> {
     let (group_size, bits) = quantization_defaults(mode, group_size, bits);
     use crate::module::members::{members_mut, MemberNodeMut};
     use crate::module::ModuleMut;
@@ -499,17 +544,33 @@ pub fn quantize_mode(
     }
 
     // pass 1: every selected layer must sit in a replaceable slot
+    // (and, quantizing inputs, be a Linear without a bias), so nothing changes on an error
     let mut typed = Vec::new();
+    let mut unsupported = Vec::new();
     walk(model, "", &mut |path, slot| {
+        let is_typed = matches!(slot, ModuleMut::Typed(_));
         let m = slot.get();
         if quantizable(m) && pred(path, m) {
-            if matches!(slot, ModuleMut::Typed(_)) {
+            if is_typed {
                 typed.push(path.to_string());
+            }
+            let bias_free_linear = m
+                .as_any()
+                .downcast_ref::<Linear>()
+                .is_some_and(|l| l.bias.is_none());
+            if quantize_input && !bias_free_linear {
+                unsupported.push(format!("{path} ({})", m.class_name()));
             }
             return Ok(true);
         }
         Ok(false)
     })?;
+    if !unsupported.is_empty() {
+        return Err(Error::Value(format!(
+            "[quantize] quantized input is supported only for Linear layers without a bias, not: {}; exclude them with the class predicate",
+            unsupported.join(", ")
+        )));
+    }
     if !typed.is_empty() {
         return Err(Error::Value(format!(
             "[quantize] these layers are typed fields and cannot become quantized layers: {}; hold them as Box<dyn Module> or exclude them with the class predicate",
@@ -524,23 +585,31 @@ pub fn quantize_mode(
             return Ok(false);
         }
         let any = m.as_any();
-        let new: Box<dyn Module> = if let Some(l) = any.downcast_ref::<Linear>() {
-            Box::new(QuantizedLinear::from_linear_mode(
-                l,
-                Some(group_size),
-                Some(bits),
-                mode,
-            )?)
-        } else if let Some(e) = any.downcast_ref::<Embedding>() {
-            Box::new(QuantizedEmbedding::from_embedding_mode(
-                e,
-                Some(group_size),
-                Some(bits),
-                mode,
-            )?)
-        } else {
-            return Ok(false);
-        };
+        let new: Box<dyn Module> =
+            if let (Some(l), true) = (any.downcast_ref::<Linear>(), quantize_input) {
+                Box::new(super::QQLinear::from_linear(
+                    l,
+                    Some(group_size),
+                    Some(bits),
+                    mode,
+                )?)
+            } else if let Some(l) = any.downcast_ref::<Linear>() {
+                Box::new(QuantizedLinear::from_linear_mode(
+                    l,
+                    Some(group_size),
+                    Some(bits),
+                    mode,
+                )?)
+            } else if let Some(e) = any.downcast_ref::<Embedding>() {
+                Box::new(QuantizedEmbedding::from_embedding_mode(
+                    e,
+                    Some(group_size),
+                    Some(bits),
+                    mode,
+                )?)
+            } else {
+                return Ok(false);
+            };
         slot.replace(new).map_err(Error::Value)?;
         done.push(path.to_string());
         Ok(true)

@@ -152,7 +152,7 @@ pub trait ModuleExt: Module {
     /// Sets training mode on this module and every descendant (MLX `train(mode)`).
     fn train(&mut self, mode: bool) -> &mut Self {
         let _ = members::apply_to_modules_mut(self.as_module_mut(), &mut |_, m| {
-            m.state_mut().training = mode;
+            m.set_training_mode(mode);
             Ok(())
         });
         self

@@ -168,6 +168,13 @@ pub trait Module: Any {
     fn visit<'a>(&'a self, visitor: &mut dyn Visitor<'a>);
     /// Reports every member mutably, in key order.
     fn visit_mut<'a>(&'a mut self, visitor: &mut dyn VisitorMut<'a>);
+    /// Sets this module's training flag (MLX `_set_training_mode`); `train`/`eval` call it on
+    /// every module of the tree. A layer whose members change with the mode (`QQLinear`
+    /// quantizes its weight for evaluation) overrides it with `#[module(training_mode =
+    /// "method")]`.
+    fn set_training_mode(&mut self, mode: bool) {
+        self.state_mut().training = mode;
+    }
     /// The text inside the parentheses of this module's repr (MLX `_extra_repr`).
     fn extra_repr(&self) -> String {
         String::new()

@@ -15,6 +15,7 @@ mod module_tree;
 mod norms_positional;
 mod oracle_module_semantics;
 mod per_example;
+mod qq_linear;
 mod quantized_layers;
 mod quantized_modes;
 mod recurrent;
