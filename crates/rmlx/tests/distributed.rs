@@ -5,7 +5,7 @@
 
 use rmlx::core::{self as mx, Array, Dtype};
 use rmlx::distributed as dist;
-use rmlx::nn::{self, Keys, Linear, ModuleExt};
+use rmlx::nn::{self, Forward, Keys, Linear, ModuleExt};
 use std::process::Command;
 
 #[test]
@@ -305,6 +305,71 @@ fn worker() {
     for (a, b) in got.iter().zip(&want) {
         assert!((a - b).abs() < 1e-4, "quantized sharded-to-all {a} vs {b}");
     }
+
+    // fully_shard: each rank holds half of every parameter; the output and the shards' gradients
+    // equal the whole model's (the mean over the ranks' batches)
+    mx::random::seed(11);
+    let base = Linear::new(4, 6, true).unwrap();
+    let (fx, fy) = (
+        mx::random::normal(&[8, 4], None).unwrap(),
+        mx::random::normal(&[8, 6], None).unwrap(),
+    );
+    let mut whole = base.clone();
+    let (_, full) = nn::value_and_grad(&mut whole, |m: &Linear| loss(m, &fx, &fy)).unwrap();
+    let mine = mx::arange((4 * r) as f64, (4 * r + 4) as f64, 1.0, Dtype::I32).unwrap();
+    let (lx, ly) = (
+        fx.take(&mine, Some(0)).unwrap(),
+        fy.take(&mine, Some(0)).unwrap(),
+    );
+    let mut fsdp = nn::fully_shard(base.clone(), None, None).unwrap();
+    assert_eq!(fsdp.num_sharded_params(), 2);
+    assert_eq!(fsdp.module.weight.shape(), &[3, 4]);
+    assert_eq!(
+        fsdp.to_string().lines().next().unwrap(),
+        "FullyShardedModule(num_sharded_params=2"
+    );
+    let want = f32s(&base.forward(&lx).unwrap());
+    for (a, b) in f32s(&fsdp.forward(&lx).unwrap()).iter().zip(&want) {
+        assert!((a - b).abs() < 1e-5, "fully sharded output {a} vs {b}");
+    }
+    let floss = |m: &nn::FullyShardedModule<Linear>| -> mx::Result<Vec<Array>> {
+        Ok(vec![nn::losses::mse_loss(
+            &m.forward(&lx)?,
+            &ly,
+            nn::losses::Reduction::Mean,
+        )?])
+    };
+    let (_, grads) = nn::value_and_grad(&mut fsdp, floss).unwrap();
+    let grads = grads.flatten();
+    assert_eq!(grads.len(), 2);
+    for (k, g) in grads {
+        let name = k.strip_prefix("module.").unwrap();
+        let whole_grad = full
+            .flatten()
+            .into_iter()
+            .find(|(p, _)| p == name)
+            .unwrap()
+            .1;
+        let mine = whole_grad.split(2usize, 0).unwrap().swap_remove(r);
+        assert_eq!(g.shape(), mine.shape(), "{k}");
+        for (a, b) in f32s(g).iter().zip(f32s(&mine)) {
+            assert!((a - b).abs() < 1e-5, "{k}: sharded gradient {a} vs {b}");
+        }
+    }
+    let half = nn::fully_shard(base.clone(), None, Some(Dtype::Bf16)).unwrap();
+    assert_eq!(half.gathered().unwrap().weight.dtype(), Dtype::Bf16);
+    let y = half.forward(&lx).unwrap();
+    for (a, b) in f32s(&y).iter().zip(&want) {
+        assert!((a - b).abs() < 5e-2, "bfloat16 compute {a} vs {b}");
+    }
+    let e = match nn::fully_shard(Linear::new(4, 3, true).unwrap(), None, None) {
+        Ok(_) => panic!("a 3-row weight cannot be halved"),
+        Err(e) => e,
+    };
+    assert!(
+        e.to_string().contains("axis 0 must be divisible by 2"),
+        "{e}"
+    );
 
     println!("rank {r} of {n}: all checks passed");
 }
