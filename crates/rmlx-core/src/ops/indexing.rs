@@ -260,7 +260,9 @@ impl Array {
 
 /// `x.at[indices]` (MLX's `ArrayAt`): updates of the rows of `x` that `indices` picks along the
 /// first axis, where repeated indices all apply (unlike a put, which keeps one). Made by
-/// [`Array::at`]; `values` broadcast to `indices.shape + x.shape[1..]`.
+/// [`Array::at`]; `values` broadcast to `indices.shape + x.shape[1..]`. For a general index
+/// (slices, several arrays, new axes) see [`Array::at_index`]: `values` then broadcast to the
+/// shape of `x[index]`.
 ///
 /// ```
 /// use rmlx_core::{self as mx, Array};
@@ -274,8 +276,11 @@ impl Array {
 /// ```
 #[derive(Debug, Clone)]
 pub struct ArrayAt {
+    /// The array updated along axis 0 (`x`, or `x` flattened for a general index).
     array: Array,
     indices: Array,
+    /// `x`'s shape when `array` is `x` flattened: the result is reshaped back.
+    shape: Option<Vec<usize>>,
 }
 
 impl Array {
@@ -284,37 +289,80 @@ impl Array {
         ArrayAt {
             array: self.clone(),
             indices: indices.clone(),
+            shape: None,
         }
     }
 }
 
 impl ArrayAt {
+    /// Updates of `x` at the flat (row-major) positions `ids`.
+    pub(crate) fn flat(x: &Array, ids: Array) -> ArrayAt {
+        ArrayAt {
+            array: x.clone(),
+            indices: ids,
+            shape: Some(x.shape().to_vec()),
+        }
+    }
+
+    /// The updated array and index along axis 0, and a function giving the result `x`'s shape.
+    fn target(&self) -> Result<(Array, Array)> {
+        match &self.shape {
+            Some(_) => Ok((self.array.reshape([-1])?, self.indices.clone())),
+            None => Ok((self.array.clone(), self.indices.clone())),
+        }
+    }
+
+    fn finish(&self, out: Array) -> Result<Array> {
+        match &self.shape {
+            Some(s) => out.reshape(s.as_slice()),
+            None => Ok(out),
+        }
+    }
+
     fn reduce(
         &self,
         op: crate::primitives::indexing::ScatterReduceOp,
         values: &Array,
     ) -> Result<Array> {
-        let a = &self.array;
+        let (a, indices) = self.target()?;
         if a.ndim() == 0 {
             bail!(Shape, "[at] Cannot index a 0-dimensional array.");
         }
-        check_indices("at", &self.indices)?;
-        let walk = walk_shape("at", IndexKind::Take, 0, a.shape(), self.indices.shape())?;
+        check_indices("at", &indices)?;
+        let walk = walk_shape("at", IndexKind::Take, 0, a.shape(), indices.shape())?;
         let upd = values.astype(a.dtype())?.broadcast_to(&walk)?;
-        Ok(Array::from_primitive(
+        let out = Array::from_primitive(
             a.shape().to_vec(),
             a.dtype(),
             Arc::new(crate::primitives::indexing::ScatterReduce { op, axis: 0 }),
-            vec![a.clone(), self.indices.clone(), upd],
-        ))
+            vec![a.clone(), indices, upd],
+        );
+        self.finish(out)
     }
 
     /// `x[indices] += values`, every repeat adding (differentiable).
     pub fn add(&self, values: &Array) -> Result<Array> {
-        if self.array.ndim() == 0 {
+        let (a, indices) = self.target()?;
+        if a.ndim() == 0 {
             bail!(Shape, "[at] Cannot index a 0-dimensional array.");
         }
-        scatter_raw(&self.array, &self.indices, values, IndexKind::Take, 0, true)
+        self.finish(scatter_raw(&a, &indices, values, IndexKind::Take, 0, true)?)
+    }
+
+    /// `x[indices] = values` (one of the repeats wins); [`Array::index_put`] for a general index.
+    pub fn set(&self, values: &Array) -> Result<Array> {
+        let (a, indices) = self.target()?;
+        if a.ndim() == 0 {
+            bail!(Shape, "[at] Cannot index a 0-dimensional array.");
+        }
+        self.finish(scatter_raw(
+            &a,
+            &indices,
+            values,
+            IndexKind::Take,
+            0,
+            false,
+        )?)
     }
 
     /// `x[indices] -= values`, every repeat subtracting.
@@ -337,6 +385,7 @@ impl ArrayAt {
         let at = ArrayAt {
             array: self.array.astype(d)?,
             indices: self.indices.clone(),
+            shape: self.shape.clone(),
         };
         at.multiply(&values.astype(d)?.reciprocal()?)
     }

@@ -14,6 +14,7 @@ mod factor;
 pub mod fast;
 pub mod fp_quantized;
 mod gathered_mm;
+pub mod index;
 pub mod indexing;
 pub mod joining;
 pub mod linalg;
@@ -39,6 +40,7 @@ pub use fp_quantized::{
     quantize_with_global_scale, quantized_matmul_mode, to_fp8, view, QuantizationMode,
 };
 pub use gathered_mm::{block_masked_mm, gather_mm, gather_qmm, segmented_mm};
+pub use index::Index;
 pub use indexing::*;
 pub use joining::*;
 pub use linalg::{addmm, inner, matmul, outer, tensordot, TensordotAxes};

@@ -35,6 +35,7 @@ mod oracle_core_ops;
 mod oracle_everyday;
 mod oracle_fft;
 mod oracle_fp_quantized;
+mod oracle_indexing;
 mod oracle_linalg;
 mod oracle_multi_output;
 mod oracle_qqmm;
