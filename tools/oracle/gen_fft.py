@@ -117,6 +117,21 @@ REGISTRY = {
     # linalg's complex-valued factorisation (compared up to order and phase, see the test)
     "eig": lambda a: mx.linalg.eig(a, stream=mx.cpu),
     "eigvals": lambda a: mx.linalg.eigvals(a, stream=mx.cpu),
+    # complex products, orderings and scans (appended in session 10)
+    "matmul": lambda a, b: a @ b,
+    "rmatmul": lambda b, a: a @ b,
+    "addmm": lambda c, a, b: mx.addmm(c, a, b, alpha=0.5, beta=2.0),
+    "einsum_ij_jk": lambda a, b: mx.einsum("ij,jk->ik", a, b),
+    "sort": lambda a: mx.sort(a, axis=-1),
+    "argsort": lambda a: mx.argsort(a, axis=0),
+    "max0": lambda a: mx.max(a, axis=0),
+    "min_all": lambda a: mx.min(a),
+    "argmax1": lambda a: mx.argmax(a, axis=1),
+    "argmin0": lambda a: mx.argmin(a, axis=0),
+    "cumsum1": lambda a: mx.cumsum(a, axis=1),
+    "cumprod0_rev": lambda a: mx.cumprod(a, axis=0, reverse=True),
+    "cummax1": lambda a: mx.cummax(a, axis=1),
+    "topk2": lambda a: mx.topk(a, 2, axis=-1),
 }
 
 
@@ -273,6 +288,24 @@ case("eigvals_symmetric", "eigvals", [mx.array([[2.0, 1.0], [1.0, 2.0]])])
 error("eigvals_int", "eigvals", [mx.array([[1, 2], [3, 4]])])
 error("eigvals_not_square", "eigvals", [normal(2, 3)])
 error("eig_1d", "eig", [normal(3)])
+
+# complex products, orderings and scans (appended in session 10)
+case("c_matmul", "matmul", [cnormal(3, 4), cnormal(4, 2)], grad=True)
+case("c_matmul_grad_b", "rmatmul", [cnormal(4, 2), cnormal(3, 4)], grad=True)
+case("c_matmul_batched_mixed", "matmul", [cnormal(2, 3, 4), normal(4, 5)])
+case("c_addmm", "addmm", [cnormal(3, 2), cnormal(3, 4), cnormal(4, 2)])
+case("c_einsum", "einsum_ij_jk", [cnormal(3, 4), cnormal(4, 2)])
+case("c_sort", "sort", [cnormal(3, 6)])
+case("c_sort_ties_in_real", "sort", [mx.array(np.array([[2 + 1j, 2 - 1j, -1 + 5j, 2 + 0j]], np.complex64))])
+case("c_argsort", "argsort", [cnormal(5, 3)])
+case("c_max", "max0", [cnormal(4, 3)])
+case("c_min", "min_all", [cnormal(4, 3)])
+case("c_argmax", "argmax1", [cnormal(3, 5)])
+case("c_argmin", "argmin0", [cnormal(4, 3)])
+case("c_cumsum", "cumsum1", [cnormal(2, 5)], grad=True)
+case("c_cumprod", "cumprod0_rev", [cnormal(4, 2)])
+case("c_cummax", "cummax1", [cnormal(2, 6)])
+case("c_topk", "topk2", [cnormal(3, 5)])
 
 os.makedirs(OUT, exist_ok=True)
 mx.savez(os.path.join(OUT, "fft.npz"), **dict(sorted(tensors.items())))

@@ -12,13 +12,13 @@ use super::{broadcast_shapes, normalize_axes};
 use crate::primitives::matmul::{AddMM, Matmul};
 use crate::{bail, Array, Dtype, Result};
 
-/// The common float dtype of matrix-product operands (MLX multiplies floats only).
+/// The common inexact dtype of matrix-product operands (MLX multiplies floats and complex64).
 fn float_dtype(op: &str, dtypes: &[Dtype]) -> Result<Dtype> {
     let mut d = dtypes[0];
     for &x in &dtypes[1..] {
         d = Dtype::promote(d, x);
     }
-    if !d.is_float() {
+    if !d.is_inexact() {
         let names: Vec<&str> = dtypes.iter().map(|d| d.name()).collect();
         bail!(
             Dtype,

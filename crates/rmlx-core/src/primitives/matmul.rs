@@ -31,7 +31,17 @@ fn is_swapped_view(x: &Array) -> bool {
 /// computed as `(b @ gᵀ)ᵀ` instead (the same numbers), so the transpose's own vjp hands `x` a
 /// row-contiguous gradient rather than a transposed view that every later op (optimizer
 /// updates, gradient sums) would have to walk column by column.
+/// MLX's complex convention: a product's cotangent meets the conjugated other factor.
+fn conj_if_complex(x: &Array) -> Result<Array> {
+    if x.dtype().is_complex() {
+        crate::conjugate(x)
+    } else {
+        Ok(x.clone())
+    }
+}
+
 fn grad_a(a: &Array, b: &Array, g: &Array) -> Result<Array> {
+    let b = &conj_if_complex(b)?;
     if is_swapped_view(a) {
         swap_last(&matmul(b, &swap_last(g)?)?)
     } else {
@@ -42,6 +52,7 @@ fn grad_a(a: &Array, b: &Array, g: &Array) -> Result<Array> {
 /// The cotangent of `b` in `a @ b`: `aᵀ @ g`, or `(gᵀ @ a)ᵀ` when `b` is a swapped view (a
 /// `Linear` weight enters its product as `w.t()`; see [`grad_a`]).
 fn grad_b(a: &Array, b: &Array, g: &Array) -> Result<Array> {
+    let a = &conj_if_complex(a)?;
     if is_swapped_view(b) {
         swap_last(&matmul(&swap_last(g)?, a)?)
     } else {

@@ -6,6 +6,7 @@ use crate::ops::zeros_like;
 use half::{bf16, f16};
 
 use super::{batching, Primitive, Vmapped};
+use crate::backend::cpu::complex_order::Lex;
 use crate::backend::cpu::convert::{cast, widen_half};
 use crate::backend::cpu::elementwise::map_binary;
 use crate::backend::cpu::order::Ordered;
@@ -238,7 +239,7 @@ impl Primitive for Reduce {
                 let is_max = self.op == ReduceOp::Max;
                 dispatch_all!(x.dtype(), T => max_min::<T>(x, axes, shape, is_max),
                     half => cast(max_min::<f32>(&widen_half(x), axes, shape, is_max), x.dtype()),
-                    complex => bail!(Dtype, "[{}] Not supported for complex64.", self.name()))
+                    complex => max_min::<Lex>(x, axes, shape, is_max))
             }
             ReduceOp::And | ReduceOp::Or => {
                 let and = self.op == ReduceOp::And;
@@ -409,7 +410,7 @@ impl Primitive for ArgReduce {
         let x = &inputs[0];
         let idx = dispatch_all!(x.dtype(), T => arg_reduce::<T>(x, self.axis, self.is_max),
             half => arg_reduce::<f32>(&widen_half(x), self.axis, self.is_max),
-            complex => bail!(Dtype, "[{}] Not supported for complex64.", self.name()));
+            complex => arg_reduce::<Lex>(x, self.axis, self.is_max));
         Ok(write::<u32, u32>(idx, shape, Dtype::U32, |v| v))
     }
 

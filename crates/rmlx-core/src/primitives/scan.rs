@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use super::{batching, Primitive, Vmapped};
+use crate::backend::cpu::complex_order::Lex;
 pub use crate::backend::cpu::scan::ScanKind;
 use crate::backend::cpu::scan::{cum_extreme_grad, cumprod_grad, scan};
 use crate::buffer::Data;
@@ -39,7 +40,7 @@ impl Primitive for Scan {
         let (axis, kind, rev, inc) = (self.axis, self.kind, self.reverse, self.inclusive);
         Ok(
             dispatch_all!(x.dtype(), T => scan::<T>(x, axis, kind, rev, inc),
-            complex => bail!(Dtype, "[{}] Not supported for complex64.", self.name())),
+            complex => scan::<Lex>(x, axis, kind, rev, inc)),
         )
     }
 
@@ -225,7 +226,7 @@ impl Primitive for ScanGrad {
             ScanKind::Max | ScanKind::Min => {
                 let is_max = s.kind == ScanKind::Max;
                 dispatch_all!(x.dtype(), T => cum_extreme_grad::<T>(x, cot, s.axis, s.reverse, s.inclusive, is_max),
-                    complex => bail!(Dtype, "[ScanGrad] Not supported for complex64."))
+                    complex => cum_extreme_grad::<Lex>(x, cot, s.axis, s.reverse, s.inclusive, is_max))
             }
             ScanKind::Sum | ScanKind::LogAddExp => {
                 bail!(Value, "ScanGrad: {} needs no gradient kernel", s.name())

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use super::{batching, Primitive, Vmapped};
+use crate::backend::cpu::complex_order::Lex;
 use crate::backend::cpu::convert::{cast, widen_half};
 use crate::backend::cpu::sort;
 use crate::buffer::Data;
@@ -57,7 +58,7 @@ impl Primitive for Sort {
         let x = first(inputs);
         Ok(dispatch_all!(x.dtype(), T => sort::sort::<T>(x, self.axis),
             half => cast(sort::sort::<f32>(widen_half(&x), self.axis), x.dtype()),
-            complex => bail!(Dtype, "[sort] Not supported for complex64.")))
+            complex => sort::sort::<Lex>(x, self.axis)))
     }
 
     /// The cotangent goes back to where each sorted element came from.
@@ -144,7 +145,7 @@ index_primitive!(
     "ArgSort",
     |s, x| dispatch_all!(x.dtype(), T => sort::argsort::<T>(x, s.axis),
         half => sort::argsort::<f32>(widen_half(&x), s.axis),
-        complex => bail!(Dtype, "[argsort] Not supported for complex64.")),
+        complex => sort::argsort::<Lex>(x, s.axis)),
     |_s, shape| shape.to_vec()
 );
 index_primitive!(
@@ -152,7 +153,7 @@ index_primitive!(
     "ArgPartition",
     |s, x| dispatch_all!(x.dtype(), T => sort::argpartition::<T>(x, s.kth, s.axis),
         half => sort::argpartition::<f32>(widen_half(&x), s.kth, s.axis),
-        complex => bail!(Dtype, "[argpartition] Not supported for complex64.")),
+        complex => sort::argpartition::<Lex>(x, s.kth, s.axis)),
     |_s, shape| shape.to_vec()
 );
 index_primitive!(
@@ -160,7 +161,7 @@ index_primitive!(
     "ArgTopK",
     |s, x| dispatch_all!(x.dtype(), T => sort::argtopk::<T>(x, s.k, s.axis),
         half => sort::argtopk::<f32>(widen_half(&x), s.k, s.axis),
-        complex => bail!(Dtype, "[topk] Not supported for complex64.")),
+        complex => sort::argtopk::<Lex>(x, s.k, s.axis)),
     |s, shape| {
         let mut out = shape.to_vec();
         if let Some(d) = out.get_mut(s.axis) {
@@ -264,7 +265,7 @@ impl Primitive for ScatterAddAxis {
     fn eval_cpu(&self, inputs: Vec<Data>, _: &[usize], _: Dtype) -> Result<Data> {
         let (u, idx) = two(inputs, "ScatterAddAxis")?;
         dispatch_all!(u.dtype(), T => sort::scatter_add_axis::<T>(u, idx, self.axis, self.n),
-            complex => bail!(Dtype, "[ScatterAddAxis] Not supported for complex64."))
+            complex => sort::scatter_add_axis::<Lex>(u, idx, self.axis, self.n))
     }
 
     fn vjp(

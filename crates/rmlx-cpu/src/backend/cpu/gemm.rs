@@ -37,6 +37,11 @@ impl GemmElem for f64 {
         v
     }
 }
+impl GemmElem for crate::dtype::Complex32 {
+    fn from_f64(v: f64) -> Self {
+        crate::dtype::Complex32::new(v as f32, 0.0)
+    }
+}
 impl GemmElem for f16 {
     fn from_f64(v: f64) -> Self {
         f16::from_f64(v)
@@ -477,6 +482,7 @@ pub fn matmul(
         Dtype::F32 => batched::<f32>(a, b, c, alpha, beta, out_shape, dtype),
         Dtype::F64 => batched::<f64>(a, b, c, alpha, beta, out_shape, dtype),
         Dtype::F16 => batched::<f16>(a, b, c, alpha, beta, out_shape, dtype),
+        Dtype::C64 => batched::<crate::dtype::Complex32>(a, b, c, alpha, beta, out_shape, dtype),
         Dtype::Bf16 => {
             let (a32, b32) = (to_f32(a), to_f32(b));
             let c32 = c.map(to_f32);

@@ -3,6 +3,7 @@
 pub mod attention;
 pub mod binary;
 pub mod complex;
+pub mod complex_order;
 pub mod convert;
 pub mod copy;
 pub mod elementwise;
