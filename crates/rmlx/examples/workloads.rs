@@ -285,7 +285,7 @@ fn quant_rss() -> mx::Result<Value> {
 
 fn usage() -> ! {
     eprintln!(
-        "usage: workloads <w1|w2|w3|w4|w5|pegrad|quant|quant_rss|fft> [--variant full|bias|both]"
+        "usage: workloads <w1|w2|w3|w4|w5|pegrad|quant|quant_rss|fft|einsum> [--variant full|bias|both]"
     );
     std::process::exit(2)
 }
@@ -312,6 +312,7 @@ fn main() {
         "quant" => quant(),
         "quant_rss" => quant_rss(),
         "fft" => fft(),
+        "einsum" => einsum_vs_matmul(),
         _ => usage(),
     };
     if profiling {
@@ -569,6 +570,66 @@ fn fft() -> mx::Result<Value> {
         "r2c_ms": stats(&r2c),
         "c2c_2d_ms": stats(&c2c_2d),
     }))
+}
+
+/// `einsum` against the `matmul` call it lowers to (issue 18: within 5 %), interleaved call by
+/// call: a square product, a batched product, and a product with a transposed operand.
+fn einsum_vs_matmul() -> mx::Result<Value> {
+    let key = mx::random::key;
+    let a = mx::random::normal(&[1024, 1024], Some(&key(1)))?;
+    let b = mx::random::normal(&[1024, 1024], Some(&key(2)))?;
+    let ba = mx::random::normal(&[32, 128, 64], Some(&key(3)))?;
+    let bb = mx::random::normal(&[32, 64, 128], Some(&key(4)))?;
+    mx::eval(&[&a, &b, &ba, &bb])?;
+    type Pair<'a> = (
+        &'a str,
+        Box<dyn Fn() -> mx::Result<Array> + 'a>,
+        Box<dyn Fn() -> mx::Result<Array> + 'a>,
+    );
+    let pairs: Vec<Pair> = vec![
+        (
+            "ij,jk->ik 1024",
+            Box::new(|| mx::einsum("ij,jk->ik", &[a.clone(), b.clone()])),
+            Box::new(|| a.matmul(&b)),
+        ),
+        (
+            "bij,bjk->bik 32x128x64x128",
+            Box::new(|| mx::einsum("bij,bjk->bik", &[ba.clone(), bb.clone()])),
+            Box::new(|| ba.matmul(&bb)),
+        ),
+        (
+            "ik,jk->ij 1024",
+            Box::new(|| mx::einsum("ik,jk->ij", &[a.clone(), b.clone()])),
+            Box::new(|| a.matmul(&b.t()?)),
+        ),
+    ];
+    let (warmup, samples, _) = counts(3, 30, 1);
+    let mut out = serde_json::Map::new();
+    for (name, e, m) in &pairs {
+        let (mut te, mut tm) = (Vec::new(), Vec::new());
+        for i in 0..warmup + samples {
+            let t = Instant::now();
+            e()?.eval()?;
+            let de = t.elapsed().as_secs_f64() * 1e3;
+            let t = Instant::now();
+            m()?.eval()?;
+            let dm = t.elapsed().as_secs_f64() * 1e3;
+            if i >= warmup {
+                te.push(de);
+                tm.push(dm);
+            }
+        }
+        let med = |v: &[f64]| {
+            let mut v = v.to_vec();
+            v.sort_by(|x, y| x.total_cmp(y));
+            v[v.len() / 2]
+        };
+        out.insert(
+            name.to_string(),
+            json!({"einsum_ms": stats(&te), "matmul_ms": stats(&tm), "einsum_over_matmul": med(&te) / med(&tm)}),
+        );
+    }
+    Ok(Value::Object(out))
 }
 
 fn w5() -> mx::Result<Value> {
