@@ -221,7 +221,15 @@ def main():
         open(os.path.join(ROOT, "COVERAGE.md"), "w").write("\n".join(lines))
         readme = os.path.join(ROOT, "README.md")
         text = open(readme, encoding="utf-8").read()
-        block = "<!-- coverage:begin -->\n" + share + ".\n\n" + "\n".join(table) + "\n<!-- coverage:end -->"
+        # the names that are not present, grouped by their reason
+        reasons = {}
+        for c, n, st, f, note in rows:
+            if st != "present":
+                reasons.setdefault(note or "no reason recorded", []).append(f"`{n}`")
+        absent = ["", "Not present, and why:", ""]
+        absent += [f"- {r}: {', '.join(ns)}" for r, ns in sorted(reasons.items(), key=lambda kv: kv[0])]
+        block = ("<!-- coverage:begin -->\n" + share + ".\n\n" + "\n".join(table) + "\n"
+                 + "\n".join(absent) + "\n<!-- coverage:end -->")
         text, k = re.subn(r"<!-- coverage:begin -->.*?<!-- coverage:end -->", block, text, flags=re.S)
         if k == 1:
             open(readme, "w", encoding="utf-8").write(text)

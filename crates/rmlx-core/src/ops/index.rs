@@ -373,7 +373,7 @@ fn flat_positions(a: &Array, index: &[Index]) -> Result<Array> {
 }
 
 impl Array {
-    /// `self[index]` (MLX's `x[...]`); see [`index`](self::index) and [`idx!`](crate::idx).
+    /// `self[index]` (MLX's `x[...]`); see [the module](crate::ops::index) and [`idx!`](crate::idx).
     pub fn index(&self, index: &[Index]) -> Result<Array> {
         self::index(self, index)
     }
