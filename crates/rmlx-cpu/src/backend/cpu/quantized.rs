@@ -292,6 +292,55 @@ struct RowCtx<'a> {
     bits: usize,
     row_bytes: usize,
     groups: usize,
+    /// The kernel of 4-bit decode rows.
+    q4: Q4Kernel,
+}
+
+/// Which kernel computes 4-bit rows of a one-row `qmm_t` (the decode shape).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Q4Kernel {
+    /// Four rows at a time, 16 lanes, nibbles to floats by a table lookup.
+    Avx512,
+    /// Four rows at a time, 8 lanes.
+    Avx2,
+    /// The auto-vectorised loop of every width.
+    Portable,
+}
+
+impl Q4Kernel {
+    /// The fastest kernel this CPU runs; `RMLX_Q4_KERNEL=avx2|portable` picks a slower one (to
+    /// compare them), read once.
+    pub fn detect() -> Q4Kernel {
+        static KERNEL: std::sync::OnceLock<Q4Kernel> = std::sync::OnceLock::new();
+        *KERNEL.get_or_init(|| {
+            let avail = Q4Kernel::available();
+            match std::env::var("RMLX_Q4_KERNEL").as_deref() {
+                Ok("portable") => Q4Kernel::Portable,
+                Ok("avx2") if avail.contains(&Q4Kernel::Avx2) => Q4Kernel::Avx2,
+                _ => avail.first().copied().unwrap_or(Q4Kernel::Portable),
+            }
+        })
+    }
+
+    /// The kernels this CPU can run, fastest first.
+    pub fn available() -> Vec<Q4Kernel> {
+        let mut v = Vec::new();
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512f")
+                && std::arch::is_x86_feature_detected!("avx512bw")
+            {
+                v.push(Q4Kernel::Avx512);
+            }
+            if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+            {
+                v.push(Q4Kernel::Avx2);
+            }
+        }
+        v.push(Q4Kernel::Portable);
+        v
+    }
 }
 
 /// Output `[mi, n]` of `qmm_t`. Always inlined, so it is compiled with the SIMD features of the
@@ -319,6 +368,131 @@ fn row_dot(c: &RowCtx, n: usize, mi: usize, q: &mut [f32]) -> f32 {
     }
 }
 
+/// 4-bit rows of `qmm_t` for one row of `x`, four rows of `W` at a time, with AVX-512: each
+/// 16 packed bytes are widened once to 16 lanes, and both nibbles become floats through a
+/// 16-entry table (`vpermps` reads only an index's low four bits, so the low nibble needs no
+/// mask); four independent rows keep the FMA units busy. Per group the lane sums are scaled
+/// once, and the biases meet the per-group sums of `x` at the end, as in [`row_dot_pow2`].
+///
+/// # Safety
+/// The CPU must support AVX-512F; `c.bits == 4` and `c.group_size` a multiple of 32 (so a group
+/// is whole 16-byte chunks), and `out.len()` rows from `n0` must exist in `c.packed`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx2,fma")]
+unsafe fn rows4_avx512(c: &RowCtx, n0: usize, out: &mut [f32]) {
+    use std::arch::x86_64::*;
+    let (g, bpg, kb) = (c.groups, c.group_size / 2, c.row_bytes);
+    let xd = &c.xd[0];
+    let (x0, x1) = (&xd[..kb], &xd[kb..2 * kb]);
+    let lut_vals: [f32; 16] = std::array::from_fn(|i| i as f32);
+    // SAFETY: AVX-512F is enabled for this function (the caller checked the CPU); the loads
+    // read `lut_vals` (16 f32), 16-byte chunks of a row inside `c.packed` and 16 f32 of `x0`/`x1`
+    // at offsets below `kb`: every chunk starts at `j < kb` with `kb` a multiple of 16.
+    unsafe {
+        let lut = _mm512_loadu_ps(lut_vals.as_ptr());
+        let bias_part = |n: usize| -> f32 {
+            let br = &c.biases[n * g..(n + 1) * g];
+            br.iter().zip(&c.xsum[..g]).map(|(b, s)| b * s).sum::<f32>()
+        };
+        let mut r = 0;
+        while r + 4 <= out.len() {
+            let n = n0 + r;
+            let rows: [*const u8; 4] = std::array::from_fn(|i| c.packed.as_ptr().add((n + i) * kb));
+            let mut acc = [_mm512_setzero_ps(); 4];
+            for gi in 0..g {
+                let mut accg = [_mm512_setzero_ps(); 4];
+                let mut j = gi * bpg;
+                let end = j + bpg;
+                while j < end {
+                    let xa = _mm512_loadu_ps(x0.as_ptr().add(j));
+                    let xb = _mm512_loadu_ps(x1.as_ptr().add(j));
+                    for i in 0..4 {
+                        let b =
+                            _mm512_cvtepu8_epi32(_mm_loadu_si128(rows[i].add(j) as *const __m128i));
+                        let lo = _mm512_permutexvar_ps(b, lut);
+                        let hi = _mm512_permutexvar_ps(_mm512_srli_epi32::<4>(b), lut);
+                        accg[i] = _mm512_fmadd_ps(lo, xa, accg[i]);
+                        accg[i] = _mm512_fmadd_ps(hi, xb, accg[i]);
+                    }
+                    j += 16;
+                }
+                for i in 0..4 {
+                    let s = _mm512_set1_ps(c.scales[(n + i) * g + gi]);
+                    acc[i] = _mm512_fmadd_ps(s, accg[i], acc[i]);
+                }
+            }
+            for i in 0..4 {
+                out[r + i] = _mm512_reduce_add_ps(acc[i]) + bias_part(n + i);
+            }
+            r += 4;
+        }
+        // the last rows (fewer than four) through the portable kernel
+        let mut q = vec![0f32; c.group_size];
+        for (i, v) in out.iter_mut().enumerate().skip(r) {
+            *v = row_dot(c, n0 + i, 0, &mut q);
+        }
+    }
+}
+
+/// [`rows4_avx512`] with AVX2: 8 lanes, the nibbles masked, shifted and converted.
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA; the rest as [`rows4_avx512`].
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn rows4_avx2(c: &RowCtx, n0: usize, out: &mut [f32]) {
+    use std::arch::x86_64::*;
+    let (g, bpg, kb) = (c.groups, c.group_size / 2, c.row_bytes);
+    let xd = &c.xd[0];
+    let (x0, x1) = (&xd[..kb], &xd[kb..2 * kb]);
+    // SAFETY: AVX2/FMA are enabled for this function (the caller checked the CPU); the loads
+    // read 8-byte chunks of rows inside `c.packed` and 8 f32 of `x0`/`x1` at offsets below `kb`
+    // (a multiple of 16).
+    unsafe {
+        let mask = _mm256_set1_epi32(15);
+        let mut r = 0;
+        while r + 4 <= out.len() {
+            let n = n0 + r;
+            let rows: [*const u8; 4] = std::array::from_fn(|i| c.packed.as_ptr().add((n + i) * kb));
+            let mut acc = [_mm256_setzero_ps(); 4];
+            for gi in 0..g {
+                let mut accg = [_mm256_setzero_ps(); 4];
+                let mut j = gi * bpg;
+                let end = j + bpg;
+                while j < end {
+                    let xa = _mm256_loadu_ps(x0.as_ptr().add(j));
+                    let xb = _mm256_loadu_ps(x1.as_ptr().add(j));
+                    for i in 0..4 {
+                        let b =
+                            _mm256_cvtepu8_epi32(_mm_loadl_epi64(rows[i].add(j) as *const __m128i));
+                        let lo = _mm256_cvtepi32_ps(_mm256_and_si256(b, mask));
+                        let hi = _mm256_cvtepi32_ps(_mm256_srli_epi32::<4>(b));
+                        accg[i] = _mm256_fmadd_ps(lo, xa, accg[i]);
+                        accg[i] = _mm256_fmadd_ps(hi, xb, accg[i]);
+                    }
+                    j += 8;
+                }
+                for i in 0..4 {
+                    let s = _mm256_set1_ps(c.scales[(n + i) * g + gi]);
+                    acc[i] = _mm256_fmadd_ps(s, accg[i], acc[i]);
+                }
+            }
+            for i in 0..4 {
+                let mut lanes = [0f32; 8];
+                _mm256_storeu_ps(lanes.as_mut_ptr(), acc[i]);
+                let br = &c.biases[(n + i) * g..(n + i + 1) * g];
+                let bias: f32 = br.iter().zip(&c.xsum[..g]).map(|(b, s)| b * s).sum();
+                out[r + i] = lanes.iter().sum::<f32>() + bias;
+            }
+            r += 4;
+        }
+        let mut q = vec![0f32; c.group_size];
+        for (i, v) in out.iter_mut().enumerate().skip(r) {
+            *v = row_dot(c, n0 + i, 0, &mut q);
+        }
+    }
+}
+
 /// Outputs `[0, n0 ..]` of `qmm_t` for one row of `x`, compiled for AVX-512 or AVX2+FMA when
 /// the CPU has them (the byte-widening loops then run 16 or 8 lanes wide).
 fn rows_task(c: &RowCtx, n0: usize, out: &mut [f32]) {
@@ -338,6 +512,16 @@ fn rows_task(c: &RowCtx, n0: usize, out: &mut [f32]) {
         #[target_feature(enable = "avx2,fma")]
         unsafe fn v3(c: &RowCtx, n0: usize, out: &mut [f32]) {
             body(c, n0, out)
+        }
+        let q4 = c.bits == 4 && c.group_size.is_multiple_of(32);
+        match c.q4 {
+            // SAFETY: `Q4Kernel::Avx512` and `Avx2` are only chosen when the CPU has those
+            // features (`Q4Kernel::available`); 4 bits with whole 16-byte chunks per group, and
+            // `out` covers rows n0.. of `c.packed` (qmm_t's split).
+            Q4Kernel::Avx512 if q4 => return unsafe { rows4_avx512(c, n0, out) },
+            // SAFETY: as above.
+            Q4Kernel::Avx2 if q4 => return unsafe { rows4_avx2(c, n0, out) },
+            _ => {}
         }
         if std::arch::is_x86_feature_detected!("avx512f")
             && std::arch::is_x86_feature_detected!("avx512bw")
@@ -361,6 +545,36 @@ fn rows_task(c: &RowCtx, n0: usize, out: &mut [f32]) {
 /// bytes, which is what makes a decode-shaped product fast.
 #[allow(clippy::too_many_arguments)]
 pub fn qmm_t(
+    x: &[f32],
+    m: usize,
+    k: usize,
+    packed: &[u8],
+    scales: &[f32],
+    biases: &[f32],
+    group_size: usize,
+    bits: usize,
+    out: &mut [f32],
+    n_rows: usize,
+) {
+    qmm_t_with(
+        Q4Kernel::detect(),
+        x,
+        m,
+        k,
+        packed,
+        scales,
+        biases,
+        group_size,
+        bits,
+        out,
+        n_rows,
+    )
+}
+
+/// [`qmm_t`] with the 4-bit decode kernel chosen (one of [`Q4Kernel::available`]).
+#[allow(clippy::too_many_arguments)]
+pub fn qmm_t_with(
+    q4: Q4Kernel,
     x: &[f32],
     m: usize,
     k: usize,
@@ -400,6 +614,7 @@ pub fn qmm_t(
         bits,
         row_bytes,
         groups,
+        q4,
     };
     // rows of W in parallel, about 256 KiB of packed bytes per task
     let block = ((1 << 18) / row_bytes.max(1)).clamp(1, n_rows);
@@ -590,6 +805,57 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `qmm_t` of one row of `x` (the decode shape, which takes the four-row AVX-512 kernel on
+    /// CPUs that have it, and its portable tail) against a naive sum over unpacked values, for
+    /// row counts that are not multiples of four and groups of 32, 64 and 128.
+    #[test]
+    fn decode_rows_match_a_naive_sum() {
+        for (bits, gs, n) in [
+            (4, 32, 13),
+            (4, 64, 9),
+            (4, 128, 4),
+            (4, 64, 3),
+            (8, 64, 5),
+            (3, 64, 6),
+        ] {
+            let k = 256;
+            let w: Vec<f32> = (0..n * k)
+                .map(|i| ((i * 7919 % 263) as f32) / 37.0 - 3.5)
+                .collect();
+            let x: Vec<f32> = (0..k)
+                .map(|i| ((i * 131 % 97) as f32) / 29.0 - 1.6)
+                .collect();
+            let g = k / gs;
+            let mut packed = vec![0u8; n * k * bits / 8];
+            let (mut sc, mut bi) = (vec![0f32; n * g], vec![0f32; n * g]);
+            quantize_rows(&w, k, gs, bits, &mut packed, &mut sc, &mut bi);
+            for kernel in Q4Kernel::available() {
+                let mut out = vec![0f32; n];
+                qmm_t_with(kernel, &x, 1, k, &packed, &sc, &bi, gs, bits, &mut out, n);
+                for r in 0..n {
+                    let mut q = vec![0f32; k];
+                    unpack_into(
+                        &packed[r * k * bits / 8..(r + 1) * k * bits / 8],
+                        bits,
+                        0,
+                        &mut q,
+                    );
+                    let want: f64 = (0..k)
+                        .map(|j| {
+                            (sc[r * g + j / gs] * q[j] + bi[r * g + j / gs]) as f64 * x[j] as f64
+                        })
+                        .sum();
+                    let err = (out[r] as f64 - want).abs();
+                    assert!(
+                        err <= 1e-4 * (1.0 + want.abs()),
+                        "{kernel:?} bits {bits} group {gs} row {r}: {} vs {want}",
+                        out[r]
+                    );
+                }
+            }
+        }
+    }
 
     /// The bit stream written by `quantize_rows` reads back with `unpack_into`, for every width.
     #[test]
