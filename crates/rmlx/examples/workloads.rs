@@ -231,7 +231,72 @@ fn quant() -> mx::Result<Value> {
             "f32_over_q4": stats(&ratio), "q4_read_gbps": stats(&gbps)}),
         );
     }
-    Ok(json!({"cases": out, "q4_bytes": read_bytes, "f32_bytes": w.nbytes()}))
+    // decode as a model runs it: eight different matrices in turn (84 MB of packed weights,
+    // more than the last-level cache), so each product streams its bytes from memory; STREAM
+    // triad measured between the samples, in the same run, on the same threads
+    drop((w, wt));
+    let mats = (0..8)
+        .map(|i| {
+            let w = mx::random::normal(&[4096, 4096], Some(&mx::random::key(100 + i)))?;
+            let q = mx::quantize(&w, 64, 4)?;
+            mx::eval(&[&q.0, &q.1, &q.2])?;
+            Ok(q)
+        })
+        .collect::<mx::Result<Vec<_>>>()?;
+    let x = mx::random::normal(&[1, 4096], Some(&mx::random::key(1)))?;
+    x.eval()?;
+    let (warmup, samples, _) = counts(3, 15, 1);
+    let (mut qt, mut triad) = (Vec::new(), Vec::new());
+    for i in 0..warmup + samples {
+        let t = Instant::now();
+        for (wq, s, b) in &mats {
+            mx::quantized_matmul(&x, wq, s, b, true, 64, 4)?.eval()?;
+        }
+        let ms = t.elapsed().as_secs_f64() * 1e3 / mats.len() as f64;
+        let tr = triad_gbps(8 << 20);
+        if i >= warmup {
+            qt.push(ms);
+            triad.push(tr);
+        }
+    }
+    let gbps: Vec<f64> = qt.iter().map(|ms| read_bytes / (ms * 1e-3) / 1e9).collect();
+    let share: Vec<f64> = gbps.iter().zip(&triad).map(|(g, t)| g / t).collect();
+    out.push(json!({"case": "decode_streaming_8_matrices", "q4_ms": stats(&qt),
+        "q4_read_gbps": stats(&gbps), "triad_gbps": stats(&triad), "share_of_triad": stats(&share)}));
+    Ok(json!({"cases": out, "q4_bytes": read_bytes, "f32_bytes": 4096 * 4096 * 4}))
+}
+
+/// STREAM triad (`a = b + 3 c` over `n` f64 per array, 24 bytes an element) on rayon's threads,
+/// in GB/s, the best of three passes.
+fn triad_gbps(n: usize) -> f64 {
+    use rayon::prelude::*;
+    thread_local! {
+        static ARRAYS: std::cell::RefCell<Vec<Vec<f64>>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    ARRAYS.with(|arr| {
+        let mut arr = arr.borrow_mut();
+        if arr.len() != 3 || arr[0].len() != n {
+            *arr = vec![vec![1.0; n], vec![2.0; n], vec![0.5; n]];
+        }
+        let [a, b, c] = &mut arr[..] else {
+            return 0.0;
+        };
+        let chunk = n.div_ceil(rayon::current_num_threads().max(1));
+        let mut best = f64::MAX;
+        for _ in 0..3 {
+            let t = Instant::now();
+            a.par_chunks_mut(chunk)
+                .zip(b.par_chunks(chunk).zip(c.par_chunks(chunk)))
+                .for_each(|(a, (b, c))| {
+                    for ((a, b), c) in a.iter_mut().zip(b).zip(c) {
+                        *a = b + 3.0 * c;
+                    }
+                });
+            best = best.min(t.elapsed().as_secs_f64());
+        }
+        std::hint::black_box(&a[0]);
+        24.0 * n as f64 / best / 1e9
+    })
 }
 
 /// Memory of a 4-bit model (issue 16): eight 4096x4096 layers (512 MiB in f32) held as 4-bit,

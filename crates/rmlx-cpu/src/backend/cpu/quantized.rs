@@ -299,7 +299,7 @@ struct RowCtx<'a> {
 /// Which kernel computes 4-bit rows of a one-row `qmm_t` (the decode shape).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Q4Kernel {
-    /// Four rows at a time, 16 lanes, nibbles to floats by a table lookup.
+    /// Eight rows at a time, 16 lanes, nibbles to floats by a table lookup.
     Avx512,
     /// Four rows at a time, 8 lanes.
     Avx2,
@@ -368,18 +368,19 @@ fn row_dot(c: &RowCtx, n: usize, mi: usize, q: &mut [f32]) -> f32 {
     }
 }
 
-/// 4-bit rows of `qmm_t` for one row of `x`, four rows of `W` at a time, with AVX-512: each
+/// 4-bit rows of `qmm_t` for one row of `x`, eight rows of `W` at a time, with AVX-512: each
 /// 16 packed bytes are widened once to 16 lanes, and both nibbles become floats through a
 /// 16-entry table (`vpermps` reads only an index's low four bits, so the low nibble needs no
-/// mask); four independent rows keep the FMA units busy. Per group the lane sums are scaled
-/// once, and the biases meet the per-group sums of `x` at the end, as in [`row_dot_pow2`].
+/// mask); eight independent rows keep the FMA units busy and eight reads in flight. Per group
+/// the lane sums are scaled once, and the biases meet the per-group sums of `x` at the end, as
+/// in [`row_dot_pow2`].
 ///
 /// # Safety
 /// The CPU must support AVX-512F; `c.bits == 4` and `c.group_size` a multiple of 32 (so a group
 /// is whole 16-byte chunks), and `out.len()` rows from `n0` must exist in `c.packed`.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw,avx2,fma")]
-unsafe fn rows4_avx512(c: &RowCtx, n0: usize, out: &mut [f32]) {
+unsafe fn rows8_avx512(c: &RowCtx, n0: usize, out: &mut [f32]) {
     use std::arch::x86_64::*;
     let (g, bpg, kb) = (c.groups, c.group_size / 2, c.row_bytes);
     let xd = &c.xd[0];
@@ -395,18 +396,18 @@ unsafe fn rows4_avx512(c: &RowCtx, n0: usize, out: &mut [f32]) {
             br.iter().zip(&c.xsum[..g]).map(|(b, s)| b * s).sum::<f32>()
         };
         let mut r = 0;
-        while r + 4 <= out.len() {
+        while r + 8 <= out.len() {
             let n = n0 + r;
-            let rows: [*const u8; 4] = std::array::from_fn(|i| c.packed.as_ptr().add((n + i) * kb));
-            let mut acc = [_mm512_setzero_ps(); 4];
+            let rows: [*const u8; 8] = std::array::from_fn(|i| c.packed.as_ptr().add((n + i) * kb));
+            let mut acc = [_mm512_setzero_ps(); 8];
             for gi in 0..g {
-                let mut accg = [_mm512_setzero_ps(); 4];
+                let mut accg = [_mm512_setzero_ps(); 8];
                 let mut j = gi * bpg;
                 let end = j + bpg;
                 while j < end {
                     let xa = _mm512_loadu_ps(x0.as_ptr().add(j));
                     let xb = _mm512_loadu_ps(x1.as_ptr().add(j));
-                    for i in 0..4 {
+                    for i in 0..8 {
                         let b =
                             _mm512_cvtepu8_epi32(_mm_loadu_si128(rows[i].add(j) as *const __m128i));
                         let lo = _mm512_permutexvar_ps(b, lut);
@@ -416,17 +417,17 @@ unsafe fn rows4_avx512(c: &RowCtx, n0: usize, out: &mut [f32]) {
                     }
                     j += 16;
                 }
-                for i in 0..4 {
+                for i in 0..8 {
                     let s = _mm512_set1_ps(c.scales[(n + i) * g + gi]);
                     acc[i] = _mm512_fmadd_ps(s, accg[i], acc[i]);
                 }
             }
-            for i in 0..4 {
+            for i in 0..8 {
                 out[r + i] = _mm512_reduce_add_ps(acc[i]) + bias_part(n + i);
             }
-            r += 4;
+            r += 8;
         }
-        // the last rows (fewer than four) through the portable kernel
+        // the last rows (fewer than eight) through the portable kernel
         let mut q = vec![0f32; c.group_size];
         for (i, v) in out.iter_mut().enumerate().skip(r) {
             *v = row_dot(c, n0 + i, 0, &mut q);
@@ -434,10 +435,11 @@ unsafe fn rows4_avx512(c: &RowCtx, n0: usize, out: &mut [f32]) {
     }
 }
 
-/// [`rows4_avx512`] with AVX2: 8 lanes, the nibbles masked, shifted and converted.
+/// [`rows8_avx512`] with AVX2: four rows (sixteen registers), 8 lanes, the nibbles masked,
+/// shifted and converted.
 ///
 /// # Safety
-/// The CPU must support AVX2 and FMA; the rest as [`rows4_avx512`].
+/// The CPU must support AVX2 and FMA; the rest as [`rows8_avx512`].
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn rows4_avx2(c: &RowCtx, n0: usize, out: &mut [f32]) {
@@ -518,7 +520,7 @@ fn rows_task(c: &RowCtx, n0: usize, out: &mut [f32]) {
             // SAFETY: `Q4Kernel::Avx512` and `Avx2` are only chosen when the CPU has those
             // features (`Q4Kernel::available`); 4 bits with whole 16-byte chunks per group, and
             // `out` covers rows n0.. of `c.packed` (qmm_t's split).
-            Q4Kernel::Avx512 if q4 => return unsafe { rows4_avx512(c, n0, out) },
+            Q4Kernel::Avx512 if q4 => return unsafe { rows8_avx512(c, n0, out) },
             // SAFETY: as above.
             Q4Kernel::Avx2 if q4 => return unsafe { rows4_avx2(c, n0, out) },
             _ => {}
