@@ -283,6 +283,14 @@ pub fn argmin(a: &Array, axis: impl Into<Axes>, keepdims: bool) -> Result<Array>
 pub fn logsumexp(a: &Array, axes: impl Into<Axes>, keepdims: bool) -> Result<Array> {
     let a = at_least_float(a)?;
     let axes = axes.into().resolve("logsumexp", a.ndim())?;
+    if a.dtype().is_complex() {
+        // complex: shifted by the (lexicographic) maximum, as MLX
+        let ax: Vec<isize> = axes.iter().map(|&x| x as isize).collect();
+        let m = crate::stop_gradient(&a.max(ax.clone(), true)?)?;
+        let s = (&a - &m)?.exp()?.sum(ax.clone(), true)?.log()?;
+        let out = (&s + &m)?;
+        return if keepdims { Ok(out) } else { out.squeeze(ax) };
+    }
     let (flat, _, _) = move_axes_last(&a, &axes)?;
     let mut kept = flat.shape().to_vec();
     if let Some(l) = kept.last_mut() {
@@ -309,6 +317,13 @@ pub fn softmax(a: &Array, axes: impl Into<Axes>, precise: bool) -> Result<Array>
         return softmax(&a.reshape([1])?, 0, precise)?.reshape(Vec::<usize>::new());
     }
     let axes = axes.into().resolve("softmax", a.ndim())?;
+    if a.dtype().is_complex() {
+        // complex: exp(a - max) / sum, the maximum lexicographic, as MLX
+        let ax: Vec<isize> = axes.iter().map(|&x| x as isize).collect();
+        let m = crate::stop_gradient(&a.max(ax.clone(), true)?)?;
+        let e = (&a - &m)?.exp()?;
+        return &e / &e.sum(ax, true)?;
+    }
     let node = |x: Array| {
         Array::from_primitive(
             x.shape().to_vec(),

@@ -4,7 +4,7 @@ use super::{batching, Primitive, Vmapped};
 use crate::backend::cpu::copy::contiguous;
 use crate::backend::cpu::softmax;
 use crate::buffer::Data;
-use crate::{Array, Dtype, Result};
+use crate::{bail, Array, Dtype, Result};
 
 /// Softmax over the last axis of a float array; same shape and dtype out.
 #[derive(Debug)]
@@ -18,6 +18,13 @@ impl Primitive for Softmax {
 
     fn eval_cpu(&self, inputs: Vec<Data>, _: &[usize], _: Dtype) -> Result<Data> {
         let [x] = super::take_inputs(self.name(), inputs)?;
+        if !x.dtype().is_float() {
+            bail!(
+                Dtype,
+                "[Softmax] expects a real floating input, got {}",
+                x.dtype()
+            );
+        }
         let x = if x.is_contiguous() { x } else { contiguous(x) };
         Ok(softmax::softmax(&x, self.precise))
     }
@@ -77,6 +84,13 @@ impl Primitive for LogSumExp {
 
     fn eval_cpu(&self, inputs: Vec<Data>, _: &[usize], _: Dtype) -> Result<Data> {
         let [x] = super::take_inputs(self.name(), inputs)?;
+        if !x.dtype().is_float() {
+            bail!(
+                Dtype,
+                "[LogSumExp] expects a real floating input, got {}",
+                x.dtype()
+            );
+        }
         let x = if x.is_contiguous() { x } else { contiguous(x) };
         Ok(softmax::logsumexp(&x))
     }
