@@ -248,6 +248,9 @@ fn numbers(a: &Array) -> mx::Result<Vec<f64>> {
     a.astype(Dtype::F64)?.to_vec::<f64>()
 }
 
+/// A result's shape, dtype and values.
+type Outcome = (Vec<usize>, Dtype, Vec<f64>);
+
 fn run(op: Op, x: &Array, y: &Array, a: &Args) -> std::thread::Result<mx::Result<Outcome>> {
     catch_unwind(AssertUnwindSafe(|| {
         let out = op(x, y, a)?;
