@@ -72,9 +72,13 @@ impl Array {
         primitive: Arc<dyn Primitive>,
         inputs: Vec<Array>,
     ) -> Vec<Array> {
-        if outputs.len() == 1 {
-            let (shape, dtype) = outputs.into_iter().next().expect("one output");
-            return vec![Array::from_primitive(shape, dtype, primitive, inputs)];
+        if let [(shape, dtype)] = outputs.as_slice() {
+            return vec![Array::from_primitive(
+                shape.clone(),
+                *dtype,
+                primitive,
+                inputs,
+            )];
         }
         let tracer = inputs.iter().any(|a| a.0.tracer);
         let siblings = Arc::new(Siblings::new(outputs.clone()));

@@ -85,8 +85,9 @@ pub fn topological_order(outputs: &[&Array]) -> Vec<Array> {
                     stack.push((child, grandchildren));
                 }
             } else {
-                let (done, _) = stack.pop().expect("stack is non-empty");
-                order.push(done);
+                if let Some((done, _)) = stack.pop() {
+                    order.push(done);
+                }
             }
         }
     }

@@ -171,9 +171,11 @@ fn unflatten_level<T>(pairs: Vec<(String, T)>, at: &str) -> Result<Tree<T>> {
     if pairs.is_empty() {
         return Ok(Tree::empty());
     }
+    let mut pairs = pairs;
     if pairs.len() == 1 && pairs[0].0.is_empty() {
-        let (_, v) = pairs.into_iter().next().expect("one pair");
-        return Ok(Tree::Leaf(v));
+        if let Some((_, v)) = pairs.pop() {
+            return Ok(Tree::Leaf(v));
+        }
     }
     if pairs.iter().any(|(k, _)| k.is_empty()) {
         return Err(Error::Key(format!(
@@ -199,8 +201,7 @@ fn unflatten_level<T>(pairs: Vec<(String, T)>, at: &str) -> Result<Tree<T>> {
         None => false,
     };
     let sub = |k: &str| join(at, k);
-    if is_list {
-        let idx = indices.expect("checked");
+    if let (true, Some(idx)) = (is_list, indices) {
         let mut entries: Groups<T> = groups
             .into_iter()
             .zip(idx)

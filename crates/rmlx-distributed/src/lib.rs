@@ -24,6 +24,12 @@
 //! # Ok::<(), rmlx_core::Error>(())
 //! ```
 #![warn(missing_docs)]
+// Issue 20: library code never unwraps, expects or panics on data a caller controls; the
+// few `expect`s on an internal invariant carry an `#[allow]` with the comment that proves it.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 mod backend;
 mod group;

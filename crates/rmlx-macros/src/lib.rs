@@ -19,6 +19,8 @@
 //! ModuleState }` is a module whenever `M` is one. A field whose type also names the struct
 //! itself (a recursive module) gets no such bound: write it on the struct.
 
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use proc_macro::TokenStream;
 use proc_macro2::TokenStream as TokenStream2;
 use quote::{format_ident, quote};
@@ -171,7 +173,12 @@ fn expand(input: DeriveInput) -> syn::Result<TokenStream2> {
     let mut visits = Vec::new();
     let mut visits_mut = Vec::new();
     for f in fields {
-        let ident = f.ident.as_ref().expect("named field");
+        let Some(ident) = f.ident.as_ref() else {
+            return Err(syn::Error::new_spanned(
+                f,
+                "#[derive(Module)] needs named fields",
+            ));
+        };
         let o = field_opts(&f.attrs)?;
         if is_state(&f.ty) {
             if state.is_some() {

@@ -14,6 +14,12 @@
 //! Tokenization is the `tokenizers` crate's (`Tokenizer::from_file("tokenizer.json")`): the
 //! `embed` and `bitfit_bert` examples show the few lines it takes.
 #![warn(missing_docs)]
+// Issue 20: library code never unwraps, expects or panics on data a caller controls; the
+// few `expect`s on an internal invariant carry an `#[allow]` with the comment that proves it.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 pub mod bert;
 pub mod hf;

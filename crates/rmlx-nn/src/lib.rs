@@ -10,6 +10,12 @@
 //! Outside this crate (e.g. through the `rmlx` facade) the derive refers to `::rmlx_nn`; a crate
 //! that depends only on `rmlx` writes `#[module(crate = "rmlx::nn")]` on the struct.
 #![warn(missing_docs)]
+// Issue 20: library code never unwraps, expects or panics on data a caller controls; the
+// few `expect`s on an internal invariant carry an `#[allow]` with the comment that proves it.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 extern crate self as rmlx_nn;
 

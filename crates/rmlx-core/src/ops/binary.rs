@@ -161,9 +161,10 @@ pub fn divmod(a: &Array, b: &Array) -> Result<(Array, Array)> {
     let shape = v[0].shape().to_vec();
     let mut outs =
         Array::from_primitive_multi(vec![(shape.clone(), d), (shape, d)], Arc::new(DivMod), v);
-    let r = outs.pop().expect("two outputs");
-    let q = outs.pop().expect("two outputs");
-    Ok((q, r))
+    match (outs.pop(), outs.pop()) {
+        (Some(r), Some(q)) => Ok((q, r)),
+        _ => bail!(Value, "divmod: expected two outputs"),
+    }
 }
 
 impl Array {

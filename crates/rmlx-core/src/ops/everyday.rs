@@ -429,9 +429,8 @@ pub fn median(a: &Array, axes: impl Into<Axes>, keepdims: bool) -> Result<Array>
     }
     let sorted = flat.sort(-1)?;
     let at = |i: usize| -> Result<Array> {
-        let mut args = vec![SliceArg::all(); sorted.ndim()];
-        *args.last_mut().expect("an axis") =
-            SliceArg::new(Some(i as isize), Some(i as isize + 1), 1);
+        let mut args = vec![SliceArg::all(); sorted.ndim().saturating_sub(1)];
+        args.push(SliceArg::new(Some(i as isize), Some(i as isize + 1), 1));
         sorted.slice(&args)?.astype(dtype)
     };
     let mp = n / 2;

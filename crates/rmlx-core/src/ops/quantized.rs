@@ -88,10 +88,9 @@ pub fn quantize(w: &Array, group_size: usize, bits: usize) -> Result<(Array, Arr
     } else {
         w.clone()
     };
-    let mut wq_shape = w.shape().to_vec();
-    let mut s_shape = wq_shape.clone();
-    *wq_shape.last_mut().expect("2-D") = cols * bits / 32;
-    *s_shape.last_mut().expect("2-D") = cols / group_size;
+    let lead = &w.shape()[..w.ndim().saturating_sub(1)];
+    let wq_shape: Vec<usize> = lead.iter().copied().chain([cols * bits / 32]).collect();
+    let s_shape: Vec<usize> = lead.iter().copied().chain([cols / group_size]).collect();
     let mut outs = Array::from_primitive_multi(
         vec![
             (wq_shape, Dtype::U32),
@@ -101,10 +100,10 @@ pub fn quantize(w: &Array, group_size: usize, bits: usize) -> Result<(Array, Arr
         quantize_node(group_size, bits),
         vec![w],
     );
-    let b = outs.pop().expect("three outputs");
-    let s = outs.pop().expect("three outputs");
-    let wq = outs.pop().expect("three outputs");
-    Ok((wq, s, b))
+    match (outs.pop(), outs.pop(), outs.pop()) {
+        (Some(b), Some(s), Some(wq)) => Ok((wq, s, b)),
+        _ => bail!(Value, "[quantize] expected three outputs"),
+    }
 }
 
 fn check_quantized(
@@ -173,8 +172,11 @@ pub fn dequantize(
     bits: usize,
 ) -> Result<Array> {
     let cols = check_quantized("dequantize", w, scales, biases, group_size, bits)?;
-    let mut shape = w.shape().to_vec();
-    *shape.last_mut().expect("2-D") = cols;
+    let shape: Vec<usize> = w.shape()[..w.ndim().saturating_sub(1)]
+        .iter()
+        .copied()
+        .chain([cols])
+        .collect();
     Ok(Array::from_primitive(
         shape,
         scales.dtype(),
@@ -244,8 +246,11 @@ pub fn quantized_matmul(
             fmt_shape(w.shape())
         );
     }
-    let mut shape = x.shape().to_vec();
-    *shape.last_mut().expect("x has an axis") = outer;
+    let shape: Vec<usize> = x.shape()[..x.ndim().saturating_sub(1)]
+        .iter()
+        .copied()
+        .chain([outer])
+        .collect();
     Ok(Array::from_primitive(
         shape,
         x.dtype(),

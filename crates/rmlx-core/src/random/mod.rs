@@ -106,6 +106,8 @@ fn seed_words(seed: u64) -> [u32; 2] {
 }
 
 fn key_array(words: [u32; 2]) -> Array {
+    // INVARIANT: two words always fill the shape [2], the only error of `from_slice`.
+    #[allow(clippy::expect_used)]
     Array::from_slice(&words, &[2]).expect("two words fill shape [2]")
 }
 

@@ -272,7 +272,9 @@ pub(crate) fn build_tape_with(
                 }
                 continue;
             }
-            let (a, inputs, _) = stack.pop().expect("stack is non-empty");
+            let Some((a, inputs, _)) = stack.pop() else {
+                break;
+            };
             if respect_stop_gradient && a.primitive_name() == Some(STOP_GRADIENT) {
                 continue;
             }

@@ -307,10 +307,7 @@ pub fn sdpa_tiled_vjp<T: AttnElem>(
     let (lk, dv) = (k.shape[2], v.shape[3]);
     let nb = b * h;
     let sizes = [lq * d, lk * d, lk * dv];
-    let mut bufs: Vec<Buffer> = sizes
-        .iter()
-        .map(|n| Buffer::new(nb * n * dtype.size()))
-        .collect();
+    let mut bufs: [Buffer; 3] = sizes.map(|n| Buffer::new(nb * n * dtype.size()));
     let inp = Inputs::<T> {
         q,
         k,
@@ -341,12 +338,12 @@ pub fn sdpa_tiled_vjp<T: AttnElem>(
             }
         });
     }
-    let shapes = [[b, h, lq, d], [b, h, lk, d], [b, h, lk, dv]];
-    let mut it = bufs.into_iter().zip(shapes);
-    std::array::from_fn(|_| {
-        let (buf, shape) = it.next().expect("three outputs");
-        Data::new(buf, dtype, &shape)
-    })
+    let [bq, bk, bv] = bufs;
+    [
+        Data::new(bq, dtype, &[b, h, lq, d]),
+        Data::new(bk, dtype, &[b, h, lk, d]),
+        Data::new(bv, dtype, &[b, h, lk, dv]),
+    ]
 }
 
 #[allow(clippy::too_many_arguments)]

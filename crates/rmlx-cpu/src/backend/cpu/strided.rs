@@ -12,14 +12,17 @@ pub fn collapse(shape: &[usize], strides: &[&[isize]]) -> (Vec<usize>, Vec<Vec<i
         }
         let mergeable = !out_shape.is_empty()
             && strides.iter().enumerate().all(|(k, s)| {
-                let prev = *out_strides[k].last().expect("non-empty");
-                prev == s[ax] * d as isize
+                out_strides[k]
+                    .last()
+                    .is_some_and(|&prev| prev == s[ax] * d as isize)
             });
         if mergeable {
             let last = out_shape.len() - 1;
             out_shape[last] *= d;
             for (k, s) in strides.iter().enumerate() {
-                *out_strides[k].last_mut().expect("non-empty") = s[ax];
+                if let Some(last) = out_strides[k].last_mut() {
+                    *last = s[ax];
+                }
             }
         } else {
             out_shape.push(d);
