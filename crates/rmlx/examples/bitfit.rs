@@ -478,9 +478,12 @@ fn run(a: Args) -> mx::Result<()> {
             .iter()
             .flat_map(|l| l.iter().map(|v| format!("{v:.7}")))
             .collect();
-        std::fs::write(path, lines.join("\n") + "\n").map_err(|e| mx::Error::Io {
-            path: path.display().to_string(),
-            source: e,
+        // written to a temporary file and renamed (issue 20: no half-written outputs)
+        mx::io::write_atomic_path(path, |tmp| {
+            std::fs::write(tmp, lines.join("\n") + "\n").map_err(|e| mx::Error::Io {
+                path: tmp.display().to_string(),
+                source: e,
+            })
         })?;
     }
 
@@ -533,9 +536,11 @@ fn run(a: Args) -> mx::Result<()> {
         sample(&bitfit, &vocab, prompt, 200, &a)?,
         sample(&full, &vocab, prompt, 200, &a)?
     );
-    std::fs::write(&samples, &text).map_err(|e| mx::Error::Io {
-        path: samples.display().to_string(),
-        source: e,
+    mx::io::write_atomic_path(&samples, |tmp| {
+        std::fs::write(tmp, &text).map_err(|e| mx::Error::Io {
+            path: tmp.display().to_string(),
+            source: e,
+        })
     })?;
     println!("\n{text}");
     println!(
