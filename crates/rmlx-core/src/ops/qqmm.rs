@@ -159,46 +159,19 @@ pub fn qqmm(
         );
     }
     check_float("qqmm", "first", &x2)?;
-    let quantized = w.dtype() == Dtype::U32;
+    check_weight("qqmm", &x2, w, scales, (gs, bits, mode), global_scales)?;
     let n = w.shape()[0];
-    match (quantized, scales) {
-        (true, None) => bail!(
-            Value,
-            "[qqmm] Scales must be provided if second argument is quantized."
-        ),
-        (true, Some(s)) => {
-            check_quantized_weight("qqmm", &x2, w, s, gs, bits)?;
-        }
-        (false, Some(_)) => bail!(
-            Value,
-            "[qqmm] Scales are only used with a quantized (uint32) second argument, which was {}.",
-            w.dtype()
-        ),
-        (false, None) => {
-            check_float("qqmm", "second", w)?;
-            if x2.shape()[1] != w.shape()[1] {
-                bail!(
-                    Shape,
-                    "[qqmm] Last dimension of first input with shape {} must match last dimension of second input with shape {}.",
-                    fmt_shape(x2.shape()),
-                    fmt_shape(w.shape())
-                );
-            }
-        }
-    }
-    if let Some((gx, gw)) = global_scales {
-        check_global_scale("qqmm", mode, Some(gx))?;
-        check_global_scale("qqmm", mode, Some(gw))?;
-    }
-    let mut inputs = vec![x2, w.clone()];
-    if let Some(s) = scales {
-        inputs.push(s.clone());
-    }
-    if let Some((gx, gw)) = global_scales {
-        inputs.push(gx.clone());
-        inputs.push(gw.clone());
-    }
-    let out = qq_function(gs, bits, mode, quantized, global_scales.is_some())
+    let quantized = w.dtype() == Dtype::U32;
+    let inputs = node_inputs(vec![x2, w.clone()], scales, global_scales);
+    let layout = Layout {
+        gs,
+        bits,
+        mode,
+        quantized,
+        global: global_scales.is_some(),
+        scales_at: 2,
+    };
+    let out = qq_function(layout)
         .call(&inputs)?
         .into_iter()
         .next()
@@ -214,41 +187,124 @@ pub fn qqmm(
     }
 }
 
-/// The graph node of [`qqmm`] over `[x, w, (scales), (global_scale_x, global_scale_w)]`.
-fn qq_function(
+/// Where a node's inputs keep what it multiplies: the packed weight's scales at `scales_at`
+/// (when the weight comes quantized), the two global scales last (when given).
+#[derive(Clone, Copy)]
+struct Layout {
     gs: usize,
     bits: usize,
     mode: QuantizationMode,
     quantized: bool,
     global: bool,
-) -> CustomFunction {
-    let forward = move |p: &[Array]| -> Result<Vec<Array>> {
-        let (x, w) = (&p[0], &p[1]);
-        let (gx, gw) = if global {
+    scales_at: usize,
+}
+
+impl Layout {
+    /// `(x's, w's)` global scales among the node's inputs.
+    fn globals<'a>(&self, p: &'a [Array]) -> (Option<&'a Array>, Option<&'a Array>) {
+        if self.global {
             (p.get(p.len() - 2), p.last())
         } else {
             (None, None)
-        };
-        let dt = x.dtype();
+        }
+    }
+
+    /// `x` and `w` (inputs 0 and 1) quantized and dequantized to `x`'s dtype; `w` as rows
+    /// `[.., N, K]`.
+    fn operands(&self, p: &[Array]) -> Result<(Array, Array)> {
+        let (x, w) = (&p[0], &p[1]);
+        let (gx, gw) = self.globals(p);
+        let (gs, bits, mode, dt) = (self.gs, self.bits, self.mode, x.dtype());
         let xd = fake_quantize(x, gs, bits, mode, gx, dt)?;
-        let wd = if quantized {
-            dequantize_with_global_scale(w, &p[2], None, gs, bits, mode, gw, dt)?
+        let wd = if self.quantized {
+            let s = &p[self.scales_at];
+            dequantize_with_global_scale(w, s, None, gs, bits, mode, gw, dt)?
         } else {
             fake_quantize(w, gs, bits, mode, gw, dt)?
         };
-        Ok(vec![xd.matmul(&wd.swapaxes(-1, -2)?)?.astype(dt)?])
+        Ok((xd, wd))
+    }
+}
+
+/// MLX's checks of `qqmm`'s weight (packed with scales, or float with none) against `x`, and
+/// of the global scales.
+fn check_weight(
+    op: &str,
+    x: &Array,
+    w: &Array,
+    scales: Option<&Array>,
+    (gs, bits, mode): (usize, usize, QuantizationMode),
+    global_scales: Option<(&Array, &Array)>,
+) -> Result<()> {
+    match (w.dtype() == Dtype::U32, scales) {
+        (true, None) => bail!(
+            Value,
+            "[{op}] Scales must be provided if second argument is quantized."
+        ),
+        (true, Some(s)) => {
+            check_quantized_weight(op, x, w, s, gs, bits)?;
+        }
+        (false, Some(_)) => bail!(
+            Value,
+            "[{op}] Scales are only used with a quantized (uint32) second argument, which was {}.",
+            w.dtype()
+        ),
+        (false, None) => {
+            check_float(op, "second", w)?;
+            if x.shape().last() != w.shape().last() {
+                bail!(
+                    Shape,
+                    "[{op}] Last dimension of first input with shape {} must match last dimension of second input with shape {}.",
+                    fmt_shape(x.shape()),
+                    fmt_shape(w.shape())
+                );
+            }
+        }
+    }
+    if let Some((gx, gw)) = global_scales {
+        check_global_scale(op, mode, Some(gx))?;
+        check_global_scale(op, mode, Some(gw))?;
+    }
+    Ok(())
+}
+
+/// `base` followed by the scales and the global scales that are given.
+fn node_inputs(
+    base: Vec<Array>,
+    scales: Option<&Array>,
+    global_scales: Option<(&Array, &Array)>,
+) -> Vec<Array> {
+    let mut inputs = base;
+    inputs.extend(scales.cloned());
+    if let Some((gx, gw)) = global_scales {
+        inputs.push(gx.clone());
+        inputs.push(gw.clone());
+    }
+    inputs
+}
+
+/// The graph node of [`qqmm`] over `[x, w, (scales), (global_scale_x, global_scale_w)]`.
+fn qq_function(layout: Layout) -> CustomFunction {
+    let Layout {
+        gs,
+        bits,
+        mode,
+        quantized,
+        ..
+    } = layout;
+    let forward = move |p: &[Array]| -> Result<Vec<Array>> {
+        let (xd, wd) = layout.operands(p)?;
+        Ok(vec![xd
+            .matmul(&wd.swapaxes(-1, -2)?)?
+            .astype(p[0].dtype())?])
     };
     CustomFunction::new(forward)
         .named("QQMatmul")
         .with_vjp(move |p: &[Array], cots: &[Array], _| {
             let (x, w, cot) = (&p[0], &p[1], &cots[0]);
-            let (gx, gw) = if global {
-                (p.get(p.len() - 2), p.last())
-            } else {
-                (None, None)
-            };
+            let (gx, gw) = layout.globals(p);
             // MLX: the cotangent's own global scale is its absolute maximum
-            let gc = if global {
+            let gc = if layout.global {
                 Some(cot.abs()?.max(None, false)?.astype(Dtype::F32)?)
             } else {
                 None
@@ -338,70 +394,23 @@ pub fn gather_qqmm(
             w.shape()
         );
     }
-    let quantized = w.dtype() == Dtype::U32;
-    match (quantized, scales) {
-        (true, None) => bail!(
-            Value,
-            "[gather_qqmm] Scales must be provided if second argument is quantized."
-        ),
-        (true, Some(s)) => {
-            check_quantized_weight("gather_qqmm", x, w, s, gs, bits)?;
-        }
-        (false, Some(_)) => bail!(
-            Value,
-            "[gather_qqmm] Scales are only used with a quantized (uint32) second argument, which was {}.",
-            w.dtype()
-        ),
-        (false, None) => {
-            check_float("gather_qqmm", "second", w)?;
-            if x.shape().last() != w.shape().last() {
-                bail!(
-                    Shape,
-                    "[gather_qqmm] Last dimension of first input with shape {:?} must match last dimension of second input with shape {:?}.",
-                    x.shape(),
-                    w.shape()
-                );
-            }
-        }
-    }
-    if let Some((gx, gw)) = global_scales {
-        check_global_scale("gather_qqmm", mode, Some(gx))?;
-        check_global_scale("gather_qqmm", mode, Some(gw))?;
-    }
+    check_weight("gather_qqmm", x, w, scales, (gs, bits, mode), global_scales)?;
     let lhs = super::gathered_mm::batch_indices("gather_qqmm", lhs_indices, x)?;
     let rhs = super::gathered_mm::batch_indices("gather_qqmm", rhs_indices, w)?;
-    let mut inputs = vec![x.clone(), w.clone(), lhs, rhs];
-    if let Some(s) = scales {
-        inputs.push(s.clone());
-    }
-    if let Some((gx, gw)) = global_scales {
-        inputs.push(gx.clone());
-        inputs.push(gw.clone());
-    }
-    let global = global_scales.is_some();
+    let inputs = node_inputs(vec![x.clone(), w.clone(), lhs, rhs], scales, global_scales);
+    let layout = Layout {
+        gs,
+        bits,
+        mode,
+        quantized: w.dtype() == Dtype::U32,
+        global: global_scales.is_some(),
+        scales_at: 4,
+    };
     let forward = move |p: &[Array]| -> Result<Vec<Array>> {
-        let (x, w, lhs, rhs) = (&p[0], &p[1], &p[2], &p[3]);
-        let (gx, gw) = if global {
-            (p.get(p.len() - 2), p.last())
-        } else {
-            (None, None)
-        };
-        let dt = x.dtype();
-        let xd = fake_quantize(x, gs, bits, mode, gx, dt)?;
-        let wd = if quantized {
-            dequantize_with_global_scale(w, &p[4], None, gs, bits, mode, gw, dt)?
-        } else {
-            fake_quantize(w, gs, bits, mode, gw, dt)?
-        };
+        let (xd, wd) = layout.operands(p)?;
         let wd = wd.swapaxes(-1, -2)?;
-        Ok(vec![super::gather_mm(
-            &xd,
-            &wd,
-            Some(lhs),
-            Some(rhs),
-            false,
-        )?
-        .astype(dt)?])
+        let y = super::gather_mm(&xd, &wd, Some(&p[2]), Some(&p[3]), false)?;
+        Ok(vec![y.astype(p[0].dtype())?])
     };
     let f = CustomFunction::new(forward)
         .named("GatherQQMM")
