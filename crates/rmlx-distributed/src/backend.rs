@@ -1,6 +1,12 @@
 //! The transport under [`crate::Group`]: MPI through the `mpi` crate when the feature is on; a
 //! stub otherwise, where no communicator exists and every group has size 1.
 
+// Indexing here is into the 12-word shape records (`meta` builds `[u64; 12]`; a gathered record
+// set is `12 * size` words, cut at multiples of 12, with `m[1]` clamped to the ten dims stored)
+// and into buffers allocated in the same function with exactly the `n` elements of the
+// contiguous input they are filled from or reduced into.
+#![allow(clippy::indexing_slicing)]
+
 use rmlx_core::buffer::Data;
 use rmlx_core::Result;
 
@@ -22,12 +28,14 @@ pub(crate) fn describe(dtype: rmlx_core::Dtype, shape: &[usize]) -> [u64; 12] {
         .unwrap_or(usize::MAX) as u64;
     m[1] = shape.len() as u64;
     for (i, &d) in shape.iter().enumerate() {
-        let slot = (2 + i).min(11);
-        m[slot] = if i < 10 {
-            d as u64
-        } else {
-            m[slot].wrapping_mul(1_000_003).wrapping_add(d as u64)
-        };
+        // the first ten sizes in slots 2..12, the rest hashed into the last slot
+        if let Some(v) = m.get_mut((2 + i).min(11)) {
+            *v = if i < 10 {
+                d as u64
+            } else {
+                v.wrapping_mul(1_000_003).wrapping_add(d as u64)
+            };
+        }
     }
     m
 }

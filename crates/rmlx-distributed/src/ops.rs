@@ -78,7 +78,11 @@ impl Primitive for AllReduce {
     }
 
     fn jvp(&self, _: &[Array], tangents: &[Array], _: &[usize]) -> Result<Array> {
-        Ok(all_reduce(&tangents[0], self.op, &self.group))
+        Ok(all_reduce(
+            first("AllReduce", tangents)?,
+            self.op,
+            &self.group,
+        ))
     }
 
     fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
@@ -87,7 +91,7 @@ impl Primitive for AllReduce {
     }
 
     fn output_shapes(&self, inputs: &[Array]) -> Result<Vec<Vec<usize>>> {
-        Ok(vec![inputs[0].shape().to_vec()])
+        Ok(vec![first(self.name(), inputs)?.shape().to_vec()])
     }
 
     fn is_equivalent(&self, _: &dyn Primitive) -> bool {
@@ -163,7 +167,7 @@ impl Primitive for AllGather {
         _: &Array,
         _: &[usize],
     ) -> Result<Vec<Array>> {
-        let x = &primals[0];
+        let x = first("AllGather", primals)?;
         let rows = x.shape().first().copied().unwrap_or(1);
         let start = self.group.rank() * rows;
         let idx = rmlx_core::arange(start as f64, (start + rows) as f64, 1.0, Dtype::I32)?;
@@ -176,7 +180,7 @@ impl Primitive for AllGather {
     }
 
     fn jvp(&self, _: &[Array], tangents: &[Array], _: &[usize]) -> Result<Array> {
-        Ok(gather(&tangents[0], &self.group))
+        Ok(gather(first("AllGather", tangents)?, &self.group))
     }
 
     /// MLX's rule: the gather of the batched input, the batch axis where it was.
@@ -186,7 +190,10 @@ impl Primitive for AllGather {
     }
 
     fn output_shapes(&self, inputs: &[Array]) -> Result<Vec<Vec<usize>>> {
-        Ok(vec![gathered_shape(inputs[0].shape(), self.group.size())])
+        Ok(vec![gathered_shape(
+            first("AllGather", inputs)?.shape(),
+            self.group.size(),
+        )])
     }
 
     fn is_equivalent(&self, _: &dyn Primitive) -> bool {
@@ -201,6 +208,13 @@ fn gathered_shape(shape: &[usize], size: usize) -> Vec<usize> {
         None => s.push(size),
     }
     s
+}
+
+/// The first of a primitive's inputs, or an error naming the primitive (a rule called directly
+/// with none).
+fn first<'a>(op: &str, xs: &'a [Array]) -> Result<&'a Array> {
+    xs.first()
+        .ok_or_else(|| rmlx_core::Error::Value(format!("{op}: expected an input")))
 }
 
 fn gather(x: &Array, group: &Group) -> Array {
@@ -284,7 +298,7 @@ impl Primitive for Send {
     }
 
     fn output_shapes(&self, inputs: &[Array]) -> Result<Vec<Vec<usize>>> {
-        Ok(vec![inputs[0].shape().to_vec()])
+        Ok(vec![first(self.name(), inputs)?.shape().to_vec()])
     }
 
     fn is_equivalent(&self, _: &dyn Primitive) -> bool {

@@ -28,6 +28,11 @@
 //! # Ok::<(), rmlx_core::Error>(())
 //! ```
 
+// Indexing below is into shapes `check_inputs` proved 2-D ([batch, length]) and the layers keep
+// 3-D, into the keep-mask of `batch * length` entries read from that checked mask, and into
+// `bounds`, which the packed forward builds with `batch + 1` entries.
+#![allow(clippy::indexing_slicing)]
+
 use crate::hf;
 use indexmap::IndexMap;
 use rmlx_core::fast::{scaled_dot_product_attention, SdpaMask};

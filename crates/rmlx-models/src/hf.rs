@@ -44,8 +44,9 @@ pub fn load_checkpoint(dir: impl AsRef<Path>) -> Result<IndexMap<String, Array>>
         });
     }
     let index = read_json(&index_path)?;
-    let map = index["weight_map"]
-        .as_object()
+    let map = index
+        .get("weight_map")
+        .and_then(|m| m.as_object())
         .ok_or_else(|| Error::Format {
             path: index_path.display().to_string(),
             message: "no \"weight_map\" object".into(),

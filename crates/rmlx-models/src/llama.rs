@@ -23,6 +23,10 @@
 //! # Ok::<(), rmlx_core::Error>(())
 //! ```
 
+// Indexing below is into shapes `forward` checked to be 2-D (`tokens`) or that the layers build
+// with a known rank ([batch, length, hidden]).
+#![allow(clippy::indexing_slicing)]
+
 use crate::hf;
 use indexmap::IndexMap;
 use rmlx_core::fast::{rope, scaled_dot_product_attention, SdpaMask};
@@ -335,10 +339,13 @@ impl LlamaForCausalLM {
         let mut out = Vec::with_capacity(max_new_tokens);
         for _ in 0..max_new_tokens {
             let logits = self.forward(&input, Some(&mut cache))?;
-            let last = logits.take(
-                &Array::scalar_as((logits.shape()[1] - 1) as f64, Dtype::I32),
-                Some(1),
-            )?;
+            let Some(at) = logits.shape().get(1).and_then(|l| l.checked_sub(1)) else {
+                return Err(Error::Shape(format!(
+                    "Llama: generate needs a prompt of at least one token, got {:?}",
+                    prompt.shape()
+                )));
+            };
+            let last = logits.take(&Array::scalar_as(at as f64, Dtype::I32), Some(1))?;
             let next = last.argmax(-1, true)?;
             next.eval()?;
             input = next.clone();

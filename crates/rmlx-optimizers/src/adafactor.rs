@@ -110,12 +110,11 @@ impl SingleOptimizer for Adafactor {
     fn init_single(&self, param: &Array) -> Result<ParamState> {
         let mut s = ParamState::new();
         let shape = param.shape();
-        if param.ndim() >= 2 {
-            let n = shape.len();
-            let row = &shape[..n - 1];
-            let mut col = shape[..n - 2].to_vec();
-            col.push(shape[n - 1]);
-            s.insert("exp_avg_sq_row".into(), zeros(row, param.dtype())?);
+        if let [lead @ .., r, c] = shape {
+            // the factored second moment: per row (the last axis reduced) and per column
+            let row: Vec<usize> = lead.iter().copied().chain([*r]).collect();
+            let col: Vec<usize> = lead.iter().copied().chain([*c]).collect();
+            s.insert("exp_avg_sq_row".into(), zeros(&row, param.dtype())?);
             s.insert("exp_avg_sq_col".into(), zeros(&col, param.dtype())?);
         } else {
             s.insert("exp_avg_sq".into(), zeros_like(param)?);

@@ -72,7 +72,10 @@ impl Args<'_> {
     fn pair(&self, k: &str, default: [f64; 2]) -> Result<[f64; 2]> {
         match self.get(k) {
             None => Ok(default),
-            Some(HParam::List(v)) if v.len() == 2 => Ok([v[0], v[1]]),
+            Some(HParam::List(v)) if matches!(v.as_slice(), [_, _]) => match v.as_slice() {
+                [a, b] => Ok([*a, *b]),
+                _ => Ok(default),
+            },
             Some(other) => bail!(
                 Value,
                 "{}: argument '{k}' must be a pair of numbers, got {other:?}",

@@ -8,6 +8,11 @@
 //! broadcasting) goes through the composed ops. Optimizer updates are not differentiated, so the
 //! primitives have no vjp (a transform over them is a clear `Err`).
 
+// Indexing here is into element slices whose lengths the kernels check against the output's
+// (`same_len`), into the four inputs `AdamApply::vmap` checks it has, and into the axes of its
+// state, whose rank it reads: every index is proved in range where it is made.
+#![allow(clippy::indexing_slicing)]
+
 use std::sync::Arc;
 
 use rmlx_core::buffer::{Buffer, Data};
@@ -18,10 +23,23 @@ use rmlx_core::{Array, Dtype, Error, Result};
 
 /// Whether the fused path applies: every array f32 and of one shape.
 pub(crate) fn applies(arrays: &[&Array]) -> bool {
-    let shape = arrays[0].shape();
+    let Some(first) = arrays.first() else {
+        return false;
+    };
+    let shape = first.shape();
     arrays
         .iter()
         .all(|a| a.dtype() == Dtype::F32 && a.shape() == shape)
+}
+
+/// Every slice has `n` elements (the inputs of a fused node have the output's shape).
+fn same_len(op: &str, n: usize, slices: &[&[f32]]) -> Result<()> {
+    if slices.iter().any(|s| s.len() < n) {
+        return Err(Error::Shape(format!(
+            "{op}: every input must have the output's {n} elements"
+        )));
+    }
+    Ok(())
 }
 
 /// `decay * s + (1 - decay) * x` (or `x * x` when `square`): Adam's first and second moments.
@@ -70,6 +88,7 @@ impl Primitive for MomentUpdate {
         let mut buf = Buffer::new(n * 4);
         {
             let (sv, xv) = (slice(&s)?, slice(&x)?);
+            same_len("MomentUpdate", n, &[sv, xv])?;
             let (d, r, sq) = (self.decay, self.rest, self.square);
             fill(&mut buf.as_mut_slice::<f32>()[..n], |start, out| {
                 let (sv, xv) = (&sv[start..start + out.len()], &xv[start..start + out.len()]);
@@ -111,6 +130,7 @@ impl Primitive for AdamApply {
         let mut buf = Buffer::new(n * 4);
         {
             let (pv, mv, vv) = (slice(&p)?, slice(&m)?, slice(&v)?);
+            same_len("AdamApply", n, &[pv, mv, vv])?;
             let eps = self.eps;
             fill(&mut buf.as_mut_slice::<f32>()[..n], |start, out| {
                 let end = start + out.len();
@@ -125,6 +145,11 @@ impl Primitive for AdamApply {
     /// A shared learning rate keeps the fused kernel over the mapped state; a mapped one (a
     /// learning rate per example) is applied with the composed ops.
     fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
+        if inputs.len() != 4 || axes.len() != 4 {
+            return Err(Error::Value(
+                "AdamApply: expected four inputs and four axes".into(),
+            ));
+        }
         let (state, ax) = batching::align_elementwise(self.name(), &inputs[..3], &axes[..3], true)?;
         let lr = &inputs[3];
         let out = match axes[3] {

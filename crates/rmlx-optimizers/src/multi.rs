@@ -62,8 +62,10 @@ impl MultiOptimizer {
                 .filters
                 .iter()
                 .position(|f| f(k, g))
-                .unwrap_or(self.optimizers.len() - 1);
-            parts[i].push((k.clone(), g.clone()));
+                .unwrap_or(self.optimizers.len().saturating_sub(1));
+            if let Some(part) = parts.get_mut(i) {
+                part.push((k.clone(), g.clone()));
+            }
         }
         parts
     }
@@ -119,7 +121,7 @@ impl Optimizer for MultiOptimizer {
     }
 
     fn step(&self) -> u64 {
-        self.optimizers[0].step()
+        self.optimizers.first().map_or(0, |o| o.step())
     }
 
     fn trace_key(&self) -> Vec<u64> {
@@ -133,7 +135,7 @@ impl Optimizer for MultiOptimizer {
     }
 
     fn learning_rate(&self) -> f32 {
-        self.optimizers[0].learning_rate()
+        self.optimizers.first().map_or(0.0, |o| o.learning_rate())
     }
 
     fn set_learning_rate(&mut self, learning_rate: LearningRate) {
@@ -159,9 +161,9 @@ impl Optimizer for MultiOptimizer {
             let Some((i, key)) = rest else {
                 bail!(Value, "Invalid state provided");
             };
-            match i.parse::<usize>() {
-                Ok(i) if i < parts.len() => parts[i].push((key.to_string(), a.clone())),
-                _ => bail!(Value, "Invalid state provided"),
+            match i.parse::<usize>().ok().and_then(|i| parts.get_mut(i)) {
+                Some(part) => part.push((key.to_string(), a.clone())),
+                None => bail!(Value, "Invalid state provided"),
             }
         }
         if parts.iter().any(|p| p.is_empty()) {

@@ -73,7 +73,7 @@ pub fn newton_schulz5(x: &Array, steps: usize) -> Result<Array> {
         );
     }
     let (a, b, c) = (3.4445, -4.7750, 2.0315);
-    let transpose = x.shape()[0] > x.shape()[1];
+    let transpose = matches!(x.shape(), [r, c] if r > c);
     let mut x = if transpose { x.t()? } else { x.clone() };
     x = (&x / (norm_all(&x)? + 1e-7)?)?;
     for _ in 0..steps {
@@ -121,8 +121,8 @@ impl SingleOptimizer for Muon {
         let mut lr = ctx.lr(g.dtype());
         if update.ndim() >= 2 {
             let shape = update.shape().to_vec();
-            let flat = if shape.len() > 2 {
-                update.reshape(&[shape[0] as isize, -1][..])?
+            let flat = if let [first, _, _, ..] = shape.as_slice() {
+                update.reshape(&[*first as isize, -1][..])?
             } else {
                 update.clone()
             };
@@ -132,9 +132,10 @@ impl SingleOptimizer for Muon {
             } else {
                 o2
             };
-            let n = shape.len();
-            let ratio = shape[n - 2] as f64 / shape[n - 1] as f64;
-            lr = (&lr * ratio.max(1.0).sqrt())?;
+            if let [.., r, c] = shape.as_slice() {
+                let ratio = *r as f64 / *c as f64;
+                lr = (&lr * ratio.max(1.0).sqrt())?;
+            }
         }
         param - (&lr * &update)?
     }

@@ -353,7 +353,9 @@ impl<T: SingleOptimizer> Optimizer for T {
                     .map(|(_, s)| s.clone())
                     .unwrap_or_default(),
             };
-            let p = lookup[k.as_str()];
+            let Some(&p) = lookup.get(k.as_str()) else {
+                bail!(Key, "update: no parameter '{k}' for its gradient");
+            };
             let new_p = self.apply_single(&ctx, g, p, &mut st)?;
             out.push((k.clone(), new_p));
             updated_states.push((k.clone(), st));

@@ -135,8 +135,11 @@ impl Schedule {
                 schedules,
                 boundaries,
             } => {
-                let mut out = schedules[0].at(step);
-                for (b, s) in boundaries.iter().zip(&schedules[1..]) {
+                let Some((first, rest)) = schedules.split_first() else {
+                    return 0.0;
+                };
+                let mut out = first.at(step);
+                for (b, s) in boundaries.iter().zip(rest) {
                     if step >= *b {
                         out = s.at(step - b);
                     }
