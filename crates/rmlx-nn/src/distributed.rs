@@ -1,5 +1,9 @@
 //! Data-parallel training: [`average_gradients`] (MLX's `nn.average_gradients`).
 
+// Indexing here is into `flat` at indices taken from its own enumeration (the buckets), and
+// into buckets that are never empty (each starts with the array that opened it).
+#![allow(clippy::indexing_slicing)]
+
 use rmlx_core::tree::{tree_flatten, tree_map_with_path, Tree};
 use rmlx_core::{Array, Result};
 use rmlx_distributed::{all_sum, Group};

@@ -14,6 +14,11 @@
 //! # Ok::<(), rmlx_core::Error>(())
 //! ```
 
+// Indexing here is into shapes checked to have at least two axes (`calculate_fan_in_fan_out`),
+// and, in `householder_qr`, into the `n × n` matrices and `n`-vectors it allocates, with every
+// index below `n` by its loop bounds.
+#![allow(clippy::indexing_slicing)]
+
 use rmlx_core::{random, Array, Dtype, Error, Result};
 use std::str::FromStr;
 

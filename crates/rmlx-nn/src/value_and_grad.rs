@@ -113,8 +113,11 @@ where
     let f = |xs: &[Array]| -> Result<Vec<Array>> {
         let mut guard = cell.borrow_mut();
         let (m, loss) = &mut *guard;
-        update_skip_placeholders(m.as_module_mut(), &rebuild(&xs[..np]))?;
-        Ok(vec![loss(&**m, &xs[np..])?])
+        let (params, data) = xs.split_at_checked(np).ok_or_else(|| {
+            rmlx_core::Error::Value("value_and_grad: fewer inputs than parameters".into())
+        })?;
+        update_skip_placeholders(m.as_module_mut(), &rebuild(params))?;
+        Ok(vec![loss(&**m, data)?])
     };
     let mut inputs = leaves.clone();
     inputs.extend_from_slice(data);

@@ -69,8 +69,8 @@ impl Bilinear {
                 x2.shape()
             )));
         }
-        let lead = &x1.shape()[..x1.ndim() - 1];
-        if lead != &x2.shape()[..x2.ndim() - 1] {
+        let lead = x1.shape().split_last().map_or(&[][..], |(_, l)| l);
+        if Some(lead) != x2.shape().split_last().map(|(_, l)| l) {
             return Err(Error::Shape(format!(
                 "[Bilinear] the inputs must have the same leading dimensions, got shapes {:?} and {:?}",
                 x1.shape(),

@@ -96,7 +96,10 @@ fn channel_dropout(
     }
     let mut mask_shape = x.shape().to_vec();
     let nd = mask_shape.len();
-    for d in &mut mask_shape[nd - 1 - spatial..nd - 1] {
+    let range = nd
+        .checked_sub(1 + spatial)
+        .map_or(0..0, |start| start..nd - 1);
+    for d in mask_shape.get_mut(range).unwrap_or_default() {
         *d = 1;
     }
     let mask = rmlx_core::random::bernoulli(keep, Some(&mask_shape), None)?;

@@ -116,16 +116,22 @@ pub fn fully_shard<M: Module + Clone>(
 fn gather_shard(shard: &Array, group: &Group, compute: Option<Dtype>) -> Result<Array> {
     let (g, g2) = (group.clone(), group.clone());
     let n = group.size() as f64;
+    let one = |p: &[Array]| -> Result<Array> {
+        p.first()
+            .cloned()
+            .ok_or_else(|| Error::Value("[fully_shard] the gather takes one array".into()))
+    };
     let f = CustomFunction::new(move |p: &[Array]| {
+        let p0 = one(p)?;
         let s = match compute {
-            Some(d) if d != p[0].dtype() => p[0].astype(d)?,
-            _ => p[0].clone(),
+            Some(d) if d != p0.dtype() => p0.astype(d)?,
+            _ => p0,
         };
         Ok(vec![all_gather(&s, Some(&g))?])
     })
     .with_vjp(move |p: &[Array], cots: &[Array], _| {
-        let mine = (&sum_scatter(&cots[0], Some(&g2))? / n)?;
-        Ok(vec![mine.astype(p[0].dtype())?])
+        let mine = (&sum_scatter(&one(cots)?, Some(&g2))? / n)?;
+        Ok(vec![mine.astype(one(p)?.dtype())?])
     });
     f.call(std::slice::from_ref(shard))?
         .pop()

@@ -54,7 +54,11 @@ impl Linear {
             )));
         }
         let wt = self.weight.t()?;
-        let batch: Vec<usize> = x.shape()[..x.ndim() - 1].to_vec();
+        let batch: Vec<usize> = x
+            .shape()
+            .split_last()
+            .map(|(_, lead)| lead.to_vec())
+            .unwrap_or_default();
         let x2 = if x.ndim() == 2 {
             x.clone()
         } else {

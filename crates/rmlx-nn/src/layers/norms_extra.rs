@@ -148,7 +148,7 @@ impl GroupNorm {
         check_last("GroupNorm", x, self.dims, 2)?;
         let g = self.num_groups as isize;
         let gs = (self.dims / self.num_groups) as isize;
-        let b = x.shape()[0] as isize;
+        let b = x.shape().first().copied().unwrap_or(1) as isize;
         let y = if self.pytorch_compatible {
             let t = x
                 .reshape(&[b, -1, g, gs][..])?
@@ -366,7 +366,10 @@ impl BatchNorm {
 
     fn batch_stats(x: &Array) -> Result<(Array, Array, usize)> {
         let axes: Vec<isize> = (0..x.ndim() as isize - 1).collect();
-        let n: usize = x.shape()[..x.ndim() - 1].iter().product();
+        let n: usize = x
+            .shape()
+            .split_last()
+            .map_or(1, |(_, lead)| lead.iter().product());
         Ok((x.mean(axes.clone(), false)?, x.var(axes, false, 0)?, n))
     }
 

@@ -6,6 +6,11 @@
 //! differentiable ops, so the layers have gradients; at ties `max` splits the cotangent as the
 //! core `max` vjp does. Average pooling divides by the full window size, padding included.
 
+// Indexing here is into shapes whose rank `sliding_windows` checks first (`n + 2` axes for
+// `n` spatial ones) and into the kernel, stride, padding and position vectors of `n` entries each
+// (the constructors make them one per spatial axis).
+#![allow(clippy::indexing_slicing)]
+
 use super::conv::{py_pair, py_triple, Size2, Size3};
 use super::Forward;
 use crate::{Module, ModuleState};

@@ -215,14 +215,19 @@ impl ALiBi {
         offset: usize,
         mask: Option<&Array>,
     ) -> Result<Array> {
-        let s = attention_scores.shape();
-        if s.len() != 4 {
+        let &[_, heads, queries, keys] = attention_scores.shape() else {
             return Err(Error::Shape(format!(
-                "[ALiBi] attention scores must be [batch, heads, queries, keys], got shape {s:?}"
+                "[ALiBi] attention scores must be [batch, heads, queries, keys], got shape {:?}",
+                attention_scores.shape()
             )));
-        }
-        let mut bias =
-            Self::create_alibi_matrix(s[2] + offset, s[3], s[1], offset, attention_scores.dtype())?;
+        };
+        let mut bias = Self::create_alibi_matrix(
+            queries + offset,
+            keys,
+            heads,
+            offset,
+            attention_scores.dtype(),
+        )?;
         if let Some(m) = mask {
             bias = (&bias + m)?;
         }

@@ -17,6 +17,10 @@
 //! # Ok::<(), rmlx_core::Error>(())
 //! ```
 
+// Indexing here is into shapes `check_input` proves `[L, D]` or `[N, L, D]`, and into the
+// gate splits this file makes itself (`split(2)` / `split(3)` / `split(4)` give exactly that many).
+#![allow(clippy::indexing_slicing)]
+
 use super::{py_bool, uniform_init};
 use crate::{Module, ModuleState};
 use rmlx_core::{self as mx, Array, Dtype, Error, Result, SliceArg};

@@ -10,6 +10,11 @@
 //! A pair (all-to-sharded, then sharded-to-all) is Megatron's MLP split. With one process both
 //! are a [`Linear`].
 
+// Indexing here is into 2-D weights (Linear and QuantizedLinear weights and scales always are),
+// into `split(n)` parts at `rank < n`, and into the one-input lists of the custom functions this
+// file calls with exactly one input.
+#![allow(clippy::indexing_slicing)]
+
 use rmlx_core::{Array, CustomFunction, Result};
 use rmlx_distributed::{all_sum, Group};
 

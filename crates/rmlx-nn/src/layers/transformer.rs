@@ -135,7 +135,7 @@ impl MultiHeadAttention {
         let q = heads(self.query_proj.forward(queries)?)?;
         let k = heads(self.key_proj.forward(keys)?)?;
         let v = heads(self.value_proj.forward(values)?)?;
-        let d = q.shape()[3];
+        let d = q.shape().last().copied().unwrap_or(1);
         let scale = (1.0 / d as f64).sqrt();
         let o = scaled_dot_product_attention(&q, &k, &v, scale, sdpa_mask(mask))?;
         let o = o.transpose_axes(&[0, 2, 1, 3])?.flatten(-2, -1)?;
@@ -285,7 +285,10 @@ impl TransformerEncoder {
         for l in &self.layers {
             x = if self.checkpoint {
                 let f = crate::checkpoint(l, |l: &TransformerEncoderLayer, xs: &[Array]| {
-                    Ok(vec![l.forward(&xs[0], xs.get(1))?])
+                    let [x, rest @ ..] = xs else {
+                        return Err(Error::Value("TransformerEncoder: no input".into()));
+                    };
+                    Ok(vec![l.forward(x, rest.first())?])
                 });
                 let mut ins = vec![x];
                 ins.extend(mask.cloned());
@@ -439,7 +442,12 @@ impl TransformerDecoder {
                     let mut rest = xs.iter().skip(2);
                     let xm = if has_x_mask { rest.next() } else { None };
                     let mm = if has_memory_mask { rest.next() } else { None };
-                    Ok(vec![l.forward(&xs[0], &xs[1], xm, mm)?])
+                    let [x, memory, ..] = xs else {
+                        return Err(Error::Value(
+                            "TransformerDecoder: expected x and memory".into(),
+                        ));
+                    };
+                    Ok(vec![l.forward(x, memory, xm, mm)?])
                 });
                 let mut ins = vec![x, memory.clone()];
                 ins.extend(x_mask.cloned());

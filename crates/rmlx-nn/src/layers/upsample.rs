@@ -4,6 +4,11 @@
 //! precision, in MLX's order of operations, and applied with `take` and products, so the result
 //! is differentiable in `x`.
 
+// Indexing here is into shapes checked to have at least 3 axes (`dims + 2`: batch, the `dims`
+// spatial axes, channels), into `scale` (one factor per spatial axis, checked against `dims`),
+// and into the per-axis tap lists and the odometer `choice` built with one entry per axis.
+#![allow(clippy::indexing_slicing)]
+
 use super::py_bool;
 use super::Forward;
 use crate::{Module, ModuleState};

@@ -1,5 +1,9 @@
 //! `freeze_paths` / `unfreeze_paths`: glob patterns over full dotted parameter paths.
 
+// Indexing here is into the glob matcher's pattern and text, each index guarded by the
+// `< len` test beside it, and into `hit`, which has one entry per pattern.
+#![allow(clippy::indexing_slicing)]
+
 use super::freeze::own_array_names;
 use super::members;
 use super::Module;

@@ -48,9 +48,9 @@ impl From<&String> for Weights {
 
 /// A shape as Python prints a tuple: `()`, `(4,)`, `(4, 8)`.
 pub(crate) fn py_shape(s: &[usize]) -> String {
-    match s.len() {
-        0 => "()".into(),
-        1 => format!("({},)", s[0]),
+    match s {
+        [] => "()".into(),
+        [d] => format!("({d},)"),
         _ => format!(
             "({})",
             s.iter()
