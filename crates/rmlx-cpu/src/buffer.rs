@@ -5,6 +5,11 @@
 //! allocation of the same size saves the page faults a fresh allocation costs (MLX's allocator does
 //! the same). [`memory`] reports active, peak and cached bytes, as `mx.get_active_memory()` etc.
 
+// Indexing here: a buffer's blocks always hold at least its `bytes` (they are allocated for it),
+// so the byte and element views cut within them; `collect_contiguous` reads offsets of a layout
+// that `Data::new` accepted only inside its buffer.
+#![allow(clippy::indexing_slicing)]
+
 use bytemuck::{Pod, Zeroable};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -2,6 +2,12 @@
 //! and the view operations on it — broadcast, transpose, reshape without copying, slice —
 //! so the primitives and kernels share one implementation of each.
 
+// Indexing here: `broadcast_to` reads `shape[pad + i]` with `pad = len - ndim` and `i < ndim`;
+// `transpose` indexes by a permutation it has checked (each entry below `ndim`, none repeated);
+// `contiguous_strides` and `reshape_strides` walk indices bounded by their loops, the latter's
+// inner products reading `get(..)?` so an index past the end returns `None`.
+#![allow(clippy::indexing_slicing)]
+
 use crate::backend::cpu::strided::offset_of;
 
 /// Shape, strides (in elements; 0 repeats an element, negative walks backwards) and the offset of

@@ -1,5 +1,14 @@
 //! CPU kernels: elementwise, reductions, GEMM glue, softmax/norms/attention.
 
+// Every kernel below indexes buffers through layouts that `Data::new` accepted only inside
+// their buffer (`layout::tests::data_accepts_only_layouts_inside_its_buffer`), at positions
+// computed from those same shapes and strides, or into scratch and output buffers it allocated
+// with exactly the lengths it walks. Shapes, axes and ranks are checked by the ops before a node
+// exists, and the gather and scatter kernels check every index value against its axis before
+// using it (an out-of-range index is an `Err`). The kernels are tested against naive loops, under
+// debug assertions and under valgrind (`.ci/kernels_checked`).
+#![allow(clippy::indexing_slicing)]
+
 pub mod attention;
 pub mod binary;
 pub mod complex;
