@@ -304,7 +304,7 @@ impl ArrayAt {
         }
     }
 
-    /// The updated array and index along axis 0, and a function giving the result `x`'s shape.
+    /// The array updated along axis 0 (`x`, or `x` flattened) and the indices into it.
     fn target(&self) -> Result<(Array, Array)> {
         match &self.shape {
             Some(_) => Ok((self.array.reshape([-1])?, self.indices.clone())),

@@ -296,6 +296,26 @@ struct RowCtx<'a> {
     q4: Q4Kernel,
 }
 
+impl RowCtx<'_> {
+    /// `sum_g biases[n, g] * sum(x_g)`: the biases' part of output `n` (one row of `x`).
+    fn bias_part(&self, n: usize) -> f32 {
+        let g = self.groups;
+        let br = &self.biases[n * g..(n + 1) * g];
+        br.iter().zip(&self.xsum[..g]).map(|(b, s)| b * s).sum()
+    }
+}
+
+/// Outputs `[0, n0 ..]` of `qmm_t` for one row of `x` through [`row_dot`] (every width and
+/// group size; the tail rows of the explicit 4-bit kernels). Always inlined, so it takes the
+/// SIMD features of its caller.
+#[inline(always)]
+fn portable_rows(c: &RowCtx, n0: usize, out: &mut [f32]) {
+    let mut q = vec![0f32; c.group_size];
+    for (i, v) in out.iter_mut().enumerate() {
+        *v = row_dot(c, n0 + i, 0, &mut q);
+    }
+}
+
 /// Which kernel computes 4-bit rows of a one-row `qmm_t` (the decode shape).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Q4Kernel {
@@ -391,10 +411,6 @@ unsafe fn rows8_avx512(c: &RowCtx, n0: usize, out: &mut [f32]) {
     // at offsets below `kb`: every chunk starts at `j < kb` with `kb` a multiple of 16.
     unsafe {
         let lut = _mm512_loadu_ps(lut_vals.as_ptr());
-        let bias_part = |n: usize| -> f32 {
-            let br = &c.biases[n * g..(n + 1) * g];
-            br.iter().zip(&c.xsum[..g]).map(|(b, s)| b * s).sum::<f32>()
-        };
         let mut r = 0;
         while r + 8 <= out.len() {
             let n = n0 + r;
@@ -423,15 +439,12 @@ unsafe fn rows8_avx512(c: &RowCtx, n0: usize, out: &mut [f32]) {
                 }
             }
             for i in 0..8 {
-                out[r + i] = _mm512_reduce_add_ps(acc[i]) + bias_part(n + i);
+                out[r + i] = _mm512_reduce_add_ps(acc[i]) + c.bias_part(n + i);
             }
             r += 8;
         }
         // the last rows (fewer than eight) through the portable kernel
-        let mut q = vec![0f32; c.group_size];
-        for (i, v) in out.iter_mut().enumerate().skip(r) {
-            *v = row_dot(c, n0 + i, 0, &mut q);
-        }
+        portable_rows(c, n0 + r, &mut out[r..]);
     }
 }
 
@@ -482,38 +495,26 @@ unsafe fn rows4_avx2(c: &RowCtx, n0: usize, out: &mut [f32]) {
             for i in 0..4 {
                 let mut lanes = [0f32; 8];
                 _mm256_storeu_ps(lanes.as_mut_ptr(), acc[i]);
-                let br = &c.biases[(n + i) * g..(n + i + 1) * g];
-                let bias: f32 = br.iter().zip(&c.xsum[..g]).map(|(b, s)| b * s).sum();
-                out[r + i] = lanes.iter().sum::<f32>() + bias;
+                out[r + i] = lanes.iter().sum::<f32>() + c.bias_part(n + i);
             }
             r += 4;
         }
-        let mut q = vec![0f32; c.group_size];
-        for (i, v) in out.iter_mut().enumerate().skip(r) {
-            *v = row_dot(c, n0 + i, 0, &mut q);
-        }
+        portable_rows(c, n0 + r, &mut out[r..]);
     }
 }
 
 /// Outputs `[0, n0 ..]` of `qmm_t` for one row of `x`, compiled for AVX-512 or AVX2+FMA when
 /// the CPU has them (the byte-widening loops then run 16 or 8 lanes wide).
 fn rows_task(c: &RowCtx, n0: usize, out: &mut [f32]) {
-    #[inline(always)]
-    fn body(c: &RowCtx, n0: usize, out: &mut [f32]) {
-        let mut q = vec![0f32; c.group_size];
-        for (i, v) in out.iter_mut().enumerate() {
-            *v = row_dot(c, n0 + i, 0, &mut q);
-        }
-    }
     #[cfg(target_arch = "x86_64")]
     {
         #[target_feature(enable = "avx512f,avx512bw,avx2,fma")]
         unsafe fn v4(c: &RowCtx, n0: usize, out: &mut [f32]) {
-            body(c, n0, out)
+            portable_rows(c, n0, out)
         }
         #[target_feature(enable = "avx2,fma")]
         unsafe fn v3(c: &RowCtx, n0: usize, out: &mut [f32]) {
-            body(c, n0, out)
+            portable_rows(c, n0, out)
         }
         let q4 = c.bits == 4 && c.group_size.is_multiple_of(32);
         match c.q4 {
@@ -538,7 +539,7 @@ fn rows_task(c: &RowCtx, n0: usize, out: &mut [f32]) {
             return unsafe { v3(c, n0, out) };
         }
     }
-    body(c, n0, out)
+    portable_rows(c, n0, out)
 }
 
 /// `out[m, n] = sum_k x[m, k] * W[n, k]` for a packed `W` of `n_rows` rows of `k` values (the
