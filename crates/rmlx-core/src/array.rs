@@ -3,6 +3,7 @@
 use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::buffer::{collect_contiguous, Buffer, Data};
+use crate::checked::Checked;
 use crate::dtype::{ScalarValue, ToVecElement};
 use crate::graph::{self, Node, Siblings};
 use crate::primitives::Primitive;
@@ -162,9 +163,13 @@ impl Array {
     pub fn scalar_as(value: f64, dtype: Dtype) -> Array {
         let mut buf = Buffer::new(dtype.size());
         if dtype == Dtype::Bool {
-            buf.as_mut_slice::<u8>()[0] = (value != 0.0) as u8;
+            if let Some(x) = buf.as_mut_slice::<u8>().first_mut() {
+                *x = (value != 0.0) as u8;
+            }
         } else {
-            crate::dispatch_all!(dtype, T => buf.as_mut_slice::<T>()[0] = <T as Element>::from_f64(value));
+            crate::dispatch_all!(dtype, T => if let Some(x) = buf.as_mut_slice::<T>().first_mut() {
+                *x = <T as Element>::from_f64(value);
+            });
         }
         Self::from_data(Data::new(buf, dtype, &[]))
     }
@@ -197,7 +202,7 @@ impl Array {
     /// The extent of `axis` (negative counts from the end).
     pub fn dim(&self, axis: isize) -> Result<usize> {
         let ax = crate::ops::normalize_axis("dim", axis, self.ndim())?;
-        Ok(self.0.shape[ax])
+        Ok(*self.0.shape.at(ax)?)
     }
 
     /// A stable identity for this node (the same for clones of the handle).

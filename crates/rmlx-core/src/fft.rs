@@ -18,6 +18,7 @@
 
 use std::sync::Arc;
 
+use crate::checked::Checked;
 use crate::ops::real;
 use crate::ops::{normalize_axes, normalize_axis};
 use crate::primitives::fft::Fft;
@@ -101,12 +102,12 @@ pub fn fft_with_sizes(
     }
     let mut in_shape = a.shape().to_vec();
     for (&ax, &len) in axes.iter().zip(n) {
-        in_shape[ax] = len;
+        *in_shape.at_mut(ax)? = len;
     }
-    let last = axes[axes.len() - 1];
-    let n_last = n[n.len() - 1];
+    let last = *axes.at(axes.len() - 1)?;
+    let n_last = *n.at(n.len() - 1)?;
     if real && inverse {
-        in_shape[last] = n_last / 2 + 1;
+        *in_shape.at_mut(last)? = n_last / 2 + 1;
     }
     let input = resize(a, &in_shape)?;
     let in_dtype = if real && !inverse {
@@ -121,7 +122,7 @@ pub fn fft_with_sizes(
         real,
         n_last: if real && inverse { n_last } else { 0 },
     };
-    let out_shape = p.out_shape(&in_shape);
+    let out_shape = p.out_shape(&in_shape)?;
     let out_dtype = if real && inverse {
         Dtype::F32
     } else {
@@ -160,14 +161,17 @@ fn resize(a: &Array, shape: &[usize]) -> Result<Array> {
 
 /// The default sizes along `axes`: the input's, with `2 (m - 1)` on the last axis of a
 /// complex-to-real transform.
-fn default_sizes(a: &Array, axes: &[usize], real_inverse: bool) -> Vec<usize> {
-    let mut n: Vec<usize> = axes.iter().map(|&ax| a.shape()[ax]).collect();
+fn default_sizes(a: &Array, axes: &[usize], real_inverse: bool) -> Result<Vec<usize>> {
+    let mut n = axes
+        .iter()
+        .map(|&ax| a.shape().at(ax).copied())
+        .collect::<Result<Vec<usize>>>()?;
     if real_inverse {
         if let Some(last) = n.last_mut() {
             *last = last.saturating_sub(1) * 2;
         }
     }
-    n
+    Ok(n)
 }
 
 /// The n-dimensional forms' argument rules (MLX's Python binding): no axes and no sizes is
@@ -197,7 +201,7 @@ fn nd(
             }
             s.to_vec()
         }
-        None => default_sizes(a, &axes, real && inverse),
+        None => default_sizes(a, &axes, real && inverse)?,
     };
     fft_with_sizes(a, &n, &axes, real, inverse, norm)
 }
@@ -218,7 +222,10 @@ fn one(
         );
     }
     let ax = normalize_axis(name, axis, a.ndim())?;
-    let n = n.unwrap_or_else(|| default_sizes(a, &[ax], real && inverse)[0]);
+    let n = match n {
+        Some(n) => n,
+        None => *default_sizes(a, &[ax], real && inverse)?.at(0)?,
+    };
     fft_with_sizes(a, &[n], &[ax], real, inverse, norm)
 }
 
@@ -318,7 +325,7 @@ fn shift(name: &str, a: &Array, axes: Option<&[isize]>, inverse: bool) -> Result
             );
         }
         let axis = if ax < 0 { ax + n } else { ax } as usize;
-        let half = (a.shape()[axis] / 2) as isize;
+        let half = (*a.shape().at(axis)? / 2) as isize;
         out = crate::ops::roll(
             &out,
             if inverse { -half } else { half },
@@ -460,7 +467,7 @@ fn stft_window(name: &str, opts: &StftOptions, n_fft: usize) -> Result<Array> {
             crate::ops::ones(&[wl], Dtype::F32)?
         }
     };
-    let wl = w.shape()[0];
+    let wl = *w.shape().at(0)?;
     if wl > n_fft {
         bail!(Value, "[{name}] window length must not exceed n_fft.");
     }
@@ -514,7 +521,7 @@ pub fn stft(x: &Array, opts: &StftOptions) -> Result<Array> {
         bail!(Shape, "[stft] Requires array with at least one dimension.");
     }
     let window = stft_window("stft", opts, n_fft)?;
-    let len = x.shape()[x.ndim() - 1];
+    let len = *x.shape().at(x.ndim() - 1)?;
     let pad = if opts.center { n_fft / 2 } else { 0 };
     let total = len + 2 * pad;
     if len == 0 || total < n_fft {
@@ -544,7 +551,7 @@ pub fn stft(x: &Array, opts: &StftOptions) -> Result<Array> {
     }
     let idx = Array::from_slice(&idx, &[n_frames * n_fft])?;
     let mut frames = x.take(&idx, Some(-1))?;
-    let mut fshape = x.shape()[..x.ndim() - 1].to_vec();
+    let mut fshape = x.shape().span(..x.ndim() - 1)?.to_vec();
     fshape.extend([n_frames, n_fft]);
     if keep.contains(&0.0) {
         frames = frames.multiply(&Array::from_slice(&keep, &[n_frames * n_fft])?)?;
@@ -572,7 +579,7 @@ pub fn istft(stft_matrix: &Array, opts: &StftOptions) -> Result<Array> {
             s.shape()
         );
     }
-    let (n_freq, n_frames) = (s.shape()[s.ndim() - 2], s.shape()[s.ndim() - 1]);
+    let (n_freq, n_frames) = (*s.shape().at(s.ndim() - 2)?, *s.shape().at(s.ndim() - 1)?);
     let onesided = opts.onesided.unwrap_or(true);
     let n_fft = match opts.n_fft {
         Some(n) => n,
@@ -601,7 +608,7 @@ pub fn istft(stft_matrix: &Array, opts: &StftOptions) -> Result<Array> {
             pos.push((f * hop + k) as i32);
         }
     }
-    let batch = &frames.shape()[..frames.ndim() - 2];
+    let batch = frames.shape().span(..frames.ndim() - 2)?;
     let mut flat_shape = batch.to_vec();
     flat_shape.push(n_frames * n_fft);
     let flat = frames.reshape(&flat_shape)?;

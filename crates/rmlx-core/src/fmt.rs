@@ -163,8 +163,8 @@ fn element_strings(a: &Array) -> Result<Vec<String>> {
 }
 
 fn write_sub(out: &mut String, vals: &[String], shape: &[usize], dim: usize, base: usize) {
-    let n = shape[dim];
-    let inner: usize = shape[dim + 1..].iter().product();
+    let n = shape.get(dim).copied().unwrap_or(0);
+    let inner: usize = shape.get(dim + 1..).map_or(1, |s| s.iter().product());
     let is_last = dim + 1 == shape.len();
     let prefix = if is_last {
         String::new()

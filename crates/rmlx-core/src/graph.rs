@@ -7,6 +7,7 @@ use std::sync::{Arc, OnceLock, Weak};
 
 use crate::array::{Array, Inner};
 use crate::buffer::Data;
+use crate::checked::Checked;
 pub use crate::context::in_tracing;
 use crate::context::{Restore, ThreadState};
 use crate::primitives::Primitive;
@@ -254,12 +255,12 @@ fn eval_siblings(
         )));
     }
     for (k, data) in datas.into_iter().enumerate() {
-        if data.shape() != siblings.outputs[k].0 {
+        if data.shape() != siblings.outputs.at(k)?.0 {
             return Err(Error::Value(format!(
                 "eval: primitive {} computed output {k} of shape {:?}, expected {:?}",
                 primitive.name(),
                 data.shape(),
-                siblings.outputs[k].0
+                siblings.outputs.at(k)?.0
             )));
         }
         if k == position {

@@ -16,10 +16,16 @@
 // few `expect`s on an internal invariant carry an `#[allow]` with the comment that proves it.
 #![cfg_attr(
     not(test),
-    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
 )]
 
 pub mod array;
+pub(crate) mod checked;
 pub mod context;
 pub mod device;
 pub mod fft;

@@ -26,6 +26,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use crate::checked::Checked;
 use crate::device::{is_available, Device};
 use crate::primitives::Primitive;
 use crate::{bail, Array, Result};
@@ -210,7 +211,7 @@ impl Primitive for Depends {
                 if i == 0 {
                     Ok(cotangent.clone())
                 } else {
-                    crate::ops::zeros_like(&primals[i])
+                    crate::ops::zeros_like(primals.at(i)?)
                 }
             })
             .collect()
@@ -227,7 +228,7 @@ impl Primitive for Depends {
             .iter()
             .map(|&i| match cotangents.get(i) {
                 Some(c) if i < self.n_inputs => Ok(c.clone()),
-                _ => crate::ops::zeros_like(&primals[i]),
+                _ => crate::ops::zeros_like(primals.at(i)?),
             })
             .collect()
     }
@@ -245,14 +246,14 @@ impl Primitive for Depends {
     ) -> Result<Vec<Array>> {
         (0..self.n_inputs)
             .map(|k| match argnums.iter().position(|&i| i == k) {
-                Some(j) => Ok(tangents[j].clone()),
-                None => crate::ops::zeros_like(&primals[k]),
+                Some(j) => Ok(tangents.at(j)?.clone()),
+                None => crate::ops::zeros_like(primals.at(k)?),
             })
             .collect()
     }
 
     fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<crate::primitives::Vmapped> {
-        let outs = depends(&inputs[..self.n_inputs], &inputs[self.n_inputs..])?;
-        Ok((outs, axes[..self.n_inputs].to_vec()))
+        let outs = depends(inputs.span(..self.n_inputs)?, inputs.span(self.n_inputs..)?)?;
+        Ok((outs, axes.span(..self.n_inputs)?.to_vec()))
     }
 }

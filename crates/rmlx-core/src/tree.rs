@@ -16,6 +16,7 @@
 //! # Ok::<(), rmlx_core::Error>(())
 //! ```
 
+use crate::checked::Checked;
 use crate::error::{Error, Result};
 use indexmap::IndexMap;
 
@@ -172,7 +173,7 @@ fn unflatten_level<T>(pairs: Vec<(String, T)>, at: &str) -> Result<Tree<T>> {
         return Ok(Tree::empty());
     }
     let mut pairs = pairs;
-    if pairs.len() == 1 && pairs[0].0.is_empty() {
+    if pairs.len() == 1 && pairs.at(0)?.0.is_empty() {
         if let Some((_, v)) = pairs.pop() {
             return Ok(Tree::Leaf(v));
         }

@@ -11,6 +11,7 @@ use std::io::Write;
 use std::path::Path;
 
 use super::{array_from_bytes, format_err, io_err, read_file, row_major, MAX_HEADER_BYTES};
+use crate::checked::Checked;
 use crate::{Array, Dtype, Result};
 
 const MAGIC: &[u8; 6] = b"\x93NUMPY";
@@ -67,7 +68,7 @@ fn header_text(dtype: Dtype, shape: &[usize]) -> (String, bool) {
     let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
     let shape_str = match dims.len() {
         0 => "()".to_string(),
-        1 => format!("({},)", dims[0]),
+        1 => format!("({},)", dims.concat()),
         _ => format!("({})", dims.join(", ")),
     };
     let dict = format!(
@@ -148,7 +149,7 @@ enum Value {
 
 impl<'a> Lit<'a> {
     fn ws(&mut self) {
-        while self.i < self.s.len() && self.s[self.i].is_ascii_whitespace() {
+        while self.s.get(self.i).is_some_and(u8::is_ascii_whitespace) {
             self.i += 1;
         }
     }
@@ -170,19 +171,19 @@ impl<'a> Lit<'a> {
             return None;
         }
         let start = self.i + 1;
-        let len = self.s[start..].iter().position(|&c| c == q)?;
+        let len = self.s.get(start..)?.iter().position(|&c| c == q)?;
         self.i = start + len + 1;
-        String::from_utf8(self.s[start..start + len].to_vec()).ok()
+        String::from_utf8(self.s.get(start..start + len)?.to_vec()).ok()
     }
 
     fn int(&mut self) -> Option<usize> {
         self.ws();
         let start = self.i;
-        while self.i < self.s.len() && self.s[self.i].is_ascii_digit() {
+        while self.s.get(self.i).is_some_and(u8::is_ascii_digit) {
             self.i += 1;
         }
         // A trailing `L` (Python 2 longs) is accepted.
-        let digits = std::str::from_utf8(&self.s[start..self.i]).ok()?;
+        let digits = std::str::from_utf8(self.s.get(start..self.i)?).ok()?;
         if self.s.get(self.i) == Some(&b'L') {
             self.i += 1;
         }
@@ -206,11 +207,11 @@ impl<'a> Lit<'a> {
                     }
                 }
             }
-            b'T' if self.s[self.i..].starts_with(b"True") => {
+            b'T' if self.s.get(self.i..)?.starts_with(b"True") => {
                 self.i += 4;
                 Some(Value::Bool(true))
             }
-            b'F' if self.s[self.i..].starts_with(b"False") => {
+            b'F' if self.s.get(self.i..)?.starts_with(b"False") => {
                 self.i += 5;
                 Some(Value::Bool(false))
             }
@@ -242,20 +243,26 @@ impl<'a> Lit<'a> {
 
 /// Parses a whole `.npy` file image.
 pub(crate) fn parse_npy(bytes: &[u8], path: &Path) -> Result<Array> {
-    if bytes.len() < 10 || &bytes[..6] != MAGIC {
+    if bytes.len() < 10 || bytes.span(..6)? != MAGIC {
         return Err(format_err(
             path,
             "not an .npy file (missing the \\x93NUMPY magic or truncated header)",
         ));
     }
-    let major = bytes[6];
+    let major = *bytes.at(6)?;
     let (hlen, start) = match major {
-        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10usize),
+        1 => (
+            u16::from_le_bytes([*bytes.at(8)?, *bytes.at(9)?]) as usize,
+            10usize,
+        ),
         2 | 3 => {
             let Some(b) = bytes.get(8..12) else {
                 return Err(format_err(path, "truncated .npy header"));
             };
-            (u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize, 12)
+            (
+                u32::from_le_bytes([*b.at(0)?, *b.at(1)?, *b.at(2)?, *b.at(3)?]) as usize,
+                12,
+            )
         }
         v => return Err(format_err(path, format!("unsupported .npy version {v}"))),
     };
@@ -276,7 +283,7 @@ pub(crate) fn parse_npy(bytes: &[u8], path: &Path) -> Result<Array> {
         ));
     }
     let mut lit = Lit {
-        s: &bytes[start..end],
+        s: bytes.span(start..end)?,
         i: 0,
     };
     let Some(dict) = lit.dict() else {
@@ -315,7 +322,7 @@ pub(crate) fn parse_npy(bytes: &[u8], path: &Path) -> Result<Array> {
         .try_fold(dtype.size(), |acc, &d| acc.checked_mul(d))
         .ok_or_else(|| format_err(path, format!("shape {shape:?} is too large")))?;
     let nbytes = shape.iter().product::<usize>() * dtype.size();
-    let data = &bytes[end..];
+    let data = bytes.span(end..)?;
     if data.len() != nbytes {
         return Err(format_err(
             path,

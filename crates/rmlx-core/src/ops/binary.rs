@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use super::broadcast_arrays;
+use crate::checked::Checked;
 use crate::primitives::binary::{Binary, BinaryOp, DivMod};
 use crate::primitives::ternary::Select;
 use crate::{bail, Array, Dtype, Result};
@@ -84,7 +85,7 @@ pub fn binary_op(op: BinaryOp, a: &Array, b: &Array) -> Result<Array> {
     let b = b.astype(in_dtype)?;
     let v = broadcast_arrays(name, &[&a, &b])?;
     Ok(Array::from_primitive(
-        v[0].shape().to_vec(),
+        v.at(0)?.shape().to_vec(),
         out_dtype,
         Arc::new(Binary(op)),
         v,
@@ -158,7 +159,7 @@ pub fn divmod(a: &Array, b: &Array) -> Result<(Array, Array)> {
     let a = a.astype(d)?;
     let b = b.astype(d)?;
     let v = broadcast_arrays("divmod", &[&a, &b])?;
-    let shape = v[0].shape().to_vec();
+    let shape = v.at(0)?.shape().to_vec();
     let mut outs =
         Array::from_primitive_multi(vec![(shape.clone(), d), (shape, d)], Arc::new(DivMod), v);
     match (outs.pop(), outs.pop()) {
@@ -192,7 +193,7 @@ pub fn where_(cond: &Array, x: &Array, y: &Array) -> Result<Array> {
     let y = y.astype(dtype)?;
     let v = broadcast_arrays("where", &[&c, &x, &y])?;
     Ok(Array::from_primitive(
-        v[0].shape().to_vec(),
+        v.at(0)?.shape().to_vec(),
         dtype,
         Arc::new(Select),
         v,

@@ -2,6 +2,7 @@
 //! `isneginf`, `positive`, `matrix_transpose`, `diff`, `minmax`.
 
 use super::{normalize_axis, Axes, SliceArg};
+use crate::checked::Checked;
 use crate::{bail, Array, Dtype, Result};
 
 /// Radians to degrees (MLX's `mx.degrees`); integers become float32.
@@ -66,14 +67,14 @@ pub fn diff(a: &Array, n: usize, axis: isize) -> Result<Array> {
     let ax = normalize_axis("diff", axis, a.ndim())?;
     let mut x = a.clone();
     for _ in 0..n {
-        let len = x.shape()[ax];
+        let len = *x.shape().at(ax)?;
         if len == 0 {
             break;
         }
         let mut hi = vec![SliceArg::all(); ax + 1];
         let mut lo = hi.clone();
-        hi[ax] = SliceArg::new(Some(1), None, 1);
-        lo[ax] = SliceArg::new(None, Some(len as isize - 1), 1);
+        *hi.at_mut(ax)? = SliceArg::new(Some(1), None, 1);
+        *lo.at_mut(ax)? = SliceArg::new(None, Some(len as isize - 1), 1);
         x = (&super::slice(&x, &hi)? - &super::slice(&x, &lo)?)?;
     }
     Ok(x)
@@ -103,7 +104,7 @@ pub fn hadamard_transform(a: &Array, scale: Option<f64>) -> Result<Array> {
     } else {
         a.clone()
     };
-    let n = a.shape()[a.ndim() - 1];
+    let n = *a.shape().at(a.ndim() - 1)?;
     if n == 0 || !n.is_power_of_two() {
         bail!(
             Value,
@@ -117,7 +118,7 @@ pub fn hadamard_transform(a: &Array, scale: Option<f64>) -> Result<Array> {
         a.astype(Dtype::F32)?
     };
     let k = n.trailing_zeros() as usize;
-    let batch = x.shape()[..x.ndim() - 1].to_vec();
+    let batch = x.shape().span(..x.ndim() - 1)?.to_vec();
     let mut shape = batch.clone();
     shape.extend(std::iter::repeat_n(2, k));
     let mut y = x.reshape(shape)?;

@@ -12,6 +12,7 @@
 
 use super::slicing::slice_raw;
 use super::{concatenate, matmul, pad, reshape, SliceArg};
+use crate::checked::Checked;
 use crate::{bail, Array, Dtype, Result};
 
 /// Spatial parameters resolved to one value per spatial axis: an empty slice takes `default`,
@@ -19,7 +20,7 @@ use crate::{bail, Array, Dtype, Result};
 fn per_axis(op: &str, name: &str, v: &[usize], n: usize, default: usize) -> Result<Vec<usize>> {
     match v.len() {
         0 => Ok(vec![default; n]),
-        1 => Ok(vec![v[0]; n]),
+        1 => Ok(vec![*v.at(0)?; n]),
         k if k == n => Ok(v.to_vec()),
         k => bail!(
             Value,
@@ -84,8 +85,8 @@ fn check(spec: &ConvSpec, input: &Array, weight: &Array, n: usize) -> Result<Dty
     if groups == 0 {
         bail!(Value, "{op}: the number of groups must be positive, got 0");
     }
-    let c_in = input.shape()[n + 1];
-    let c_out = weight.shape()[0];
+    let c_in = *input.shape().at(n + 1)?;
+    let c_out = *weight.shape().at(0)?;
     if !c_in.is_multiple_of(groups) {
         bail!(
             Value,
@@ -101,7 +102,7 @@ fn check(spec: &ConvSpec, input: &Array, weight: &Array, n: usize) -> Result<Dty
              groups. Got {c_out} output channels and {groups} groups"
         );
     }
-    if c_in != groups * weight.shape()[n + 1] {
+    if c_in != groups * *weight.shape().at(n + 1)? {
         bail!(
             Shape,
             "{op}: expect the input channels in the input and weight array to match but got \
@@ -121,7 +122,7 @@ fn check(spec: &ConvSpec, input: &Array, weight: &Array, n: usize) -> Result<Dty
             bail!(Value, "{op}: '{name}' must be positive, got {v:?}");
         }
     }
-    if weight.shape()[1..=n].contains(&0) {
+    if weight.shape().span(1..=n)?.contains(&0) {
         bail!(
             Shape,
             "{op}: the weight's spatial dimensions must be positive, got weight of shape {:?}",
@@ -130,15 +131,16 @@ fn check(spec: &ConvSpec, input: &Array, weight: &Array, n: usize) -> Result<Dty
     }
     // sizes after dilation and padding, and the dilated kernel extents, must fit in usize
     for i in 0..n {
-        let len = input.shape()[i + 1];
-        let k = weight.shape()[i + 1];
+        let len = *input.shape().at(i + 1)?;
+        let k = *weight.shape().at(i + 1)?;
         // (the dilation reshape holds len * d elements before trimming to (len - 1) * d + 1)
+        let (lo, hi) = (*spec.lo.at(i)?, *spec.hi.at(i)?);
         let padded = len
-            .checked_mul(spec.input_dilation[i])
-            .and_then(|v| v.checked_add(spec.lo[i]))
-            .and_then(|v| v.checked_add(spec.hi[i]));
+            .checked_mul(*spec.input_dilation.at(i)?)
+            .and_then(|v| v.checked_add(lo))
+            .and_then(|v| v.checked_add(hi));
         let extent = (k - 1)
-            .checked_mul(spec.kernel_dilation[i])
+            .checked_mul(*spec.kernel_dilation.at(i)?)
             .and_then(|v| v.checked_add(1));
         if padded.is_none() || extent.is_none() {
             bail!(
@@ -156,20 +158,20 @@ fn check(spec: &ConvSpec, input: &Array, weight: &Array, n: usize) -> Result<Dty
 
 /// Inserts `d - 1` zeros between neighbours along spatial axis `axis` (the input dilation).
 fn dilate_axis(x: &Array, axis: usize, d: usize) -> Result<Array> {
-    let len = x.shape()[axis];
+    let len = *x.shape().at(axis)?;
     if d == 1 || len <= 1 {
         return Ok(x.clone());
     }
     // (.., L, ..) -> (.., L, 1, ..) -> pad to (.., L, d, ..) -> (.., L*d, ..) -> first (L-1)*d+1
     let e = x.expand_dims((axis + 1) as isize)?;
     let mut widths = vec![(0, 0); e.ndim()];
-    widths[axis + 1] = (0, d - 1);
+    *widths.at_mut(axis + 1)? = (0, d - 1);
     let p = pad(&e, &widths, 0.0)?;
     let mut merged = x.shape().to_vec();
-    merged[axis] = len * d;
+    *merged.at_mut(axis)? = len * d;
     let m = reshape(&p, &merged[..])?;
     let mut shape = x.shape().to_vec();
-    shape[axis] = (len - 1) * d + 1;
+    *shape.at_mut(axis)? = (len - 1) * d + 1;
     slice_raw(&m, &vec![0; x.ndim()], &vec![1; x.ndim()], &shape)
 }
 
@@ -186,7 +188,7 @@ fn conv_nd(spec: &ConvSpec, input: &Array, weight: &Array, n: usize) -> Result<A
     if spec.lo.iter().chain(&spec.hi).any(|&p| p > 0) {
         let mut widths = vec![(0, 0); n + 2];
         for i in 0..n {
-            widths[i + 1] = (spec.lo[i], spec.hi[i]);
+            *widths.at_mut(i + 1)? = (*spec.lo.at(i)?, *spec.hi.at(i)?);
         }
         x = pad(&x, &widths, 0.0)?;
     }
@@ -196,16 +198,16 @@ fn conv_nd(spec: &ConvSpec, input: &Array, weight: &Array, n: usize) -> Result<A
         w = w.slice(&args)?;
     }
 
-    let batch = x.shape()[0];
-    let c_in = x.shape()[n + 1];
-    let kernel: Vec<usize> = w.shape()[1..=n].to_vec();
-    let c_out = w.shape()[0];
+    let batch = *x.shape().at(0)?;
+    let c_in = *x.shape().at(n + 1)?;
+    let kernel: Vec<usize> = w.shape().span(1..=n)?.to_vec();
+    let c_out = *w.shape().at(0)?;
 
     // Output spatial sizes; the padded input must hold the dilated kernel.
     let mut out_sp = Vec::with_capacity(n);
     for (i, &k) in kernel.iter().enumerate() {
-        let size = x.shape()[i + 1];
-        let extent = spec.kernel_dilation[i] * (k - 1) + 1;
+        let size = *x.shape().at(i + 1)?;
+        let extent = *spec.kernel_dilation.at(i)? * (k - 1) + 1;
         if size < extent {
             bail!(
                 Shape,
@@ -220,7 +222,7 @@ fn conv_nd(spec: &ConvSpec, input: &Array, weight: &Array, n: usize) -> Result<A
                 weight.shape()
             );
         }
-        out_sp.push((size - extent) / spec.stride[i] + 1);
+        out_sp.push((size - extent) / *spec.stride.at(i)? + 1);
     }
 
     // One strided view per kernel position (row-major over the kernel axes), each
@@ -236,17 +238,17 @@ fn conv_nd(spec: &ConvSpec, input: &Array, weight: &Array, n: usize) -> Result<A
     let mut pos = vec![0usize; n];
     for _ in 0..k_total {
         let mut starts = vec![0usize];
-        starts.extend((0..n).map(|i| pos[i] * spec.kernel_dilation[i]));
+        starts.extend(pos.iter().zip(&spec.kernel_dilation).map(|(p, d)| p * d));
         starts.push(0);
         let v = slice_raw(&x, &starts, &steps, &view_shape)?;
         views.push(v.expand_dims((n + 1) as isize)?);
         // next kernel position (odometer, last axis fastest)
         for i in (0..n).rev() {
-            pos[i] += 1;
-            if pos[i] < kernel[i] {
+            *pos.at_mut(i)? += 1;
+            if *pos.at(i)? < *kernel.at(i)? {
                 break;
             }
-            pos[i] = 0;
+            *pos.at_mut(i)? = 0;
         }
     }
     let patches = if views.len() == 1 {
@@ -453,22 +455,22 @@ fn conv_transpose_nd(
     }
     let (mut lo, mut hi) = (Vec::with_capacity(n), Vec::with_capacity(n));
     for i in 0..n {
-        if stride[i] == 0 || dilation[i] == 0 {
+        if *stride.at(i)? == 0 || *dilation.at(i)? == 0 {
             bail!(
                 Value,
                 "[{op}] stride and dilation must be positive, got {stride:?} and {dilation:?}"
             );
         }
-        let span = dilation[i] * (weight.shape()[1 + i].max(1) - 1);
-        if padding[i] > span {
+        let span = *dilation.at(i)? * ((*weight.shape().at(1 + i)?).max(1) - 1);
+        if *padding.at(i)? > span {
             bail!(
                 Value,
                 "[{op}] padding {} on axis {i} exceeds dilation * (kernel - 1) = {span}",
-                padding[i]
+                *padding.at(i)?
             );
         }
-        lo.push(span - padding[i]);
-        hi.push(span - padding[i] + output_padding[i]);
+        lo.push(span - *padding.at(i)?);
+        hi.push(span - *padding.at(i)? + *output_padding.at(i)?);
     }
     let spec = ConvSpec {
         op,

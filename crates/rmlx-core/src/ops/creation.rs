@@ -129,7 +129,8 @@ pub fn full_like(
 
 fn constant<T: Element>(vals: Vec<T>, shape: &[usize], dtype: Dtype) -> Array {
     let mut buf = Buffer::new(vals.len() * dtype.size());
-    buf.as_mut_slice::<T>()[..vals.len()].copy_from_slice(&vals);
+    // The buffer holds exactly `vals.len()` elements of `T`.
+    buf.as_mut_slice::<T>().copy_from_slice(&vals);
     Array::from_data(Data::new(buf, dtype, shape))
 }
 

@@ -6,6 +6,13 @@
 //! gives (the cheapest pair first), each pair as one batched matmul (shared subscripts needed later are the batch, shared ones not needed later the
 //! contraction); the result is summed over what the output lacks and transposed to its order.
 
+// Indexing here is into tables this module builds from the parsed subscripts: `parse` checks
+// that every operand has one subscript per axis and that every output subscript appears in an
+// input, `sizes` and `uses` hold an entry for every subscript of every operand (so for every
+// label looked up), and positions come from `enumerate`/`position` over the same label vectors
+// whose lengths equal the arrays' ranks.
+#![allow(clippy::indexing_slicing)]
+
 use std::collections::{BTreeMap, HashMap};
 
 use crate::{bail, Array, Result};

@@ -5,6 +5,7 @@
 //! Being compositions, each differentiates, vectorises and broadcasts as its parts do.
 
 use super::{normalize_axis, Axes, SliceArg};
+use crate::checked::Checked;
 use crate::{bail, Array, Dtype, Result};
 
 /// `a` reversed along `axes` (every axis for [`Axes::All`]), MLX's `mx.flip`. A view.
@@ -45,7 +46,7 @@ pub fn roll(a: &Array, shift: isize, axis: Option<isize>) -> Result<Array> {
         return roll(&a.reshape([-1])?, shift, Some(0))?.reshape(a.shape());
     };
     let ax = normalize_axis("roll", axis, a.ndim())?;
-    let n = a.shape()[ax] as isize;
+    let n = *a.shape().at(ax)? as isize;
     if n == 0 {
         return Ok(a.clone());
     }
@@ -55,7 +56,7 @@ pub fn roll(a: &Array, shift: isize, axis: Option<isize>) -> Result<Array> {
     }
     let part = |start: isize, stop: isize| -> Result<Array> {
         let mut args = vec![SliceArg::all(); ax + 1];
-        args[ax] = SliceArg::new(Some(start), Some(stop), 1);
+        *args.at_mut(ax)? = SliceArg::new(Some(start), Some(stop), 1);
         a.slice(&args)
     };
     super::concatenate(&[part(n - s, n)?, part(0, n - s)?], ax as isize)
@@ -205,7 +206,7 @@ pub fn atleast_2d(a: &Array) -> Result<Array> {
 pub fn atleast_3d(a: &Array) -> Result<Array> {
     match a.ndim() {
         0 => a.reshape([1, 1, 1]),
-        1 => a.reshape([1, a.shape()[0] as isize, 1]),
+        1 => a.reshape([1, *a.shape().at(0)? as isize, 1]),
         2 => a.expand_dims(2),
         _ => Ok(a.clone()),
     }
@@ -214,10 +215,10 @@ pub fn atleast_3d(a: &Array) -> Result<Array> {
 /// The slices of `a` along `axis`, each without that axis (MLX's `mx.unstack`).
 pub fn unstack(a: &Array, axis: isize) -> Result<Vec<Array>> {
     let ax = normalize_axis("unstack", axis, a.ndim())?;
-    (0..a.shape()[ax])
+    (0..*a.shape().at(ax)?)
         .map(|i| {
             let mut args = vec![SliceArg::all(); ax + 1];
-            args[ax] = SliceArg::new(Some(i as isize), Some(i as isize + 1), 1);
+            *args.at_mut(ax)? = SliceArg::new(Some(i as isize), Some(i as isize + 1), 1);
             a.slice(&args)?.squeeze(ax as isize)
         })
         .collect()
@@ -247,7 +248,7 @@ pub fn diagonal(a: &Array, offset: isize, axis1: isize, axis2: isize) -> Result<
     let mut perm: Vec<usize> = (0..nd).filter(|&d| d != a1 && d != a2).collect();
     perm.extend([a1, a2]);
     let t = a.transpose_axes(&perm)?;
-    let (rows, cols) = (a.shape()[a1] as isize, a.shape()[a2] as isize);
+    let (rows, cols) = (*a.shape().at(a1)? as isize, *a.shape().at(a2)? as isize);
     let (r0, c0) = if offset >= 0 {
         (0, offset)
     } else {
@@ -257,7 +258,12 @@ pub fn diagonal(a: &Array, offset: isize, axis1: isize, axis2: isize) -> Result<
     let idx: Vec<i32> = (0..len as isize)
         .map(|i| ((r0 + i) * cols + c0 + i) as i32)
         .collect();
-    let mut flat_shape: Vec<isize> = t.shape()[..nd - 2].iter().map(|&d| d as isize).collect();
+    let mut flat_shape: Vec<isize> = t
+        .shape()
+        .span(..nd - 2)?
+        .iter()
+        .map(|&d| d as isize)
+        .collect();
     flat_shape.push(rows * cols);
     let flat = t.reshape(flat_shape)?;
     flat.take(&Array::from_vec(idx, &[len])?, Some(-1))
@@ -276,7 +282,7 @@ pub fn diagonal(a: &Array, offset: isize, axis1: isize, axis2: isize) -> Result<
 pub fn diag(a: &Array, k: isize) -> Result<Array> {
     match a.ndim() {
         1 => {
-            let n = a.shape()[0];
+            let n = *a.shape().at(0)?;
             let m = n + k.unsigned_abs();
             let padded = a.pad(&[(0, k.unsigned_abs())], 0)?;
             let e = super::eye(m, None, k, a.dtype())?;
@@ -334,7 +340,7 @@ pub fn meshgrid(arrays: &[Array], sparse: bool, indexing: &str) -> Result<Vec<Ar
         .iter()
         .map(|a| a.reshape([-1]))
         .collect::<Result<_>>()?;
-    let mut full: Vec<usize> = flat.iter().map(|a| a.shape()[0]).collect();
+    let mut full: Vec<usize> = flat.iter().map(Array::size).collect();
     let swap = indexing == "xy" && n >= 2;
     if swap {
         full.swap(0, 1);
@@ -347,7 +353,7 @@ pub fn meshgrid(arrays: &[Array], sparse: bool, indexing: &str) -> Result<Vec<Ar
                 pos = 1 - i;
             }
             let mut shape = vec![1usize; n];
-            shape[pos] = a.shape()[0];
+            *shape.at_mut(pos)? = *a.shape().at(0)?;
             let r = a.reshape(&shape)?;
             if sparse {
                 Ok(r)
@@ -378,12 +384,12 @@ pub fn kron(a: &Array, b: &Array) -> Result<Array> {
     let (sa, sb) = (pad(a), pad(b));
     let mut ia = Vec::with_capacity(2 * nd);
     let mut ib = Vec::with_capacity(2 * nd);
-    for d in 0..nd {
-        ia.extend([sa[d], 1]);
-        ib.extend([1, sb[d]]);
+    for (&x, &y) in sa.iter().zip(&sb) {
+        ia.extend([x, 1]);
+        ib.extend([1, y]);
     }
     let prod = (&a.reshape(&ia)? * &b.reshape(&ib)?)?;
-    let out: Vec<usize> = (0..nd).map(|d| sa[d] * sb[d]).collect();
+    let out: Vec<usize> = sa.iter().zip(&sb).map(|(x, y)| x * y).collect();
     prod.reshape(&out)
 }
 
@@ -413,9 +419,11 @@ pub fn median(a: &Array, axes: impl Into<Axes>, keepdims: bool) -> Result<Array>
     let mut perm: Vec<usize> = (0..a.ndim()).filter(|d| !axes.contains(d)).collect();
     let kept = perm.len();
     perm.extend(&axes);
-    let mut flat_shape: Vec<isize> = perm[..kept]
-        .iter()
-        .map(|&d| a.shape()[d] as isize)
+    let mut flat_shape: Vec<isize> = a
+        .shape()
+        .pick(perm.span(..kept)?)?
+        .into_iter()
+        .map(|d| d as isize)
         .collect();
     flat_shape.push(-1);
     let flat = if a.ndim() == 0 {
@@ -447,7 +455,7 @@ pub fn median(a: &Array, axes: impl Into<Axes>, keepdims: bool) -> Result<Array>
     if keepdims {
         let mut shape = a.shape().to_vec();
         for &d in &axes {
-            shape[d] = 1;
+            *shape.at_mut(d)? = 1;
         }
         m.reshape(&shape)
     } else {

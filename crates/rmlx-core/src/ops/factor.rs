@@ -7,6 +7,7 @@
 //! batch over the leading axes and have no gradient; what is composed from them (`pinv`,
 //! `solve`, `det` of matrices up to 3 × 3, `cross`) differentiates through its parts.
 
+use crate::checked::Checked;
 use crate::primitives::linalg::{Factor, Factorization};
 use crate::{bail, Array, Dtype, Result};
 
@@ -35,7 +36,7 @@ fn check_matrix(op: &str, a: &Array) -> Result<()> {
 fn check_square(op: &str, a: &Array) -> Result<()> {
     check_matrix(op, a)?;
     let s = a.shape();
-    if s[s.len() - 1] != s[s.len() - 2] {
+    if *s.at(s.len() - 1)? != *s.at(s.len() - 2)? {
         bail!(
             Shape,
             "linalg::{op}: only defined for square matrices, got shape {:?}",
@@ -55,9 +56,15 @@ fn check_factor(op: &str, a: &Array, square: bool) -> Result<()> {
     }
 }
 
-fn last2(a: &Array) -> (usize, usize) {
-    let s = a.shape();
-    (s[s.len() - 2], s[s.len() - 1])
+/// The sizes of the last two axes (`check_factor`/`check_matrix` ran first).
+fn last2(a: &Array) -> Result<(usize, usize)> {
+    match a.shape() {
+        [.., m, n] => Ok((*m, *n)),
+        s => bail!(
+            Shape,
+            "expected an array of at least 2 dimensions, got shape {s:?}"
+        ),
+    }
 }
 
 /// Reduced QR factorisation of the last two axes: `(Q, R)` with `Q` of shape `[.., m, k]`
@@ -75,7 +82,7 @@ fn last2(a: &Array) -> (usize, usize) {
 /// ```
 pub fn qr(a: &Array) -> Result<(Array, Array)> {
     check_factor("qr", a, false)?;
-    let mut o = Factor(Factorization::Qr).apply(a);
+    let mut o = Factor(Factorization::Qr).apply(a)?;
     let r = o.pop();
     match (o.pop(), r) {
         (Some(q), Some(r)) => Ok((q, r)),
@@ -96,7 +103,7 @@ pub fn qr(a: &Array) -> Result<(Array, Array)> {
 /// ```
 pub fn svd(a: &Array, compute_uv: bool) -> Result<Vec<Array>> {
     check_factor("svd", a, false)?;
-    Ok(Factor(Factorization::Svd { compute_uv }).apply(a))
+    Factor(Factorization::Svd { compute_uv }).apply(a)
 }
 
 fn single(op: &str, mut v: Vec<Array>) -> Result<Array> {
@@ -125,7 +132,7 @@ pub fn inv(a: &Array) -> Result<Array> {
             tri: false,
             upper: true,
         })
-        .apply(a),
+        .apply(a)?,
     )
 }
 
@@ -135,7 +142,7 @@ pub fn tri_inv(a: &Array, upper: bool) -> Result<Array> {
     check_factor("tri_inv", a, true)?;
     single(
         "tri_inv",
-        Factor(Factorization::Inverse { tri: true, upper }).apply(a),
+        Factor(Factorization::Inverse { tri: true, upper }).apply(a)?,
     )
 }
 
@@ -155,7 +162,7 @@ pub fn cholesky(a: &Array, upper: bool) -> Result<Array> {
     check_factor("cholesky", a, true)?;
     single(
         "cholesky",
-        Factor(Factorization::Cholesky { upper }).apply(a),
+        Factor(Factorization::Cholesky { upper }).apply(a)?,
     )
 }
 
@@ -183,7 +190,7 @@ pub fn cholesky_inv(l: &Array, upper: bool) -> Result<Array> {
 /// ```
 pub fn pinv(a: &Array) -> Result<Array> {
     check_factor("pinv", a, false)?;
-    let (m, n) = last2(a);
+    let (m, n) = last2(a)?;
     let nd = a.ndim();
     if a.size() == 0 {
         let mut shape = a.shape().to_vec();
@@ -196,8 +203,8 @@ pub fn pinv(a: &Array) -> Result<Array> {
         .map_err(|_| crate::err!(Value, "linalg::pinv: expected three SVD outputs"))?;
     let cols = |x: &Array, rows: usize, cols: usize| -> Result<Array> {
         let mut args = vec![super::SliceArg::all(); nd];
-        args[nd - 2] = super::SliceArg::new(Some(0), Some(rows as isize), 1);
-        args[nd - 1] = super::SliceArg::new(Some(0), Some(cols as isize), 1);
+        *args.at_mut(nd - 2)? = super::SliceArg::new(Some(0), Some(rows as isize), 1);
+        *args.at_mut(nd - 1)? = super::SliceArg::new(Some(0), Some(cols as isize), 1);
         x.slice(&args)?.swapaxes(-1, -2)
     };
     let u = cols(&u, m, k)?;
@@ -242,7 +249,7 @@ pub fn eigh(a: &Array, uplo: &str) -> Result<(Array, Array)> {
         lower,
         vectors: true,
     })
-    .apply(a);
+    .apply(a)?;
     let v = o.pop();
     match (o.pop(), v) {
         (Some(w), Some(v)) => Ok((w, v)),
@@ -260,7 +267,7 @@ pub fn eigvalsh(a: &Array, uplo: &str) -> Result<Array> {
             lower,
             vectors: false,
         })
-        .apply(a),
+        .apply(a)?,
     )
 }
 
@@ -280,7 +287,7 @@ pub fn eigvalsh(a: &Array, uplo: &str) -> Result<Array> {
 /// ```
 pub fn eig(a: &Array) -> Result<(Array, Array)> {
     check_factor("eig", a, true)?;
-    let mut o = Factor(Factorization::Eig { vectors: true }).apply(a);
+    let mut o = Factor(Factorization::Eig { vectors: true }).apply(a)?;
     let v = o.pop();
     match (o.pop(), v) {
         (Some(w), Some(v)) => Ok((w, v)),
@@ -294,12 +301,12 @@ pub fn eigvals(a: &Array) -> Result<Array> {
     check_factor("eigvals", a, true)?;
     single(
         "eigvals",
-        Factor(Factorization::Eig { vectors: false }).apply(a),
+        Factor(Factorization::Eig { vectors: false }).apply(a)?,
     )
 }
 
 fn lu_outputs(a: &Array) -> Result<[Array; 3]> {
-    <[Array; 3]>::try_from(Factor(Factorization::Lu).apply(a))
+    <[Array; 3]>::try_from(Factor(Factorization::Lu).apply(a)?)
         .map_err(|_| crate::err!(Value, "linalg::lu: expected three outputs"))
 }
 
@@ -320,17 +327,17 @@ fn lu_outputs(a: &Array) -> Result<[Array; 3]> {
 pub fn lu(a: &Array) -> Result<(Array, Array, Array)> {
     check_factor("lu", a, false)?;
     let [packed, _, rows] = lu_outputs(a)?;
-    let (m, n) = last2(a);
+    let (m, n) = last2(a)?;
     let k = m.min(n);
     let nd = a.ndim();
     let mut l = packed.tril(-1)?;
     let mut u = packed.triu(0)?;
     let mut args = vec![super::SliceArg::all(); nd];
     if n != k {
-        args[nd - 1] = super::SliceArg::new(Some(0), Some(k as isize), 1);
+        *args.at_mut(nd - 1)? = super::SliceArg::new(Some(0), Some(k as isize), 1);
         l = l.slice(&args)?;
     } else if m != k {
-        args[nd - 2] = super::SliceArg::new(Some(0), Some(k as isize), 1);
+        *args.at_mut(nd - 2)? = super::SliceArg::new(Some(0), Some(k as isize), 1);
         u = u.slice(&args)?;
     }
     let l = super::add(&l, &super::eye(m, Some(k), 0, a.dtype())?)?;
@@ -360,7 +367,7 @@ fn check_solve(op: &str, a: &Array, b: &Array) -> Result<()> {
             "linalg::{op}: the second input must have at least 1 dimension, got a scalar"
         );
     }
-    let (m, n) = last2(a);
+    let (m, n) = last2(a)?;
     if m != n {
         bail!(
             Shape,
@@ -368,7 +375,7 @@ fn check_solve(op: &str, a: &Array, b: &Array) -> Result<()> {
             a.shape()
         );
     }
-    let bd = b.shape()[if b.ndim() > 1 { b.ndim() - 2 } else { 0 }];
+    let bd = *b.shape().at(if b.ndim() > 1 { b.ndim() - 2 } else { 0 })?;
     if n != bd {
         bail!(
             Shape,
@@ -435,7 +442,7 @@ pub fn solve_triangular(a: &Array, b: &Array, upper: bool) -> Result<Array> {
 pub fn cross(a: &Array, b: &Array, axis: isize) -> Result<Array> {
     let size = |x: &Array| -> Result<usize> {
         let ax = super::normalize_axis("linalg::cross", axis, x.ndim())?;
-        let d = x.shape()[ax];
+        let d = *x.shape().at(ax)?;
         if !(2..=3).contains(&d) {
             bail!(
                 Shape,
@@ -450,14 +457,14 @@ pub fn cross(a: &Array, b: &Array, axis: isize) -> Result<Array> {
     let with3 = |x: &Array| {
         let mut s = x.shape().to_vec();
         let ax = (axis + x.ndim() as isize) as usize % x.ndim().max(1);
-        s[if axis < 0 { ax } else { axis as usize }] = 3;
-        s
+        *s.at_mut(if axis < 0 { ax } else { axis as usize })? = 3;
+        Ok::<_, crate::Error>(s)
     };
-    let mut out_shape = super::broadcast_shapes("linalg::cross", &with3(a), &with3(b))?;
+    let mut out_shape = super::broadcast_shapes("linalg::cross", &with3(a)?, &with3(b)?)?;
     let ax = super::normalize_axis("linalg::cross", axis, out_shape.len())?;
-    out_shape[ax] = da;
+    *out_shape.at_mut(ax)? = da;
     let a_ = a.astype(dtype)?.broadcast_to(&out_shape)?;
-    out_shape[ax] = db;
+    *out_shape.at_mut(ax)? = db;
     let b_ = b.astype(dtype)?.broadcast_to(&out_shape)?;
     let ax = ax as isize;
     let x = a_.split(da, ax)?;
@@ -466,24 +473,24 @@ pub fn cross(a: &Array, b: &Array, axis: isize) -> Result<Array> {
     let mut outs = Vec::with_capacity(3);
     match (da, db) {
         (2, 2) => {
-            let z = super::zeros_like(&x[0])?;
+            let z = super::zeros_like(x.at(0)?)?;
             outs.push(z.clone());
             outs.push(z);
         }
         (_, 2) => {
-            outs.push(mul(&x[2], &y[1])?.negative()?);
-            outs.push(mul(&x[2], &y[0])?);
+            outs.push(mul(x.at(2)?, y.at(1)?)?.negative()?);
+            outs.push(mul(x.at(2)?, y.at(0)?)?);
         }
         (2, _) => {
-            outs.push(mul(&x[1], &y[2])?);
-            outs.push(mul(&x[0], &y[2])?.negative()?);
+            outs.push(mul(x.at(1)?, y.at(2)?)?);
+            outs.push(mul(x.at(0)?, y.at(2)?)?.negative()?);
         }
         _ => {
-            outs.push(sub(&mul(&x[1], &y[2])?, &mul(&x[2], &y[1])?)?);
-            outs.push(sub(&mul(&x[2], &y[0])?, &mul(&x[0], &y[2])?)?);
+            outs.push(sub(&mul(x.at(1)?, y.at(2)?)?, &mul(x.at(2)?, y.at(1)?)?)?);
+            outs.push(sub(&mul(x.at(2)?, y.at(0)?)?, &mul(x.at(0)?, y.at(2)?)?)?);
         }
     }
-    outs.push(sub(&mul(&x[0], &y[1])?, &mul(&x[1], &y[0])?)?);
+    outs.push(sub(&mul(x.at(0)?, y.at(1)?)?, &mul(x.at(1)?, y.at(0)?)?)?);
     super::concatenate(&outs, ax)
 }
 
@@ -498,16 +505,16 @@ fn check_det(op: &str, a: &Array) -> Result<Array> {
 
 /// The determinant of matrices up to 3 × 3 written out (MLX's `det_raw_small`).
 fn det_small(a: &Array) -> Result<Array> {
-    let (n, _) = last2(a);
+    let (n, _) = last2(a)?;
     let nd = a.ndim();
     if n == 0 {
-        let shape = &a.shape()[..nd - 2];
+        let shape = a.shape().span(..nd - 2)?;
         return Array::scalar_as(1.0, a.dtype()).broadcast_to(shape);
     }
     let e = |i: usize, j: usize| -> Result<Array> {
         let mut args = vec![super::SliceArg::all(); nd];
-        args[nd - 2] = super::SliceArg::new(Some(i as isize), Some(i as isize + 1), 1);
-        args[nd - 1] = super::SliceArg::new(Some(j as isize), Some(j as isize + 1), 1);
+        *args.at_mut(nd - 2)? = super::SliceArg::new(Some(i as isize), Some(i as isize + 1), 1);
+        *args.at_mut(nd - 1)? = super::SliceArg::new(Some(j as isize), Some(j as isize + 1), 1);
         a.slice(&args)?
             .squeeze(vec![-1isize])?
             .squeeze(vec![-1isize])
@@ -536,7 +543,7 @@ fn det_small(a: &Array) -> Result<Array> {
 }
 
 fn slogdet_of(a: &Array) -> Result<(Array, Array)> {
-    let (n, _) = last2(a);
+    let (n, _) = last2(a)?;
     let dtype = a.dtype();
     if n <= 3 {
         let raw = det_small(a)?;
@@ -587,7 +594,7 @@ pub fn slogdet(a: &Array) -> Result<(Array, Array)> {
 /// ```
 pub fn det(a: &Array) -> Result<Array> {
     let x = check_det("det", a)?;
-    if last2(&x).0 <= 3 {
+    if last2(&x)?.0 <= 3 {
         return det_small(&x);
     }
     let (sign, logabs) = slogdet_of(&x)?;

@@ -5,12 +5,13 @@
 use std::sync::Arc;
 
 use crate::backend::cpu::norm::RopeParams;
+use crate::checked::Checked;
 use crate::primitives::fast::{rope_node, LayerNorm, MaskKind, RmsNorm, ScaledDotProductAttention};
 use crate::{bail, Array, Dtype, Result};
 
 fn norm_dtype(op: &str, arrays: &[&Array]) -> Result<Dtype> {
-    let mut d = arrays[0].dtype();
-    for a in &arrays[1..] {
+    let mut d = arrays.at(0)?.dtype();
+    for a in arrays.span(1..)? {
         d = Dtype::promote(d, a.dtype());
     }
     if !d.is_float() {
@@ -21,7 +22,7 @@ fn norm_dtype(op: &str, arrays: &[&Array]) -> Result<Dtype> {
 
 fn check_vector(op: &str, what: &str, v: &Array, x: &Array) -> Result<()> {
     let d = x.shape().last().copied().unwrap_or(0);
-    if v.ndim() != 1 || v.shape()[0] != d {
+    if v.ndim() != 1 || *v.shape().at(0)? != d {
         bail!(
             Shape,
             "{op}: {what} must have shape [{d}] (the last axis of x {:?}), got {:?}",
@@ -147,7 +148,7 @@ pub fn rope(
             x.shape()
         );
     }
-    let d = x.shape()[x.ndim() - 1];
+    let d = *x.shape().at(x.ndim() - 1)?;
     if dims > d || !dims.is_multiple_of(2) {
         bail!(
             Value,
@@ -217,35 +218,35 @@ pub fn scaled_dot_product_attention(
         );
     }
     let (qs, ks, vs) = (q.shape(), k.shape(), v.shape());
-    if ks[..3] != vs[..3] || qs[0] != ks[0] || qs[3] != ks[3] {
+    if ks.span(..3)? != vs.span(..3)? || *qs.at(0)? != *ks.at(0)? || *qs.at(3)? != *ks.at(3)? {
         bail!(
             Shape,
             "{OP}: shapes do not fit: q {qs:?}, k {ks:?}, v {vs:?} (need q [B,H,Lq,D], k [B,Hkv,Lk,D], v [B,Hkv,Lk,Dv])"
         );
     }
-    if ks[1] == 0 || qs[1] % ks[1] != 0 {
+    if *ks.at(1)? == 0 || *qs.at(1)? % *ks.at(1)? != 0 {
         bail!(
             Shape,
             "{OP}: query heads {} must be a multiple of key/value heads {}",
-            qs[1],
-            ks[1]
+            *qs.at(1)?,
+            *ks.at(1)?
         );
     }
     let dtype = norm_dtype(OP, &[q, k, v])?;
     let (q, mut k, mut v) = (q.astype(dtype)?, k.astype(dtype)?, v.astype(dtype)?);
-    if ks[1] != qs[1] {
+    if *ks.at(1)? != *qs.at(1)? {
         // grouped-query attention: repeat each key/value head for its group of query heads
-        let rep = qs[1] / ks[1];
+        let rep = *qs.at(1)? / *ks.at(1)?;
         let expand = |a: &Array| -> Result<Array> {
             let s = a.shape().to_vec();
-            a.reshape([s[0], s[1], 1, s[2], s[3]])?
-                .broadcast_to(&[s[0], s[1], rep, s[2], s[3]])?
-                .reshape([s[0], s[1] * rep, s[2], s[3]])
+            a.reshape([*s.at(0)?, *s.at(1)?, 1, *s.at(2)?, *s.at(3)?])?
+                .broadcast_to(&[*s.at(0)?, *s.at(1)?, rep, *s.at(2)?, *s.at(3)?])?
+                .reshape([*s.at(0)?, *s.at(1)? * rep, *s.at(2)?, *s.at(3)?])
         };
         k = expand(&k)?;
         v = expand(&v)?;
     }
-    let score_shape = [qs[0], qs[1], qs[2], ks[2]];
+    let score_shape = [*qs.at(0)?, *qs.at(1)?, *qs.at(2)?, *ks.at(2)?];
     let mut inputs = vec![q, k, v];
     let kind = match mask {
         SdpaMask::None => MaskKind::None,
@@ -275,7 +276,7 @@ pub fn scaled_dot_product_attention(
         }
     };
     Ok(Array::from_primitive(
-        vec![qs[0], qs[1], qs[2], vs[3]],
+        vec![*qs.at(0)?, *qs.at(1)?, *qs.at(2)?, *vs.at(3)?],
         dtype,
         Arc::new(ScaledDotProductAttention { scale, mask: kind }),
         inputs,
@@ -295,7 +296,7 @@ pub fn scaled_dot_product_attention(
 /// # Ok::<(), rmlx_core::Error>(())
 /// ```
 pub fn cross_entropy(logits: &Array, targets: &Array) -> Result<Array> {
-    if logits.ndim() < 1 || targets.shape() != &logits.shape()[..logits.ndim() - 1] {
+    if logits.ndim() < 1 || targets.shape() != logits.shape().span(..logits.ndim() - 1)? {
         bail!(
             Shape,
             "[cross_entropy] targets must have the shape of logits without its last axis: \
@@ -368,9 +369,14 @@ pub fn gated_delta_update(
     if q.ndim() != 4 || k.shape() != q.shape() || v.ndim() != 4 {
         return bad("q and k must be [B, T, Hk, Dk] and v [B, T, Hv, Dv]");
     }
-    let (b, t, hk, dk) = (q.shape()[0], q.shape()[1], q.shape()[2], q.shape()[3]);
-    let (hv, dv) = (v.shape()[2], v.shape()[3]);
-    if v.shape()[..2] != [b, t] || hk == 0 || hv % hk != 0 {
+    let (b, t, hk, dk) = (
+        *q.shape().at(0)?,
+        *q.shape().at(1)?,
+        *q.shape().at(2)?,
+        *q.shape().at(3)?,
+    );
+    let (hv, dv) = (*v.shape().at(2)?, *v.shape().at(3)?);
+    if v.shape().span(..2)? != [b, t] || hk == 0 || hv % hk != 0 {
         return bad("v must share B and T, and Hv must be a multiple of Hk");
     }
     if gamma.shape() != [b, t, hv] || beta.shape() != [b, t, hv] {

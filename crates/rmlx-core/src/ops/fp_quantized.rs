@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 
+use crate::checked::Checked;
 use crate::primitives::fp8::{ConvertFp8, View};
 use crate::{bail, Array, Dtype, Result};
 
@@ -135,15 +136,15 @@ pub fn view(a: &Array, dtype: Dtype) -> Result<Array> {
     } else {
         let last = shape.len() - 1;
         if ib < ob {
-            if !shape[last].is_multiple_of(ob / ib) {
+            if !shape.at(last)?.is_multiple_of(ob / ib) {
                 bail!(
                     Value,
                     "[view] When viewing as a larger dtype, the size in bytes of the last axis must be a multiple of the requested type size."
                 );
             }
-            shape[last] /= ob / ib;
+            *shape.at_mut(last)? /= ob / ib;
         } else if ib > ob {
-            shape[last] *= ib / ob;
+            *shape.at_mut(last)? *= ib / ob;
         }
     }
     Ok(Array::from_primitive(
@@ -274,7 +275,7 @@ pub fn quantize_with_global_scale(
     let maxval = if bits == 4 { 6.0 } else { 448.0 };
     let mut out_shape: Vec<isize> = w.shape().iter().map(|&d| d as isize).collect();
     let last = out_shape.len() - 1;
-    out_shape[last] = -1;
+    *out_shape.at_mut(last)? = -1;
     let wq = w.reshape([-1, group_size as isize])?;
     let mut scales = (&wq.abs()?.max(-1, true)? / &Array::scalar_as(maxval, dt))?;
     let wq = if group_size == 16 {
@@ -371,14 +372,17 @@ pub fn dequantize_with_global_scale(
         );
     }
     let (ws, ss) = (w.shape(), scales.shape());
-    if ws.is_empty() || ws.len() != ss.len() || ws[..ws.len() - 1] != ss[..ss.len() - 1] {
+    if ws.is_empty()
+        || ws.len() != ss.len()
+        || ws.span(..ws.len() - 1)? != ss.span(..ss.len() - 1)?
+    {
         bail!(
             Shape,
             "[dequantize] Shape of scales does not match the matrix"
         );
     }
-    let out_size = ws[ws.len() - 1] * 32 / bits;
-    if out_size != ss[ss.len() - 1] * group_size {
+    let out_size = *ws.at(ws.len() - 1)? * 32 / bits;
+    if out_size != *ss.at(ss.len() - 1)? * group_size {
         bail!(
             Shape,
             "[dequantize] Shape of scales does not match the matrix given the quantization parameters. Provided matrix of shape {ws:?} and scales of shape {ss:?}."
@@ -417,7 +421,7 @@ pub fn dequantize_with_global_scale(
     };
     let mut shape = ws.to_vec();
     let last = shape.len() - 1;
-    shape[last] = out_size;
+    *shape.at_mut(last)? = out_size;
     (&values * &s)?.reshape(shape)
 }
 

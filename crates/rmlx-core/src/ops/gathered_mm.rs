@@ -3,6 +3,7 @@
 //! matrices and vectorise through their parts.
 
 use super::broadcast_arrays;
+use crate::checked::Checked;
 use crate::{bail, Array, Dtype, Result};
 
 /// The common float dtype of the two operands, or MLX's error.
@@ -53,7 +54,7 @@ pub(super) fn batch_indices(op: &str, indices: Option<&Array>, x: &Array) -> Res
             x.shape()
         );
     }
-    let batch = &x.shape()[..x.ndim() - 2];
+    let batch = x.shape().span(..x.ndim() - 2)?;
     match indices {
         Some(i) if !i.dtype().is_int() => bail!(
             Dtype,
@@ -105,7 +106,7 @@ pub fn gather_mm(
     }
     let (a, b, a_vec, b_vec) = as_matrices(a, b)?;
     let (an, bn) = (a.ndim(), b.ndim());
-    if a.shape()[an - 1] != b.shape()[bn - 2] {
+    if *a.shape().at(an - 1)? != *b.shape().at(bn - 2)? {
         bail!(
             Shape,
             "[gather_mm] Last dimension of first input with shape {:?} must match second to last dimension of second input with shape {:?}.",
@@ -117,11 +118,15 @@ pub fn gather_mm(
     let li = batch_indices("gather_mm", lhs_indices, &a)?;
     let ri = batch_indices("gather_mm", rhs_indices, &b)?;
     let idx = broadcast_arrays("gather_mm", &[&li, &ri])?;
-    let (m, k, n) = (a.shape()[an - 2], a.shape()[an - 1], b.shape()[bn - 1]);
+    let (m, k, n) = (
+        *a.shape().at(an - 2)?,
+        *a.shape().at(an - 1)?,
+        *b.shape().at(bn - 1)?,
+    );
     let a_mats = a.astype(dtype)?.reshape([-1, m as isize, k as isize])?;
     let b_mats = b.astype(dtype)?.reshape([-1, k as isize, n as isize])?;
-    let ga = super::take(&a_mats, &idx[0], Some(0))?;
-    let gb = super::take(&b_mats, &idx[1], Some(0))?;
+    let ga = super::take(&a_mats, idx.at(0)?, Some(0))?;
+    let gb = super::take(&b_mats, idx.at(1)?, Some(0))?;
     let out = super::matmul(&ga, &gb)?;
     drop_vector_axes(out, a_vec, b_vec)
 }
@@ -145,7 +150,7 @@ pub fn segmented_mm(a: &Array, b: &Array, segments: &Array) -> Result<Array> {
     if a.ndim() != 2 || b.ndim() != 2 {
         bail!(Shape, "[segmented_mm] Batched matmul not supported");
     }
-    if segments.ndim() < 1 || segments.shape()[segments.ndim() - 1] != 2 {
+    if segments.ndim() < 1 || *segments.shape().at(segments.ndim() - 1)? != 2 {
         bail!(
             Shape,
             "[segmented_mm] The segments should have shape (..., 2) but {:?} was provided.",
@@ -160,8 +165,8 @@ pub fn segmented_mm(a: &Array, b: &Array, segments: &Array) -> Result<Array> {
             segments.dtype()
         );
     }
-    let k = a.shape()[1];
-    if b.shape()[0] != k {
+    let k = *a.shape().at(1)?;
+    if *b.shape().at(0)? != k {
         bail!(
             Shape,
             "[segmented_mm] Last dimension of first input with shape {:?} must match the first dimension of the second input with shape {:?}.",
@@ -173,8 +178,8 @@ pub fn segmented_mm(a: &Array, b: &Array, segments: &Array) -> Result<Array> {
     let bounds = seg.split(2, -1)?; // [.., 1] each
     let pos = super::arange(0.0, k as f64, 1.0, Dtype::I64)?;
     let inside = super::logical_and(
-        &super::greater_equal(&pos, &bounds[0])?,
-        &super::less(&pos, &bounds[1])?,
+        &super::greater_equal(&pos, bounds.at(0)?)?,
+        &super::less(&pos, bounds.at(1)?)?,
     )?; // [.., K]
     let mask = inside.astype(dtype)?.expand_dims(-2)?; // [.., 1, K]
     let masked = super::multiply(&a.astype(dtype)?, &mask)?; // [.., M, K]
@@ -187,8 +192,8 @@ fn block_mask(mask: &Array, block: usize, r: usize, c: usize, dtype: Dtype) -> R
     let nd = mask.ndim();
     let m = super::repeat(&super::repeat(mask, block, Some(-2))?, block, Some(-1))?;
     let mut args = vec![super::SliceArg::all(); nd];
-    args[nd - 2] = super::SliceArg::new(Some(0), Some(r as isize), 1);
-    args[nd - 1] = super::SliceArg::new(Some(0), Some(c as isize), 1);
+    *args.at_mut(nd - 2)? = super::SliceArg::new(Some(0), Some(r as isize), 1);
+    *args.at_mut(nd - 1)? = super::SliceArg::new(Some(0), Some(c as isize), 1);
     m.slice(&args)?.astype(dtype)
 }
 
@@ -224,8 +229,12 @@ pub fn block_masked_mm(
     }
     let (a, b, a_vec, b_vec) = as_matrices(a, b)?;
     let (an, bn) = (a.ndim(), b.ndim());
-    let (m, k, n) = (a.shape()[an - 2], a.shape()[an - 1], b.shape()[bn - 1]);
-    if b.shape()[bn - 2] != k {
+    let (m, k, n) = (
+        *a.shape().at(an - 2)?,
+        *a.shape().at(an - 1)?,
+        *b.shape().at(bn - 1)?,
+    );
+    if *b.shape().at(bn - 2)? != k {
         bail!(
             Shape,
             "[block_masked_mm] Last dimension of first input with shape {:?} must match second to last dimension of second input with shape {:?}.",

@@ -15,6 +15,7 @@
 //! differentiable and vectorises through those ops.
 
 use super::{expand_dims, SliceArg};
+use crate::checked::Checked;
 use crate::ops::indexing::ArrayAt;
 use crate::{bail, Array, Dtype, Result};
 
@@ -149,7 +150,7 @@ fn expand(shape: &[usize], index: &[Index]) -> Result<Vec<Entry>> {
             }
             Index::NewAxis => out.push(Entry::NewAxis),
             Index::Int(v) => {
-                let n = shape[axis] as isize;
+                let n = *shape.at(axis)? as isize;
                 let p = if *v < 0 { v + n } else { *v };
                 if p < 0 || p >= n {
                     bail!(
@@ -231,7 +232,7 @@ pub fn index(a: &Array, index: &[Index]) -> Result<Array> {
     }
     let refs: Vec<&Array> = adv.iter().collect();
     let adv = super::broadcast_arrays("index", &refs)?;
-    let bshape = adv[0].shape().to_vec();
+    let bshape = adv.at(0)?.shape().to_vec();
     // numpy: the broadcast shape goes first when a slice or a new axis separates two entries
     // that are arrays or integers
     let first = entries
@@ -242,7 +243,8 @@ pub fn index(a: &Array, index: &[Index]) -> Result<Array> {
         .iter()
         .rposition(|e| matches!(e, Entry::Array(_) | Entry::Int(_)))
         .unwrap_or(0);
-    let gather_first = entries[first..=last]
+    let gather_first = entries
+        .span(first..=last)?
         .iter()
         .any(|e| matches!(e, Entry::Slice(_) | Entry::NewAxis));
     // 3. one take over the indexed axes moved to the front and flattened together
@@ -250,9 +252,9 @@ pub fn index(a: &Array, index: &[Index]) -> Result<Array> {
     let mut perm = adv_axes.clone();
     perm.extend(&rest);
     let moved = src.transpose_axes(&perm)?;
-    let sizes: Vec<usize> = adv_axes.iter().map(|&d| src.shape()[d]).collect();
+    let sizes = src.shape().pick(&adv_axes)?;
     let mut flat_shape = vec![sizes.iter().product::<usize>()];
-    flat_shape.extend(rest.iter().map(|&d| src.shape()[d]));
+    flat_shape.extend(src.shape().pick(&rest)?);
     let flat = moved.reshape(flat_shape)?;
     let ids = linear_index(&adv, &sizes)?;
     let gathered = flat.take(&ids, Some(0))?; // [bshape..., rest...]
@@ -327,7 +329,7 @@ fn basic_tail(src: &Array, entries: &[Entry]) -> Result<Array> {
 /// reports it when it is evaluated.
 fn linear_index(idx: &[Array], sizes: &[usize]) -> Result<Array> {
     if idx.len() == 1 {
-        return Ok(idx[0].clone());
+        return Ok(idx.at(0)?.clone());
     }
     let total: usize = sizes.iter().product();
     let mut lin: Option<Array> = None;

@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use super::normalize_axis;
+use crate::checked::Checked;
 use crate::primitives::indexing::{Gather, IndexKind, Scatter};
 use crate::{bail, Array, Dtype, Result};
 
@@ -27,9 +28,9 @@ fn walk_shape(
 ) -> Result<Vec<usize>> {
     match kind {
         IndexKind::Take => {
-            let mut out = shape[..axis].to_vec();
+            let mut out = shape.span(..axis)?.to_vec();
             out.extend_from_slice(idx_shape);
-            out.extend_from_slice(&shape[axis + 1..]);
+            out.extend_from_slice(shape.span(axis + 1..)?);
             Ok(out)
         }
         IndexKind::AlongAxis => {
@@ -220,7 +221,7 @@ impl Iterator for ArrayIterator {
     type Item = Result<Array>;
 
     fn next(&mut self) -> Option<Result<Array>> {
-        let n = self.array.shape()[0];
+        let n = self.array.shape().first().copied().unwrap_or(0);
         if self.next >= n {
             return None;
         }
@@ -230,7 +231,8 @@ impl Iterator for ArrayIterator {
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let left = self.array.shape()[0] - self.next;
+        let n = self.array.shape().first().copied().unwrap_or(0);
+        let left = n.saturating_sub(self.next);
         (left, Some(left))
     }
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use super::creation::{full, FillValue};
 use super::normalize_axis;
 use super::slicing::{slice, slice_update_raw, SliceArg};
+use crate::checked::Checked;
 use crate::primitives::slicing::Concatenate;
 use crate::{bail, Array, Dtype, Result};
 
@@ -26,7 +27,7 @@ pub fn concatenate(arrays: &[Array], axis: isize) -> Result<Array> {
     let nd = first.ndim();
     let ax = normalize_axis("concatenate", axis, nd)?;
     let mut shape = first.shape().to_vec();
-    shape[ax] = 0;
+    *shape.at_mut(ax)? = 0;
     let mut dtype = first.dtype();
     for a in arrays {
         if a.ndim() != nd {
@@ -39,7 +40,7 @@ pub fn concatenate(arrays: &[Array], axis: isize) -> Result<Array> {
             );
         }
         for d in 0..nd {
-            if d != ax && a.shape()[d] != first.shape()[d] {
+            if d != ax && *a.shape().at(d)? != *first.shape().at(d)? {
                 bail!(
                     Shape,
                     "concatenate: all the input array dimensions except axis {ax} must match \
@@ -49,7 +50,7 @@ pub fn concatenate(arrays: &[Array], axis: isize) -> Result<Array> {
                 );
             }
         }
-        shape[ax] += a.shape()[ax];
+        *shape.at_mut(ax)? += *a.shape().at(ax)?;
         dtype = Dtype::promote(dtype, a.dtype());
     }
     if arrays.len() == 1 {
@@ -101,7 +102,7 @@ pub fn stack(arrays: &[Array], axis: isize) -> Result<Array> {
 
 fn pad_widths(op: &str, a: &Array, widths: &[(usize, usize)]) -> Result<Vec<(usize, usize)>> {
     match widths.len() {
-        1 => Ok(vec![widths[0]; a.ndim()]),
+        1 => Ok(vec![*widths.at(0)?; a.ndim()]),
         n if n == a.ndim() => Ok(widths.to_vec()),
         n => bail!(
             Shape,
@@ -163,7 +164,7 @@ pub fn pad_edge(a: &Array, widths: &[(usize, usize)]) -> Result<Array> {
         if lo == 0 && hi == 0 {
             continue;
         }
-        let n = x.shape()[ax];
+        let n = *x.shape().at(ax)?;
         if n == 0 {
             bail!(
                 Shape,
@@ -174,10 +175,10 @@ pub fn pad_edge(a: &Array, widths: &[(usize, usize)]) -> Result<Array> {
         let mut parts = Vec::with_capacity(3);
         let edge = |start: isize, len: usize| -> Result<Array> {
             let mut args = vec![SliceArg::all(); ax + 1];
-            args[ax] = SliceArg::new(Some(start), Some(start + 1), 1);
+            *args.at_mut(ax)? = SliceArg::new(Some(start), Some(start + 1), 1);
             let e = slice(&x, &args)?;
             let mut shape = e.shape().to_vec();
-            shape[ax] = len;
+            *shape.at_mut(ax)? = len;
             e.broadcast_to(&shape)
         };
         if lo > 0 {
@@ -209,9 +210,9 @@ pub fn repeat(a: &Array, repeats: usize, axis: Option<isize>) -> Result<Array> {
     };
     let e = x.expand_dims((ax + 1) as isize)?;
     let mut b = e.shape().to_vec();
-    b[ax + 1] = repeats;
+    *b.at_mut(ax + 1)? = repeats;
     let mut out = x.shape().to_vec();
-    out[ax] *= repeats;
+    *out.at_mut(ax)? *= repeats;
     e.broadcast_to(&b)?.reshape(out)
 }
 

@@ -9,13 +9,14 @@ pub use super::factor::{
     slogdet, solve, solve_triangular, svd, tri_inv,
 };
 use super::{broadcast_shapes, normalize_axes};
+use crate::checked::Checked;
 use crate::primitives::matmul::{AddMM, Matmul};
 use crate::{bail, Array, Dtype, Result};
 
 /// The common inexact dtype of matrix-product operands (MLX multiplies floats and complex64).
 fn float_dtype(op: &str, dtypes: &[Dtype]) -> Result<Dtype> {
-    let mut d = dtypes[0];
-    for &x in &dtypes[1..] {
+    let mut d = *dtypes.at(0)?;
+    for &x in dtypes.span(1..)? {
         d = Dtype::promote(d, x);
     }
     if !d.is_inexact() {
@@ -47,11 +48,11 @@ fn foldable(a: &Array, b: &Array) -> Option<(usize, usize, Vec<usize>)> {
     if a.ndim() < 3 || b.ndim() != 2 {
         return None;
     }
-    let k = a.shape()[a.ndim() - 1];
-    if k != b.shape()[0] || k == 0 {
+    let k = *a.shape().last()?;
+    if k != *b.shape().first()? || k == 0 {
         return None;
     }
-    let lead = a.shape()[..a.ndim() - 1].to_vec();
+    let lead = a.shape().get(..a.ndim() - 1)?.to_vec();
     Some((lead.iter().product(), k, lead))
 }
 
@@ -78,18 +79,18 @@ fn prepare(op: &str, a: &Array, b: &Array, extra: &[Dtype]) -> Result<Prepared> 
     dts.extend_from_slice(extra);
     let dtype = float_dtype(op, &dts)?;
     let a2 = if a.ndim() == 1 {
-        a.reshape([1, a.shape()[0]])?
+        a.reshape([1, *a.shape().at(0)?])?
     } else {
         a.clone()
     };
     let b2 = if b.ndim() == 1 {
-        b.reshape([b.shape()[0], 1])?
+        b.reshape([*b.shape().at(0)?, 1])?
     } else {
         b.clone()
     };
     let (na, nb) = (a2.ndim(), b2.ndim());
-    let (m, k) = (a2.shape()[na - 2], a2.shape()[na - 1]);
-    let (kb, n) = (b2.shape()[nb - 2], b2.shape()[nb - 1]);
+    let (m, k) = (*a2.shape().at(na - 2)?, *a2.shape().at(na - 1)?);
+    let (kb, n) = (*b2.shape().at(nb - 2)?, *b2.shape().at(nb - 1)?);
     if k != kb {
         bail!(
             Shape,
@@ -98,7 +99,7 @@ fn prepare(op: &str, a: &Array, b: &Array, extra: &[Dtype]) -> Result<Prepared> 
             b.shape()
         );
     }
-    let batch = broadcast_shapes(op, &a2.shape()[..na - 2], &b2.shape()[..nb - 2])?;
+    let batch = broadcast_shapes(op, a2.shape().span(..na - 2)?, b2.shape().span(..nb - 2)?)?;
     let mut a_shape = batch.clone();
     a_shape.extend([m, k]);
     let mut b_shape = batch.clone();
@@ -143,7 +144,7 @@ pub fn matmul(a: &Array, b: &Array) -> Result<Array> {
         // one [rows, k] @ [k, n] product instead of a batch of small ones (and, under vjp, one
         // [k, n] weight gradient instead of a batch of them summed afterwards)
         let y = matmul(&a.reshape(&[rows, k][..])?, b)?;
-        return y.reshape(&[lead, vec![b.shape()[1]]].concat()[..]);
+        return y.reshape(&[lead, vec![*b.shape().at(1)?]].concat()[..]);
     }
     let p = prepare("matmul", a, b, &[])?;
     let out = Array::from_primitive(p.inner_shape, p.dtype, Arc::new(Matmul), vec![p.a, p.b]);
@@ -165,14 +166,14 @@ pub fn matmul(a: &Array, b: &Array) -> Result<Array> {
 /// ```
 pub fn addmm(c: &Array, a: &Array, b: &Array, alpha: f64, beta: f64) -> Result<Array> {
     if let Some((rows, k, lead)) = foldable(a, b) {
-        let n = b.shape()[1];
+        let n = *b.shape().at(1)?;
         let mut out_shape = lead.clone();
         out_shape.push(n);
         // c must still broadcast to the batched result; a c that varies only along the last
         // axis (a bias) is kept as it is, anything else is broadcast and flattened with `a`
         let bc = broadcast_shapes("addmm", c.shape(), &out_shape)?;
         if bc == out_shape {
-            let per_row = c.ndim() <= 1 || c.shape()[..c.ndim() - 1].iter().all(|&d| d == 1);
+            let per_row = c.ndim() <= 1 || c.shape().span(..c.ndim() - 1)?.iter().all(|&d| d == 1);
             let c2 = if per_row {
                 c.reshape(&[c.shape().last().copied().unwrap_or(1)][..])?
             } else {
@@ -243,7 +244,7 @@ pub fn inner(a: &Array, b: &Array) -> Result<Array> {
     if a.ndim() == 0 || b.ndim() == 0 {
         return a * b;
     }
-    let (ka, kb) = (a.shape()[a.ndim() - 1], b.shape()[b.ndim() - 1]);
+    let (ka, kb) = (*a.shape().at(a.ndim() - 1)?, *b.shape().at(b.ndim() - 1)?);
     if ka != kb {
         bail!(
             Shape,
@@ -329,7 +330,7 @@ pub fn tensordot(a: &Array, b: &Array, axes: impl Into<TensordotAxes>) -> Result
         }
     };
     for (&i, &j) in ax_a.iter().zip(&ax_b) {
-        if a.shape()[i] != b.shape()[j] {
+        if *a.shape().at(i)? != *b.shape().at(j)? {
             bail!(
                 Shape,
                 "tensordot: contracted dims differ: axis {i} of {:?} vs axis {j} of {:?}",
@@ -340,15 +341,15 @@ pub fn tensordot(a: &Array, b: &Array, axes: impl Into<TensordotAxes>) -> Result
     }
     let free_a: Vec<usize> = (0..a.ndim()).filter(|i| !ax_a.contains(i)).collect();
     let free_b: Vec<usize> = (0..b.ndim()).filter(|i| !ax_b.contains(i)).collect();
-    let k: usize = ax_a.iter().map(|&i| a.shape()[i]).product();
-    let m: usize = free_a.iter().map(|&i| a.shape()[i]).product();
-    let n: usize = free_b.iter().map(|&i| b.shape()[i]).product();
+    let k: usize = a.shape().pick(&ax_a)?.iter().product();
+    let m: usize = a.shape().pick(&free_a)?.iter().product();
+    let n: usize = b.shape().pick(&free_b)?.iter().product();
     let pa: Vec<usize> = free_a.iter().chain(&ax_a).copied().collect();
     let pb: Vec<usize> = ax_b.iter().chain(&free_b).copied().collect();
     let a2 = a.transpose_axes(&pa)?.reshape([m, k])?;
     let b2 = b.transpose_axes(&pb)?.reshape([k, n])?;
-    let mut shape: Vec<usize> = free_a.iter().map(|&i| a.shape()[i]).collect();
-    shape.extend(free_b.iter().map(|&i| b.shape()[i]));
+    let mut shape = a.shape().pick(&free_a)?;
+    shape.extend(b.shape().pick(&free_b)?);
     matmul(&a2, &b2)?.reshape(&shape)
 }
 
@@ -455,9 +456,9 @@ pub fn norm(
         (NormOrd::P(p), 2) if p.abs() == 1.0 || p.is_infinite() => {
             // 1: sum over rows (axis ax[0]) then max over columns; inf: the other way round
             let (first, second) = if p.abs() == 1.0 {
-                (ax[0], ax[1])
+                (*ax.at(0)?, *ax.at(1)?)
             } else {
-                (ax[1], ax[0])
+                (*ax.at(1)?, *ax.at(0)?)
             };
             let s = x.abs()?.sum(first as isize, true)?;
             let r = if p > 0.0 {
@@ -468,16 +469,14 @@ pub fn norm(
             if keepdims {
                 Ok(r)
             } else {
-                let shape: Vec<usize> = (0..x.ndim())
-                    .filter(|i| !ax.contains(i))
-                    .map(|i| x.shape()[i])
-                    .collect();
+                let kept: Vec<usize> = (0..x.ndim()).filter(|i| !ax.contains(i)).collect();
+                let shape = x.shape().pick(&kept)?;
                 r.reshape(&shape)
             }
         }
         (o @ (NormOrd::P(2.0) | NormOrd::P(-2.0) | NormOrd::Nuc), 2) => {
             // singular values of the matrices with rows and columns last (MLX's order)
-            let (r, c) = (ax[0], ax[1]);
+            let (r, c) = (*ax.at(0)?, *ax.at(1)?);
             let m = if r > c {
                 x.moveaxis(r as isize, -1)?.moveaxis(c as isize, -1)?
             } else {

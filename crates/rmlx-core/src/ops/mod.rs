@@ -52,6 +52,7 @@ pub use slicing::*;
 pub use sort::*;
 pub use unary::*;
 
+use crate::checked::Checked;
 use crate::{bail, Array, Result};
 
 /// Resolves a possibly negative `axis` against `ndim`.
@@ -92,16 +93,16 @@ pub fn broadcast_shapes(op: &str, a: &[usize], b: &[usize]) -> Result<Vec<usize>
     let mut out = vec![0; n];
     for i in 0..n {
         let da = if i + a.len() >= n {
-            a[i + a.len() - n]
+            *a.at(i + a.len() - n)?
         } else {
             1
         };
         let db = if i + b.len() >= n {
-            b[i + b.len() - n]
+            *b.at(i + b.len() - n)?
         } else {
             1
         };
-        out[i] = match (da, db) {
+        *out.at_mut(i)? = match (da, db) {
             (x, y) if x == y => x,
             (1, y) => y,
             (x, 1) => x,

@@ -11,6 +11,7 @@
 
 use super::fp_quantized::check_global_scale;
 use super::{dequantize_with_global_scale, quantize_with_global_scale, QuantizationMode};
+use crate::checked::Checked;
 use crate::transforms::{fmt_shape, CustomFunction};
 use crate::{bail, Array, Dtype, Result};
 
@@ -47,8 +48,8 @@ fn fake_quantize(
 ) -> Result<Array> {
     let q = quantize_with_global_scale(a, group_size, bits, mode, global_scale)?;
     dequantize_with_global_scale(
-        &q[0],
-        &q[1],
+        q.at(0)?,
+        q.at(1)?,
         None,
         group_size,
         bits,
@@ -87,14 +88,17 @@ fn check_quantized_weight(
         );
     }
     let (ws, ss) = (w.shape(), scales.shape());
-    if ws.len() < 2 || ws.len() != ss.len() || ws[..ws.len() - 1] != ss[..ss.len() - 1] {
+    if ws.len() < 2
+        || ws.len() != ss.len()
+        || ws.span(..ws.len() - 1)? != ss.span(..ss.len() - 1)?
+    {
         bail!(
             Shape,
             "[{op}] The shape of the scales {ss:?} does not match the quantized matrix {ws:?}."
         );
     }
-    let k = ws[ws.len() - 1] * 32 / bits;
-    if k != ss[ss.len() - 1] * group_size {
+    let k = *ws.at(ws.len() - 1)? * 32 / bits;
+    if k != *ss.at(ss.len() - 1)? * group_size {
         bail!(
             Shape,
             "[{op}] The shape of the scales {ss:?} does not match the quantized matrix {ws:?} given group_size={group_size} and bits={bits}."
@@ -147,7 +151,7 @@ pub fn qqmm(
     let in_shape = x.shape().to_vec();
     let x2 = match x.ndim() {
         1 => x.expand_dims(0)?,
-        n if n > 2 && w.ndim() == 2 => x.reshape([-1, in_shape[n - 1] as isize])?,
+        n if n > 2 && w.ndim() == 2 => x.reshape([-1, *in_shape.at(n - 1)? as isize])?,
         _ => x.clone(),
     };
     if x2.ndim() > 2 || w.ndim() > 2 || x2.ndim() < 1 || w.ndim() < 2 {
@@ -160,7 +164,7 @@ pub fn qqmm(
     }
     check_float("qqmm", "first", &x2)?;
     check_weight("qqmm", &x2, w, scales, (gs, bits, mode), global_scales)?;
-    let n = w.shape()[0];
+    let n = *w.shape().at(0)?;
     let quantized = w.dtype() == Dtype::U32;
     let inputs = node_inputs(vec![x2, w.clone()], scales, global_scales);
     let layout = Layout {
@@ -179,7 +183,7 @@ pub fn qqmm(
     match in_shape.len() {
         1 => out.squeeze([0]),
         d if d > 2 => {
-            let mut shape: Vec<usize> = in_shape[..d - 1].to_vec();
+            let mut shape: Vec<usize> = in_shape.span(..d - 1)?.to_vec();
             shape.push(n);
             out.reshape(shape)
         }
@@ -212,12 +216,12 @@ impl Layout {
     /// `x` and `w` (inputs 0 and 1) quantized and dequantized to `x`'s dtype; `w` as rows
     /// `[.., N, K]`.
     fn operands(&self, p: &[Array]) -> Result<(Array, Array)> {
-        let (x, w) = (&p[0], &p[1]);
+        let (x, w) = (p.at(0)?, p.at(1)?);
         let (gx, gw) = self.globals(p);
         let (gs, bits, mode, dt) = (self.gs, self.bits, self.mode, x.dtype());
         let xd = fake_quantize(x, gs, bits, mode, gx, dt)?;
         let wd = if self.quantized {
-            let s = &p[self.scales_at];
+            let s = p.at(self.scales_at)?;
             dequantize_with_global_scale(w, s, None, gs, bits, mode, gw, dt)?
         } else {
             fake_quantize(w, gs, bits, mode, gw, dt)?
@@ -296,12 +300,12 @@ fn qq_function(layout: Layout) -> CustomFunction {
         let (xd, wd) = layout.operands(p)?;
         Ok(vec![xd
             .matmul(&wd.swapaxes(-1, -2)?)?
-            .astype(p[0].dtype())?])
+            .astype(p.at(0)?.dtype())?])
     };
     CustomFunction::new(forward)
         .named("QQMatmul")
         .with_vjp(move |p: &[Array], cots: &[Array], _| {
-            let (x, w, cot) = (&p[0], &p[1], &cots[0]);
+            let (x, w, cot) = (p.at(0)?, p.at(1)?, cots.at(0)?);
             let (gx, gw) = layout.globals(p);
             // MLX: the cotangent's own global scale is its absolute maximum
             let gc = if layout.global {
@@ -310,7 +314,7 @@ fn qq_function(layout: Layout) -> CustomFunction {
                 None
             };
             let w_full = if quantized {
-                dequantize_with_global_scale(w, &p[2], None, gs, bits, mode, gw, x.dtype())?
+                dequantize_with_global_scale(w, p.at(2)?, None, gs, bits, mode, gw, x.dtype())?
             } else {
                 w.clone()
             };
@@ -328,7 +332,7 @@ fn qq_function(layout: Layout) -> CustomFunction {
                 // a packed weight and its scales get no gradient (MLX: pass `w` unquantized
                 // to train it)
                 grads.push(super::zeros_like(w)?);
-                grads.push(super::zeros_like(&p[2])?);
+                grads.push(super::zeros_like(p.at(2)?)?);
             } else {
                 grads.push(qqmm(
                     &cot.swapaxes(-1, -2)?,
@@ -340,7 +344,7 @@ fn qq_function(layout: Layout) -> CustomFunction {
                     gc.as_ref().zip(gx),
                 )?);
             }
-            for g in &p[grads.len()..] {
+            for g in p.span(grads.len()..)? {
                 grads.push(super::zeros_like(g)?);
             }
             Ok(grads)
@@ -409,8 +413,8 @@ pub fn gather_qqmm(
     let forward = move |p: &[Array]| -> Result<Vec<Array>> {
         let (xd, wd) = layout.operands(p)?;
         let wd = wd.swapaxes(-1, -2)?;
-        let y = super::gather_mm(&xd, &wd, Some(&p[2]), Some(&p[3]), false)?;
-        Ok(vec![y.astype(p[0].dtype())?])
+        let y = super::gather_mm(&xd, &wd, Some(p.at(2)?), Some(p.at(3)?), false)?;
+        Ok(vec![y.astype(p.at(0)?.dtype())?])
     };
     let f = CustomFunction::new(forward)
         .named("GatherQQMM")

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use crate::backend::cpu::quantized::{AFFINE_BITS, AFFINE_GROUP_SIZES};
+use crate::checked::Checked;
 use crate::primitives::quantized::{quantize_node, Dequantize, QuantizedMatmul};
 use crate::{bail, Array, Dtype, Result};
 
@@ -40,7 +41,7 @@ pub(crate) fn check_quantizable(w: &Array, group_size: usize) -> Result<()> {
             w.ndim()
         );
     }
-    let cols = w.shape()[w.ndim() - 1];
+    let cols = *w.shape().at(w.ndim() - 1)?;
     if !cols.is_multiple_of(group_size) {
         bail!(
             Shape,
@@ -79,7 +80,7 @@ pub(crate) fn check_quantizable(w: &Array, group_size: usize) -> Result<()> {
 pub fn quantize(w: &Array, group_size: usize, bits: usize) -> Result<(Array, Array, Array)> {
     check_params("quantize", group_size, bits)?;
     check_quantizable(w, group_size)?;
-    let cols = w.shape()[w.ndim() - 1];
+    let cols = *w.shape().at(w.ndim() - 1)?;
     let w = if w.dtype() == Dtype::F64 {
         bail!(
             Dtype,
@@ -88,7 +89,7 @@ pub fn quantize(w: &Array, group_size: usize, bits: usize) -> Result<(Array, Arr
     } else {
         w.clone()
     };
-    let lead = &w.shape()[..w.ndim().saturating_sub(1)];
+    let lead = w.shape().span(..w.ndim().saturating_sub(1))?;
     let wq_shape: Vec<usize> = lead.iter().copied().chain([cols * bits / 32]).collect();
     let s_shape: Vec<usize> = lead.iter().copied().chain([cols / group_size]).collect();
     let mut outs = Array::from_primitive_multi(
@@ -129,18 +130,18 @@ fn check_quantized(
             w.ndim()
         );
     }
-    let lead = &w.shape()[..w.ndim() - 1];
+    let lead = w.shape().span(..w.ndim() - 1)?;
     if scales.shape().len() != w.ndim()
         || biases.shape() != scales.shape()
-        || &scales.shape()[..w.ndim() - 1] != lead
+        || scales.shape().span(..w.ndim() - 1)? != lead
     {
         bail!(
             Shape,
             "[{op}] Shape of scales and biases does not match the matrix"
         );
     }
-    let out_size = w.shape()[w.ndim() - 1] * 32 / bits;
-    if out_size != scales.shape()[w.ndim() - 1] * group_size {
+    let out_size = *w.shape().at(w.ndim() - 1)? * 32 / bits;
+    if out_size != *scales.shape().at(w.ndim() - 1)? * group_size {
         bail!(
             Shape,
             "[{op}] Shape of scales and biases does not match the matrix given the quantization parameters. Provided matrix of shape {} and scales/biases of shape {} with group_size={group_size} and bits={bits}.",
@@ -172,7 +173,9 @@ pub fn dequantize(
     bits: usize,
 ) -> Result<Array> {
     let cols = check_quantized("dequantize", w, scales, biases, group_size, bits)?;
-    let shape: Vec<usize> = w.shape()[..w.ndim().saturating_sub(1)]
+    let shape: Vec<usize> = w
+        .shape()
+        .span(..w.ndim().saturating_sub(1))?
         .iter()
         .copied()
         .chain([cols])
@@ -233,11 +236,11 @@ pub fn quantized_matmul(
         );
     }
     let (inner, outer) = if transpose {
-        (cols, w.shape()[0])
+        (cols, *w.shape().at(0)?)
     } else {
-        (w.shape()[0], cols)
+        (*w.shape().at(0)?, cols)
     };
-    let k = x.shape()[x.ndim() - 1];
+    let k = *x.shape().at(x.ndim() - 1)?;
     if k != inner {
         bail!(
             Shape,
@@ -246,7 +249,9 @@ pub fn quantized_matmul(
             fmt_shape(w.shape())
         );
     }
-    let shape: Vec<usize> = x.shape()[..x.ndim().saturating_sub(1)]
+    let shape: Vec<usize> = x
+        .shape()
+        .span(..x.ndim().saturating_sub(1))?
         .iter()
         .copied()
         .chain([outer])

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use super::{normalize_axis, Axes};
 use crate::backend::cpu::scan::ScanKind;
+use crate::checked::Checked;
 use crate::primitives::reduce::{sqrt_of, ArgReduce, Reduce, ReduceOp};
 use crate::primitives::scan::Scan;
 use crate::primitives::softmax::{LogSumExp, Softmax};
@@ -30,7 +31,7 @@ pub(crate) fn reduce_op(
     let axes = axes.resolve(op_name, a.ndim())?;
     let mut kept_shape = a.shape().to_vec();
     for &ax in &axes {
-        kept_shape[ax] = 1;
+        *kept_shape.at_mut(ax)? = 1;
     }
     let out = Array::from_primitive(
         kept_shape,
@@ -44,9 +45,12 @@ pub(crate) fn reduce_op(
     if keepdims {
         Ok(out)
     } else {
-        let shape: Vec<usize> = (0..a.ndim())
-            .filter(|i| !axes.contains(i))
-            .map(|i| a.shape()[i])
+        let shape: Vec<usize> = a
+            .shape()
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !axes.contains(i))
+            .map(|(_, &d)| d)
             .collect();
         out.reshape(&shape)
     }
@@ -84,8 +88,8 @@ fn at_least_float(a: &Array) -> Result<Array> {
 }
 
 /// Number of elements `axes` (resolved) span in `shape`.
-fn count(shape: &[usize], axes: &[usize]) -> usize {
-    axes.iter().map(|&a| shape[a]).product()
+fn count(shape: &[usize], axes: &[usize]) -> Result<usize> {
+    Ok(shape.pick(axes)?.iter().product())
 }
 
 /// Transposes the (sorted) `axes` of `a` to the end and flattens them into one axis. Returns the
@@ -97,8 +101,8 @@ pub(crate) fn move_axes_last(a: &Array, axes: &[usize]) -> Result<(Array, Vec<us
     perm.extend_from_slice(axes);
     let t = a.transpose_axes(&perm)?;
     let moved_shape = t.shape().to_vec();
-    let mut flat: Vec<usize> = moved_shape[..nd - axes.len()].to_vec();
-    flat.push(count(a.shape(), axes));
+    let mut flat: Vec<usize> = moved_shape.span(..nd - axes.len())?.to_vec();
+    flat.push(count(a.shape(), axes)?);
     Ok((t.reshape(&flat)?, perm, moved_shape))
 }
 
@@ -106,16 +110,18 @@ pub(crate) fn move_axes_last(a: &Array, axes: &[usize]) -> Result<(Array, Vec<us
 pub(crate) fn restore_axes(y: &Array, perm: &[usize], moved_shape: &[usize]) -> Result<Array> {
     let mut inv = vec![0usize; perm.len()];
     for (i, &p) in perm.iter().enumerate() {
-        inv[p] = i;
+        *inv.at_mut(p)? = i;
     }
     y.reshape(moved_shape)?.transpose_axes(&inv)
 }
 
 /// The shape a reduction over `axes` gives: axes removed, or kept as 1 when `keepdims`.
 fn reduced_shape(shape: &[usize], axes: &[usize], keepdims: bool) -> Vec<usize> {
-    (0..shape.len())
-        .filter_map(|i| match (axes.contains(&i), keepdims) {
-            (false, _) => Some(shape[i]),
+    shape
+        .iter()
+        .enumerate()
+        .filter_map(|(i, &d)| match (axes.contains(&i), keepdims) {
+            (false, _) => Some(d),
             (true, true) => Some(1),
             (true, false) => None,
         })
@@ -178,7 +184,7 @@ simple_reduction!(
 /// ```
 pub fn mean(a: &Array, axes: impl Into<Axes>, keepdims: bool) -> Result<Array> {
     let axes = axes.into();
-    let n = count(a.shape(), &axes.resolve("mean", a.ndim())?);
+    let n = count(a.shape(), &axes.resolve("mean", a.ndim())?)?;
     let s = sum(a, axes, keepdims)?;
     let s = if a.dtype().is_inexact() {
         s
@@ -203,7 +209,7 @@ pub fn var(a: &Array, axes: impl Into<Axes>, keepdims: bool, ddof: usize) -> Res
     let a = at_least_float(a)?;
     let axes = axes.into();
     let resolved = axes.resolve("var", a.ndim())?;
-    let n = count(a.shape(), &resolved);
+    let n = count(a.shape(), &resolved)?;
     let mu = mean(&a, axes.clone(), true)?;
     let d = (&a - &mu)?;
     let ss = (&d * &d)?.sum(axes, keepdims)?;
@@ -220,7 +226,7 @@ fn arg_reduce(name: &str, a: &Array, axis: Axes, keepdims: bool, is_max: bool) -
     let (a, axis) = match axis {
         Axes::All => (a.reshape([-1])?, 0usize),
         Axes::List(v) if v.len() == 1 => {
-            let ax = normalize_axis(name, v[0], a.ndim())?;
+            let ax = normalize_axis(name, *v.at(0)?, a.ndim())?;
             (a.clone(), ax)
         }
         Axes::List(v) => bail!(
@@ -228,7 +234,7 @@ fn arg_reduce(name: &str, a: &Array, axis: Axes, keepdims: bool, is_max: bool) -
             "{name}: expected a single axis (or None for the flattened array), got {v:?}"
         ),
     };
-    if a.shape()[axis] == 0 {
+    if *a.shape().at(axis)? == 0 {
         bail!(
             Value,
             "{name}: cannot reduce over an empty axis (shape {:?})",
@@ -236,7 +242,7 @@ fn arg_reduce(name: &str, a: &Array, axis: Axes, keepdims: bool, is_max: bool) -
         );
     }
     let mut kept = a.shape().to_vec();
-    kept[axis] = 1;
+    *kept.at_mut(axis)? = 1;
     let out = Array::from_primitive(
         kept,
         Dtype::U32,

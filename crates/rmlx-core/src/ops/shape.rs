@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use super::{broadcast_shapes, Axes};
+use crate::checked::Checked;
 use crate::primitives::shape::{AsStrided, Broadcast, Contiguous, Reshape, Transpose};
 use crate::{bail, Array, Result};
 
@@ -111,7 +112,7 @@ pub fn infer_shape(op: &str, from: &[usize], dims: &[isize]) -> Result<Vec<usize
                 "{op}: cannot infer the size of dimension {i} reshaping {from:?} to {dims:?}"
             );
         }
-        out[i] = size / known;
+        *out.at_mut(i)? = size / known;
     } else if known != size {
         bail!(
             Shape,
@@ -190,7 +191,7 @@ pub fn transpose(a: &Array, axes: Option<&[isize]>) -> Result<Array> {
     if perm.iter().enumerate().all(|(i, &p)| i == p) {
         return Ok(a.clone());
     }
-    let shape = perm.iter().map(|&p| a.shape()[p]).collect();
+    let shape = a.shape().pick(&perm)?;
     Ok(Array::from_primitive(
         shape,
         a.dtype(),
@@ -221,9 +222,9 @@ pub fn flatten(a: &Array, start_axis: isize, end_axis: isize) -> Result<Array> {
             "flatten: start axis {start_axis} must come before end axis {end_axis}"
         );
     }
-    let mut shape = a.shape()[..s].to_vec();
-    shape.push(a.shape()[s..=e].iter().product());
-    shape.extend_from_slice(&a.shape()[e + 1..]);
+    let mut shape = a.shape().span(..s)?.to_vec();
+    shape.push(a.shape().span(s..=e)?.iter().product());
+    shape.extend_from_slice(a.shape().span(e + 1..)?);
     a.reshape(shape)
 }
 
@@ -241,10 +242,10 @@ pub fn unflatten(a: &Array, axis: isize, shape: impl ShapeLike) -> Result<Array>
     if dims.is_empty() {
         bail!(Shape, "unflatten: the new shape must not be empty");
     }
-    let inner = infer_shape("unflatten", &a.shape()[ax..=ax], &dims)?;
-    let mut out = a.shape()[..ax].to_vec();
+    let inner = infer_shape("unflatten", a.shape().span(ax..=ax)?, &dims)?;
+    let mut out = a.shape().span(..ax)?.to_vec();
     out.extend(inner);
-    out.extend_from_slice(&a.shape()[ax + 1..]);
+    out.extend_from_slice(a.shape().span(ax + 1..)?);
     a.reshape(out)
 }
 
@@ -312,24 +313,33 @@ pub fn expand_dims(a: &Array, axes: impl Into<Axes>) -> Result<Array> {
 /// ```
 pub fn squeeze(a: &Array, axes: impl Into<Axes>) -> Result<Array> {
     let axes = match axes.into() {
-        Axes::All => (0..a.ndim()).filter(|&i| a.shape()[i] == 1).collect(),
+        Axes::All => a
+            .shape()
+            .iter()
+            .enumerate()
+            .filter(|(_, &d)| d == 1)
+            .map(|(i, _)| i)
+            .collect(),
         Axes::List(v) => {
             let ax = super::normalize_axes("squeeze", &v, a.ndim())?;
             for &i in &ax {
-                if a.shape()[i] != 1 {
+                if *a.shape().at(i)? != 1 {
                     bail!(
                         Shape,
                         "squeeze: cannot squeeze axis {i} with size {} which is not 1",
-                        a.shape()[i]
+                        *a.shape().at(i)?
                     );
                 }
             }
             ax
         }
     };
-    let shape: Vec<usize> = (0..a.ndim())
-        .filter(|i| !axes.contains(i))
-        .map(|i| a.shape()[i])
+    let shape: Vec<usize> = a
+        .shape()
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !axes.contains(i))
+        .map(|(_, &d)| d)
         .collect();
     a.reshape(shape)
 }

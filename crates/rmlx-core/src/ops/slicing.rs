@@ -5,6 +5,7 @@ use std::ops::{Range, RangeFrom, RangeFull, RangeTo};
 use std::sync::Arc;
 
 use super::normalize_axis;
+use crate::checked::Checked;
 use crate::primitives::slicing::{Slice, SliceUpdate};
 use crate::{bail, Array, Result};
 
@@ -266,7 +267,7 @@ impl<const N: usize> From<[isize; N]> for SplitSpec {
 /// ```
 pub fn split(a: &Array, spec: impl Into<SplitSpec>, axis: isize) -> Result<Vec<Array>> {
     let ax = normalize_axis("split", axis, a.ndim())?;
-    let n = a.shape()[ax];
+    let n = *a.shape().at(ax)?;
     let bounds: Vec<isize> = match spec.into() {
         SplitSpec::Sections(k) => {
             if k == 0 || !n.is_multiple_of(k) {
@@ -283,7 +284,7 @@ pub fn split(a: &Array, spec: impl Into<SplitSpec>, axis: isize) -> Result<Vec<A
     let mut prev: Option<isize> = None;
     for b in bounds.iter().map(|&b| Some(b)).chain(std::iter::once(None)) {
         let mut args = vec![SliceArg::all(); ax + 1];
-        args[ax] = SliceArg::new(prev.or(Some(0)), b, 1);
+        *args.at_mut(ax)? = SliceArg::new(prev.or(Some(0)), b, 1);
         out.push(slice(a, &args)?);
         prev = b;
     }

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use super::normalize_axis;
+use crate::checked::Checked;
 use crate::primitives::sort::{gather_along, ArgPartition, ArgSort, ArgTopK, SearchSorted, Sort};
 use crate::{bail, Array, Dtype, Result};
 
@@ -73,7 +74,7 @@ fn check_kth(op: &str, kth: isize, n: usize) -> Result<usize> {
 pub fn argpartition(a: &Array, kth: isize, axis: isize) -> Result<Array> {
     let a = at_least_1d(a)?;
     let axis = normalize_axis("argpartition", axis, a.ndim())?;
-    let kth = check_kth("argpartition", kth, a.shape()[axis])?;
+    let kth = check_kth("argpartition", kth, *a.shape().at(axis)?)?;
     Ok(Array::from_primitive(
         a.shape().to_vec(),
         Dtype::U32,
@@ -104,12 +105,12 @@ pub fn partition(a: &Array, kth: isize, axis: isize) -> Result<Array> {
 pub fn topk(a: &Array, k: usize, axis: isize) -> Result<Array> {
     let a = at_least_1d(a)?;
     let axis = normalize_axis("topk", axis, a.ndim())?;
-    let n = a.shape()[axis];
+    let n = *a.shape().at(axis)?;
     if k > n {
         bail!(Value, "topk: k = {k} is larger than the axis size {n}");
     }
     let mut shape = a.shape().to_vec();
-    shape[axis] = k;
+    *shape.at_mut(axis)? = k;
     let idx = Array::from_primitive(
         shape,
         Dtype::U32,

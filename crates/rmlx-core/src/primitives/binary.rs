@@ -5,6 +5,7 @@ use super::{batching, Primitive, Vmapped};
 use crate::backend::cpu::binary;
 pub use crate::backend::cpu::binary::BinaryOp;
 use crate::buffer::Data;
+use crate::checked::Checked;
 use crate::ops::zeros_like;
 use crate::{bail, Array, Dtype, Result};
 
@@ -57,15 +58,15 @@ impl Primitive for Binary {
         }) {
             Some(crate::ops::binary::binary_op(
                 self.0,
-                &primals[0],
-                &primals[1],
+                primals.at(0)?,
+                primals.at(1)?,
             )?)
         } else {
             None
         };
         let mut total: Option<Array> = None;
         for (t, &i) in tangents.iter().zip(argnums) {
-            let o = out.as_ref().unwrap_or(&primals[0]);
+            let o = out.as_ref().unwrap_or(primals.at(0)?);
             let term = match partial(self.0, i, primals, o)? {
                 Partial::Zero => continue,
                 Partial::One => t.clone(),
@@ -83,9 +84,9 @@ impl Primitive for Binary {
                 let dtype = if self.0.outputs_bool() {
                     Dtype::Bool
                 } else {
-                    primals[0].dtype()
+                    primals.at(0)?.dtype()
                 };
-                Array::scalar_as(0.0, dtype).broadcast_to(primals[0].shape())
+                Array::scalar_as(0.0, dtype).broadcast_to(primals.at(0)?.shape())
             }
         }
     }
@@ -98,7 +99,7 @@ impl Primitive for Binary {
 
     fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
         let (v, ax) = batching::align_elementwise(self.name(), inputs, axes, false)?;
-        let out = crate::ops::binary::binary_op(self.0, &v[0], &v[1])?;
+        let out = crate::ops::binary::binary_op(self.0, v.at(0)?, v.at(1)?)?;
         Ok((vec![out], vec![Some(ax)]))
     }
 }
@@ -113,7 +114,7 @@ enum Partial {
 
 fn partial(op: BinaryOp, i: usize, primals: &[Array], out: &Array) -> Result<Partial> {
     use BinaryOp::*;
-    let (a, b) = (&primals[0], &primals[1]);
+    let (a, b) = (primals.at(0)?, primals.at(1)?);
     Ok(match (op, i) {
         (Add, _) | (Subtract, 0) | (Remainder, 0) => Partial::One,
         (Subtract, _) => Partial::MinusOne,
@@ -199,13 +200,13 @@ impl Primitive for DivMod {
     }
 
     fn jvp_multi(&self, primals: &[Array], _: &[Array], _: &[usize]) -> Result<Vec<Array>> {
-        let z = zeros_like(&primals[0])?;
+        let z = zeros_like(primals.at(0)?)?;
         Ok(vec![z.clone(), z])
     }
 
     fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
         let (v, ax) = batching::align_elementwise(self.name(), inputs, axes, false)?;
-        let (q, r) = crate::ops::binary::divmod(&v[0], &v[1])?;
+        let (q, r) = crate::ops::binary::divmod(v.at(0)?, v.at(1)?)?;
         Ok(batching::outputs_at(vec![q, r], ax))
     }
 }

@@ -11,6 +11,7 @@ use super::{Primitive, Vmapped};
 use crate::backend::cpu::fused::{self, Step};
 pub use crate::backend::cpu::fused::{Instr, Program};
 use crate::buffer::Data;
+use crate::checked::Checked;
 use crate::ops::binary::binary_op;
 use crate::ops::unary::unary_op;
 use crate::{bail, Array, Dtype, Error, Result};
@@ -74,7 +75,7 @@ impl Compiled {
         let shape = broadcast_all(inputs)?;
         p.outputs
             .iter()
-            .map(|&r| regs[r].broadcast_to(&shape))
+            .map(|&r| regs.at(r)?.broadcast_to(&shape))
             .collect()
     }
 }
@@ -110,7 +111,7 @@ impl Primitive for Compiled {
                 self.program.outputs.len()
             );
         }
-        let shape = &outputs[0].0;
+        let shape = &outputs.at(0)?.0;
         let mut views = Vec::with_capacity(inputs.len());
         for x in inputs {
             let layout = x.layout().broadcast_to(shape).ok_or_else(|| {

@@ -5,6 +5,7 @@
 use super::{batching, Primitive, Vmapped};
 use crate::backend::cpu::complex::{self as kernel, ComplexPart};
 use crate::buffer::Data;
+use crate::checked::Checked;
 use crate::{Array, Dtype, Result};
 
 /// The real part of a complex64 array, as float32 (MLX's `Real`).
@@ -37,7 +38,7 @@ impl Primitive for Real {
     }
 
     fn jvp(&self, _: &[Array], tangents: &[Array], _: &[usize]) -> Result<Array> {
-        crate::ops::real(&tangents[0])
+        crate::ops::real(tangents.at(0)?)
     }
 
     fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
@@ -60,7 +61,7 @@ impl Primitive for Imag {
     }
 
     fn jvp(&self, _: &[Array], tangents: &[Array], _: &[usize]) -> Result<Array> {
-        crate::ops::imag(&tangents[0])
+        crate::ops::imag(tangents.at(0)?)
     }
 
     fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
@@ -83,7 +84,7 @@ impl Primitive for Conjugate {
     }
 
     fn jvp(&self, _: &[Array], tangents: &[Array], _: &[usize]) -> Result<Array> {
-        crate::ops::conjugate(&tangents[0])
+        crate::ops::conjugate(tangents.at(0)?)
     }
 
     fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {

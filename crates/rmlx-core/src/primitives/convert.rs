@@ -4,6 +4,7 @@ use super::{batching, Primitive, Vmapped};
 use crate::backend::cpu::convert;
 pub use crate::backend::cpu::convert::Convert;
 use crate::buffer::Data;
+use crate::checked::Checked;
 use crate::{Array, Dtype, Result};
 
 /// Converts elements to `dtype`.
@@ -30,11 +31,11 @@ impl Primitive for AsType {
         _: &Array,
         _: &[usize],
     ) -> Result<Vec<Array>> {
-        Ok(vec![cotangent.astype(primals[0].dtype())?])
+        Ok(vec![cotangent.astype(primals.at(0)?.dtype())?])
     }
 
     fn jvp(&self, _: &[Array], tangents: &[Array], _: &[usize]) -> Result<Array> {
-        tangents[0].astype(self.dtype)
+        tangents.at(0)?.astype(self.dtype)
     }
 
     fn fusion_step(&self, inputs: &[Dtype]) -> Option<crate::backend::cpu::fused::Step> {

@@ -5,6 +5,7 @@ use bytemuck::Pod;
 use super::{batching, Primitive, Vmapped};
 use crate::backend::cpu::copy::writable_copy;
 use crate::buffer::Data;
+use crate::checked::Checked;
 use crate::{Array, Dtype, Result};
 
 /// Zeroes the elements of the last two axes outside a triangle: `upper == false` keeps
@@ -57,8 +58,8 @@ impl Primitive for TriMask {
         let n = x.size();
         let mut buf = writable_copy(x);
         let nd = shape.len();
-        let (rows, cols) = (shape[nd - 2], shape[nd - 1]);
-        crate::dispatch_width!(dtype, T => self.apply::<T>(&mut buf.as_mut_slice::<T>()[..n], rows, cols));
+        let (rows, cols) = (*shape.at(nd - 2)?, *shape.at(nd - 1)?);
+        crate::dispatch_width!(dtype, T => self.apply::<T>(buf.as_mut_slice::<T>().span_mut(..n)?, rows, cols));
         Ok(Data::new(buf, dtype, shape))
     }
 
@@ -69,7 +70,7 @@ impl Primitive for TriMask {
     }
 
     fn jvp(&self, _: &[Array], tangents: &[Array], _: &[usize]) -> Result<Array> {
-        crate::ops::creation::tri_mask(&tangents[0], self.k, self.upper)
+        crate::ops::creation::tri_mask(tangents.at(0)?, self.k, self.upper)
     }
 
     /// The mask covers the last two axes: a mapped axis among them moves to the front.

@@ -13,6 +13,7 @@ use crate::backend::cpu::flash::{sdpa_tiled, sdpa_tiled_vjp};
 pub use crate::backend::cpu::norm::RopeParams;
 use crate::backend::cpu::norm::{self, NormElem};
 use crate::buffer::{Buffer, Data};
+use crate::checked::Checked;
 use crate::ops::fast::{layer_norm, rms_norm};
 use crate::ops::linalg::{matmul, swap_last};
 use crate::{bail, dispatch_float, Array, Dtype, Result};
@@ -77,8 +78,8 @@ fn norm_input(x: &Array, ax: Option<usize>) -> Result<(Array, usize)> {
 fn per_example_vector(w: &Array, wax: usize, nd: usize, ax: usize) -> Result<Array> {
     let w = batching::move_axis(w, wax, 0)?;
     let mut shape = vec![1usize; nd];
-    shape[ax] = w.shape()[0];
-    shape[nd - 1] = w.shape()[1];
+    *shape.at_mut(ax)? = *w.shape().at(0)?;
+    *shape.at_mut(nd - 1)? = *w.shape().at(1)?;
     w.reshape(&shape)
 }
 
@@ -98,9 +99,12 @@ impl Primitive for LayerNorm {
     define_name!("LayerNorm");
 
     fn eval_cpu(&self, inputs: Vec<Data>, shape: &[usize], dtype: Dtype) -> Result<Data> {
-        let x = contiguous(inputs[0].clone());
-        let w = self.has_weight.then(|| &inputs[1]);
-        let b = self.has_bias.then(|| &inputs[1 + self.has_weight as usize]);
+        let x = contiguous(inputs.at(0)?.clone());
+        let w = self.has_weight.then(|| inputs.at(1)).transpose()?;
+        let b = self
+            .has_bias
+            .then(|| inputs.at(1 + self.has_weight as usize))
+            .transpose()?;
         let d = *shape.last().unwrap_or(&1);
         let mut buf = out_like(&x, dtype);
         dispatch_float!(dtype, T => {
@@ -118,8 +122,8 @@ impl Primitive for LayerNorm {
         _: &Array,
         argnums: &[usize],
     ) -> Result<Vec<Array>> {
-        let x = &primals[0];
-        let w = self.has_weight.then(|| &primals[1]);
+        let x = primals.at(0)?;
+        let w = self.has_weight.then(|| primals.at(1)).transpose()?;
         argnums
             .iter()
             .map(|&i| {
@@ -139,8 +143,8 @@ impl Primitive for LayerNorm {
     }
 
     fn jvp(&self, primals: &[Array], tangents: &[Array], argnums: &[usize]) -> Result<Array> {
-        let x = &primals[0];
-        let w = self.has_weight.then(|| &primals[1]);
+        let x = primals.at(0)?;
+        let w = self.has_weight.then(|| primals.at(1)).transpose()?;
         let mut terms = Vec::new();
         for (t, &i) in tangents.iter().zip(argnums) {
             terms.push(if i == 0 {
@@ -162,19 +166,21 @@ impl Primitive for LayerNorm {
     /// With a shared weight and bias the fused kernel runs over the mapped input as it is; a
     /// mapped weight or bias is applied after an unweighted norm.
     fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
-        let (x, ax) = norm_input(&inputs[0], axes[0])?;
+        let (x, ax) = norm_input(inputs.at(0)?, *axes.at(0)?)?;
         let w = self.has_weight.then_some(1);
         let b = self.has_bias.then_some(1 + self.has_weight as usize);
-        let mapped = |i: Option<usize>| i.is_some_and(|i| axes[i].is_some());
+        let mapped = |i: Option<usize>| i.is_some_and(|i| axes.get(i).is_some_and(Option::is_some));
         if !mapped(w) && !mapped(b) {
-            let out = layer_norm(&x, w.map(|i| &inputs[i]), b.map(|i| &inputs[i]), self.eps)?;
+            let w = w.map(|i| inputs.at(i)).transpose()?;
+            let b = b.map(|i| inputs.at(i)).transpose()?;
+            let out = layer_norm(&x, w, b, self.eps)?;
             return Ok((vec![out], vec![Some(ax)]));
         }
         let mut out = layer_norm(&x, None, None, self.eps)?;
         let nd = x.ndim();
-        let vector = |i: usize| match axes[i] {
-            Some(wax) => per_example_vector(&inputs[i], wax, nd, ax),
-            None => Ok(inputs[i].clone()),
+        let vector = |i: usize| match *axes.at(i)? {
+            Some(wax) => per_example_vector(inputs.at(i)?, wax, nd, ax),
+            None => Ok(inputs.at(i)?.clone()),
         };
         if let Some(i) = w {
             out = (&out * &vector(i)?)?;
@@ -199,8 +205,8 @@ impl Primitive for RmsNorm {
     define_name!("RMSNorm");
 
     fn eval_cpu(&self, inputs: Vec<Data>, shape: &[usize], dtype: Dtype) -> Result<Data> {
-        let x = contiguous(inputs[0].clone());
-        let w = self.has_weight.then(|| &inputs[1]);
+        let x = contiguous(inputs.at(0)?.clone());
+        let w = self.has_weight.then(|| inputs.at(1)).transpose()?;
         let d = *shape.last().unwrap_or(&1);
         let mut buf = out_like(&x, dtype);
         dispatch_float!(dtype, T => {
@@ -218,13 +224,13 @@ impl Primitive for RmsNorm {
         _: &Array,
         argnums: &[usize],
     ) -> Result<Vec<Array>> {
-        let x = &primals[0];
+        let x = primals.at(0)?;
         argnums
             .iter()
             .map(|&i| {
                 if i == 0 {
                     let g = if self.has_weight {
-                        (cot * &primals[1])?
+                        (cot * primals.at(1)?)?
                     } else {
                         cot.clone()
                     };
@@ -237,13 +243,13 @@ impl Primitive for RmsNorm {
     }
 
     fn jvp(&self, primals: &[Array], tangents: &[Array], argnums: &[usize]) -> Result<Array> {
-        let x = &primals[0];
+        let x = primals.at(0)?;
         let mut terms = Vec::new();
         for (t, &i) in tangents.iter().zip(argnums) {
             terms.push(if i == 0 {
                 let j = norm_vjp_x(x, t, self.eps, NormKind::Rms)?;
                 if self.has_weight {
-                    (&j * &primals[1])?
+                    (&j * primals.at(1)?)?
                 } else {
                     j
                 }
@@ -255,13 +261,13 @@ impl Primitive for RmsNorm {
     }
 
     fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
-        let (x, ax) = norm_input(&inputs[0], axes[0])?;
+        let (x, ax) = norm_input(inputs.at(0)?, *axes.at(0)?)?;
         let out = match (self.has_weight, axes.get(1).copied().flatten()) {
             (true, Some(wax)) => {
-                let w = per_example_vector(&inputs[1], wax, x.ndim(), ax)?;
+                let w = per_example_vector(inputs.at(1)?, wax, x.ndim(), ax)?;
                 (&rms_norm(&x, None, self.eps)? * &w)?.astype(x.dtype())?
             }
-            (true, None) => rms_norm(&x, Some(&inputs[1]), self.eps)?,
+            (true, None) => rms_norm(&x, Some(inputs.at(1)?), self.eps)?,
             (false, _) => rms_norm(&x, None, self.eps)?,
         };
         Ok((vec![out], vec![Some(ax)]))
@@ -306,8 +312,8 @@ impl Primitive for NormVjpX {
     }
 
     fn eval_cpu(&self, inputs: Vec<Data>, shape: &[usize], dtype: Dtype) -> Result<Data> {
-        let x = contiguous(inputs[0].clone());
-        let g = contiguous(inputs[1].clone());
+        let x = contiguous(inputs.at(0)?.clone());
+        let g = contiguous(inputs.at(1)?.clone());
         let d = *shape.last().unwrap_or(&1);
         let mut buf = out_like(&x, dtype);
         dispatch_float!(dtype, T => {
@@ -324,7 +330,7 @@ impl Primitive for NormVjpX {
 
     fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
         let (v, ax) = batching::align_elementwise(self.name(), inputs, axes, true)?;
-        let (v, ax) = if ax + 1 == v[0].ndim() {
+        let (v, ax) = if ax + 1 == v.at(0)?.ndim() {
             let moved = v
                 .iter()
                 .map(|x| batching::move_axis(x, ax, 0))
@@ -334,7 +340,7 @@ impl Primitive for NormVjpX {
             (v, ax)
         };
         Ok((
-            vec![norm_vjp_x(&v[0], &v[1], self.eps, self.kind)?],
+            vec![norm_vjp_x(v.at(0)?, v.at(1)?, self.eps, self.kind)?],
             vec![Some(ax)],
         ))
     }
@@ -351,9 +357,9 @@ impl Primitive for Rope {
     define_name!("RoPE");
 
     fn eval_cpu(&self, inputs: Vec<Data>, shape: &[usize], dtype: Dtype) -> Result<Data> {
-        let x = contiguous(inputs[0].clone());
+        let x = contiguous(inputs.at(0)?.clone());
         let nd = shape.len();
-        let (seq, d) = (shape[nd - 2], shape[nd - 1]);
+        let (seq, d) = (*shape.at(nd - 2)?, *shape.at(nd - 1)?);
         let mut buf = out_like(&x, dtype);
         dispatch_float!(dtype, T => {
             let xs = x.contiguous_slice::<T>().unwrap_or(&[]);
@@ -369,7 +375,7 @@ impl Primitive for Rope {
     }
 
     fn jvp(&self, _: &[Array], tangents: &[Array], _: &[usize]) -> Result<Array> {
-        rope_node(&tangents[0], self.params)
+        rope_node(tangents.at(0)?, self.params)
     }
 
     /// Positions run along axis -2 and features along -1: a mapped axis among them moves to
@@ -498,7 +504,7 @@ fn composed_attention_grads(
     scale: f64,
     cot: &Array,
 ) -> Result<Vec<Array>> {
-    let p = probs_node(q, k, mask, scale, kind);
+    let p = probs_node(q, k, mask, scale, kind)?;
     let dp = matmul(cot, &swap_last(v)?)?;
     let ds = softmax_back(&p, &dp)?;
     Ok(vec![
@@ -510,33 +516,40 @@ fn composed_attention_grads(
 
 impl SdpaVjp {
     /// The node for the attention's primals, output and cotangent.
-    fn node(scale: f64, kind: MaskKind, primals: &[Array], out: &Array, cot: &Array) -> Vec<Array> {
+    fn node(
+        scale: f64,
+        kind: MaskKind,
+        primals: &[Array],
+        out: &Array,
+        cot: &Array,
+    ) -> Result<Vec<Array>> {
         let mut inputs = primals.to_vec();
         inputs.push(out.clone());
         inputs.push(cot.clone());
-        let outputs = primals[..3]
+        let outputs = primals
+            .span(..3)?
             .iter()
             .map(|x| (x.shape().to_vec(), x.dtype()))
             .collect();
-        Array::from_primitive_multi(
+        Ok(Array::from_primitive_multi(
             outputs,
             std::sync::Arc::new(SdpaVjp { scale, mask: kind }),
             inputs,
-        )
+        ))
     }
 
     /// The same gradients with ops, from this node's inputs.
     fn composed(&self, xs: &[Array]) -> Result<Vec<Array>> {
         let n = xs.len();
-        let mask = has_mask_input(self.mask).then(|| &xs[3]);
+        let mask = has_mask_input(self.mask).then(|| xs.at(3)).transpose()?;
         composed_attention_grads(
-            &xs[0],
-            &xs[1],
-            &xs[2],
+            xs.at(0)?,
+            xs.at(1)?,
+            xs.at(2)?,
             mask,
             self.mask,
             self.scale,
-            &xs[n - 1],
+            xs.at(n - 1)?,
         )
     }
 }
@@ -560,10 +573,15 @@ impl Primitive for SdpaVjp {
                 "SdpaVjp: expected q, k, v, [mask], out, cotangent and three outputs"
             );
         }
-        let dtype = outputs[0].1;
-        let f = |i: usize| to_f32(&inputs[i]);
-        let (q, k, v, o, d_o) = (f(0), f(1), f(2), f(n - 2), f(n - 1));
-        let mask_c = mask_data(self.mask, has_mask_input(self.mask).then(|| &inputs[3]));
+        let dtype = outputs.at(0)?.1;
+        let f = |i: usize| inputs.at(i).map(to_f32);
+        let (q, k, v, o, d_o) = (f(0)?, f(1)?, f(2)?, f(n - 2)?, f(n - 1)?);
+        let mask_c = mask_data(
+            self.mask,
+            has_mask_input(self.mask)
+                .then(|| inputs.at(3))
+                .transpose()?,
+        );
         let mask = mask_view(self.mask, &mask_c);
         let grads = match dtype {
             Dtype::F64 => sdpa_tiled_vjp::<f64>(&q, &k, &v, &mask, self.scale, &o, &d_o, dtype),
@@ -598,7 +616,13 @@ impl Primitive for SdpaVjp {
     fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
         let (v, n) = merge_mapped_batch(self.name(), inputs, axes)?;
         let k = v.len();
-        let outs = SdpaVjp::node(self.scale, self.mask, &v[..k - 2], &v[k - 2], &v[k - 1]);
+        let outs = SdpaVjp::node(
+            self.scale,
+            self.mask,
+            v.span(..k - 2)?,
+            v.at(k - 2)?,
+            v.at(k - 1)?,
+        )?;
         let mut split = Vec::with_capacity(3);
         for o in outs {
             split.extend(split_mapped_batch(o, n)?.0);
@@ -629,8 +653,8 @@ fn merge_mapped_batch(
     let merged = v
         .iter()
         .map(|x| {
-            let mut shape = vec![n * x.shape()[1]];
-            shape.extend_from_slice(&x.shape()[2..]);
+            let mut shape = vec![n * *x.shape().at(1)?];
+            shape.extend_from_slice(x.shape().span(2..)?);
             x.reshape(&shape)
         })
         .collect::<Result<Vec<_>>>()?;
@@ -639,8 +663,8 @@ fn merge_mapped_batch(
 
 /// An attention output computed over merged batches, with the mapped axis split out first.
 fn split_mapped_batch(out: Array, n: usize) -> Result<Vmapped> {
-    let mut shape = vec![n, out.shape()[0] / n.max(1)];
-    shape.extend_from_slice(&out.shape()[1..]);
+    let mut shape = vec![n, *out.shape().at(0)? / n.max(1)];
+    shape.extend_from_slice(out.shape().span(1..)?);
     Ok((vec![out.reshape(&shape)?], vec![Some(0)]))
 }
 
@@ -657,17 +681,23 @@ fn has_mask_input(kind: MaskKind) -> bool {
     matches!(kind, MaskKind::Additive | MaskKind::Keep)
 }
 
-fn probs_node(q: &Array, k: &Array, mask: Option<&Array>, scale: f64, kind: MaskKind) -> Array {
+fn probs_node(
+    q: &Array,
+    k: &Array,
+    mask: Option<&Array>,
+    scale: f64,
+    kind: MaskKind,
+) -> Result<Array> {
     let (qs, ks) = (q.shape(), k.shape());
-    let shape = vec![qs[0], qs[1], qs[2], ks[2]];
+    let shape = vec![*qs.at(0)?, *qs.at(1)?, *qs.at(2)?, *ks.at(2)?];
     let mut inputs = vec![q.clone(), k.clone()];
     inputs.extend(mask.cloned());
-    Array::from_primitive(
+    Ok(Array::from_primitive(
         shape,
         q.dtype(),
         std::sync::Arc::new(SdpaProbs { scale, mask: kind }),
         inputs,
-    )
+    ))
 }
 
 /// Gradient of the scores given the probabilities and their cotangent: `P * (dP - sum(dP * P))`.
@@ -702,9 +732,17 @@ impl Primitive for SdpaProbs {
     define_name!("SdpaProbs");
 
     fn eval_cpu(&self, inputs: Vec<Data>, _: &[usize], dtype: Dtype) -> Result<Data> {
-        let mask = has_mask_input(self.mask).then(|| &inputs[2]);
+        let mask = has_mask_input(self.mask)
+            .then(|| inputs.at(2))
+            .transpose()?;
         attention(
-            &inputs[0], &inputs[1], None, mask, self.mask, self.scale, dtype,
+            inputs.at(0)?,
+            inputs.at(1)?,
+            None,
+            mask,
+            self.mask,
+            self.scale,
+            dtype,
         )
     }
 
@@ -722,8 +760,8 @@ impl Primitive for SdpaProbs {
             .map(|&i| {
                 let i = if i == 2 { 3 } else { i };
                 scores_vjp(
-                    &primals[0],
-                    &primals[1],
+                    primals.at(0)?,
+                    primals.at(1)?,
                     mask,
                     self.mask,
                     &ds,
@@ -736,7 +774,7 @@ impl Primitive for SdpaProbs {
 
     fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
         let (v, n) = merge_mapped_batch(self.name(), inputs, axes)?;
-        let p = probs_node(&v[0], &v[1], v.get(2), self.scale, self.mask);
+        let p = probs_node(v.at(0)?, v.at(1)?, v.get(2), self.scale, self.mask)?;
         split_mapped_batch(p, n)
     }
 }
@@ -745,11 +783,13 @@ impl Primitive for ScaledDotProductAttention {
     define_name!("ScaledDotProductAttention");
 
     fn eval_cpu(&self, inputs: Vec<Data>, _: &[usize], dtype: Dtype) -> Result<Data> {
-        let mask = has_mask_input(self.mask).then(|| &inputs[3]);
+        let mask = has_mask_input(self.mask)
+            .then(|| inputs.at(3))
+            .transpose()?;
         attention(
-            &inputs[0],
-            &inputs[1],
-            Some(&inputs[2]),
+            inputs.at(0)?,
+            inputs.at(1)?,
+            Some(inputs.at(2)?),
             mask,
             self.mask,
             self.scale,
@@ -764,11 +804,11 @@ impl Primitive for ScaledDotProductAttention {
         out: &Array,
         argnums: &[usize],
     ) -> Result<Vec<Array>> {
-        let (q, k, v) = (&primals[0], &primals[1], &primals[2]);
+        let (q, k, v) = (primals.at(0)?, primals.at(1)?, primals.at(2)?);
         let mask = primals.get(3);
         if !argnums.contains(&3) {
             // the tiled kernel: no Lq x Lk matrix, the three gradients in one pass
-            let grads = SdpaVjp::node(self.scale, self.mask, primals, out, cot);
+            let grads = SdpaVjp::node(self.scale, self.mask, primals, out, cot)?;
             return argnums
                 .iter()
                 .map(|&i| match grads.get(i) {
@@ -778,7 +818,7 @@ impl Primitive for ScaledDotProductAttention {
                 .collect();
         }
         // the mask's gradient is the scores' gradient itself: materialise it
-        let p = probs_node(q, k, mask, self.scale, self.mask);
+        let p = probs_node(q, k, mask, self.scale, self.mask)?;
         let need_ds = argnums.iter().any(|&i| i != 2);
         let ds = if need_ds {
             let dp = matmul(cot, &swap_last(v)?)?;
@@ -797,9 +837,9 @@ impl Primitive for ScaledDotProductAttention {
     }
 
     fn jvp(&self, primals: &[Array], tangents: &[Array], argnums: &[usize]) -> Result<Array> {
-        let (q, k, v) = (&primals[0], &primals[1], &primals[2]);
+        let (q, k, v) = (primals.at(0)?, primals.at(1)?, primals.at(2)?);
         let mask = primals.get(3);
-        let p = probs_node(q, k, mask, self.scale, self.mask);
+        let p = probs_node(q, k, mask, self.scale, self.mask)?;
         let mut ds_t: Option<Array> = None;
         let mut terms = Vec::new();
         for (t, &i) in tangents.iter().zip(argnums) {
@@ -828,10 +868,10 @@ impl Primitive for ScaledDotProductAttention {
         if terms.is_empty() {
             // only a bool mask had a tangent: the output does not change
             return Array::scalar_as(0.0, q.dtype()).broadcast_to(&[
-                q.shape()[0],
-                q.shape()[1],
-                q.shape()[2],
-                v.shape()[3],
+                *q.shape().at(0)?,
+                *q.shape().at(1)?,
+                *q.shape().at(2)?,
+                *v.shape().at(3)?,
             ]);
         }
         add_terms(terms, "ScaledDotProductAttention")
@@ -839,8 +879,13 @@ impl Primitive for ScaledDotProductAttention {
 
     fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
         let (v, n) = merge_mapped_batch(self.name(), inputs, axes)?;
-        let (q, vv) = (&v[0], &v[2]);
-        let shape = vec![q.shape()[0], q.shape()[1], q.shape()[2], vv.shape()[3]];
+        let (q, vv) = (v.at(0)?, v.at(2)?);
+        let shape = vec![
+            *q.shape().at(0)?,
+            *q.shape().at(1)?,
+            *q.shape().at(2)?,
+            *vv.shape().at(3)?,
+        ];
         let out = Array::from_primitive(
             shape,
             q.dtype(),

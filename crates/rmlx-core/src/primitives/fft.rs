@@ -5,6 +5,7 @@
 use super::{batching, Primitive, Vmapped};
 use crate::backend::cpu::fft as kernel;
 use crate::buffer::Data;
+use crate::checked::Checked;
 use crate::fft::{fft_with_sizes, FftNorm};
 use crate::{Array, Dtype, Result};
 
@@ -26,23 +27,23 @@ pub struct Fft {
 
 impl Fft {
     /// The output shape for an input of `in_shape`.
-    pub fn out_shape(&self, in_shape: &[usize]) -> Vec<usize> {
+    pub fn out_shape(&self, in_shape: &[usize]) -> Result<Vec<usize>> {
         let mut s = in_shape.to_vec();
         if let (true, Some(&last)) = (self.real, self.axes.last()) {
-            s[last] = if self.inverse {
+            *s.at_mut(last)? = if self.inverse {
                 self.n_last
             } else {
-                in_shape[last] / 2 + 1
+                *in_shape.at(last)? / 2 + 1
             };
         }
-        s
+        Ok(s)
     }
 
     /// `[0, 1, …, N)` along the last axis of an `ndim`-dimensional array, as int32.
     fn bins(&self, ndim: usize, n: usize) -> Result<Array> {
         let last = self.axes.last().copied().unwrap_or(0);
         let mut shape = vec![1; ndim];
-        shape[last] = n;
+        *shape.at_mut(last)? = n;
         crate::ops::arange(0.0, n as f64, 1.0, Dtype::I32)?.reshape(&shape)
     }
 
@@ -82,13 +83,13 @@ impl Primitive for Fft {
         _: &Array,
         _: &[usize],
     ) -> Result<Vec<Array>> {
-        let input = &primals[0];
+        let input = primals.at(0)?;
         let axes = &self.axes;
-        let sizes = |a: &Array| -> Vec<usize> { axes.iter().map(|&ax| a.shape()[ax]).collect() };
+        let sizes = |a: &Array| a.shape().pick(axes);
         let n_elements: f64 = if self.inverse {
-            sizes(cotangent).iter().product::<usize>() as f64
+            sizes(cotangent)?.iter().product::<usize>() as f64
         } else {
-            sizes(input).iter().product::<usize>() as f64
+            sizes(input)?.iter().product::<usize>() as f64
         };
         let ndim = input.ndim();
         let Some(&last) = axes.last() else {
@@ -96,8 +97,8 @@ impl Primitive for Fft {
         };
         let grad = if self.real && self.inverse {
             // every bin but the first and the Nyquist one was used twice
-            let n = input.shape()[last];
-            let odd = cotangent.shape()[last] % 2;
+            let n = *input.shape().at(last)?;
+            let odd = *cotangent.shape().at(last)? % 2;
             let mask = self.mask(
                 ndim,
                 n,
@@ -106,14 +107,14 @@ impl Primitive for Fft {
                 1.0 / n_elements,
                 Dtype::F32,
             )?;
-            let sizes = sizes(cotangent);
+            let sizes = sizes(cotangent)?;
             fft_with_sizes(cotangent, &sizes, axes, true, false, FftNorm::Backward)?
                 .multiply(&mask)?
         } else if self.real {
-            let n = cotangent.shape()[last];
-            let odd = input.shape()[last] % 2;
+            let n = *cotangent.shape().at(last)?;
+            let odd = *input.shape().at(last)? % 2;
             let mask = self.mask(ndim, n, n - 1 + odd, 0.5, 1.0, Dtype::C64)?;
-            let sizes = sizes(input);
+            let sizes = sizes(input)?;
             fft_with_sizes(
                 &cotangent.multiply(&mask)?,
                 &sizes,
@@ -124,7 +125,7 @@ impl Primitive for Fft {
             )?
             .multiply(&Array::scalar_as(n_elements, Dtype::F32))?
         } else {
-            let sizes = sizes(cotangent);
+            let sizes = sizes(cotangent)?;
             let scale = if self.inverse {
                 1.0 / n_elements
             } else {
@@ -144,8 +145,8 @@ impl Primitive for Fft {
     }
 
     fn jvp(&self, _: &[Array], tangents: &[Array], _: &[usize]) -> Result<Array> {
-        let t = &tangents[0];
-        let mut sizes: Vec<usize> = self.axes.iter().map(|&ax| t.shape()[ax]).collect();
+        let t = tangents.at(0)?;
+        let mut sizes = t.shape().pick(&self.axes)?;
         if let (true, true, Some(s)) = (self.real, self.inverse, sizes.last_mut()) {
             *s = self.n_last;
         }
@@ -160,7 +161,7 @@ impl Primitive for Fft {
     }
 
     fn output_shapes(&self, inputs: &[Array]) -> Result<Vec<Vec<usize>>> {
-        Ok(vec![self.out_shape(inputs[0].shape())])
+        Ok(vec![self.out_shape(inputs.at(0)?.shape())?])
     }
 
     fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
@@ -171,7 +172,7 @@ impl Primitive for Fft {
             axes: shifted,
             ..self.clone()
         };
-        let shape = p.out_shape(x.shape());
+        let shape = p.out_shape(x.shape())?;
         let dtype = if self.real && self.inverse {
             Dtype::F32
         } else {

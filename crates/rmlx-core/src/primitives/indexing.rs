@@ -8,6 +8,7 @@ use crate::backend::cpu::gather::{
 };
 use crate::backend::cpu::scalar::Arith;
 use crate::buffer::{Buffer, Data};
+use crate::checked::Checked;
 use crate::dtype::Complex32;
 use crate::ops::creation::zeros;
 use crate::ops::indexing::{gather_raw, scatter_raw};
@@ -41,14 +42,14 @@ fn axis_walk(
     shape: &[usize],
     strides: &[isize],
     idx_shape: &[usize],
-) -> AxisWalk {
+) -> Result<AxisWalk> {
     let idx_rm = row_major(idx_shape);
     let (data_strides, idx_strides) = match kind {
         IndexKind::Take => {
             let k = idx_shape.len();
-            let mut ds = strides[..axis].to_vec();
+            let mut ds = strides.span(..axis)?.to_vec();
             ds.extend(std::iter::repeat_n(0, k));
-            ds.extend_from_slice(&strides[axis + 1..]);
+            ds.extend_from_slice(strides.span(axis + 1..)?);
             let mut is = vec![0isize; axis];
             is.extend_from_slice(&idx_rm);
             is.extend(std::iter::repeat_n(0, shape.len() - axis - 1));
@@ -56,16 +57,16 @@ fn axis_walk(
         }
         IndexKind::AlongAxis => {
             let mut ds = view_strides(walk_shape, 0, shape, strides);
-            ds[axis] = 0;
+            *ds.at_mut(axis)? = 0;
             (ds, view_strides(walk_shape, 0, idx_shape, &idx_rm))
         }
     };
-    AxisWalk {
+    Ok(AxisWalk {
         shape: walk_shape.to_vec(),
         data_strides,
         idx_strides,
-        axis_stride: strides[axis],
-    }
+        axis_stride: *strides.at(axis)?,
+    })
 }
 
 /// Indices into a `[B * n, ...]` array made from per-example indices `idx` (`[B, ...]`, mapped
@@ -73,14 +74,14 @@ fn axis_walk(
 /// indices counted from the end first). An index outside `[-n, n)` becomes `B * n`, outside the
 /// merged axis too, so evaluation still fails on it instead of reading another example's row.
 fn merged_indices(idx: &Array, n: usize) -> Result<Array> {
-    let b = idx.shape()[0];
+    let b = *idx.shape().at(0)?;
     let i = idx.astype(Dtype::I64)?;
     let nn = Array::scalar_as(n as f64, Dtype::I64);
     let zero = Array::scalar_as(0.0, Dtype::I64);
     let i = i.less(&zero)?.where_(&(&i + &nn)?, &i)?;
     let valid = i.greater_equal(&zero)?.logical_and(&i.less(&nn)?)?;
     let mut row_shape = vec![1usize; idx.ndim()];
-    row_shape[0] = b;
+    *row_shape.at_mut(0)? = b;
     let rows = crate::ops::creation::arange(0.0, b as f64, 1.0, Dtype::I64)?.reshape(&row_shape)?;
     let merged = (&i + &(&rows * &nn)?)?;
     let outside = Array::scalar_as((b * n) as f64, Dtype::I64);
@@ -90,8 +91,8 @@ fn merged_indices(idx: &Array, n: usize) -> Result<Array> {
 /// `a` (`[B, *pre, n, *post]`, the indexed axis at `axis + 1`) as `[B * n, *pre, *post]`.
 fn merge_indexed_axis(a: &Array, axis: usize) -> Result<Array> {
     let a = batching::move_axis(a, axis + 1, 1)?;
-    let mut shape = vec![a.shape()[0] * a.shape()[1]];
-    shape.extend_from_slice(&a.shape()[2..]);
+    let mut shape = vec![*a.shape().at(0)? * *a.shape().at(1)?];
+    shape.extend_from_slice(a.shape().span(2..)?);
     a.reshape(&shape)
 }
 
@@ -123,8 +124,13 @@ impl Primitive for Gather {
     }
 
     fn eval_cpu(&self, inputs: Vec<Data>, shape: &[usize], dtype: Dtype) -> Result<Data> {
-        let (a, idx) = (&inputs[0], &inputs[1]);
-        let idxv = read_indices(self.kind.op_name(), idx, self.axis, a.shape()[self.axis])?;
+        let (a, idx) = (inputs.at(0)?, inputs.at(1)?);
+        let idxv = read_indices(
+            self.kind.op_name(),
+            idx,
+            self.axis,
+            *a.shape().at(self.axis)?,
+        )?;
         let walk = axis_walk(
             self.kind,
             self.axis,
@@ -132,14 +138,14 @@ impl Primitive for Gather {
             a.shape(),
             a.strides(),
             idx.shape(),
-        );
+        )?;
         let n: usize = shape.iter().product();
         let mut buf = Buffer::new(n * dtype.size());
         crate::dispatch_width!(dtype, T => gather::<T>(
             a,
             &idxv,
             &walk,
-            &mut buf.as_mut_slice::<T>()[..n],
+            buf.as_mut_slice::<T>().span_mut(..n)?,
         ));
         Ok(Data::new(buf, dtype, shape))
     }
@@ -151,7 +157,7 @@ impl Primitive for Gather {
         _: &Array,
         argnums: &[usize],
     ) -> Result<Vec<Array>> {
-        let (a, idx) = (&primals[0], &primals[1]);
+        let (a, idx) = (primals.at(0)?, primals.at(1)?);
         argnums
             .iter()
             .map(|&i| {
@@ -166,19 +172,19 @@ impl Primitive for Gather {
     }
 
     fn jvp(&self, primals: &[Array], tangents: &[Array], argnums: &[usize]) -> Result<Array> {
-        let idx = &primals[1];
+        let idx = primals.at(1)?;
         match argnums.iter().position(|&a| a == 0) {
-            Some(p) => gather_raw(&tangents[p], idx, self.kind, self.axis),
+            Some(p) => gather_raw(tangents.at(p)?, idx, self.kind, self.axis),
             None => {
-                let out = gather_raw(&primals[0], idx, self.kind, self.axis)?;
-                zeros(out.shape(), primals[0].dtype())
+                let out = gather_raw(primals.at(0)?, idx, self.kind, self.axis)?;
+                zeros(out.shape(), primals.at(0)?.dtype())
             }
         }
     }
 
     fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
-        let (a, idx) = (&inputs[0], &inputs[1]);
-        let out = match (self.kind, axes[0], axes[1]) {
+        let (a, idx) = (inputs.at(0)?, inputs.at(1)?);
+        let out = match (self.kind, *axes.at(0)?, *axes.at(1)?) {
             (IndexKind::Take, Some(aa), None) => {
                 let a = batching::move_axis(a, aa, 0)?;
                 (gather_raw(&a, idx, self.kind, self.axis + 1)?, 0)
@@ -190,20 +196,20 @@ impl Primitive for Gather {
             (IndexKind::Take, _, _) => {
                 // every example picks from its own array: one gather from the examples merged
                 let (v, _) = batching::all_front(self.name(), inputs, axes)?;
-                let n = v[0].shape()[self.axis + 1];
-                let merged = merge_indexed_axis(&v[0], self.axis)?;
-                let flat = merged_indices(&v[1], n)?;
+                let n = *v.at(0)?.shape().at(self.axis + 1)?;
+                let merged = merge_indexed_axis(v.at(0)?, self.axis)?;
+                let flat = merged_indices(v.at(1)?, n)?;
                 let g = gather_raw(&merged, &flat, IndexKind::Take, 0)?;
-                let ni = v[1].ndim() - 1;
+                let ni = v.at(1)?.ndim() - 1;
                 (g.transpose_axes(&take_order(ni, self.axis, g.ndim()))?, 0)
             }
             (IndexKind::AlongAxis, _, _) => {
                 // index and array have the same rank: a size-1 mapped axis broadcasts
-                let a = match axes[0] {
+                let a = match *axes.at(0)? {
                     Some(aa) => batching::move_axis(a, aa, 0)?,
                     None => a.expand_dims(0)?,
                 };
-                let idx = match axes[1] {
+                let idx = match *axes.at(1)? {
                     Some(ia) => batching::move_axis(idx, ia, 0)?,
                     None => idx.expand_dims(0)?,
                 };
@@ -243,7 +249,7 @@ impl Primitive for Scatter {
             IndexKind::Take => "scatter",
             IndexKind::AlongAxis => "put_along_axis",
         };
-        let idxv = read_indices(op, &idx, self.axis, shape[self.axis])?;
+        let idxv = read_indices(op, &idx, self.axis, *shape.at(self.axis)?)?;
         let n: usize = shape.iter().product();
         let mut buf = writable_copy(base);
         let strides = row_major(shape);
@@ -254,18 +260,22 @@ impl Primitive for Scatter {
             shape,
             &strides,
             idx.shape(),
-        );
+        )?;
         if !self.add {
             crate::dispatch_width!(dtype, T => scatter::<T>(
-                &mut buf.as_mut_slice::<T>()[..n], &idxv, &upd, &walk, |_, u| u));
+                buf.as_mut_slice::<T>().span_mut(..n)?, &idxv, &upd, &walk, |_, u| u));
         } else if dtype == Dtype::Bool {
-            scatter::<u8>(&mut buf.as_mut_slice()[..n], &idxv, &upd, &walk, |a, u| {
-                a | u
-            });
+            scatter::<u8>(
+                buf.as_mut_slice().span_mut(..n)?,
+                &idxv,
+                &upd,
+                &walk,
+                |a, u| a | u,
+            );
         } else {
             crate::dispatch_all!(dtype, T => scatter::<T>(
-                &mut buf.as_mut_slice::<T>()[..n], &idxv, &upd, &walk, <T as Arith>::add),
-                complex => scatter::<Complex32>(&mut buf.as_mut_slice()[..n], &idxv, &upd, &walk,
+                buf.as_mut_slice::<T>().span_mut(..n)?, &idxv, &upd, &walk, <T as Arith>::add),
+                complex => scatter::<Complex32>(buf.as_mut_slice().span_mut(..n)?, &idxv, &upd, &walk,
                     |a, u| a + u));
         }
         Ok(Data::new(buf, dtype, shape))
@@ -278,7 +288,7 @@ impl Primitive for Scatter {
         _: &Array,
         argnums: &[usize],
     ) -> Result<Vec<Array>> {
-        let (idx, upd) = (&primals[1], &primals[2]);
+        let (idx, upd) = (primals.at(1)?, primals.at(2)?);
         argnums
             .iter()
             .map(|&i| match i {
@@ -294,16 +304,16 @@ impl Primitive for Scatter {
     }
 
     fn jvp(&self, primals: &[Array], tangents: &[Array], argnums: &[usize]) -> Result<Array> {
-        let dtype = tangents[0].dtype();
+        let dtype = tangents.at(0)?.dtype();
         let pick = |k: usize| -> Result<Array> {
             match argnums.iter().position(|&a| a == k) {
-                Some(p) => Ok(tangents[p].clone()),
-                None => zeros(primals[k].shape(), dtype),
+                Some(p) => Ok(tangents.at(p)?.clone()),
+                None => zeros(primals.at(k)?.shape(), dtype),
             }
         };
         scatter_raw(
             &pick(0)?,
-            &primals[1],
+            primals.at(1)?,
             &pick(2)?,
             self.kind,
             self.axis,
@@ -316,19 +326,24 @@ impl Primitive for Scatter {
     /// indexed axis.
     fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
         let n_map = batching::batch_size(self.name(), inputs, axes)?;
-        let front = |i: usize| match axes[i] {
-            Some(a) => batching::move_axis(&inputs[i], a, 0),
-            None => batching::broadcast_mapped(&inputs[i], n_map, 0),
+        let front = |i: usize| match *axes.at(i)? {
+            Some(a) => batching::move_axis(inputs.at(i)?, a, 0),
+            None => batching::broadcast_mapped(inputs.at(i)?, n_map, 0),
         };
         let base = front(0)?;
         let upd = front(2)?;
-        let out = match (self.kind, axes[1]) {
-            (IndexKind::Take, None) => {
-                scatter_raw(&base, &inputs[1], &upd, self.kind, self.axis + 1, self.add)?
-            }
+        let out = match (self.kind, *axes.at(1)?) {
+            (IndexKind::Take, None) => scatter_raw(
+                &base,
+                inputs.at(1)?,
+                &upd,
+                self.kind,
+                self.axis + 1,
+                self.add,
+            )?,
             (IndexKind::Take, Some(_)) => {
                 let idx = front(1)?;
-                let n = base.shape()[self.axis + 1];
+                let n = *base.shape().at(self.axis + 1)?;
                 let merged = merge_indexed_axis(&base, self.axis)?;
                 let flat = merged_indices(&idx, n)?;
                 // updates [B, *pre, *I, *post] -> [B, *I, *pre, *post], the walk of a scatter
@@ -337,18 +352,18 @@ impl Primitive for Scatter {
                 let order = take_order(ni, self.axis, upd.ndim());
                 let mut inverse = vec![0; order.len()];
                 for (i, &p) in order.iter().enumerate() {
-                    inverse[p] = i;
+                    *inverse.at_mut(p)? = i;
                 }
                 let upd = upd.transpose_axes(&inverse)?;
                 let s = scatter_raw(&merged, &flat, &upd, IndexKind::Take, 0, self.add)?;
                 let mut shape = vec![n_map, n];
-                shape.extend_from_slice(&s.shape()[1..]);
+                shape.extend_from_slice(s.shape().span(1..)?);
                 batching::move_axis(&s.reshape(&shape)?, 1, self.axis + 1)?
             }
             (IndexKind::AlongAxis, ia) => {
                 let idx = match ia {
-                    Some(a) => batching::move_axis(&inputs[1], a, 0)?,
-                    None => inputs[1].expand_dims(0)?,
+                    Some(a) => batching::move_axis(inputs.at(1)?, a, 0)?,
+                    None => inputs.at(1)?.expand_dims(0)?,
                 };
                 scatter_raw(&base, &idx, &upd, self.kind, self.axis + 1, self.add)?
             }
@@ -391,7 +406,7 @@ impl Primitive for ScatterReduce {
 
     fn eval_cpu(&self, inputs: Vec<Data>, shape: &[usize], dtype: Dtype) -> Result<Data> {
         let [base, idx, upd] = super::take_inputs(self.name(), inputs)?;
-        let idxv = read_indices("scatter", &idx, self.axis, shape[self.axis])?;
+        let idxv = read_indices("scatter", &idx, self.axis, *shape.at(self.axis)?)?;
         let n: usize = shape.iter().product();
         let mut buf = writable_copy(base);
         let strides = row_major(shape);
@@ -402,7 +417,7 @@ impl Primitive for ScatterReduce {
             shape,
             &strides,
             idx.shape(),
-        );
+        )?;
         use crate::backend::cpu::scalar::{maximum, minimum};
         let op = self.op;
         if dtype == Dtype::Bool {
@@ -410,7 +425,7 @@ impl Primitive for ScatterReduce {
                 ScatterReduceOp::Prod | ScatterReduceOp::Min => |a: u8, u: u8| a & u,
                 ScatterReduceOp::Max => |a: u8, u: u8| a | u,
             };
-            scatter::<u8>(&mut buf.as_mut_slice()[..n], &idxv, &upd, &walk, f);
+            scatter::<u8>(buf.as_mut_slice().span_mut(..n)?, &idxv, &upd, &walk, f);
         } else {
             crate::dispatch_all!(dtype, T => {
                 let f = match op {
@@ -418,10 +433,10 @@ impl Primitive for ScatterReduce {
                     ScatterReduceOp::Max => maximum::<T>,
                     ScatterReduceOp::Min => minimum::<T>,
                 };
-                scatter::<T>(&mut buf.as_mut_slice::<T>()[..n], &idxv, &upd, &walk, f)
+                scatter::<T>(buf.as_mut_slice::<T>().span_mut(..n)?, &idxv, &upd, &walk, f)
             }, complex => match op {
                 ScatterReduceOp::Prod => scatter::<Complex32>(
-                    &mut buf.as_mut_slice()[..n], &idxv, &upd, &walk, |a, u| a * u),
+                    buf.as_mut_slice().span_mut(..n)?, &idxv, &upd, &walk, |a, u| a * u),
                 _ => return Err(crate::err!(Dtype, "[{}] Not supported for complex64.", self.name())),
             });
         }
@@ -437,7 +452,7 @@ impl Primitive for ScatterReduce {
     }
 
     fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
-        if axes[1].is_some() {
+        if axes.at(1)?.is_some() {
             return Err(crate::err!(
                 Transform,
                 "[{}] vmap over the indices is not supported",
@@ -445,9 +460,9 @@ impl Primitive for ScatterReduce {
             ));
         }
         let n_map = batching::batch_size(self.name(), inputs, axes)?;
-        let front = |i: usize| match axes[i] {
-            Some(a) => batching::move_axis(&inputs[i], a, 0),
-            None => batching::broadcast_mapped(&inputs[i], n_map, 0),
+        let front = |i: usize| match *axes.at(i)? {
+            Some(a) => batching::move_axis(inputs.at(i)?, a, 0),
+            None => batching::broadcast_mapped(inputs.at(i)?, n_map, 0),
         };
         let (base, upd) = (front(0)?, front(2)?);
         // updates [B, *idx, *rest]: the indexed axis moves to 1 in the base
@@ -459,7 +474,7 @@ impl Primitive for ScatterReduce {
             base.shape().to_vec(),
             base.dtype(),
             std::sync::Arc::new(p),
-            vec![base, inputs[1].clone(), upd],
+            vec![base, inputs.at(1)?.clone(), upd],
         );
         Ok((vec![out], vec![Some(0)]))
     }

@@ -10,6 +10,7 @@ use super::{batching, Primitive, Vmapped};
 use crate::backend::cpu::convert::cast;
 use crate::backend::cpu::linalg as k;
 use crate::buffer::{collect_contiguous, Buffer, Data};
+use crate::checked::Checked;
 use crate::{bail, Array, Dtype, Result};
 
 /// Which factorisation a [`Factor`] node computes.
@@ -57,16 +58,22 @@ pub struct Factor(pub Factorization);
 
 impl Factor {
     /// The outputs' shapes and dtypes for an input of `shape` and `dtype`.
-    pub fn outputs(&self, shape: &[usize], dtype: Dtype) -> Vec<(Vec<usize>, Dtype)> {
-        let nd = shape.len();
-        let (m, n) = (shape[nd - 2], shape[nd - 1]);
+    pub fn outputs(&self, shape: &[usize], dtype: Dtype) -> Result<Vec<(Vec<usize>, Dtype)>> {
+        let [lead @ .., m, n] = shape else {
+            bail!(
+                Shape,
+                "{}: expects an input of at least 2 dimensions, got shape {shape:?}",
+                self.name()
+            );
+        };
+        let (m, n) = (*m, *n);
         let k = m.min(n);
         let with = |last2: &[usize]| {
-            let mut s = shape[..nd - 2].to_vec();
+            let mut s = lead.to_vec();
             s.extend_from_slice(last2);
             s
         };
-        match self.0 {
+        Ok(match self.0 {
             Factorization::Qr => vec![(with(&[m, k]), dtype), (with(&[k, n]), dtype)],
             Factorization::Svd { compute_uv: true } => vec![
                 (with(&[m, m]), dtype),
@@ -96,22 +103,26 @@ impl Factor {
                 (with(&[k]), Dtype::U32),
                 (with(&[m]), Dtype::U32),
             ],
-        }
+        })
     }
 
     /// Builds the node(s) for `x` (already checked: float32/float64, at least 2-D, square where
     /// the factorisation needs it).
-    pub fn apply(self, x: &Array) -> Vec<Array> {
-        let outs = self.outputs(x.shape(), x.dtype());
-        Array::from_primitive_multi(outs, Arc::new(self), vec![x.clone()])
+    pub fn apply(self, x: &Array) -> Result<Vec<Array>> {
+        let outs = self.outputs(x.shape(), x.dtype())?;
+        Ok(Array::from_primitive_multi(
+            outs,
+            Arc::new(self),
+            vec![x.clone()],
+        ))
     }
 
     /// Runs the f64 kernel on `x` (float32 is widened, and float outputs rounded back).
     fn run(&self, x: &Data, outputs: &[(Vec<usize>, Dtype)]) -> Result<Vec<Data>> {
         let shape = x.shape();
         let nd = shape.len();
-        let (m, n) = (shape[nd - 2], shape[nd - 1]);
-        let batch: usize = shape[..nd - 2].iter().product();
+        let (m, n) = (*shape.at(nd - 2)?, *shape.at(nd - 1)?);
+        let batch: usize = shape.span(..nd - 2)?.iter().product();
         let a = collect_contiguous::<f64>(&cast(x.clone(), Dtype::F64));
         let vecs: Vec<Vec<f64>> = match self.0 {
             Factorization::Qr => {
@@ -142,20 +153,32 @@ impl Factor {
             Factorization::Eig { vectors } => {
                 let (w, v) = k::eig(&a, batch, n, vectors)?;
                 let data = |v: &[crate::Complex32], i: usize| {
-                    Data::new(Buffer::from_slice(v), Dtype::C64, &outputs[i].0)
+                    Ok(Data::new(
+                        Buffer::from_slice(v),
+                        Dtype::C64,
+                        &outputs.at(i)?.0,
+                    ))
                 };
-                let mut out = vec![data(&w, 0)];
+                let mut out = vec![data(&w, 0)?];
                 if vectors {
-                    out.push(data(&v, 1));
+                    out.push(data(&v, 1)?);
                 }
                 return Ok(out);
             }
             Factorization::Lu => {
                 let (lu, piv, rows) = k::lu_factor(&a, batch, m, n);
-                let data = |v: &[u32], i: usize| {
-                    Data::new(Buffer::from_slice(v), Dtype::U32, &outputs[i].0)
+                let data = |v: &[u32], i: usize| -> Result<Data> {
+                    Ok(Data::new(
+                        Buffer::from_slice(v),
+                        Dtype::U32,
+                        &outputs.at(i)?.0,
+                    ))
                 };
-                return Ok(vec![float(&lu, &outputs[0]), data(&piv, 1), data(&rows, 2)]);
+                return Ok(vec![
+                    float(&lu, outputs.at(0)?),
+                    data(&piv, 1)?,
+                    data(&rows, 2)?,
+                ]);
             }
         };
         if vecs.len() != outputs.len() {
@@ -233,7 +256,7 @@ impl Primitive for Factor {
     fn output_shapes(&self, inputs: &[Array]) -> Result<Vec<Vec<usize>>> {
         match inputs {
             [x] if x.ndim() >= 2 => Ok(self
-                .outputs(x.shape(), x.dtype())
+                .outputs(x.shape(), x.dtype())?
                 .into_iter()
                 .map(|(s, _)| s)
                 .collect()),
@@ -248,6 +271,6 @@ impl Primitive for Factor {
     fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
         let (x, ax) = batching::single(self.name(), inputs, axes)?;
         let x = batching::move_axis(&x, ax, 0)?;
-        Ok(batching::outputs_at(self.clone().apply(&x), 0))
+        Ok(batching::outputs_at(self.clone().apply(&x)?, 0))
     }
 }

@@ -6,6 +6,7 @@
 use super::{batching, Primitive, Vmapped};
 use crate::backend::cpu::gemm;
 use crate::buffer::Data;
+use crate::checked::Checked;
 use crate::ops::linalg::{matmul, swap_last};
 use crate::{Array, Dtype, Result};
 
@@ -23,8 +24,10 @@ fn is_swapped_view(x: &Array) -> bool {
     let Some(src) = x.inputs().into_iter().next() else {
         return false;
     };
-    let (s, t) = (x.shape(), src.shape());
-    t.len() == nd && s[..nd - 2] == t[..nd - 2] && s[nd - 2] == t[nd - 1] && s[nd - 1] == t[nd - 2]
+    match (x.shape(), src.shape()) {
+        ([s_lead @ .., s2, s1], [t_lead @ .., t2, t1]) => s_lead == t_lead && s2 == t1 && s1 == t2,
+        _ => false,
+    }
 }
 
 /// The cotangent of `a` in `a @ b`: `g @ bᵀ`. When `a` is itself a swapped view of some `x`, it is
@@ -75,7 +78,7 @@ impl Primitive for Matmul {
         _output: &Array,
         argnums: &[usize],
     ) -> Result<Vec<Array>> {
-        let (a, b) = (&primals[0], &primals[1]);
+        let (a, b) = (primals.at(0)?, primals.at(1)?);
         argnums
             .iter()
             .map(|&i| {
@@ -89,7 +92,7 @@ impl Primitive for Matmul {
     }
 
     fn jvp(&self, primals: &[Array], tangents: &[Array], argnums: &[usize]) -> Result<Array> {
-        let (a, b) = (&primals[0], &primals[1]);
+        let (a, b) = (primals.at(0)?, primals.at(1)?);
         let mut total: Option<Array> = None;
         for (t, &i) in tangents.iter().zip(argnums) {
             let term = if i == 0 { matmul(t, b)? } else { matmul(a, t)? };
@@ -103,7 +106,7 @@ impl Primitive for Matmul {
 
     fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
         check_operands("Matmul", inputs, axes, 2)?;
-        let (out, ax) = vmap_matmul(&inputs[0], axes[0], &inputs[1], axes[1])?;
+        let (out, ax) = vmap_matmul(inputs.at(0)?, *axes.at(0)?, inputs.at(1)?, *axes.at(1)?)?;
         Ok((vec![out], vec![Some(ax)]))
     }
 }
@@ -150,11 +153,11 @@ fn vmap_matmul(
             let nb = b.ndim() - 2;
             let a = batching::move_axis(a, aa, nb)?;
             let s = a.shape().to_vec();
-            let (n_map, m, k) = (s[nb], s[nb + 1], s[nb + 2]);
-            let mut folded = s[..nb].to_vec();
+            let (n_map, m, k) = (*s.at(nb)?, *s.at(nb + 1)?, *s.at(nb + 2)?);
+            let mut folded = s.span(..nb)?.to_vec();
             folded.extend([n_map * m, k]);
             let p = matmul(&a.reshape(&folded)?, b)?;
-            let mut out = s[..nb].to_vec();
+            let mut out = s.span(..nb)?.to_vec();
             out.extend([n_map, m, *p.shape().last().unwrap_or(&0)]);
             Ok((p.reshape(&out)?, nb))
         }
@@ -163,12 +166,12 @@ fn vmap_matmul(
             let nb = a.ndim() - 2;
             let b = batching::move_axis(b, ba, nb + 1)?;
             let s = b.shape().to_vec();
-            let (k, n_map, n) = (s[nb], s[nb + 1], s[nb + 2]);
-            let mut folded = s[..nb].to_vec();
+            let (k, n_map, n) = (*s.at(nb)?, *s.at(nb + 1)?, *s.at(nb + 2)?);
+            let mut folded = s.span(..nb)?.to_vec();
             folded.extend([k, n_map * n]);
             let p = matmul(a, &b.reshape(&folded)?)?;
-            let m = p.shape()[nb];
-            let mut out = s[..nb].to_vec();
+            let m = *p.shape().at(nb)?;
+            let mut out = s.span(..nb)?.to_vec();
             out.extend([m, n_map, n]);
             Ok((p.reshape(&out)?, nb + 1))
         }
@@ -202,9 +205,9 @@ impl Primitive for AddMM {
 
     fn eval_cpu(&self, inputs: Vec<Data>, shape: &[usize], dtype: Dtype) -> Result<Data> {
         gemm::matmul(
-            &inputs[1],
-            &inputs[2],
-            Some(&inputs[0]),
+            inputs.at(1)?,
+            inputs.at(2)?,
+            Some(inputs.at(0)?),
             self.alpha,
             self.beta,
             shape,
@@ -219,7 +222,7 @@ impl Primitive for AddMM {
         _output: &Array,
         argnums: &[usize],
     ) -> Result<Vec<Array>> {
-        let (a, b) = (&primals[1], &primals[2]);
+        let (a, b) = (primals.at(1)?, primals.at(2)?);
         argnums
             .iter()
             .map(|&i| match i {
@@ -231,7 +234,7 @@ impl Primitive for AddMM {
     }
 
     fn jvp(&self, primals: &[Array], tangents: &[Array], argnums: &[usize]) -> Result<Array> {
-        let (a, b) = (&primals[1], &primals[2]);
+        let (a, b) = (primals.at(1)?, primals.at(2)?);
         let mut total: Option<Array> = None;
         for (t, &i) in tangents.iter().zip(argnums) {
             let term = match i {
@@ -251,18 +254,18 @@ impl Primitive for AddMM {
     /// the product's mapped axis.
     fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
         check_operands("AddMM", inputs, axes, 3)?;
-        let (c, a, b) = (&inputs[0], &inputs[1], &inputs[2]);
-        if let (Some(aa), None, 2) = (axes[1], axes[2], b.ndim()) {
+        let (c, a, b) = (inputs.at(0)?, inputs.at(1)?, inputs.at(2)?);
+        if let (Some(aa), None, 2) = (*axes.at(1)?, *axes.at(2)?, b.ndim()) {
             // per-example rows times a shared matrix: one fused product over all rows
             let a = batching::move_axis(a, aa, 0)?;
-            let c = batching::to_front(c, axes[0])?;
+            let c = batching::to_front(c, *axes.at(0)?)?;
             let out = crate::ops::linalg::addmm(&c, &a, b, self.alpha, self.beta)?;
             return Ok((vec![out], vec![Some(0)]));
         }
-        let (p, ax) = match (axes[1], axes[2]) {
+        let (p, ax) = match (*axes.at(1)?, *axes.at(2)?) {
             (None, None) => {
                 let p = matmul(a, b)?;
-                let Some(cax) = axes[0] else {
+                let Some(cax) = *axes.at(0)? else {
                     crate::bail!(
                         Transform,
                         "vmap: AddMM asked to vectorise with no mapped input"
@@ -272,7 +275,7 @@ impl Primitive for AddMM {
             }
             (aa, ba) => vmap_matmul(a, aa, b, ba)?,
         };
-        let c = match axes[0] {
+        let c = match *axes.at(0)? {
             Some(cax) => batching::move_axis(c, cax, ax)?,
             None => c.expand_dims(ax as isize)?,
         };

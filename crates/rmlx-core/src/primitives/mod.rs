@@ -12,6 +12,7 @@
 use std::fmt;
 
 use crate::buffer::Data;
+use crate::checked::Checked;
 use crate::{Array, Dtype, Error, Result};
 
 /// What a vmap rule returns: the outputs of the vectorised computation and, for each, the axis
@@ -271,7 +272,7 @@ pub(crate) fn jvp_through(
     let mut all = Vec::with_capacity(primals.len());
     for (i, p) in primals.iter().enumerate() {
         match argnums.iter().position(|&a| a == i) {
-            Some(k) => all.push(tangents[k].clone()),
+            Some(k) => all.push(tangents.at(k)?.clone()),
             None => all.push(crate::ops::zeros_like(p)?),
         }
     }

@@ -13,6 +13,7 @@ use crate::backend::cpu::copy::contiguous;
 use crate::backend::cpu::gemm;
 use crate::backend::cpu::quantized as q;
 use crate::buffer::{collect_contiguous, Buffer, Data};
+use crate::checked::Checked;
 use crate::layout::Layout;
 use crate::ops::quantized::{dequantize, quantized_matmul};
 use crate::{bail, Array, Dtype, Result};
@@ -44,7 +45,9 @@ fn with_dtype(d: Data, dtype: Dtype) -> Data {
 
 /// The last axis of `x` split into groups of `group_size`: `[.., cols]` -> `[.., cols / gs, gs]`.
 fn grouped(x: &Array, group_size: usize) -> Result<Array> {
-    let mut shape: Vec<isize> = x.shape()[..x.ndim().saturating_sub(1)]
+    let mut shape: Vec<isize> = x
+        .shape()
+        .span(..x.ndim().saturating_sub(1))?
         .iter()
         .map(|&d| d as isize)
         .collect();
@@ -127,7 +130,7 @@ impl Primitive for Quantize {
             cols,
             self.group_size,
             self.bits,
-            &mut packed.bytes_mut()[..words * 4],
+            packed.bytes_mut().span_mut(..words * 4)?,
             &mut scales,
             &mut biases,
         );
@@ -189,7 +192,7 @@ impl Primitive for Dequantize {
             self.group_size,
             self.bits,
             rounding(dtype),
-            &mut buf.as_mut_slice::<f32>()[..n],
+            buf.as_mut_slice::<f32>().span_mut(..n)?,
         );
         Ok(with_dtype(Data::new(buf, Dtype::F32, shape), dtype))
     }
@@ -207,9 +210,15 @@ impl Primitive for Dequantize {
         argnums
             .iter()
             .map(|&i| match i {
-                0 => crate::ops::zeros_like(&primals[0]),
+                0 => crate::ops::zeros_like(primals.at(0)?),
                 1 => {
-                    let q = grouped_levels(&primals[0], &primals[1], &primals[2], gs, self.bits)?;
+                    let q = grouped_levels(
+                        primals.at(0)?,
+                        primals.at(1)?,
+                        primals.at(2)?,
+                        gs,
+                        self.bits,
+                    )?;
                     (&grouped(cotangent, gs)? * &q)?.sum(-1, false)
                 }
                 _ => grouped(cotangent, gs)?.sum(-1, false),
@@ -220,7 +229,7 @@ impl Primitive for Dequantize {
     fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
         check_arity(self.name(), inputs, axes, 3)?;
         let (v, _) = batching::all_front(self.name(), inputs, axes)?;
-        let out = dequantize(&v[0], &v[1], &v[2], self.group_size, self.bits)?;
+        let out = dequantize(v.at(0)?, v.at(1)?, v.at(2)?, self.group_size, self.bits)?;
         Ok((vec![out], vec![Some(0)]))
     }
 }
@@ -249,7 +258,7 @@ impl Primitive for QuantizedMatmul {
         let k = *x.shape().last().unwrap_or(&0);
         let n = *shape.last().unwrap_or(&0);
         let m = x.size().checked_div(k).unwrap_or(x.size());
-        let (wr, wc) = (w.shape()[0], w.shape()[1] * 32 / self.bits);
+        let (wr, wc) = (*w.shape().at(0)?, *w.shape().at(1)? * 32 / self.bits);
         if m <= FUSED_MAX_ROWS {
             let xv = f32_values(&x);
             let (bytes, sv, bv) = (packed_bytes(&w), f32_values(&s), f32_values(&b));
@@ -317,7 +326,12 @@ impl Primitive for QuantizedMatmul {
         _: &Array,
         argnums: &[usize],
     ) -> Result<Vec<Array>> {
-        let (x, w, s, b) = (&primals[0], &primals[1], &primals[2], &primals[3]);
+        let (x, w, s, b) = (
+            primals.at(0)?,
+            primals.at(1)?,
+            primals.at(2)?,
+            primals.at(3)?,
+        );
         let mut dsb: Option<Array> = None;
         let mut dw_grouped = || -> Result<Array> {
             if let Some(d) = &dsb {
@@ -367,10 +381,10 @@ impl Primitive for QuantizedMatmul {
             );
         }
         quantized_matmul(
-            &tangents[0],
-            &primals[1],
-            &primals[2],
-            &primals[3],
+            tangents.at(0)?,
+            primals.at(1)?,
+            primals.at(2)?,
+            primals.at(3)?,
             self.transpose,
             self.group_size,
             self.bits,
@@ -381,19 +395,23 @@ impl Primitive for QuantizedMatmul {
     /// scale or bias is a product per example, through the dequantized matrices.
     fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
         check_arity(self.name(), inputs, axes, 4)?;
-        if axes.len() == 4 && axes[1..].iter().all(Option::is_none) {
-            let (x, ax) = batching::single(self.name(), &inputs[..1], &axes[..1])?;
+        if axes.len() == 4 && axes.span(1..)?.iter().all(Option::is_none) {
+            let (x, ax) = batching::single(self.name(), inputs.span(..1)?, axes.span(..1)?)?;
             let x = if ax + 1 == x.ndim() {
                 batching::move_axis(&x, ax, 0)?
             } else {
                 x
             };
-            let ax = if ax + 1 == inputs[0].ndim() { 0 } else { ax };
+            let ax = if ax + 1 == inputs.at(0)?.ndim() {
+                0
+            } else {
+                ax
+            };
             let out = quantized_matmul(
                 &x,
-                &inputs[1],
-                &inputs[2],
-                &inputs[3],
+                inputs.at(1)?,
+                inputs.at(2)?,
+                inputs.at(3)?,
                 self.transpose,
                 self.group_size,
                 self.bits,
@@ -401,20 +419,24 @@ impl Primitive for QuantizedMatmul {
             return Ok((vec![out], vec![Some(ax)]));
         }
         let (v, _) = batching::all_front(self.name(), inputs, axes)?;
-        let w = dequantize(&v[1], &v[2], &v[3], self.group_size, self.bits)?;
+        let w = dequantize(v.at(1)?, v.at(2)?, v.at(3)?, self.group_size, self.bits)?;
         let w = if self.transpose {
             w.swapaxes(-1, -2)?
         } else {
             w
         };
         // x [B, .., k] against w [B, k, n]: one product per example
-        let x = &v[0];
+        let x = v.at(0)?;
         let lead = x.ndim() - 1;
-        let xr = x.reshape([x.shape()[0] as isize, -1, x.shape()[lead] as isize])?;
+        let xr = x.reshape([
+            *x.shape().at(0)? as isize,
+            -1,
+            *x.shape().at(lead)? as isize,
+        ])?;
         let out = xr.matmul(&w.astype(x.dtype())?)?;
         let mut shape = x.shape().to_vec();
         if let Some(l) = shape.last_mut() {
-            *l = out.shape()[2];
+            *l = *out.shape().at(2)?;
         }
         Ok((vec![out.reshape(&shape)?], vec![Some(0)]))
     }

@@ -13,6 +13,7 @@ use crate::backend::cpu::copy::contiguous;
 use crate::backend::cpu::parallel::{for_each_chunk_mut, PAR_CHUNK, PAR_THRESHOLD};
 use crate::backend::cpu::special::{erf_f32, erfinv_f32};
 use crate::buffer::{Buffer, Data};
+use crate::checked::Checked;
 use crate::random::threefry::fill_words;
 use crate::{bail, Dtype, Element, Result};
 
@@ -54,15 +55,15 @@ impl Primitive for RandomBits {
         let bytes_per_key = nbytes / num_keys;
         let words_per_key = bytes_per_key.div_ceil(4);
         if bytes_per_key.is_multiple_of(4) {
-            let out = &mut buf.as_mut_slice::<u32>()[..n * dtype.size() / 4];
+            let out = buf.as_mut_slice::<u32>().span_mut(..n * dtype.size() / 4)?;
             for (k, chunk) in out.chunks_mut(words_per_key).enumerate() {
-                fill_words([keys[2 * k], keys[2 * k + 1]], chunk);
+                fill_words([*keys.at(2 * k)?, *keys.at(2 * k + 1)?], chunk);
             }
         } else {
             let mut words = vec![0u32; words_per_key];
             let bytes = buf.bytes_mut();
             for (k, chunk) in bytes.chunks_mut(bytes_per_key).enumerate() {
-                fill_words([keys[2 * k], keys[2 * k + 1]], &mut words);
+                fill_words([*keys.at(2 * k)?, *keys.at(2 * k + 1)?], &mut words);
                 for (dst, src) in chunk
                     .iter_mut()
                     .zip(words.iter().flat_map(|w| w.to_le_bytes()))
@@ -92,7 +93,7 @@ impl Primitive for RandomBits {
                 self.shape
             );
         }
-        shape.insert(kax, key.shape()[kax]);
+        shape.insert(kax, *key.shape().at(kax)?);
         let dtype = match self.width {
             1 => Dtype::U8,
             2 => Dtype::U16,
@@ -188,19 +189,30 @@ fn unit_f32(bits: u32, upper: f32) -> f32 {
 
 /// Reads an extra input (broadcast to the output shape) as f64: one value when it is a broadcast
 /// scalar, otherwise every element in row-major order. Index it with [`at`].
-fn extra(d: Data) -> Vec<f64> {
+/// `n` is the output's element count: the list must hold one value or `n`.
+fn extra(d: Data, n: usize) -> Result<Vec<f64>> {
     if d.size() > 0 && d.strides().iter().all(|&s| s == 0) {
         let v = crate::dispatch_all!(d.dtype(), T => d.raw::<T>().get(d.offset()).map_or(f64::NAN, |&v| Element::to_f64(v)));
-        return vec![v];
+        return Ok(vec![v]);
     }
     let d = contiguous(d);
-    crate::dispatch_all!(d.dtype(), T => {
+    let v: Vec<f64> = crate::dispatch_all!(d.dtype(), T => {
         let s = d.contiguous_slice::<T>().unwrap_or(&[]);
         s.iter().map(|&v| Element::to_f64(v)).collect()
-    })
+    });
+    if v.len() != 1 && v.len() != n {
+        bail!(
+            Shape,
+            "random: a parameter input holds {} values for {n} samples (expected 1 or {n})",
+            v.len()
+        );
+    }
+    Ok(v)
 }
 
 /// Element `i` of a value list from [`extra`].
+// `extra` returns one value or exactly `n` (it checks), and `i` is an output index, below `n`.
+#[allow(clippy::indexing_slicing)]
 #[inline(always)]
 fn at(v: &[f64], i: usize) -> f64 {
     if v.len() == 1 {
@@ -218,7 +230,12 @@ fn fill<U: bytemuck::Pod + Send + Sync>(
 ) {
     let par = out.len() >= PAR_THRESHOLD;
     for_each_chunk_mut(out, PAR_CHUNK, par, &|first, o: &mut [U]| {
-        for (k, (o, &b)) in o.iter_mut().zip(&bits[first..]).enumerate() {
+        // `first` is an index into `out`, and every caller passes `bits.len() == out.len()`.
+        for (k, (o, &b)) in o
+            .iter_mut()
+            .zip(bits.get(first..).unwrap_or(&[]))
+            .enumerate()
+        {
             *o = f(first + k, b);
         }
     });
@@ -233,14 +250,14 @@ fn fill_float(
 ) -> Result<()> {
     let n = bits.len();
     match dtype {
-        Dtype::F32 => fill(bits, &mut buf.as_mut_slice::<f32>()[..n], f),
-        Dtype::F16 => fill(bits, &mut buf.as_mut_slice::<f16>()[..n], |i, b| {
+        Dtype::F32 => fill(bits, buf.as_mut_slice::<f32>().span_mut(..n)?, f),
+        Dtype::F16 => fill(bits, buf.as_mut_slice::<f16>().span_mut(..n)?, |i, b| {
             f16::from_f32(f(i, b))
         }),
-        Dtype::Bf16 => fill(bits, &mut buf.as_mut_slice::<bf16>()[..n], |i, b| {
+        Dtype::Bf16 => fill(bits, buf.as_mut_slice::<bf16>().span_mut(..n)?, |i, b| {
             bf16::from_f32(f(i, b))
         }),
-        Dtype::F64 => fill(bits, &mut buf.as_mut_slice::<f64>()[..n], |i, b| {
+        Dtype::F64 => fill(bits, buf.as_mut_slice::<f64>().span_mut(..n)?, |i, b| {
             f(i, b) as f64
         }),
         d => bail!(Dtype, "random: cannot produce {d} samples"),
@@ -308,7 +325,7 @@ impl Primitive for Sample {
                 let range = 1.0f32 - lo;
                 if dtype == Dtype::F64 {
                     let sqrt2 = std::f64::consts::SQRT_2;
-                    fill(bits, &mut buf.as_mut_slice::<f64>()[..n], |_, b| {
+                    fill(bits, buf.as_mut_slice::<f64>().span_mut(..n)?, |_, b| {
                         let u = range * unit_f32(b, upper) + lo;
                         let e = erfinv_f32(u) as f64;
                         if scaled {
@@ -340,10 +357,11 @@ impl Primitive for Sample {
                 })?;
             }
             SampleKind::TruncatedNormal => {
-                let mut ex = extras.into_iter().map(extra);
+                let mut ex = extras.into_iter().map(|d| extra(d, n));
                 let (Some(lower), Some(upper_b)) = (ex.next(), ex.next()) else {
                     bail!(Value, "RandomTruncatedNormal: expected lower and upper");
                 };
+                let (lower, upper_b) = (lower?, upper_b?);
                 let below = below_one(dtype);
                 let sqrt2 = const_in(dtype, std::f64::consts::SQRT_2);
                 fill_float(dtype, bits, &mut buf, |i, b| {
@@ -363,8 +381,8 @@ impl Primitive for Sample {
                     bail!(Value, "RandomBernoulli: expected a threshold");
                 };
                 let f64_compare = t.dtype() == Dtype::F64;
-                let t = extra(t);
-                fill(bits, &mut buf.as_mut_slice::<u8>()[..n], |i, b| {
+                let t = extra(t, n)?;
+                fill(bits, buf.as_mut_slice::<u8>().span_mut(..n)?, |i, b| {
                     if f64_compare {
                         ((b as f64) < at(&t, i)) as u8
                     } else {
@@ -373,10 +391,11 @@ impl Primitive for Sample {
                 });
             }
             SampleKind::RandInt => {
-                let mut ex = extras.into_iter().map(extra);
+                let mut ex = extras.into_iter().map(|d| extra(d, n));
                 let (Some(lo), Some(hi)) = (ex.next(), ex.next()) else {
                     bail!(Value, "RandomInt: expected low and high");
                 };
+                let (lo, hi) = (lo?, hi?);
                 let upper = below_one(Dtype::F32);
                 let value = |i: usize, b: u32| -> f64 {
                     let (l, h) = (at(&lo, i) as f32, at(&hi, i) as f32);
@@ -384,13 +403,13 @@ impl Primitive for Sample {
                     nan_max(v, l) as f64
                 };
                 if dtype == Dtype::Bool {
-                    fill(bits, &mut buf.as_mut_slice::<u8>()[..n], |i, b| {
+                    fill(bits, buf.as_mut_slice::<u8>().span_mut(..n)?, |i, b| {
                         (value(i, b) != 0.0) as u8
                     });
                 } else {
                     crate::dispatch_all!(dtype, T => fill(
                         bits,
-                        &mut buf.as_mut_slice::<T>()[..n],
+                        buf.as_mut_slice::<T>().span_mut(..n)?,
                         |i, b| <T as Element>::from_f64(value(i, b).trunc()),
                     ));
                 }
@@ -403,7 +422,7 @@ impl Primitive for Sample {
     fn vmap(&self, inputs: &[crate::Array], axes: &[Option<usize>]) -> Result<Vmapped> {
         let (v, ax) = batching::align_elementwise(self.name(), inputs, axes, true)?;
         let out = crate::Array::from_primitive(
-            v[0].shape().to_vec(),
+            v.at(0)?.shape().to_vec(),
             self.dtype,
             std::sync::Arc::new(Sample {
                 kind: self.kind,

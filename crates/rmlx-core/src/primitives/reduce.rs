@@ -1,6 +1,7 @@
 //! Reduction primitives: sum, prod, max, min, all, any over a set of axes (the output keeps them
 //! as size 1; the op layer reshapes when `keepdims` is false), and the arg-reductions.
 
+use crate::checked::Checked;
 use crate::dtype::Complex32;
 use crate::ops::zeros_like;
 use half::{bf16, f16};
@@ -230,7 +231,7 @@ impl Primitive for Reduce {
     }
 
     fn eval_cpu(&self, inputs: Vec<Data>, shape: &[usize], dtype: Dtype) -> Result<Data> {
-        let x = &inputs[0];
+        let x = inputs.at(0)?;
         let axes = &self.axes;
         Ok(match self.op {
             ReduceOp::Sum => sum_prod(x, axes, shape, dtype, false)?,
@@ -256,7 +257,7 @@ impl Primitive for Reduce {
         output: &Array,
         _: &[usize],
     ) -> Result<Vec<Array>> {
-        let x = &primals[0];
+        let x = primals.at(0)?;
         let cot = cotangent.astype(x.dtype())?.broadcast_to(x.shape())?;
         Ok(vec![match self.op {
             // the cotangent has the reduced axes as size 1: broadcast it back
@@ -268,8 +269,8 @@ impl Primitive for Reduce {
     }
 
     fn jvp(&self, primals: &[Array], tangents: &[Array], _: &[usize]) -> Result<Array> {
-        let x = &primals[0];
-        let t = &tangents[0];
+        let x = primals.at(0)?;
+        let t = tangents.at(0)?;
         let axes = self.axes_isize();
         match self.op {
             ReduceOp::Sum => crate::ops::reduction::sum(t, axes, true),
@@ -286,7 +287,7 @@ impl Primitive for Reduce {
                 (t * &self.tie_weights(x, &out)?)?.sum(axes, true)
             }
             ReduceOp::And | ReduceOp::Or => zeros_like(&Array::from_primitive(
-                self.kept_shape(x.shape()),
+                self.kept_shape(x.shape())?,
                 x.dtype(),
                 std::sync::Arc::new(Reduce {
                     op: self.op,
@@ -313,7 +314,7 @@ impl Primitive for Reduce {
             ReduceOp::Max | ReduceOp::Min => x.dtype(),
             ReduceOp::And | ReduceOp::Or => Dtype::Bool,
         };
-        let shape = reduce.kept_shape(x.shape());
+        let shape = reduce.kept_shape(x.shape())?;
         let out = Array::from_primitive(shape, dtype, std::sync::Arc::new(reduce), vec![x]);
         Ok((vec![out], vec![Some(ax)]))
     }
@@ -324,12 +325,12 @@ impl Reduce {
         self.axes.iter().map(|&a| a as isize).collect()
     }
 
-    fn kept_shape(&self, shape: &[usize]) -> Vec<usize> {
+    fn kept_shape(&self, shape: &[usize]) -> Result<Vec<usize>> {
         let mut s = shape.to_vec();
         for &a in &self.axes {
-            s[a] = 1;
+            *s.at_mut(a)? = 1;
         }
-        s
+        Ok(s)
     }
 
     /// `d prod / d x_i = prod_{j != i} x_j` over the reduced axes, computed as MLX does without
@@ -384,7 +385,7 @@ impl Primitive for EqualMask {
 
     fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
         let (v, ax) = batching::align_elementwise(self.name(), inputs, axes, true)?;
-        Ok((vec![equal_mask(&v[0], &v[1])?], vec![Some(ax)]))
+        Ok((vec![equal_mask(v.at(0)?, v.at(1)?)?], vec![Some(ax)]))
     }
 }
 
@@ -407,7 +408,7 @@ impl Primitive for ArgReduce {
     }
 
     fn eval_cpu(&self, inputs: Vec<Data>, shape: &[usize], _: Dtype) -> Result<Data> {
-        let x = &inputs[0];
+        let x = inputs.at(0)?;
         let idx = dispatch_all!(x.dtype(), T => arg_reduce::<T>(x, self.axis, self.is_max),
             half => arg_reduce::<f32>(&widen_half(x), self.axis, self.is_max),
             complex => arg_reduce::<Lex>(x, self.axis, self.is_max));
@@ -415,12 +416,12 @@ impl Primitive for ArgReduce {
     }
 
     fn vjp(&self, primals: &[Array], _: &Array, _: &Array, _: &[usize]) -> Result<Vec<Array>> {
-        Ok(vec![zeros_like(&primals[0])?])
+        Ok(vec![zeros_like(primals.at(0)?)?])
     }
 
     fn jvp(&self, primals: &[Array], _: &[Array], _: &[usize]) -> Result<Array> {
-        let mut shape = primals[0].shape().to_vec();
-        shape[self.axis] = 1;
+        let mut shape = primals.at(0)?.shape().to_vec();
+        *shape.at_mut(self.axis)? = 1;
         Array::scalar_as(0.0, Dtype::U32).broadcast_to(&shape)
     }
 
@@ -428,7 +429,7 @@ impl Primitive for ArgReduce {
         let (x, ax) = batching::single(self.name(), inputs, axes)?;
         let axis = batching::shift_axis(self.axis, ax);
         let mut shape = x.shape().to_vec();
-        shape[axis] = 1;
+        *shape.at_mut(axis)? = 1;
         let out = Array::from_primitive(
             shape,
             Dtype::U32,
@@ -481,7 +482,7 @@ impl Primitive for Sqrt {
     }
 
     fn jvp(&self, primals: &[Array], tangents: &[Array], _: &[usize]) -> Result<Array> {
-        &tangents[0] / &(&sqrt_of(&primals[0]) * 2.0)?
+        tangents.at(0)? / &(&sqrt_of(primals.at(0)?) * 2.0)?
     }
 
     fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {

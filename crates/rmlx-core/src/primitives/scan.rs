@@ -8,6 +8,7 @@ use crate::backend::cpu::complex_order::Lex;
 pub use crate::backend::cpu::scan::ScanKind;
 use crate::backend::cpu::scan::{cum_extreme_grad, cumprod_grad, scan};
 use crate::buffer::Data;
+use crate::checked::Checked;
 use crate::ops::reduction::scan_op;
 use crate::{bail, dispatch_all, Array, Dtype, Result};
 
@@ -51,7 +52,7 @@ impl Primitive for Scan {
         output: &Array,
         _: &[usize],
     ) -> Result<Vec<Array>> {
-        let x = &primals[0];
+        let x = primals.at(0)?;
         let cot = cotangent.astype(x.dtype())?;
         Ok(vec![match self.kind {
             // d/dx_i sum_{j >= i} cot_j: the opposite-direction cumsum of the cotangent
@@ -74,8 +75,8 @@ impl Primitive for Scan {
     }
 
     fn jvp(&self, primals: &[Array], tangents: &[Array], _: &[usize]) -> Result<Array> {
-        let x = &primals[0];
-        let t = tangents[0].astype(x.dtype())?;
+        let x = primals.at(0)?;
+        let t = tangents.at(0)?.astype(x.dtype())?;
         match self.kind {
             ScanKind::Sum => scan_op(
                 "cumsum",
@@ -236,7 +237,7 @@ impl Primitive for ScanGrad {
 
     fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
         let (v, ax) = batching::align_elementwise(self.name(), inputs, axes, true)?;
-        let (x, cot) = (&v[0], &v[1]);
+        let (x, cot) = (v.at(0)?, v.at(1)?);
         let out = Array::from_primitive(
             x.shape().to_vec(),
             x.dtype(),
@@ -269,9 +270,9 @@ impl Primitive for CumArgExtreme {
         let (outer, n, inner) = split_axis(x.shape(), s.axis);
         let total = outer * n * inner;
         let mut buf = Buffer::new(total * 4);
-        let out = &mut buf.as_mut_slice::<u32>()[..total];
+        let out = buf.as_mut_slice::<u32>().span_mut(..total)?;
         dispatch_all!(x.dtype(), T => {
-            let xs = &x.raw::<T>()[x.offset()..x.offset() + total];
+            let xs = x.raw::<T>().span(x.offset()..x.offset() + total)?;
             for o in 0..outer {
                 for i in 0..inner {
                     let at = |j: usize| (o * n + j) * inner + i;
@@ -279,13 +280,13 @@ impl Primitive for CumArgExtreme {
                     for step in 0..n {
                         let j = if s.reverse { n - 1 - step } else { step };
                         if !s.inclusive {
-                            out[at(j)] = best.unwrap_or(j) as u32;
+                            *out.at_mut(at(j))? = best.unwrap_or(j) as u32;
                         }
-                        let v = xs[at(j)];
+                        let v = *xs.at(at(j))?;
                         let better = match best {
                             None => true,
                             Some(b) => {
-                                let bv = xs[at(b)];
+                                let bv = *xs.at(at(b))?;
                                 !bv.is_nan() && (v.is_nan() || if self.is_max { v > bv } else { v < bv })
                             }
                         };
@@ -293,7 +294,7 @@ impl Primitive for CumArgExtreme {
                             best = Some(j);
                         }
                         if s.inclusive {
-                            out[at(j)] = best.unwrap_or(j) as u32;
+                            *out.at_mut(at(j))? = best.unwrap_or(j) as u32;
                         }
                     }
                 }

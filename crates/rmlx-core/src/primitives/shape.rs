@@ -3,6 +3,7 @@
 use super::{batching, Primitive, Vmapped};
 use crate::backend::cpu::copy::contiguous;
 use crate::buffer::Data;
+use crate::checked::Checked;
 use crate::layout::Layout;
 use crate::{bail, Array, Dtype, Result};
 
@@ -35,22 +36,22 @@ impl Primitive for Broadcast {
         _: &Array,
         _: &[usize],
     ) -> Result<Vec<Array>> {
-        Ok(vec![sum_to_shape(cotangent, primals[0].shape())?])
+        Ok(vec![sum_to_shape(cotangent, primals.at(0)?.shape())?])
     }
 
     fn jvp(&self, _: &[Array], tangents: &[Array], _: &[usize]) -> Result<Array> {
-        tangents[0].broadcast_to(&self.shape)
+        tangents.at(0)?.broadcast_to(&self.shape)
     }
 
     /// The mapped axis goes first; the input gets the target's leading axes as size 1 after it.
     fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
         let (x, ax) = batching::single(self.name(), inputs, axes)?;
         let x = batching::move_axis(&x, ax, 0)?;
-        let n = x.shape()[0];
+        let n = *x.shape().at(0)?;
         let pad = self.shape.len() + 1 - x.ndim();
         let mut padded = vec![n];
         padded.extend(std::iter::repeat_n(1, pad));
-        padded.extend_from_slice(&x.shape()[1..]);
+        padded.extend_from_slice(x.shape().span(1..)?);
         let mut target = vec![n];
         target.extend_from_slice(&self.shape);
         Ok((
@@ -69,7 +70,7 @@ pub fn sum_to_shape(x: &Array, shape: &[usize]) -> Result<Array> {
     let pad = x.ndim() - shape.len();
     let mut axes: Vec<isize> = (0..pad as isize).collect();
     for (i, &d) in shape.iter().enumerate() {
-        if d == 1 && x.shape()[pad + i] != 1 {
+        if d == 1 && *x.shape().at(pad + i)? != 1 {
             axes.push((pad + i) as isize);
         }
     }
@@ -119,17 +120,17 @@ impl Primitive for Reshape {
         _: &Array,
         _: &[usize],
     ) -> Result<Vec<Array>> {
-        Ok(vec![cotangent.reshape(primals[0].shape())?])
+        Ok(vec![cotangent.reshape(primals.at(0)?.shape())?])
     }
 
     fn jvp(&self, _: &[Array], tangents: &[Array], _: &[usize]) -> Result<Array> {
-        tangents[0].reshape(&self.shape)
+        tangents.at(0)?.reshape(&self.shape)
     }
 
     fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
         let (x, ax) = batching::single(self.name(), inputs, axes)?;
         let x = batching::move_axis(&x, ax, 0)?;
-        let mut shape = vec![x.shape()[0]];
+        let mut shape = vec![*x.shape().at(0)?];
         shape.extend_from_slice(&self.shape);
         Ok((vec![x.reshape(&shape)?], vec![Some(0)]))
     }
@@ -163,13 +164,13 @@ impl Primitive for Transpose {
     fn vjp(&self, _: &[Array], cotangent: &Array, _: &Array, _: &[usize]) -> Result<Vec<Array>> {
         let mut inv = vec![0usize; self.perm.len()];
         for (i, &p) in self.perm.iter().enumerate() {
-            inv[p] = i;
+            *inv.at_mut(p)? = i;
         }
         Ok(vec![cotangent.transpose_axes(&inv)?])
     }
 
     fn jvp(&self, _: &[Array], tangents: &[Array], _: &[usize]) -> Result<Array> {
-        tangents[0].transpose_axes(&self.perm)
+        tangents.at(0)?.transpose_axes(&self.perm)
     }
 
     /// The mapped axis stays where it is in the output; the permuted axes move around it.
@@ -219,7 +220,7 @@ impl Primitive for Contiguous {
     }
 
     fn jvp(&self, _: &[Array], tangents: &[Array], _: &[usize]) -> Result<Array> {
-        crate::ops::contiguous(&tangents[0], self.allow_col_major)
+        crate::ops::contiguous(tangents.at(0)?, self.allow_col_major)
     }
 
     fn output_shapes(&self, inputs: &[Array]) -> Result<Vec<Vec<usize>>> {
@@ -283,7 +284,7 @@ impl Primitive for AsStrided {
         _: &[usize],
     ) -> Result<Vec<Array>> {
         // each output element adds its cotangent to the input element it views (MLX's rule)
-        let x = &primals[0];
+        let x = primals.at(0)?;
         let n = x.size();
         let idx = crate::ops::arange(0.0, n as f64, 1.0, Dtype::I32)?;
         let idx = crate::ops::as_strided(&idx, &self.shape, &self.strides, self.offset)?
@@ -295,6 +296,6 @@ impl Primitive for AsStrided {
     }
 
     fn jvp(&self, _: &[Array], tangents: &[Array], _: &[usize]) -> Result<Array> {
-        crate::ops::as_strided(&tangents[0], &self.shape, &self.strides, self.offset)
+        crate::ops::as_strided(tangents.at(0)?, &self.shape, &self.strides, self.offset)
     }
 }

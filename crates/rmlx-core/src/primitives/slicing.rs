@@ -4,6 +4,7 @@
 use super::{batching, Primitive, Vmapped};
 use crate::backend::cpu::copy::{concatenate, writable_copy, write_view};
 use crate::buffer::{contiguous_strides, Data};
+use crate::checked::Checked;
 use crate::ops::creation::zeros;
 use crate::ops::slicing::{slice_raw, slice_update_raw};
 use crate::{Array, Dtype, Result};
@@ -36,7 +37,7 @@ impl Primitive for Slice {
         _: &Array,
         _: &[usize],
     ) -> Result<Vec<Array>> {
-        let z = zeros(primals[0].shape(), cotangent.dtype())?;
+        let z = zeros(primals.at(0)?.shape(), cotangent.dtype())?;
         Ok(vec![slice_update_raw(
             &z,
             cotangent,
@@ -46,7 +47,7 @@ impl Primitive for Slice {
     }
 
     fn jvp(&self, _: &[Array], tangents: &[Array], _: &[usize]) -> Result<Array> {
-        slice_raw(&tangents[0], &self.starts, &self.steps, &self.shape)
+        slice_raw(tangents.at(0)?, &self.starts, &self.steps, &self.shape)
     }
 
     /// The mapped axis is taken whole.
@@ -56,7 +57,7 @@ impl Primitive for Slice {
             (self.starts.clone(), self.steps.clone(), self.shape.clone());
         starts.insert(ax, 0);
         steps.insert(ax, 1);
-        shape.insert(ax, x.shape()[ax]);
+        shape.insert(ax, *x.shape().at(ax)?);
         Ok((
             vec![slice_raw(&x, &starts, &steps, &shape)?],
             vec![Some(ax)],
@@ -92,7 +93,7 @@ impl Primitive for SliceUpdate {
                 .sum();
             crate::dispatch_width!(dtype, T => write_view::<T>(
                 &upd,
-                &mut buf.as_mut_slice::<T>()[..n],
+                buf.as_mut_slice::<T>().span_mut(..n)?,
                 &strides,
                 offset as usize,
             ));
@@ -107,7 +108,7 @@ impl Primitive for SliceUpdate {
         _: &Array,
         argnums: &[usize],
     ) -> Result<Vec<Array>> {
-        let region = primals[1].shape();
+        let region = primals.at(1)?.shape();
         argnums
             .iter()
             .map(|&i| {
@@ -124,8 +125,8 @@ impl Primitive for SliceUpdate {
     fn jvp(&self, primals: &[Array], tangents: &[Array], argnums: &[usize]) -> Result<Array> {
         let pick = |k: usize| -> Result<Array> {
             match argnums.iter().position(|&a| a == k) {
-                Some(p) => Ok(tangents[p].clone()),
-                None => zeros(primals[k].shape(), tangents[0].dtype()),
+                Some(p) => Ok(tangents.at(p)?.clone()),
+                None => zeros(primals.at(k)?.shape(), tangents.at(0)?.dtype()),
             }
         };
         slice_update_raw(&pick(0)?, &pick(1)?, &self.starts, &self.steps)
@@ -140,7 +141,7 @@ impl Primitive for SliceUpdate {
         starts.insert(0, 0);
         steps.insert(0, 1);
         Ok((
-            vec![slice_update_raw(&v[0], &v[1], &starts, &steps)?],
+            vec![slice_update_raw(v.at(0)?, v.at(1)?, &starts, &steps)?],
             vec![Some(0)],
         ))
     }
@@ -173,25 +174,25 @@ impl Primitive for Concatenate {
         let mut at = 0;
         for p in primals {
             offsets.push(at);
-            at += p.shape()[self.axis];
+            at += *p.shape().at(self.axis)?;
         }
         argnums
             .iter()
             .map(|&i| {
                 let mut starts = vec![0usize; nd];
-                starts[self.axis] = offsets[i];
-                slice_raw(cotangent, &starts, &vec![1; nd], primals[i].shape())
+                *starts.at_mut(self.axis)? = *offsets.at(i)?;
+                slice_raw(cotangent, &starts, &vec![1; nd], primals.at(i)?.shape())
             })
             .collect()
     }
 
     fn jvp(&self, primals: &[Array], tangents: &[Array], argnums: &[usize]) -> Result<Array> {
-        let dtype = tangents[0].dtype();
+        let dtype = tangents.at(0)?.dtype();
         let parts: Vec<Array> = primals
             .iter()
             .enumerate()
             .map(|(k, p)| match argnums.iter().position(|&a| a == k) {
-                Some(pos) => Ok(tangents[pos].clone()),
+                Some(pos) => Ok(tangents.at(pos)?.clone()),
                 None => zeros(p.shape(), dtype),
             })
             .collect::<Result<_>>()?;

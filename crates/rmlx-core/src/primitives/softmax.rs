@@ -4,6 +4,7 @@ use super::{batching, Primitive, Vmapped};
 use crate::backend::cpu::copy::contiguous;
 use crate::backend::cpu::softmax;
 use crate::buffer::Data;
+use crate::checked::Checked;
 use crate::{bail, Array, Dtype, Result};
 
 /// Softmax over the last axis of a float array; same shape and dtype out.
@@ -43,8 +44,8 @@ impl Primitive for Softmax {
     }
 
     fn jvp(&self, primals: &[Array], tangents: &[Array], _: &[usize]) -> Result<Array> {
-        let y = crate::ops::reduction::softmax(&primals[0], -1, self.precise)?;
-        let t = &tangents[0];
+        let y = crate::ops::reduction::softmax(primals.at(0)?, -1, self.precise)?;
+        let t = tangents.at(0)?;
         let s = (t * &y)?.sum(-1, true)?;
         &y * &(t - &s)?
     }
@@ -103,13 +104,13 @@ impl Primitive for LogSumExp {
         _: &Array,
         _: &[usize],
     ) -> Result<Vec<Array>> {
-        let p = crate::ops::reduction::softmax(&primals[0], -1, true)?;
+        let p = crate::ops::reduction::softmax(primals.at(0)?, -1, true)?;
         Ok(vec![(&p * cotangent)?])
     }
 
     fn jvp(&self, primals: &[Array], tangents: &[Array], _: &[usize]) -> Result<Array> {
-        let p = crate::ops::reduction::softmax(&primals[0], -1, true)?;
-        (&p * &tangents[0])?.sum(-1, true)
+        let p = crate::ops::reduction::softmax(primals.at(0)?, -1, true)?;
+        (&p * tangents.at(0)?)?.sum(-1, true)
     }
 
     fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {

@@ -8,6 +8,7 @@ use crate::backend::cpu::complex_order::Lex;
 use crate::backend::cpu::convert::{cast, widen_half};
 use crate::backend::cpu::sort;
 use crate::buffer::Data;
+use crate::checked::Checked;
 use crate::ops::zeros_like;
 use crate::{bail, dispatch_all, Array, Dtype, Result};
 
@@ -48,7 +49,7 @@ fn first(mut inputs: Vec<Data>) -> Data {
 }
 
 fn no_grad_vjp(primals: &[Array]) -> Result<Vec<Array>> {
-    Ok(vec![zeros_like(&primals[0])?])
+    Ok(vec![zeros_like(primals.at(0)?)?])
 }
 
 impl Primitive for Sort {
@@ -69,19 +70,19 @@ impl Primitive for Sort {
         _: &Array,
         _: &[usize],
     ) -> Result<Vec<Array>> {
-        let x = &primals[0];
+        let x = primals.at(0)?;
         let idx = crate::ops::sort::argsort(x, self.axis as isize)?;
         Ok(vec![scatter_add_along(
             cotangent,
             &idx,
             self.axis,
-            x.shape()[self.axis],
+            *x.shape().at(self.axis)?,
         )?])
     }
 
     fn jvp(&self, primals: &[Array], tangents: &[Array], _: &[usize]) -> Result<Array> {
-        let idx = crate::ops::sort::argsort(&primals[0], self.axis as isize)?;
-        gather_along(&tangents[0], &idx, self.axis)
+        let idx = crate::ops::sort::argsort(primals.at(0)?, self.axis as isize)?;
+        gather_along(tangents.at(0)?, &idx, self.axis)
     }
 
     fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
@@ -121,7 +122,7 @@ macro_rules! index_primitive {
             // `$out` may own its shape already (`to_vec`) or build one; the copy is tiny.
             #[allow(clippy::unnecessary_to_owned)]
             fn jvp(&self, primals: &[Array], _: &[Array], _: &[usize]) -> Result<Array> {
-                let ($ss, $shape) = (self, primals[0].shape());
+                let ($ss, $shape) = (self, primals.at(0)?.shape());
                 crate::zeros(&$out, Dtype::U32)
             }
 
@@ -199,7 +200,7 @@ pub(crate) fn gather_along(x: &Array, idx: &Array, axis: usize) -> Result<Array>
 /// Scatter-adds `upd` along `axis` at `idx` into zeros whose `axis` has size `n`.
 pub(crate) fn scatter_add_along(upd: &Array, idx: &Array, axis: usize, n: usize) -> Result<Array> {
     let mut shape = upd.shape().to_vec();
-    shape[axis] = n;
+    *shape.at_mut(axis)? = n;
     Ok(Array::from_primitive(
         shape,
         upd.dtype(),
@@ -236,10 +237,10 @@ impl Primitive for GatherAxis {
             .iter()
             .map(|&i| {
                 if i == 0 {
-                    let n = primals[0].shape()[self.axis];
-                    scatter_add_along(cotangent, &primals[1], self.axis, n)
+                    let n = *primals.at(0)?.shape().at(self.axis)?;
+                    scatter_add_along(cotangent, primals.at(1)?, self.axis, n)
                 } else {
-                    zeros_like(&primals[1])
+                    zeros_like(primals.at(1)?)
                 }
             })
             .collect()
@@ -247,15 +248,18 @@ impl Primitive for GatherAxis {
 
     fn jvp(&self, primals: &[Array], tangents: &[Array], argnums: &[usize]) -> Result<Array> {
         match argnums.iter().position(|&a| a == 0) {
-            Some(k) => gather_along(&tangents[k], &primals[1], self.axis),
-            None => zeros_like(&gather_along(&primals[0], &primals[1], self.axis)?),
+            Some(k) => gather_along(tangents.at(k)?, primals.at(1)?, self.axis),
+            None => zeros_like(&gather_along(primals.at(0)?, primals.at(1)?, self.axis)?),
         }
     }
 
     fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
         let (v, ax) = batching::align_elementwise(self.name(), inputs, axes, true)?;
         let axis = batching::shift_axis(self.axis, ax);
-        Ok((vec![gather_along(&v[0], &v[1], axis)?], vec![Some(ax)]))
+        Ok((
+            vec![gather_along(v.at(0)?, v.at(1)?, axis)?],
+            vec![Some(ax)],
+        ))
     }
 }
 
@@ -279,9 +283,9 @@ impl Primitive for ScatterAddAxis {
             .iter()
             .map(|&i| {
                 if i == 0 {
-                    gather_along(cotangent, &primals[1], self.axis)
+                    gather_along(cotangent, primals.at(1)?, self.axis)
                 } else {
-                    zeros_like(&primals[1])
+                    zeros_like(primals.at(1)?)
                 }
             })
             .collect()
@@ -289,10 +293,10 @@ impl Primitive for ScatterAddAxis {
 
     fn jvp(&self, primals: &[Array], tangents: &[Array], argnums: &[usize]) -> Result<Array> {
         match argnums.iter().position(|&a| a == 0) {
-            Some(k) => scatter_add_along(&tangents[k], &primals[1], self.axis, self.n),
+            Some(k) => scatter_add_along(tangents.at(k)?, primals.at(1)?, self.axis, self.n),
             None => zeros_like(&scatter_add_along(
-                &primals[0],
-                &primals[1],
+                primals.at(0)?,
+                primals.at(1)?,
                 self.axis,
                 self.n,
             )?),
@@ -303,7 +307,7 @@ impl Primitive for ScatterAddAxis {
         let (v, ax) = batching::align_elementwise(self.name(), inputs, axes, true)?;
         let axis = batching::shift_axis(self.axis, ax);
         Ok((
-            vec![scatter_add_along(&v[0], &v[1], axis, self.n)?],
+            vec![scatter_add_along(v.at(0)?, v.at(1)?, axis, self.n)?],
             vec![Some(ax)],
         ))
     }
@@ -340,7 +344,7 @@ impl Primitive for SearchSorted {
     }
 
     fn jvp(&self, primals: &[Array], _: &[Array], _: &[usize]) -> Result<Array> {
-        crate::ops::zeros(primals[1].shape(), Dtype::U32)
+        crate::ops::zeros(primals.at(1)?.shape(), Dtype::U32)
     }
 
     fn output_shapes(&self, inputs: &[Array]) -> Result<Vec<Vec<usize>>> {

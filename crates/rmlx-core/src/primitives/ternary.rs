@@ -4,6 +4,7 @@
 use super::{batching, Primitive, Vmapped};
 use crate::backend::cpu::elementwise::map_ternary;
 use crate::buffer::Data;
+use crate::checked::Checked;
 use crate::ops::zeros_like;
 use crate::{Array, Dtype, Result};
 
@@ -29,7 +30,7 @@ impl Primitive for Select {
         _output: &Array,
         argnums: &[usize],
     ) -> Result<Vec<Array>> {
-        let c = &primals[0];
+        let c = primals.at(0)?;
         let zero = Array::scalar_as(0.0, cotangent.dtype());
         argnums
             .iter()
@@ -42,8 +43,8 @@ impl Primitive for Select {
     }
 
     fn jvp(&self, primals: &[Array], tangents: &[Array], argnums: &[usize]) -> Result<Array> {
-        let c = &primals[0];
-        let dtype = primals[1].dtype();
+        let c = primals.at(0)?;
+        let dtype = primals.at(1)?.dtype();
         let zero = Array::scalar_as(0.0, dtype);
         let mut tx = zero.clone();
         let mut ty = zero;
@@ -66,6 +67,6 @@ impl Primitive for Select {
 
     fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
         let (v, ax) = batching::align_elementwise(self.name(), inputs, axes, false)?;
-        Ok((vec![v[0].where_(&v[1], &v[2])?], vec![Some(ax)]))
+        Ok((vec![v.at(0)?.where_(v.at(1)?, v.at(2)?)?], vec![Some(ax)]))
     }
 }

@@ -8,6 +8,7 @@ use super::{batching, Primitive, Vmapped};
 use crate::backend::cpu::unary;
 pub use crate::backend::cpu::unary::UnaryOp;
 use crate::buffer::Data;
+use crate::checked::Checked;
 use crate::ops::zeros_like;
 use crate::{bail, Array, Dtype, Result};
 
@@ -34,7 +35,7 @@ impl Primitive for Unary {
         output: &Array,
         argnums: &[usize],
     ) -> Result<Vec<Array>> {
-        let x = &primals[0];
+        let x = primals.at(0)?;
         argnums
             .iter()
             .map(|_| {
@@ -53,8 +54,8 @@ impl Primitive for Unary {
     }
 
     fn jvp(&self, primals: &[Array], tangents: &[Array], _argnums: &[usize]) -> Result<Array> {
-        let x = &primals[0];
-        let t = &tangents[0];
+        let x = primals.at(0)?;
+        let t = tangents.at(0)?;
         if self.0.has_zero_gradient() {
             return zeros_like(&crate::ops::unary::unary_op(self.0, x)?);
         }

@@ -33,6 +33,7 @@ pub mod threefry;
 
 use std::sync::Arc;
 
+use crate::checked::Checked;
 use crate::primitives::random::{RandomBits, Sample, SampleKind};
 use crate::{bail, broadcast_shapes, Array, Dtype, Result};
 
@@ -220,7 +221,7 @@ pub fn split(key: &Array, num: usize) -> Result<Array> {
 pub fn split_pair(key: &Array) -> Result<(Array, Array)> {
     check_key(key)?;
     let w = key.to_vec::<u32>()?;
-    let (a, b) = threefry::split_pair([w[0], w[1]]);
+    let (a, b) = threefry::split_pair([*w.at(0)?, *w.at(1)?]);
     Ok((key_array(a), key_array(b)))
 }
 
@@ -560,14 +561,14 @@ pub fn multivariate_normal(
         );
     }
     let (cs, ms) = (cov.shape(), mean.shape());
-    let n = ms[ms.len() - 1];
-    if cs[cs.len() - 1] != cs[cs.len() - 2] {
+    let n = *ms.at(ms.len() - 1)?;
+    if *cs.at(cs.len() - 1)? != *cs.at(cs.len() - 2)? {
         bail!(
             Shape,
             "[multivariate_normal] the last two dimensions of cov must be equal, got shape {cs:?}"
         );
     }
-    if n != cs[cs.len() - 1] {
+    if n != *cs.at(cs.len() - 1)? {
         bail!(
             Shape,
             "[multivariate_normal] mean (shape {ms:?}) and cov (shape {cs:?}) must have compatible shapes"
@@ -575,13 +576,14 @@ pub fn multivariate_normal(
     }
     let batch = broadcast_shapes(
         "multivariate_normal",
-        &cs[..cs.len() - 2],
-        &ms[..ms.len() - 1],
+        cs.span(..cs.len() - 2)?,
+        ms.span(..ms.len() - 1)?,
     )?;
     let mut out_shape = broadcast_shapes("multivariate_normal", &batch, shape)?;
     out_shape.push(n);
     let usv = crate::linalg::svd(&cov.astype(Dtype::F32)?, true)?;
-    let root = crate::multiply(&usv[0], &usv[1].sqrt()?.expand_dims(-2)?)?.matmul(&usv[2])?;
+    let root =
+        crate::multiply(usv.at(0)?, &usv.at(1)?.sqrt()?.expand_dims(-2)?)?.matmul(usv.at(2)?)?;
     let z = normal_with(&out_shape, dtype, 0.0, 1.0, key)?;
     let scaled = z.expand_dims(-2)?.matmul(&root)?.squeeze(vec![-2isize])?;
     crate::add(mean, &scaled)
@@ -676,7 +678,7 @@ fn categorical_impl(
         ))
     })?;
     let mut gumbel_shape = shape.to_vec();
-    gumbel_shape.insert(offset, logits.shape()[axis]);
+    gumbel_shape.insert(offset, *logits.shape().at(axis)?);
     let g = gumbel(&gumbel_shape, Dtype::F32, key)?;
     crate::argmax(&crate::add(&g, logits)?, offset as isize, false)
 }

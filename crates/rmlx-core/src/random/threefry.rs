@@ -19,6 +19,9 @@ const KEY_PARITY: u32 = 0x1BD1_1BDA;
 /// // The first words of MLX's `split(key(0))`.
 /// assert_eq!(threefry2x32([0, 0], [0, 2]), (4146024105, 2718843009));
 /// ```
+// The indices are taken modulo the lengths of the fixed-size arrays they index
+// (`ROTATIONS` has 2 rows, `ks` 3 words).
+#[allow(clippy::indexing_slicing)]
 pub fn threefry2x32(key: [u32; 2], count: [u32; 2]) -> (u32, u32) {
     let ks = [key[0], key[1], key[0] ^ key[1] ^ KEY_PARITY];
     let mut x0 = count[0].wrapping_add(ks[0]);

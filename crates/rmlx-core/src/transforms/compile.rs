@@ -22,6 +22,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::backend::cpu::fused::{self, Instr, Program, Step as FusedStep};
 use crate::buffer::Data;
+use crate::checked::Checked;
 use crate::context::TracingGuard;
 use crate::define_name;
 use crate::graph::Node;
@@ -138,6 +139,14 @@ struct Tape {
     input_dtypes: Vec<Dtype>,
 }
 
+// A tape is private to this module and built only by `Tape::record` from a traced graph: every
+// `Ref::Node(s, k)` names an earlier step `s` and one of its `k` outputs, every `Ref::Input(i)` an
+// input of the trace, and the per-step tables (`canon`, `live`, `consumers`, `taken`,
+// `fusable`, `new_index`) are allocated with one entry per step. The passes below keep those
+// facts (they only merge a step into an earlier equivalent one, drop unreachable steps and
+// renumber, or replace a region by one step at its root). `replay` is called only with inputs
+// whose signature (count, shapes, dtypes) matched the trace's in the cache, so input indices fit.
+#[allow(clippy::indexing_slicing)]
 impl Tape {
     fn dtype_of(&self, r: &Ref) -> Dtype {
         match r {
@@ -901,11 +910,22 @@ impl CompileState for Tree<Array> {
 
     fn set_state_arrays(&mut self, arrays: &[Array]) -> Result<()> {
         check_count("Tree<Array>", self.num_leaves(), arrays.len())?;
-        let mut k = 0;
-        *self = tree_map(self, |_| {
-            k += 1;
-            arrays[k - 1].clone()
+        let mut given = arrays.iter();
+        let mut missing = false;
+        let replaced = tree_map(self, |leaf| match given.next() {
+            Some(a) => a.clone(),
+            None => {
+                missing = true;
+                leaf.clone()
+            }
         });
+        if missing {
+            bail!(
+                Transform,
+                "[compile] fewer state arrays than the tree's leaves"
+            );
+        }
+        *self = replaced;
         Ok(())
     }
 }
@@ -942,7 +962,7 @@ macro_rules! tuple_state {
                 let mut at = 0;
                 $(
                     let n = self.$i.state_arrays().len();
-                    self.$i.set_state_arrays(&arrays[at..at + n])?;
+                    self.$i.set_state_arrays(arrays.span(at..at + n)?)?;
                     at += n;
                 )+
                 let _ = at;
@@ -969,7 +989,7 @@ macro_rules! tuple_state {
                     if at + n > counters.len() {
                         bail!(Transform, "[compile] {} state counters given, more expected", counters.len());
                     }
-                    self.$i.set_host_counters(&counters[at..at + n])?;
+                    self.$i.set_host_counters(counters.span(at..at + n)?)?;
                     at += n;
                 )+
                 let _ = at;
@@ -1063,10 +1083,10 @@ where
             return Ok(outs);
         }
         let tracers: Vec<Array> = all.iter().map(placeholder).collect();
-        state.set_state_arrays(&tracers[inputs.len()..])?;
+        state.set_state_arrays(tracers.span(inputs.len()..)?)?;
         let result = {
             let _guard = TracingGuard::new();
-            (self.f)(state, &tracers[..inputs.len()])
+            (self.f)(state, tracers.span(..inputs.len())?)
         };
         let after = state.state_arrays();
         let outputs = match result {

@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use super::{jvp, vjp_with_argnums, vmap, zeros_like, ArrayFn};
 use crate::buffer::Data;
+use crate::checked::Checked;
 use crate::primitives::{Primitive, Vmapped};
 use crate::{bail, Array, Dtype, Result};
 
@@ -133,7 +134,7 @@ impl CustomFunction {
                 outs.len()
             );
         }
-        let (shape, dtype) = (outs[0].shape().to_vec(), outs[0].dtype());
+        let (shape, dtype) = (outs.at(0)?.shape().to_vec(), outs.at(0)?.dtype());
         drop(outs);
         Ok(vec![Array::from_primitive(
             shape,
@@ -226,7 +227,7 @@ impl Primitive for Custom {
                         primals.len()
                     );
                 }
-                argnums.iter().map(|&i| Ok(all[i].clone())).collect()
+                argnums.iter().map(|&i| Ok(all.at(i)?.clone())).collect()
             }
             None => {
                 let fun = self.0.fun.clone();
@@ -247,7 +248,7 @@ impl Primitive for Custom {
             None => {
                 let mut full = primals.iter().map(zeros_like).collect::<Result<Vec<_>>>()?;
                 for (t, &i) in tangents.iter().zip(argnums) {
-                    full[i] = t.clone();
+                    *full.at_mut(i)? = t.clone();
                 }
                 let fun = self.0.fun.clone();
                 jvp(move |x: &[Array]| fun(x), primals, &full)?.1

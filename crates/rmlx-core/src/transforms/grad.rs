@@ -1,6 +1,7 @@
 //! [`grad`] and [`value_and_grad`]: reverse mode seeded with `1` for a scalar output.
 
 use super::vjp::vjp_with_argnums;
+use crate::checked::Checked;
 use crate::{bail, Array, Result};
 
 /// Returns a function computing `f`'s outputs and the gradients of its first output (a scalar)
@@ -43,8 +44,8 @@ where
         // back to the caller's argnums order
         let ordered = argnums
             .iter()
-            .map(|a| grads[sorted.binary_search(a).unwrap_or(0)].clone())
-            .collect();
+            .map(|a| grads.at(sorted.binary_search(a).unwrap_or(0)).cloned())
+            .collect::<Result<Vec<_>>>()?;
         Ok((outs, ordered))
     }
 }
@@ -109,7 +110,7 @@ pub(super) fn check_grad_argnums(argnums: &[usize], n_inputs: usize) -> Result<V
     }
     let mut sorted = argnums.to_vec();
     sorted.sort_unstable();
-    if sorted.windows(2).any(|w| w[0] == w[1]) {
+    if sorted.windows(2).any(|w| matches!(w, [a, b] if a == b)) {
         bail!(
             Transform,
             "[grad] Repeat argument number not allowed in grad."

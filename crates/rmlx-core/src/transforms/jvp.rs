@@ -4,6 +4,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::vjp::build_tape_with;
 use super::{fmt_shape, make_tracer, zeros_like};
+use crate::checked::Checked;
 use crate::context::TracingGuard;
 use crate::{bail, Array, Result};
 
@@ -86,7 +87,7 @@ where
             );
         }
         for (k, t) in ts.into_iter().enumerate() {
-            check_tangent_shape(node.primitive.name(), &t, &s.outputs[k].0)?;
+            check_tangent_shape(node.primitive.name(), &t, &s.outputs.at(k)?.0)?;
             if let Some(id) = s.id(k) {
                 tan_map.insert(id, t);
             }

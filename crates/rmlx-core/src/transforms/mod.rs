@@ -49,6 +49,7 @@ pub use vmap::{vmap, vmap_tree, vmap_tree_prefix};
 use std::sync::Arc;
 
 use crate::buffer::Data;
+use crate::checked::Checked;
 use crate::define_name;
 use crate::graph::Node;
 use crate::primitives::{Primitive, Vmapped};
@@ -73,11 +74,11 @@ impl Primitive for Copy {
     }
 
     fn jvp(&self, _: &[Array], tangents: &[Array], _: &[usize]) -> Result<Array> {
-        Ok(tangents[0].clone())
+        Ok(tangents.at(0)?.clone())
     }
 
     fn vmap(&self, inputs: &[Array], axes: &[Option<usize>]) -> Result<Vmapped> {
-        Ok((inputs[..1].to_vec(), axes[..1].to_vec()))
+        Ok((inputs.span(..1)?.to_vec(), axes.span(..1)?.to_vec()))
     }
 }
 

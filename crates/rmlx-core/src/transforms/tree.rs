@@ -10,6 +10,7 @@
 use super::grad::{check_grad_argnums, stop_aux_gradients};
 use super::jvp::{check_tangent_count, jvp};
 use super::vjp::vjp_with_argnums;
+use crate::checked::Checked;
 use crate::tree::{tree_flatten, tree_map, Tree};
 use crate::{bail, Array, Result};
 
@@ -30,7 +31,7 @@ fn flatten_args(args: &[Tree<Array>]) -> (Vec<Array>, Vec<usize>) {
 }
 
 /// `structure` with its leaves replaced, in flatten order, by `leaves`.
-fn refill(structure: &Tree<Array>, leaves: &[Array]) -> Tree<Array> {
+pub(crate) fn refill(structure: &Tree<Array>, leaves: &[Array]) -> Tree<Array> {
     let mut i = 0;
     tree_map(structure, |old| {
         let v = leaves.get(i).cloned().unwrap_or_else(|| old.clone());
@@ -44,11 +45,11 @@ fn unflatten_args(
     structures: &[Tree<Array>],
     starts: &[usize],
     leaves: &[Array],
-) -> Vec<Tree<Array>> {
+) -> Result<Vec<Tree<Array>>> {
     structures
         .iter()
         .enumerate()
-        .map(|(i, s)| refill(s, &leaves[starts[i]..starts[i + 1]]))
+        .map(|(i, s)| Ok(refill(s, leaves.span(*starts.at(i)?..*starts.at(i + 1)?)?)))
         .collect()
 }
 
@@ -93,11 +94,11 @@ where
     move |args: &[Tree<Array>]| {
         check_grad_argnums(&argnums, args.len())?;
         let (leaves, starts) = flatten_args(args);
-        let leaf_argnums: Vec<usize> = argnums
-            .iter()
-            .flat_map(|&a| starts[a]..starts[a + 1])
-            .collect();
-        let flat_f = |xs: &[Array]| stop_aux_gradients(f(&unflatten_args(args, &starts, xs))?);
+        let mut leaf_argnums: Vec<usize> = Vec::new();
+        for &a in &argnums {
+            leaf_argnums.extend(*starts.at(a)?..*starts.at(a + 1)?);
+        }
+        let flat_f = |xs: &[Array]| stop_aux_gradients(f(&unflatten_args(args, &starts, xs)?)?);
         let seed = Array::scalar(1.0f32);
         let (outs, flat_grads) = if leaf_argnums.is_empty() {
             // differentiated arguments without leaves: nothing to trace, gradients are empty trees
@@ -108,12 +109,12 @@ where
         // flat_grads follow leaf_argnums (sorted leaf positions); map each back to its argument
         let mut grads = Vec::with_capacity(argnums.len());
         for &a in &argnums {
-            let mut g = Vec::with_capacity(starts[a + 1] - starts[a]);
-            for leaf in starts[a]..starts[a + 1] {
+            let mut g = Vec::with_capacity(*starts.at(a + 1)? - *starts.at(a)?);
+            for leaf in *starts.at(a)?..*starts.at(a + 1)? {
                 let pos = leaf_argnums.binary_search(&leaf).unwrap_or(0);
-                g.push(flat_grads[pos].clone());
+                g.push(flat_grads.at(pos)?.clone());
             }
-            grads.push(refill(&args[a], &g));
+            grads.push(refill(args.at(a)?, &g));
         }
         Ok((outs, grads))
     }
@@ -166,13 +167,13 @@ where
     F: Fn(&[Tree<Array>]) -> Result<Vec<Array>>,
 {
     let (leaves, starts) = flatten_args(primals);
-    let flat_f = |xs: &[Array]| f(&unflatten_args(primals, &starts, xs));
+    let flat_f = |xs: &[Array]| f(&unflatten_args(primals, &starts, xs)?);
     if leaves.is_empty() {
         return Ok((flat_f(&[])?, primals.to_vec()));
     }
     let argnums: Vec<usize> = (0..leaves.len()).collect();
     let (outs, cts) = vjp_with_argnums(flat_f, &leaves, cotangents, &argnums)?;
-    Ok((outs, unflatten_args(primals, &starts, &cts)))
+    Ok((outs, unflatten_args(primals, &starts, &cts)?))
 }
 
 /// [`jvp`](super::jvp) over tree primals: `tangents` must have the primals' structure (the same
@@ -199,7 +200,7 @@ where
     let (leaves, starts) = flatten_args(primals);
     let (tleaves, _) = flatten_args(tangents);
     jvp(
-        |xs: &[Array]| f(&unflatten_args(primals, &starts, xs)),
+        |xs: &[Array]| f(&unflatten_args(primals, &starts, xs)?),
         &leaves,
         &tleaves,
     )

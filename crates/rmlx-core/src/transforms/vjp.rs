@@ -3,6 +3,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::{fmt_shape, make_tracer, zeros_like, STOP_GRADIENT};
+use crate::checked::Checked;
 use crate::context::TracingGuard;
 use crate::graph::{Node, Siblings};
 use crate::{bail, Array, Result};
@@ -59,14 +60,17 @@ where
     // Pruning, part 1: the tape holds only nodes with an input that leads to a differentiated
     // primal. Everything else (including anything under a StopGradient) is left out.
     let mut cache: HashSet<usize> = tracers.iter().map(Array::id).collect();
-    let mut calc_grad: HashSet<usize> = argnums.iter().map(|&i| tracers[i].id()).collect();
+    let mut calc_grad = argnums
+        .iter()
+        .map(|&i| tracers.at(i).map(Array::id))
+        .collect::<Result<HashSet<usize>>>()?;
     let tape = build_tape(&outputs, &mut cache, &mut calc_grad);
 
     // Pruning, part 2: walk the tape backwards asking each node only for the inputs in calc_grad.
     let mut cotan_map: HashMap<usize, Array> = HashMap::new();
     for (oi, ci) in pairs {
-        let out = &outputs[oi];
-        let c = cotangents[ci].astype(out.dtype())?;
+        let out = outputs.at(oi)?;
+        let c = cotangents.at(ci)?.astype(out.dtype())?;
         accumulate(&mut cotan_map, out.id(), c)?;
     }
     // A multi-output node is differentiated once, at its earliest output on the tape: every
@@ -106,7 +110,7 @@ where
                         None => crate::ops::zeros(shape, *dtype),
                     })
                     .collect::<Result<Vec<_>>>()?;
-                (cots, sibling_outputs(&node, s))
+                (cots, sibling_outputs(&node, s)?)
             }
         };
         let node_argnums: Vec<usize> = node
@@ -129,7 +133,7 @@ where
             );
         }
         for (v, &i) in vjps.into_iter().zip(&node_argnums) {
-            let input = &node.inputs[i];
+            let input = node.inputs.at(i)?;
             if v.shape() != input.shape() {
                 bail!(
                     Transform,
@@ -145,9 +149,9 @@ where
     }
     let vjps = argnums
         .iter()
-        .map(|&i| match cotan_map.remove(&tracers[i].id()) {
+        .map(|&i| match cotan_map.remove(&tracers.at(i)?.id()) {
             Some(c) => Ok(c),
-            None => zeros_like(&primals[i]),
+            None => zeros_like(primals.at(i)?),
         })
         .collect::<Result<Vec<_>>>()?;
     Ok((outputs, vjps))
@@ -155,20 +159,21 @@ where
 
 /// Every output of a multi-output node: the live ones as they are, a dropped one recomputed
 /// (lazily, from the same primitive and inputs) for the rules that read output values.
-fn sibling_outputs(node: &Node, s: &Siblings) -> Vec<Array> {
+fn sibling_outputs(node: &Node, s: &Siblings) -> Result<Vec<Array>> {
     let mut fresh: Option<Vec<Array>> = None;
     (0..s.outputs.len())
-        .map(|k| {
-            s.get(k).unwrap_or_else(|| {
-                fresh.get_or_insert_with(|| {
+        .map(|k| match s.get(k) {
+            Some(a) => Ok(a),
+            None => fresh
+                .get_or_insert_with(|| {
                     Array::from_primitive_multi(
                         s.outputs.clone(),
                         node.primitive.clone(),
                         node.inputs.clone(),
                     )
-                })[k]
-                    .clone()
-            })
+                })
+                .at(k)
+                .cloned(),
         })
         .collect()
 }
@@ -210,7 +215,7 @@ fn pair_cotangents(outputs: &[Array], cotangents: &[Array]) -> Result<Vec<(usize
                 cotangents.len()
             );
         }
-        let c = &cotangents[ci];
+        let c = cotangents.at(ci)?;
         if out.shape() != c.shape() {
             let mut msg = format!(
                 "[vjp] Output shape {} does not match cotangent shape {}.",
@@ -263,8 +268,7 @@ pub(crate) fn build_tape_with(
         }
         stack.push((out.clone(), out.inputs(), 0));
         while let Some((_, inputs, next)) = stack.last_mut() {
-            if *next < inputs.len() {
-                let child = inputs[*next].clone();
+            if let Some(child) = inputs.get(*next).cloned() {
                 *next += 1;
                 if child.0.tracer && cache.insert(child.id()) {
                     let grandchildren = child.inputs();

@@ -15,13 +15,15 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+use super::tree::refill;
 use super::vjp::build_tape_with;
 use crate::buffer::Data;
+use crate::checked::Checked;
 use crate::context::TracingGuard;
 use crate::define_name;
 use crate::graph::Node;
 use crate::primitives::Primitive;
-use crate::tree::{tree_flatten, tree_map, Tree};
+use crate::tree::{tree_flatten, Tree};
 use crate::{bail, Array, Dtype, Error, Result};
 
 /// A mapped input as `f` sees it while being traced: one slice's shape and dtype, and no value.
@@ -212,15 +214,11 @@ where
                 .iter()
                 .zip(&counts)
                 .map(|(s, &n)| {
-                    let part = &xs[at..at + n];
+                    let part = xs.span(at..at + n)?;
                     at += n;
-                    let mut k = 0;
-                    tree_map(s, |_| {
-                        k += 1;
-                        part[k - 1].clone()
-                    })
+                    Ok(refill(s, part))
                 })
-                .collect();
+                .collect::<Result<_>>()?;
             let outs = f(&rebuilt)?;
             let flat: Vec<Array> = outs
                 .iter()
@@ -246,15 +244,14 @@ where
         }
         let mapped = replace(&leaves, &traced_in, &traced_out, &axes, &flat_out_axes)?;
         let mut at = 0;
-        Ok(outs
-            .iter()
+        outs.iter()
             .map(|t| {
-                tree_map(t, |_| {
-                    at += 1;
-                    mapped[at - 1].clone()
-                })
+                let n = t.num_leaves();
+                let part = mapped.span(at..at + n)?;
+                at += n;
+                Ok(refill(t, part))
             })
-            .collect())
+            .collect()
     }
 }
 
@@ -343,7 +340,7 @@ fn resolve_in_axes(inputs: &[Array], in_axes: &[Option<isize>]) -> Result<Vec<Op
             );
         }
         let a = a as usize;
-        let n = x.shape()[a];
+        let n = *x.shape().at(a)?;
         match size {
             Some(s) if s != n => bail!(Transform, "[vmap] Inconsistent axis sizes: {n} and {s}."),
             _ => size = Some(n),
@@ -400,8 +397,8 @@ fn replace(
     let size = inputs
         .iter()
         .zip(axes)
-        .find_map(|(x, ax)| ax.map(|a| x.shape()[a]))
-        .ok_or_else(|| Error::Transform("At least one of in_axes must be non-None.".into()))?;
+        .find_map(|(x, ax)| ax.map(|a| x.shape().at(a).copied()))
+        .ok_or_else(|| Error::Transform("At least one of in_axes must be non-None.".into()))??;
 
     // id of a traced array -> (its vectorised value, where that carries the mapped axis)
     let mut mapped: HashMap<usize, (Array, Option<usize>)> = HashMap::new();
