@@ -17,8 +17,12 @@
 //! let b = Data::new(Buffer::from_slice(&[10.0f32]), Dtype::F32, &[1]);
 //! // a broadcast view (stride 0), checked against its buffer
 //! let b = b.with_layout(Layout::new(vec![3], vec![0], 0)).unwrap();
-//! let c = map_binary::<f32, f32, f32>(a, b, Dtype::F32, |x, y| x + y);
+//! let c = map_binary::<f32, f32, f32>(a.clone(), b, Dtype::F32, |x, y| x + y)?;
 //! assert_eq!(c.contiguous_slice::<f32>(), Some(&[11.0f32, 12.0, 13.0][..]));
+//! // operands of other shapes are an error, not an out-of-bounds read
+//! let short = Data::new(Buffer::from_slice(&[1.0f32, 2.0]), Dtype::F32, &[2]);
+//! assert!(map_binary::<f32, f32, f32>(a, short, Dtype::F32, |x, y| x + y).is_err());
+//! # Ok::<(), rmlx_cpu::Error>(())
 //! ```
 #![warn(missing_docs)]
 // Issue 20: library code never unwraps, expects or panics on data a caller controls; the

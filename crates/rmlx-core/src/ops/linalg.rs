@@ -33,6 +33,13 @@ fn float_dtype(op: &str, dtypes: &[Dtype]) -> Result<Dtype> {
 /// Swaps the last two axes (a view).
 pub(crate) fn swap_last(x: &Array) -> Result<Array> {
     let nd = x.ndim();
+    if nd < 2 {
+        bail!(
+            Shape,
+            "expected an array of at least 2 dimensions, got shape {:?}",
+            x.shape()
+        );
+    }
     let mut perm: Vec<usize> = (0..nd).collect();
     perm.swap(nd - 2, nd - 1);
     x.transpose_axes(&perm)

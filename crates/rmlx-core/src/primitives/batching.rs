@@ -132,7 +132,12 @@ pub fn outputs_at(outputs: Vec<Array>, axis: usize) -> super::Vmapped {
 /// The only input of a unary rule and its mapped axis, or an error naming the primitive.
 pub fn single(name: &str, inputs: &[Array], axes: &[Option<usize>]) -> Result<(Array, usize)> {
     match (inputs.first(), axes.first()) {
-        (Some(x), Some(Some(a))) => Ok((x.clone(), *a)),
+        (Some(x), Some(Some(a))) if *a < x.ndim() => Ok((x.clone(), *a)),
+        (Some(x), Some(Some(a))) => bail!(
+            Transform,
+            "vmap: {name} got mapped axis {a} for an input of shape {:?}",
+            x.shape()
+        ),
         _ => bail!(
             Transform,
             "vmap: {name} expects one mapped input, got {} inputs with axes {axes:?}",

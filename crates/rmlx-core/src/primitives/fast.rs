@@ -357,13 +357,22 @@ impl Primitive for Rope {
     define_name!("RoPE");
 
     fn eval_cpu(&self, inputs: Vec<Data>, shape: &[usize], dtype: Dtype) -> Result<Data> {
-        let x = contiguous(inputs.at(0)?.clone());
-        let nd = shape.len();
-        let (seq, d) = (*shape.at(nd - 2)?, *shape.at(nd - 1)?);
+        let [x] = super::take_inputs(self.name(), inputs)?;
+        let x = contiguous(x);
+        let (&[.., seq, d], true) = (shape, x.shape() == shape && x.dtype() == dtype) else {
+            bail!(
+                Shape,
+                "RoPE: a {} input of shape {:?} for a {dtype} output of shape {shape:?} (at least \
+                 2-D, the same shape and dtype)",
+                x.dtype(),
+                x.shape()
+            );
+        };
         let mut buf = out_like(&x, dtype);
         dispatch_float!(dtype, T => {
             let xs = x.contiguous_slice::<T>().unwrap_or(&[]);
-            norm::rope::<T>(xs, seq, d, self.params, buf.as_mut_slice::<T>());
+            let n = xs.len();
+            norm::rope::<T>(xs, seq, d, self.params, buf.as_mut_slice::<T>().span_mut(..n)?)?;
         }, _ => return Err(not_float("rope", dtype)));
         Ok(Data::new(buf, dtype, shape))
     }
@@ -413,19 +422,91 @@ pub enum MaskKind {
     Causal,
 }
 
-fn to_f32(x: &Data) -> Data {
+fn to_f32(x: &Data) -> Result<Data> {
     match x.dtype() {
         Dtype::F16 => map_unary::<f16, f32>(x.clone(), Dtype::F32, f16::to_f32),
         Dtype::Bf16 => map_unary::<bf16, f32>(x.clone(), Dtype::F32, bf16::to_f32),
-        _ => x.clone(),
+        _ => Ok(x.clone()),
     }
 }
 
-fn from_f32(x: Data, dtype: Dtype) -> Data {
+fn from_f32(x: Data, dtype: Dtype) -> Result<Data> {
     match dtype {
         Dtype::F16 => map_unary::<f32, f16>(x, dtype, f16::from_f32),
         Dtype::Bf16 => map_unary::<f32, bf16>(x, dtype, bf16::from_f32),
-        _ => x,
+        _ => Ok(x),
+    }
+}
+
+/// What the attention kernels assume (their matrix products read raw memory through the
+/// layouts): `q [B, H, Lq, D]`, `k [B, Hkv, Lk, D]` with `Hkv` dividing `H`, `v [B, Hkv, Lk, Dv]`,
+/// a mask of exactly `[B, H, Lq, Lk]` (broadcast as strides), `extra` outputs and cotangents of
+/// `[B, H, Lq, Dv]`, all in the compute dtype (a keep-mask in bool). The op builds nodes that
+/// satisfy this; a primitive called directly on other inputs gets an `Err`.
+fn check_attention(
+    q: &Data,
+    k: &Data,
+    v: Option<&Data>,
+    mask: Option<&Data>,
+    kind: MaskKind,
+    compute: Dtype,
+    extra: &[&Data],
+) -> Result<()> {
+    let fail = || {
+        crate::err!(
+            Shape,
+            "scaled_dot_product_attention: q {:?}, k {:?}, v {:?} and mask {:?} ({compute}) do not \
+             fit [B, H, Lq, D], [B, Hkv, Lk, D], [B, Hkv, Lk, Dv], [B, H, Lq, Lk]",
+            q.shape(),
+            k.shape(),
+            v.map(|v| v.shape()),
+            mask.map(|m| m.shape())
+        )
+    };
+    let (&[b, h, lq, d], &[kb, hkv, lk, kd]) = (q.shape(), k.shape()) else {
+        return Err(fail());
+    };
+    if kb != b || kd != d || hkv == 0 || !h.is_multiple_of(hkv) {
+        return Err(fail());
+    }
+    if q.dtype() != compute || k.dtype() != compute {
+        return Err(fail());
+    }
+    let dv = match v {
+        Some(v) => match v.shape() {
+            &[vb, vh, vl, dv] if (vb, vh, vl) == (b, hkv, lk) && v.dtype() == compute => dv,
+            _ => return Err(fail()),
+        },
+        None => lk,
+    };
+    match (kind, mask) {
+        (MaskKind::Additive | MaskKind::Keep, Some(m)) => {
+            let want = if kind == MaskKind::Keep {
+                Dtype::Bool
+            } else {
+                compute
+            };
+            if m.shape() != [b, h, lq, lk] || m.dtype() != want {
+                return Err(fail());
+            }
+        }
+        (MaskKind::Additive | MaskKind::Keep, None) => return Err(fail()),
+        _ => {}
+    }
+    if extra
+        .iter()
+        .any(|x| x.shape() != [b, h, lq, dv] || x.dtype() != compute)
+    {
+        return Err(fail());
+    }
+    Ok(())
+}
+
+fn compute_dtype(dtype: Dtype) -> Dtype {
+    if dtype == Dtype::F64 {
+        Dtype::F64
+    } else {
+        Dtype::F32
     }
 }
 
@@ -438,12 +519,18 @@ fn attention(
     scale: f64,
     dtype: Dtype,
 ) -> Result<Data> {
-    let (q, k) = (to_f32(q), to_f32(k));
-    let v = v.map(to_f32);
-    let mask_c = match (kind, mask_in) {
-        (MaskKind::Additive, Some(m)) => Some(to_f32(m)),
-        (_, m) => m.cloned(),
-    };
+    let (q, k) = (to_f32(q)?, to_f32(k)?);
+    let v = v.map(to_f32).transpose()?;
+    let mask_c = mask_data(kind, mask_in)?;
+    check_attention(
+        &q,
+        &k,
+        v.as_ref(),
+        mask_c.as_ref(),
+        kind,
+        compute_dtype(dtype),
+        &[],
+    )?;
     let mask = match (kind, &mask_c) {
         (MaskKind::Additive, Some(m)) => MaskData::Additive(m),
         (MaskKind::Keep, Some(m)) => MaskData::Keep(m),
@@ -463,15 +550,15 @@ fn attention(
         }
         (_, d) => return Err(not_float("scaled_dot_product_attention", d)),
     };
-    Ok(from_f32(out, dtype))
+    from_f32(out, dtype)
 }
 
 /// The mask inputs of an attention kernel in its compute dtype.
-fn mask_data(kind: MaskKind, mask_in: Option<&Data>) -> Option<Data> {
-    match (kind, mask_in) {
-        (MaskKind::Additive, Some(m)) => Some(to_f32(m)),
+fn mask_data(kind: MaskKind, mask_in: Option<&Data>) -> Result<Option<Data>> {
+    Ok(match (kind, mask_in) {
+        (MaskKind::Additive, Some(m)) => Some(to_f32(m)?),
         (_, m) => m.cloned(),
-    }
+    })
 }
 
 fn mask_view(kind: MaskKind, mask: &Option<Data>) -> MaskData<'_> {
@@ -567,21 +654,30 @@ impl Primitive for SdpaVjp {
         outputs: &[(Vec<usize>, Dtype)],
     ) -> Result<Vec<Data>> {
         let n = inputs.len();
-        if n < 5 || outputs.len() != 3 {
+        if n != 5 + has_mask_input(self.mask) as usize || outputs.len() != 3 {
             bail!(
                 Value,
                 "SdpaVjp: expected q, k, v, [mask], out, cotangent and three outputs"
             );
         }
         let dtype = outputs.at(0)?.1;
-        let f = |i: usize| inputs.at(i).map(to_f32);
+        let f = |i: usize| to_f32(inputs.at(i)?);
         let (q, k, v, o, d_o) = (f(0)?, f(1)?, f(2)?, f(n - 2)?, f(n - 1)?);
         let mask_c = mask_data(
             self.mask,
             has_mask_input(self.mask)
                 .then(|| inputs.at(3))
                 .transpose()?,
-        );
+        )?;
+        check_attention(
+            &q,
+            &k,
+            Some(&v),
+            mask_c.as_ref(),
+            self.mask,
+            compute_dtype(dtype),
+            &[&o, &d_o],
+        )?;
         let mask = mask_view(self.mask, &mask_c);
         let grads = match dtype {
             Dtype::F64 => sdpa_tiled_vjp::<f64>(&q, &k, &v, &mask, self.scale, &o, &d_o, dtype),
@@ -590,7 +686,7 @@ impl Primitive for SdpaVjp {
             }
             d => return Err(not_float("scaled_dot_product_attention", d)),
         };
-        Ok(grads.into_iter().map(|g| from_f32(g, dtype)).collect())
+        grads.into_iter().map(|g| from_f32(g, dtype)).collect()
     }
 
     fn vjp_multi(

@@ -25,10 +25,10 @@ impl Primitive for ConvertFp8 {
         let [x] = super::take_inputs("ConvertFP8", inputs)?;
         Ok(if self.to {
             match x.dtype() {
-                Dtype::F32 => map_unary::<f32, u8>(x, dtype, to_fp8),
-                Dtype::F16 => map_unary::<f16, u8>(x, dtype, |v| to_fp8(v.to_f32())),
-                Dtype::Bf16 => map_unary::<bf16, u8>(x, dtype, |v| to_fp8(v.to_f32())),
-                Dtype::F64 => map_unary::<f64, u8>(x, dtype, |v| to_fp8(v as f32)),
+                Dtype::F32 => map_unary::<f32, u8>(x, dtype, to_fp8)?,
+                Dtype::F16 => map_unary::<f16, u8>(x, dtype, |v| to_fp8(v.to_f32()))?,
+                Dtype::Bf16 => map_unary::<bf16, u8>(x, dtype, |v| to_fp8(v.to_f32()))?,
+                Dtype::F64 => map_unary::<f64, u8>(x, dtype, |v| to_fp8(v as f32))?,
                 d => bail!(
                     Dtype,
                     "[to_fp8] Only real floating types are supported but x.dtype() == {d}."
@@ -36,10 +36,10 @@ impl Primitive for ConvertFp8 {
             }
         } else {
             match dtype {
-                Dtype::F32 => map_unary::<u8, f32>(x, dtype, from_fp8),
-                Dtype::F16 => map_unary::<u8, f16>(x, dtype, from_fp8_f16),
-                Dtype::Bf16 => map_unary::<u8, bf16>(x, dtype, |b| bf16::from_f32(from_fp8(b))),
-                Dtype::F64 => map_unary::<u8, f64>(x, dtype, |b| from_fp8(b) as f64),
+                Dtype::F32 => map_unary::<u8, f32>(x, dtype, from_fp8)?,
+                Dtype::F16 => map_unary::<u8, f16>(x, dtype, from_fp8_f16)?,
+                Dtype::Bf16 => map_unary::<u8, bf16>(x, dtype, |b| bf16::from_f32(from_fp8(b)))?,
+                Dtype::F64 => map_unary::<u8, f64>(x, dtype, |b| from_fp8(b) as f64)?,
                 d => bail!(
                     Dtype,
                     "[from_fp8] Only real floating types are supported but dtype == {d}."

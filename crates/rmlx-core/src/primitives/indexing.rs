@@ -12,7 +12,7 @@ use crate::checked::Checked;
 use crate::dtype::Complex32;
 use crate::ops::creation::zeros;
 use crate::ops::indexing::{gather_raw, scatter_raw};
-use crate::{Array, Dtype, Result};
+use crate::{bail, Array, Dtype, Result};
 
 /// How the indices address the indexed array.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +43,30 @@ fn axis_walk(
     strides: &[isize],
     idx_shape: &[usize],
 ) -> Result<AxisWalk> {
+    // The walk must cover the indexed array's axes as the kind lays them out: a take replaces
+    // axis `axis` by the index axes, an along-axis walk keeps the rank (broadcast axes walk with
+    // stride 0). The ops build nodes that fit; a primitive called directly may not.
+    let nd = shape.len();
+    let fits = axis < nd
+        && strides.len() == nd
+        && match kind {
+            IndexKind::Take => {
+                let k = idx_shape.len();
+                walk_shape.len() == nd - 1 + k
+                    && walk_shape.get(..axis) == shape.get(..axis)
+                    && walk_shape.get(axis..axis + k) == Some(idx_shape)
+                    && walk_shape.get(axis + k..) == shape.get(axis + 1..)
+            }
+            IndexKind::AlongAxis => idx_shape.len() == nd && walk_shape.len() == nd,
+        };
+    if !fits {
+        bail!(
+            Shape,
+            "{}: an array of shape {shape:?} indexed along axis {axis} by indices of shape \
+             {idx_shape:?} cannot give {walk_shape:?}",
+            kind.op_name()
+        );
+    }
     let idx_rm = row_major(idx_shape);
     let (data_strides, idx_strides) = match kind {
         IndexKind::Take => {
@@ -124,7 +148,16 @@ impl Primitive for Gather {
     }
 
     fn eval_cpu(&self, inputs: Vec<Data>, shape: &[usize], dtype: Dtype) -> Result<Data> {
-        let (a, idx) = (inputs.at(0)?, inputs.at(1)?);
+        let [a, idx] = super::take_inputs(self.name(), inputs)?;
+        let (a, idx) = (&a, &idx);
+        if a.dtype() != dtype {
+            bail!(
+                Dtype,
+                "{}: a {} array gathered into a {dtype} output",
+                self.name(),
+                a.dtype()
+            );
+        }
         let idxv = read_indices(
             self.kind.op_name(),
             idx,
@@ -245,6 +278,17 @@ impl Primitive for Scatter {
 
     fn eval_cpu(&self, inputs: Vec<Data>, shape: &[usize], dtype: Dtype) -> Result<Data> {
         let [base, idx, upd] = super::take_inputs(self.name(), inputs)?;
+        if base.shape() != shape || base.dtype() != dtype || upd.dtype() != dtype {
+            bail!(
+                Shape,
+                "{}: a {} array of shape {:?} updated with {} values for a {dtype} output of \
+                 shape {shape:?}",
+                self.name(),
+                base.dtype(),
+                base.shape(),
+                upd.dtype()
+            );
+        }
         let op = match self.kind {
             IndexKind::Take => "scatter",
             IndexKind::AlongAxis => "put_along_axis",

@@ -123,7 +123,7 @@ impl Factor {
         let nd = shape.len();
         let (m, n) = (*shape.at(nd - 2)?, *shape.at(nd - 1)?);
         let batch: usize = shape.span(..nd - 2)?.iter().product();
-        let a = collect_contiguous::<f64>(&cast(x.clone(), Dtype::F64));
+        let a = collect_contiguous::<f64>(&cast(x.clone(), Dtype::F64)?);
         let vecs: Vec<Vec<f64>> = match self.0 {
             Factorization::Qr => {
                 let (q, r) = k::qr(&a, batch, m, n);
@@ -175,7 +175,7 @@ impl Factor {
                     ))
                 };
                 return Ok(vec![
-                    float(&lu, outputs.at(0)?),
+                    float(&lu, outputs.at(0)?)?,
                     data(&piv, 1)?,
                     data(&rows, 2)?,
                 ]);
@@ -190,15 +190,15 @@ impl Factor {
                 outputs.len()
             );
         }
-        Ok(vecs.iter().zip(outputs).map(|(v, o)| float(v, o)).collect())
+        vecs.iter().zip(outputs).map(|(v, o)| float(v, o)).collect()
     }
 }
 
 /// f64 kernel output as the node's output of `shape` and float `dtype`.
-fn float(v: &[f64], (shape, dtype): &(Vec<usize>, Dtype)) -> Data {
+fn float(v: &[f64], (shape, dtype): &(Vec<usize>, Dtype)) -> Result<Data> {
     let d = Data::new(Buffer::from_slice(v), Dtype::F64, shape);
     if *dtype == Dtype::F64 {
-        d
+        Ok(d)
     } else {
         cast(d, *dtype)
     }

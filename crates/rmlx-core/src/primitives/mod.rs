@@ -251,6 +251,57 @@ pub fn take_inputs<const N: usize>(name: &str, inputs: Vec<Data>) -> Result<[Dat
         .map_err(|_| Error::Value(format!("{name}: expected {N} inputs, got {n}")))
 }
 
+/// Checks that `axis`, a primitive's parameter, names an axis of its evaluated input `x`: a
+/// primitive can be called directly on inputs its op never checked, and its kernel indexes the
+/// input's shape by that axis.
+pub(crate) fn check_axis(name: &str, x: &Data, axis: usize) -> Result<()> {
+    if axis >= x.shape().len() {
+        return Err(Error::Axis(format!(
+            "{name}: axis {axis} is out of range for an input of shape {:?}",
+            x.shape()
+        )));
+    }
+    Ok(())
+}
+
+/// Checks what a reduction kernel assumes: `axes` sorted, unique and inside `x`, and an output
+/// `shape` holding one element per position of the kept axes.
+pub(crate) fn check_reduction(name: &str, x: &Data, axes: &[usize], shape: &[usize]) -> Result<()> {
+    let nd = x.shape().len();
+    if axes.windows(2).any(|w| w.first() >= w.last()) || axes.last().is_some_and(|&a| a >= nd) {
+        return Err(Error::Axis(format!(
+            "{name}: axes {axes:?} must be sorted, unique and inside an input of shape {:?}",
+            x.shape()
+        )));
+    }
+    let kept: usize = x
+        .shape()
+        .iter()
+        .enumerate()
+        .filter(|(a, _)| !axes.contains(a))
+        .map(|(_, &d)| d)
+        .product();
+    if shape.iter().product::<usize>() != kept {
+        return Err(Error::Shape(format!(
+            "{name}: reducing axes {axes:?} of shape {:?} cannot give an output of shape {shape:?}",
+            x.shape()
+        )));
+    }
+    Ok(())
+}
+
+/// Checks that two evaluated inputs a kernel walks together have one shape.
+pub(crate) fn check_same_shape(name: &str, a: &Data, b: &Data) -> Result<()> {
+    if a.shape() != b.shape() {
+        return Err(Error::Shape(format!(
+            "{name}: inputs of shapes {:?} and {:?} where one shape was expected",
+            a.shape(),
+            b.shape()
+        )));
+    }
+    Ok(())
+}
+
 /// The output shape of an elementwise primitive: its inputs' shapes broadcast together.
 pub fn elementwise_output_shapes(name: &str, inputs: &[Array]) -> Result<Vec<Vec<usize>>> {
     let mut shape: Vec<usize> = Vec::new();

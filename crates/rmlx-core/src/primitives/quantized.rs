@@ -18,26 +18,62 @@ use crate::layout::Layout;
 use crate::ops::quantized::{dequantize, quantized_matmul};
 use crate::{bail, Array, Dtype, Result};
 
+/// Checks what the kernels assume of a packed `rows x cols` matrix (the ops check it with MLX's
+/// messages; a primitive called directly may get anything): a supported width and group size
+/// dividing `cols`, and packed words, scales and biases of exactly the matrix's counts.
+fn check_packed(
+    name: &str,
+    (rows, cols): (usize, usize),
+    w: &Data,
+    s: &Data,
+    b: &Data,
+    group_size: usize,
+    bits: usize,
+) -> Result<()> {
+    let elements = rows.checked_mul(cols);
+    let fits = (1..=8).contains(&bits)
+        && group_size > 0
+        && cols.is_multiple_of(group_size)
+        && w.dtype() == Dtype::U32
+        && elements.is_some_and(|e| e.checked_mul(bits) == w.size().checked_mul(32))
+        && elements.is_some_and(|e| s.size() == e / group_size && b.size() == e / group_size);
+    if !fits {
+        bail!(
+            Shape,
+            "{name}: packed {} weights {:?}, scales {:?} and biases {:?} do not hold a {rows} x \
+             {cols} matrix at {bits} bits in groups of {group_size}",
+            w.dtype(),
+            w.shape(),
+            s.shape(),
+            b.shape()
+        );
+    }
+    Ok(())
+}
+
 /// A float array's values as f32, row-major (borrowed when they already are).
-fn f32_values(d: &Data) -> Cow<'_, [f32]> {
+fn f32_values(d: &Data) -> Result<Cow<'_, [f32]>> {
     if d.dtype() == Dtype::F32 {
         if let Some(s) = d.contiguous_slice::<f32>() {
-            return Cow::Borrowed(s);
+            return Ok(Cow::Borrowed(s));
         }
-        return Cow::Owned(collect_contiguous::<f32>(d));
+        return Ok(Cow::Owned(collect_contiguous::<f32>(d)));
     }
-    Cow::Owned(collect_contiguous::<f32>(&cast(d.clone(), Dtype::F32)))
+    Ok(Cow::Owned(collect_contiguous::<f32>(&cast(
+        d.clone(),
+        Dtype::F32,
+    )?)))
 }
 
 /// f32 values as a `dtype` array of `shape`.
-fn from_f32(v: Vec<f32>, dtype: Dtype, shape: &[usize]) -> Data {
+fn from_f32(v: Vec<f32>, dtype: Dtype, shape: &[usize]) -> Result<Data> {
     with_dtype(Data::new(Buffer::from_slice(&v), Dtype::F32, shape), dtype)
 }
 
 /// `d` in `dtype`, converted only when it is not already (a same-type `cast` would copy).
-fn with_dtype(d: Data, dtype: Dtype) -> Data {
+fn with_dtype(d: Data, dtype: Dtype) -> Result<Data> {
     if d.dtype() == dtype {
-        d
+        Ok(d)
     } else {
         cast(d, dtype)
     }
@@ -120,9 +156,24 @@ impl Primitive for Quantize {
             );
         };
         let cols = *w.shape().last().unwrap_or(&0);
-        let values = f32_values(&w);
         let groups: usize = s_shape.iter().product();
         let words: usize = wq_shape.iter().product();
+        let fits = (1..=8).contains(&self.bits)
+            && self.group_size > 0
+            && cols.is_multiple_of(self.group_size)
+            && groups * self.group_size == w.size()
+            && w.size().checked_mul(self.bits) == words.checked_mul(32);
+        if !fits {
+            bail!(
+                Shape,
+                "Quantize: weights of shape {:?} do not give {words} words and {groups} groups \
+                 at {} bits in groups of {}",
+                w.shape(),
+                self.bits,
+                self.group_size
+            );
+        }
+        let values = f32_values(&w)?;
         let mut packed = Buffer::new(words * 4);
         let (mut scales, mut biases) = (vec![0f32; groups], vec![0f32; groups]);
         q::quantize_rows(
@@ -136,8 +187,8 @@ impl Primitive for Quantize {
         );
         Ok(vec![
             Data::new(packed, Dtype::U32, wq_shape),
-            from_f32(scales, *dtype, s_shape),
-            from_f32(biases, *dtype, s_shape),
+            from_f32(scales, *dtype, s_shape)?,
+            from_f32(biases, *dtype, s_shape)?,
         ])
     }
 
@@ -180,10 +231,20 @@ impl Primitive for Dequantize {
         let [w, s, b] = super::take_inputs("Dequantize", inputs)?;
         let cols = *shape.last().unwrap_or(&0);
         let n: usize = shape.iter().product();
+        let rows = n.checked_div(cols).unwrap_or(0);
+        check_packed(
+            "Dequantize",
+            (rows, cols),
+            &w,
+            &s,
+            &b,
+            self.group_size,
+            self.bits,
+        )?;
         // the output buffer comes from the buffer cache (a large matrix dequantized every call
         // would otherwise page-fault its memory in each time)
         let mut buf = Buffer::new(n * 4);
-        let (bytes, sv, bv) = (packed_bytes(&w), f32_values(&s), f32_values(&b));
+        let (bytes, sv, bv) = (packed_bytes(&w), f32_values(&s)?, f32_values(&b)?);
         q::dequantize_rows(
             &bytes,
             &sv,
@@ -194,7 +255,7 @@ impl Primitive for Dequantize {
             rounding(dtype),
             buf.as_mut_slice::<f32>().span_mut(..n)?,
         );
-        Ok(with_dtype(Data::new(buf, Dtype::F32, shape), dtype))
+        with_dtype(Data::new(buf, Dtype::F32, shape), dtype)
     }
 
     /// No gradient for the packed integers; the scales' and biases' are the per-group sums
@@ -258,10 +319,37 @@ impl Primitive for QuantizedMatmul {
         let k = *x.shape().last().unwrap_or(&0);
         let n = *shape.last().unwrap_or(&0);
         let m = x.size().checked_div(k).unwrap_or(x.size());
-        let (wr, wc) = (*w.shape().at(0)?, *w.shape().at(1)? * 32 / self.bits);
+        let (wr, wc) = match w.shape() {
+            [r, c] if (1..=8).contains(&self.bits) => (*r, *c * 32 / self.bits),
+            other => bail!(
+                Shape,
+                "QuantizedMatmul: expected a 2-D packed matrix at 1 to 8 bits, got shape \
+                 {other:?} at {} bits",
+                self.bits
+            ),
+        };
+        let (rows, cols) = if self.transpose { (n, k) } else { (k, n) };
+        check_packed(
+            "QuantizedMatmul",
+            (rows, cols),
+            &w,
+            &s,
+            &b,
+            self.group_size,
+            self.bits,
+        )?;
+        let out_rows: usize = shape.iter().rev().skip(1).product();
+        if (wr, wc) != (rows, cols) || out_rows != m || x.size() != m * k {
+            bail!(
+                Shape,
+                "QuantizedMatmul: x {:?} and a {wr} x {wc} matrix cannot give an output of \
+                 shape {shape:?}",
+                x.shape()
+            );
+        }
         if m <= FUSED_MAX_ROWS {
-            let xv = f32_values(&x);
-            let (bytes, sv, bv) = (packed_bytes(&w), f32_values(&s), f32_values(&b));
+            let xv = f32_values(&x)?;
+            let (bytes, sv, bv) = (packed_bytes(&w), f32_values(&s)?, f32_values(&b)?);
             let mut out = vec![0f32; m * n];
             if self.transpose {
                 q::qmm_t(
@@ -290,7 +378,7 @@ impl Primitive for QuantizedMatmul {
                     n,
                 );
             }
-            return Ok(from_f32(out, dtype, shape));
+            return from_f32(out, dtype, shape);
         }
         // dequantize the whole matrix once (f32) and multiply
         let deq = Dequantize {
@@ -309,12 +397,9 @@ impl Primitive for QuantizedMatmul {
         } else {
             deq
         };
-        let x2 = contiguous(with_dtype(x, Dtype::F32)).with_layout(Layout::contiguous(&[m, k]))?;
+        let x2 = contiguous(with_dtype(x, Dtype::F32)?).with_layout(Layout::contiguous(&[m, k]))?;
         let out = gemm::matmul(&x2, &wmat, None, 1.0, 0.0, &[m, n], Dtype::F32)?;
-        Ok(with_dtype(
-            out.with_layout(Layout::contiguous(shape))?,
-            dtype,
-        ))
+        with_dtype(out.with_layout(Layout::contiguous(shape))?, dtype)
     }
 
     /// MLX's rules: `x` gets the product with the other orientation; the scales and biases get

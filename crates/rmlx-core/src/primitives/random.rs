@@ -38,6 +38,13 @@ impl Primitive for RandomBits {
         let Some(keys) = inputs.first() else {
             bail!(Value, "RandomBits: expected a key input");
         };
+        if keys.dtype() != Dtype::U32 {
+            bail!(
+                Dtype,
+                "RandomBits: keys must be uint32, got {}",
+                keys.dtype()
+            );
+        }
         let keys = read_u32(keys);
         let n: usize = shape.iter().product();
         let nbytes = n * dtype.size();

@@ -231,21 +231,23 @@ impl Primitive for Reduce {
     }
 
     fn eval_cpu(&self, inputs: Vec<Data>, shape: &[usize], dtype: Dtype) -> Result<Data> {
-        let x = inputs.at(0)?;
+        let [x] = super::take_inputs(self.name(), inputs)?;
+        let x = &x;
         let axes = &self.axes;
+        super::check_reduction(self.name(), x, axes, shape)?;
         Ok(match self.op {
             ReduceOp::Sum => sum_prod(x, axes, shape, dtype, false)?,
             ReduceOp::Prod => sum_prod(x, axes, shape, dtype, true)?,
             ReduceOp::Max | ReduceOp::Min => {
                 let is_max = self.op == ReduceOp::Max;
                 dispatch_all!(x.dtype(), T => max_min::<T>(x, axes, shape, is_max),
-                    half => cast(max_min::<f32>(&widen_half(x), axes, shape, is_max), x.dtype()),
+                    half => cast(max_min::<f32>(&widen_half(x)?, axes, shape, is_max), x.dtype())?,
                     complex => max_min::<Lex>(x, axes, shape, is_max))
             }
             ReduceOp::And | ReduceOp::Or => {
                 let and = self.op == ReduceOp::And;
                 dispatch_all!(x.dtype(), T => and_or::<T>(x, axes, shape, and),
-                    half => and_or::<f32>(&widen_half(x), axes, shape, and))
+                    half => and_or::<f32>(&widen_half(x)?, axes, shape, and))
             }
         })
     }
@@ -377,7 +379,7 @@ impl Primitive for EqualMask {
         Ok(
             dispatch_all!(dtype, T => map_binary::<T, T, T>(a, b, dtype, |p, q| {
                 T::from_f64(if p == q { 1.0 } else { 0.0 })
-            })),
+            })?),
         )
     }
 
@@ -408,9 +410,11 @@ impl Primitive for ArgReduce {
     }
 
     fn eval_cpu(&self, inputs: Vec<Data>, shape: &[usize], _: Dtype) -> Result<Data> {
-        let x = inputs.at(0)?;
+        let [x] = super::take_inputs(self.name(), inputs)?;
+        let x = &x;
+        super::check_reduction(self.name(), x, &[self.axis], shape)?;
         let idx = dispatch_all!(x.dtype(), T => arg_reduce::<T>(x, self.axis, self.is_max),
-            half => arg_reduce::<f32>(&widen_half(x), self.axis, self.is_max),
+            half => arg_reduce::<f32>(&widen_half(x)?, self.axis, self.is_max),
             complex => arg_reduce::<Lex>(x, self.axis, self.is_max));
         Ok(write::<u32, u32>(idx, shape, Dtype::U32, |v| v))
     }
@@ -463,10 +467,12 @@ impl Primitive for Sqrt {
         use crate::backend::cpu::elementwise::map_unary;
         let [x] = super::take_inputs(self.name(), inputs)?;
         Ok(match dtype {
-            Dtype::F64 => map_unary::<f64, f64>(x, dtype, f64::sqrt),
-            Dtype::F32 => map_unary::<f32, f32>(x, dtype, f32::sqrt),
-            Dtype::F16 => map_unary::<f16, f16>(x, dtype, |v| f16::from_f32(v.to_f32().sqrt())),
-            Dtype::Bf16 => map_unary::<bf16, bf16>(x, dtype, |v| bf16::from_f32(v.to_f32().sqrt())),
+            Dtype::F64 => map_unary::<f64, f64>(x, dtype, f64::sqrt)?,
+            Dtype::F32 => map_unary::<f32, f32>(x, dtype, f32::sqrt)?,
+            Dtype::F16 => map_unary::<f16, f16>(x, dtype, |v| f16::from_f32(v.to_f32().sqrt()))?,
+            Dtype::Bf16 => {
+                map_unary::<bf16, bf16>(x, dtype, |v| bf16::from_f32(v.to_f32().sqrt()))?
+            }
             d => bail!(Dtype, "sqrt: expected a float array, got {d}"),
         })
     }

@@ -38,6 +38,7 @@ impl Primitive for Scan {
 
     fn eval_cpu(&self, inputs: Vec<Data>, _: &[usize], _: Dtype) -> Result<Data> {
         let [x] = super::take_inputs("Scan", inputs)?;
+        super::check_axis(self.name(), &x, self.axis)?;
         let (axis, kind, rev, inc) = (self.axis, self.kind, self.reverse, self.inclusive);
         Ok(
             dispatch_all!(x.dtype(), T => scan::<T>(x, axis, kind, rev, inc),
@@ -219,6 +220,8 @@ impl Primitive for ScanGrad {
     fn eval_cpu(&self, inputs: Vec<Data>, _: &[usize], _: Dtype) -> Result<Data> {
         let [x, cot] = super::take_inputs("ScanGrad", inputs)?;
         let s = &self.0;
+        super::check_axis("ScanGrad", &x, s.axis)?;
+        super::check_same_shape("ScanGrad", &x, &cot)?;
         Ok(match s.kind {
             ScanKind::Prod => {
                 dispatch_all!(x.dtype(), T => cumprod_grad::<T>(x, cot, s.axis, s.reverse, s.inclusive),
@@ -265,6 +268,7 @@ impl Primitive for CumArgExtreme {
         use crate::backend::cpu::scan::split_axis;
         use crate::buffer::Buffer;
         let [x] = super::take_inputs(self.name(), inputs)?;
+        super::check_axis(self.name(), &x, self.scan.axis)?;
         let x = contiguous(x);
         let s = &self.scan;
         let (outer, n, inner) = split_axis(x.shape(), s.axis);

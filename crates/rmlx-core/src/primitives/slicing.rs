@@ -7,7 +7,7 @@ use crate::buffer::{contiguous_strides, Data};
 use crate::checked::Checked;
 use crate::ops::creation::zeros;
 use crate::ops::slicing::{slice_raw, slice_update_raw};
-use crate::{Array, Dtype, Result};
+use crate::{bail, Array, Dtype, Result};
 
 /// A strided sub-array: axis `i` starts at `starts[i]` and steps by `steps[i]` (negative allowed);
 /// the output shape says how many elements each axis keeps. A view: only offset and strides change.
@@ -75,11 +75,59 @@ pub struct SliceUpdate {
     pub steps: Vec<isize>,
 }
 
+impl SliceUpdate {
+    /// What the kernel assumes (the op checked it; a direct call may not have): the source is
+    /// the output, the update has the output's rank and dtype, and the strided region it fills
+    /// lies inside the output.
+    fn check(&self, src: &Data, upd: &Data, shape: &[usize], dtype: Dtype) -> Result<()> {
+        let nd = shape.len();
+        if src.shape() != shape
+            || src.dtype() != dtype
+            || upd.dtype() != dtype
+            || upd.shape().len() != nd
+            || self.starts.len() != nd
+            || self.steps.len() != nd
+        {
+            bail!(
+                Shape,
+                "SliceUpdate: a {} source {:?} and a {} update {:?} with starts {:?} and steps \
+                 {:?} do not fit a {dtype} output {shape:?}",
+                src.dtype(),
+                src.shape(),
+                upd.dtype(),
+                upd.shape(),
+                self.starts,
+                self.steps
+            );
+        }
+        if upd.size() == 0 {
+            return Ok(());
+        }
+        for (((&start, &step), &m), &d) in self
+            .starts
+            .iter()
+            .zip(&self.steps)
+            .zip(upd.shape())
+            .zip(shape)
+        {
+            let last = start as i128 + (m as i128 - 1) * step as i128;
+            if start >= d || last < 0 || last >= d as i128 {
+                bail!(
+                    Index,
+                    "SliceUpdate: {m} elements from {start} by {step} leave an axis of {d}"
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Primitive for SliceUpdate {
     define_name!("SliceUpdate");
 
     fn eval_cpu(&self, inputs: Vec<Data>, shape: &[usize], dtype: Dtype) -> Result<Data> {
         let [src, upd] = super::take_inputs(self.name(), inputs)?;
+        self.check(&src, &upd, shape, dtype)?;
         let n: usize = shape.iter().product();
         let mut buf = writable_copy(src);
         if upd.size() > 0 {
@@ -158,6 +206,41 @@ impl Primitive for Concatenate {
     define_name!("Concatenate");
 
     fn eval_cpu(&self, inputs: Vec<Data>, shape: &[usize], dtype: Dtype) -> Result<Data> {
+        let Some(&total) = shape.get(self.axis) else {
+            bail!(
+                Axis,
+                "Concatenate: axis {} is out of range for an output of shape {shape:?}",
+                self.axis
+            );
+        };
+        let mut along = 0usize;
+        for x in &inputs {
+            let fits = x.dtype() == dtype
+                && x.shape().len() == shape.len()
+                && x.shape()
+                    .iter()
+                    .zip(shape)
+                    .enumerate()
+                    .all(|(a, (&s, &o))| a == self.axis || s == o);
+            if !fits {
+                bail!(
+                    Shape,
+                    "Concatenate: a {} input of shape {:?} does not fit a {dtype} output of shape \
+                     {shape:?} along axis {}",
+                    x.dtype(),
+                    x.shape(),
+                    self.axis
+                );
+            }
+            along += x.shape().get(self.axis).copied().unwrap_or(0);
+        }
+        if along != total {
+            bail!(
+                Shape,
+                "Concatenate: inputs of {along} elements along axis {} for an output of {total}",
+                self.axis
+            );
+        }
         let buf = concatenate(&inputs, self.axis, shape);
         Ok(Data::new(buf, dtype, shape))
     }

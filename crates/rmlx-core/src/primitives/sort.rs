@@ -44,8 +44,30 @@ pub struct ArgTopK {
     pub axis: usize,
 }
 
-fn first(mut inputs: Vec<Data>) -> Data {
-    inputs.swap_remove(0)
+/// `count` elements fit along `axis` of `x` (ArgPartition's `kth + 1`, ArgTopK's `k`).
+fn check_count(name: &str, what: &str, count: usize, x: &Data, axis: usize) -> Result<()> {
+    let n = x.shape().get(axis).copied().unwrap_or(0);
+    if count > n {
+        bail!(
+            Value,
+            "{name}: {what} asks for {count} elements along axis {axis} of shape {:?}",
+            x.shape()
+        );
+    }
+    Ok(())
+}
+
+/// The one input of a sort-family primitive, whose `axis` must be one of its axes.
+fn first(name: &str, inputs: Vec<Data>, axis: usize) -> Result<Data> {
+    let [x] = super::take_inputs(name, inputs)?;
+    if axis >= x.shape().len() {
+        bail!(
+            Axis,
+            "{name}: axis {axis} is out of range for an input of shape {:?}",
+            x.shape()
+        );
+    }
+    Ok(x)
 }
 
 fn no_grad_vjp(primals: &[Array]) -> Result<Vec<Array>> {
@@ -56,9 +78,9 @@ impl Primitive for Sort {
     define_name!("Sort");
 
     fn eval_cpu(&self, inputs: Vec<Data>, _: &[usize], _: Dtype) -> Result<Data> {
-        let x = first(inputs);
+        let x = first(self.name(), inputs, self.axis)?;
         Ok(dispatch_all!(x.dtype(), T => sort::sort::<T>(x, self.axis),
-            half => cast(sort::sort::<f32>(widen_half(&x), self.axis), x.dtype()),
+            half => cast(sort::sort::<f32>(widen_half(&x)?, self.axis), x.dtype())?,
             complex => sort::sort::<Lex>(x, self.axis)))
     }
 
@@ -104,7 +126,7 @@ macro_rules! index_primitive {
 
             fn eval_cpu(&self, inputs: Vec<Data>, _: &[usize], _: Dtype) -> Result<Data> {
                 let $s = self;
-                let $x = first(inputs);
+                let $x = first(self.name(), inputs, $s.axis)?;
                 Ok($body)
             }
 
@@ -145,24 +167,30 @@ index_primitive!(
     ArgSort,
     "ArgSort",
     |s, x| dispatch_all!(x.dtype(), T => sort::argsort::<T>(x, s.axis),
-        half => sort::argsort::<f32>(widen_half(&x), s.axis),
+        half => sort::argsort::<f32>(widen_half(&x)?, s.axis),
         complex => sort::argsort::<Lex>(x, s.axis)),
     |_s, shape| shape.to_vec()
 );
 index_primitive!(
     ArgPartition,
     "ArgPartition",
-    |s, x| dispatch_all!(x.dtype(), T => sort::argpartition::<T>(x, s.kth, s.axis),
-        half => sort::argpartition::<f32>(widen_half(&x), s.kth, s.axis),
-        complex => sort::argpartition::<Lex>(x, s.kth, s.axis)),
+    |s, x| {
+        check_count("ArgPartition", "kth", s.kth + 1, &x, s.axis)?;
+        dispatch_all!(x.dtype(), T => sort::argpartition::<T>(x, s.kth, s.axis),
+            half => sort::argpartition::<f32>(widen_half(&x)?, s.kth, s.axis),
+            complex => sort::argpartition::<Lex>(x, s.kth, s.axis))
+    },
     |_s, shape| shape.to_vec()
 );
 index_primitive!(
     ArgTopK,
     "ArgTopK",
-    |s, x| dispatch_all!(x.dtype(), T => sort::argtopk::<T>(x, s.k, s.axis),
-        half => sort::argtopk::<f32>(widen_half(&x), s.k, s.axis),
-        complex => sort::argtopk::<Lex>(x, s.k, s.axis)),
+    |s, x| {
+        check_count("ArgTopK", "k", s.k, &x, s.axis)?;
+        dispatch_all!(x.dtype(), T => sort::argtopk::<T>(x, s.k, s.axis),
+            half => sort::argtopk::<f32>(widen_half(&x)?, s.k, s.axis),
+            complex => sort::argtopk::<Lex>(x, s.k, s.axis))
+    },
     |s, shape| {
         let mut out = shape.to_vec();
         if let Some(d) = out.get_mut(s.axis) {
@@ -328,7 +356,7 @@ impl Primitive for SearchSorted {
         let [s, v] = super::take_inputs(self.name(), inputs)?;
         Ok(
             dispatch_all!(s.dtype(), T => sort::searchsorted::<T>(&s, &v, self.right),
-            half => sort::searchsorted::<f32>(&widen_half(&s), &widen_half(&v), self.right),
+            half => sort::searchsorted::<f32>(&widen_half(&s)?, &widen_half(&v)?, self.right),
             complex => bail!(Dtype, "[searchsorted] Not supported for complex64.")),
         )
     }

@@ -20,7 +20,7 @@ impl Primitive for Select {
     fn eval_cpu(&self, inputs: Vec<Data>, _shape: &[usize], dtype: Dtype) -> Result<Data> {
         let [c, x, y] = super::take_inputs("Select", inputs)?;
         // selection only moves elements: one kernel per element width, not per dtype
-        Ok(crate::dispatch_width!(dtype, T => map_ternary::<T>(&c, &x, &y, dtype)))
+        Ok(crate::dispatch_width!(dtype, T => map_ternary::<T>(&c, &x, &y, dtype)?))
     }
 
     fn vjp(

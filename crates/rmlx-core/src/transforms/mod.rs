@@ -65,8 +65,9 @@ pub(crate) struct Copy;
 impl Primitive for Copy {
     define_name!("Copy");
 
-    fn eval_cpu(&self, mut inputs: Vec<Data>, _: &[usize], _: Dtype) -> Result<Data> {
-        Ok(inputs.remove(0))
+    fn eval_cpu(&self, inputs: Vec<Data>, _: &[usize], _: Dtype) -> Result<Data> {
+        let [x] = crate::primitives::take_inputs(self.name(), inputs)?;
+        Ok(x)
     }
 
     fn vjp(&self, _: &[Array], cotangent: &Array, _: &Array, _: &[usize]) -> Result<Vec<Array>> {

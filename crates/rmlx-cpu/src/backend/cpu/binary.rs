@@ -118,21 +118,21 @@ impl BinaryOp {
 fn arith<T: Arith + bytemuck::Pod>(op: BinaryOp, a: Data, b: Data, dtype: Dtype) -> Result<Data> {
     use BinaryOp::*;
     Ok(match op {
-        Add => map_binary::<T, T, T>(a, b, dtype, T::add),
-        Subtract => map_binary::<T, T, T>(a, b, dtype, T::sub),
-        Multiply => map_binary::<T, T, T>(a, b, dtype, T::mul),
-        Divide => map_binary::<T, T, T>(a, b, dtype, T::div),
-        FloorDivide => map_binary::<T, T, T>(a, b, dtype, T::floor_div),
-        Remainder => map_binary::<T, T, T>(a, b, dtype, T::rem),
-        Power => map_binary::<T, T, T>(a, b, dtype, T::pow),
-        Maximum => map_binary::<T, T, T>(a, b, dtype, maximum::<T>),
-        Minimum => map_binary::<T, T, T>(a, b, dtype, minimum::<T>),
-        Equal => map_binary::<T, T, u8>(a, b, dtype, |x, y| (x == y) as u8),
-        NotEqual => map_binary::<T, T, u8>(a, b, dtype, |x, y| (x != y) as u8),
-        Less => map_binary::<T, T, u8>(a, b, dtype, |x, y| (x < y) as u8),
-        LessEqual => map_binary::<T, T, u8>(a, b, dtype, |x, y| (x <= y) as u8),
-        Greater => map_binary::<T, T, u8>(a, b, dtype, |x, y| (x > y) as u8),
-        GreaterEqual => map_binary::<T, T, u8>(a, b, dtype, |x, y| (x >= y) as u8),
+        Add => map_binary::<T, T, T>(a, b, dtype, T::add)?,
+        Subtract => map_binary::<T, T, T>(a, b, dtype, T::sub)?,
+        Multiply => map_binary::<T, T, T>(a, b, dtype, T::mul)?,
+        Divide => map_binary::<T, T, T>(a, b, dtype, T::div)?,
+        FloorDivide => map_binary::<T, T, T>(a, b, dtype, T::floor_div)?,
+        Remainder => map_binary::<T, T, T>(a, b, dtype, T::rem)?,
+        Power => map_binary::<T, T, T>(a, b, dtype, T::pow)?,
+        Maximum => map_binary::<T, T, T>(a, b, dtype, maximum::<T>)?,
+        Minimum => map_binary::<T, T, T>(a, b, dtype, minimum::<T>)?,
+        Equal => map_binary::<T, T, u8>(a, b, dtype, |x, y| (x == y) as u8)?,
+        NotEqual => map_binary::<T, T, u8>(a, b, dtype, |x, y| (x != y) as u8)?,
+        Less => map_binary::<T, T, u8>(a, b, dtype, |x, y| (x < y) as u8)?,
+        LessEqual => map_binary::<T, T, u8>(a, b, dtype, |x, y| (x <= y) as u8)?,
+        Greater => map_binary::<T, T, u8>(a, b, dtype, |x, y| (x > y) as u8)?,
+        GreaterEqual => map_binary::<T, T, u8>(a, b, dtype, |x, y| (x >= y) as u8)?,
         _ => bail!(Dtype, "{}: internal: not an arithmetic kernel", op.name()),
     })
 }
@@ -151,13 +151,7 @@ fn half_kernel(
         let [a, b] = t;
         f(&mut a[..m], &b[..m])
     };
-    Ok(map_tiles::<f32, 2>(
-        inputs,
-        dtype,
-        [load, load],
-        &run,
-        store,
-    ))
+    map_tiles::<f32, 2>(inputs, dtype, [load, load], &run, store)
 }
 
 /// `a[i] = f(a[i], b[i])` over two f32 tiles.
@@ -209,10 +203,10 @@ fn float_only<T: Real>(op: BinaryOp, a: Data, b: Data, dtype: Dtype) -> Result<D
     Ok(match op {
         BinaryOp::LogAddExp => map_binary::<T, T, T>(a, b, dtype, |x, y| {
             T::from_c(<T::C as FloatMath>::logaddexp(x.to_c(), y.to_c()))
-        }),
+        })?,
         BinaryOp::ArcTan2 => map_binary::<T, T, T>(a, b, dtype, |x, y| {
             T::from_c(<T::C as FloatMath>::arctan2(x.to_c(), y.to_c()))
-        }),
+        })?,
         op => bail!(Dtype, "{}: internal: not a float kernel", op.name()),
     })
 }
@@ -220,11 +214,11 @@ fn float_only<T: Real>(op: BinaryOp, a: Data, b: Data, dtype: Dtype) -> Result<D
 fn bits<T: Bits + bytemuck::Pod>(op: BinaryOp, a: Data, b: Data, dtype: Dtype) -> Result<Data> {
     use BinaryOp::*;
     Ok(match op {
-        BitwiseAnd => map_binary::<T, T, T>(a, b, dtype, T::and),
-        BitwiseOr => map_binary::<T, T, T>(a, b, dtype, T::or),
-        BitwiseXor => map_binary::<T, T, T>(a, b, dtype, T::xor),
-        LeftShift => map_binary::<T, T, T>(a, b, dtype, T::shl),
-        RightShift => map_binary::<T, T, T>(a, b, dtype, T::shr),
+        BitwiseAnd => map_binary::<T, T, T>(a, b, dtype, T::and)?,
+        BitwiseOr => map_binary::<T, T, T>(a, b, dtype, T::or)?,
+        BitwiseXor => map_binary::<T, T, T>(a, b, dtype, T::xor)?,
+        LeftShift => map_binary::<T, T, T>(a, b, dtype, T::shl)?,
+        RightShift => map_binary::<T, T, T>(a, b, dtype, T::shr)?,
         op => bail!(Dtype, "{}: internal: not a bitwise kernel", op.name()),
     })
 }
@@ -235,15 +229,15 @@ fn bool_arith(op: BinaryOp, a: Data, b: Data, dtype: Dtype) -> Result<Data> {
     use BinaryOp::*;
     Ok(match op {
         Add | Maximum | LogicalOr | BitwiseOr => {
-            map_binary::<u8, u8, u8>(a, b, dtype, |x, y| x | y)
+            map_binary::<u8, u8, u8>(a, b, dtype, |x, y| x | y)?
         }
         Multiply | Minimum | LogicalAnd | BitwiseAnd => {
-            map_binary::<u8, u8, u8>(a, b, dtype, |x, y| x & y)
+            map_binary::<u8, u8, u8>(a, b, dtype, |x, y| x & y)?
         }
-        Subtract | BitwiseXor => map_binary::<u8, u8, u8>(a, b, dtype, |x, y| x ^ y),
-        FloorDivide | Divide => map_binary::<u8, u8, u8>(a, b, dtype, |x, y| x & y),
-        Remainder => map_binary::<u8, u8, u8>(a, b, dtype, |_, _| 0),
-        Power => map_binary::<u8, u8, u8>(a, b, dtype, |x, y| x | (y ^ 1)),
+        Subtract | BitwiseXor => map_binary::<u8, u8, u8>(a, b, dtype, |x, y| x ^ y)?,
+        FloorDivide | Divide => map_binary::<u8, u8, u8>(a, b, dtype, |x, y| x & y)?,
+        Remainder => map_binary::<u8, u8, u8>(a, b, dtype, |_, _| 0)?,
+        Power => map_binary::<u8, u8, u8>(a, b, dtype, |x, y| x | (y ^ 1))?,
         op if op.outputs_bool() => arith::<u8>(op, a, b, dtype)?,
         op => bail!(Dtype, "{}: not supported for bool inputs", op.name()),
     })
@@ -252,6 +246,20 @@ fn bool_arith(op: BinaryOp, a: Data, b: Data, dtype: Dtype) -> Result<Data> {
 /// Computes `op` elementwise over `a` and `b` (same shape, any strides) into a new (or donated)
 /// array of `dtype`.
 pub fn eval(op: BinaryOp, a: Data, b: Data, dtype: Dtype) -> Result<Data> {
+    // The op broadcasts and promotes its operands before building the node: the kernels walk
+    // two arrays of one shape and one dtype.
+    if a.shape != b.shape || a.dtype != b.dtype {
+        bail!(
+            Shape,
+            "{}: kernel operands must share one shape and dtype (broadcast and promote them \
+             first), got {} {:?} and {} {:?}",
+            op.name(),
+            a.dtype,
+            a.shape,
+            b.dtype,
+            b.shape
+        );
+    }
     let d = a.dtype;
     if d == Dtype::C64 {
         return super::complex::binary(op, a, b, dtype);

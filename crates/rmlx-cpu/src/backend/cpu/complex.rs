@@ -48,7 +48,7 @@ pub fn unary(op: UnaryOp, x: Data, dtype: Dtype) -> Result<Data> {
         _ => None,
     };
     if let Some(p) = pred {
-        return Ok(map_unary::<Complex32, u8>(x, dtype, move |z| p(z) as u8));
+        return map_unary::<Complex32, u8>(x, dtype, move |z| p(z) as u8);
     }
     let f: fn(Complex32) -> Complex32 = match op {
         Abs => |z| Complex32::new(z.norm(), 0.0),
@@ -82,7 +82,7 @@ pub fn unary(op: UnaryOp, x: Data, dtype: Dtype) -> Result<Data> {
             op.name().to_lowercase()
         ),
     };
-    Ok(map_unary::<Complex32, Complex32>(x, dtype, f))
+    map_unary::<Complex32, Complex32>(x, dtype, f)
 }
 
 /// Computes the binary `op` over complex64 `a` and `b` (same shape) into `dtype` (complex64, or
@@ -101,12 +101,7 @@ pub fn binary(op: BinaryOp, a: Data, b: Data, dtype: Dtype) -> Result<Data> {
         _ => None,
     };
     if let Some(c) = cmp {
-        return Ok(map_binary::<Complex32, Complex32, u8>(
-            a,
-            b,
-            dtype,
-            move |x, y| c(x, y) as u8,
-        ));
+        return map_binary::<Complex32, Complex32, u8>(a, b, dtype, move |x, y| c(x, y) as u8);
     }
     let f: fn(Complex32, Complex32) -> Complex32 = match op {
         Add => |x, y| x + y,
@@ -135,9 +130,7 @@ pub fn binary(op: BinaryOp, a: Data, b: Data, dtype: Dtype) -> Result<Data> {
             op.name().to_lowercase()
         ),
     };
-    Ok(map_binary::<Complex32, Complex32, Complex32>(
-        a, b, dtype, f,
-    ))
+    map_binary::<Complex32, Complex32, Complex32>(a, b, dtype, f)
 }
 
 /// Which part of a complex number [`part`] takes.
@@ -159,8 +152,8 @@ pub fn part(x: Data, which: ComplexPart) -> Result<Data> {
         );
     }
     Ok(match which {
-        ComplexPart::Real => map_unary::<Complex32, f32>(x, Dtype::F32, |z| z.re),
-        ComplexPart::Imag => map_unary::<Complex32, f32>(x, Dtype::F32, |z| z.im),
+        ComplexPart::Real => map_unary::<Complex32, f32>(x, Dtype::F32, |z| z.re)?,
+        ComplexPart::Imag => map_unary::<Complex32, f32>(x, Dtype::F32, |z| z.im)?,
     })
 }
 
@@ -173,9 +166,7 @@ pub fn conjugate(x: Data) -> Result<Data> {
             x.dtype
         );
     }
-    Ok(map_unary::<Complex32, Complex32>(x, Dtype::C64, |z| {
-        z.conj()
-    }))
+    map_unary::<Complex32, Complex32>(x, Dtype::C64, |z| z.conj())
 }
 
 /// `re + i·im` from two float32 arrays of one shape.
@@ -188,10 +179,5 @@ pub fn from_parts(re: Data, im: Data) -> Result<Data> {
             im.dtype
         );
     }
-    Ok(map_binary::<f32, f32, Complex32>(
-        re,
-        im,
-        Dtype::C64,
-        Complex32::new,
-    ))
+    map_binary::<f32, f32, Complex32>(re, im, Dtype::C64, Complex32::new)
 }

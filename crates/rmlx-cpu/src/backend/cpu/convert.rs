@@ -5,7 +5,7 @@ use half::{bf16, f16};
 
 use super::elementwise::{load_f64, map_through_f64, map_unary, store_f64, LoadF64, StoreF64};
 use crate::buffer::Data;
-use crate::{dispatch_all, Dtype};
+use crate::{dispatch_all, Dtype, Result};
 
 /// Numeric conversion between storage types, with numpy/MLX semantics.
 pub trait Convert<U> {
@@ -27,12 +27,12 @@ convert_via_f64!(u16, u32, u64, i8, i16, i32, i64, f16, bf16, f32, f64, u8);
 /// min, arg-reductions, sort) run on the widened copy and narrow their result back with
 /// [`cast`], which is exact for values taken from the input: they need no half-precision
 /// instances of their own.
-pub fn widen_half(x: &Data) -> Data {
+pub fn widen_half(x: &Data) -> Result<Data> {
     cast(x.clone(), Dtype::F32)
 }
 
 /// `x` (any strides) converted elementwise to `to`, row-major, with numpy/MLX semantics.
-pub fn cast(x: Data, to: Dtype) -> Data {
+pub fn cast(x: Data, to: Dtype) -> Result<Data> {
     let from = x.dtype;
     if to == Dtype::Bool {
         return dispatch_all!(from, T => map_unary::<T, u8>(x, to, |v| (crate::Element::to_f64(v) != 0.0) as u8),

@@ -13,7 +13,37 @@ use super::parallel::for_each_chunk_mut;
 pub use super::parallel::{PAR_CHUNK, PAR_THRESHOLD};
 use super::strided::{collapse, offset_of};
 use crate::buffer::{Buffer, Data};
-use crate::Dtype;
+use crate::{bail, Dtype, Result};
+
+/// What the maps below assume of an operand, checked before any is walked: the output's shape
+/// (operands are broadcast beforehand, as zero strides) and elements of the size its type
+/// parameter reads. A caller handing a kernel other operands gets an `Err`, never an
+/// out-of-bounds access.
+fn check_operand<T>(d: &Data, shape: &[usize]) -> Result<()> {
+    if d.shape != shape {
+        bail!(
+            Shape,
+            "elementwise kernel: an operand of shape {:?} where {:?} was expected (broadcast the \
+             operands to the output's shape first)",
+            d.shape,
+            shape
+        );
+    }
+    check_size::<T>(d.dtype)
+}
+
+/// `T` has the element size of `dtype`.
+fn check_size<T>(dtype: Dtype) -> Result<()> {
+    if dtype.size() != std::mem::size_of::<T>() {
+        bail!(
+            Dtype,
+            "elementwise kernel: {dtype} elements ({} bytes) read or written as {}-byte values",
+            dtype.size(),
+            std::mem::size_of::<T>()
+        );
+    }
+    Ok(())
+}
 
 /// `N` same-shaped strided operands walked in row-major order of their common shape, after
 /// collapsing the axes that are contiguous with each other in every operand.
@@ -219,13 +249,23 @@ pub fn unary<T: Pod + Send + Sync, U: Pod + Send + Sync>(
     x: &Data,
     out: &mut [U],
     f: impl Fn(T) -> U + Sync + Send,
-) {
+) -> Result<()> {
+    check_operand::<T>(x, &x.shape)?;
+    if out.len() != x.size() {
+        bail!(
+            Shape,
+            "elementwise kernel: an output of {} elements for an input of {}",
+            out.len(),
+            x.size()
+        );
+    }
     let walk = Walk::of(&x.shape, [x]);
     let raw = x.raw::<T>();
     let par = out.len() >= PAR_THRESHOLD;
     for_each_chunk_mut(out, PAR_CHUNK, par, &|first, o: &mut [U]| {
         unary_chunk(&walk, raw, first, o, &f)
     });
+    Ok(())
 }
 
 /// In-place variant of [`unary`] for a donated, contiguous buffer of the same element type.
@@ -241,8 +281,10 @@ pub fn map_unary<T: Pod + Send + Sync, U: Pod + Send + Sync>(
     mut x: Data,
     out_dtype: Dtype,
     f: impl Fn(T) -> U + Sync + Send,
-) -> Data {
+) -> Result<Data> {
     let shape = x.shape.clone();
+    check_operand::<T>(&x, &shape)?;
+    check_size::<U>(out_dtype)?;
     let n = x.size();
     let same = x.dtype == out_dtype && std::mem::size_of::<T>() == std::mem::size_of::<U>();
     if same {
@@ -250,12 +292,12 @@ pub fn map_unary<T: Pod + Send + Sync, U: Pod + Send + Sync>(
             // The donated buffer holds x contiguously: transform it in place.
             let slice = buf.as_mut_slice::<T>();
             unary_in_place(&mut slice[..n], |v: T| bytemuck::cast::<U, T>(f(v)));
-            return Data::new(buf, out_dtype, &shape);
+            return Ok(Data::new(buf, out_dtype, &shape));
         }
     }
     let mut buf = Buffer::new(n * out_dtype.size());
-    unary(&x, &mut buf.as_mut_slice::<U>()[..n], f);
-    Data::new(buf, out_dtype, &shape)
+    unary(&x, &mut buf.as_mut_slice::<U>()[..n], f)?;
+    Ok(Data::new(buf, out_dtype, &shape))
 }
 
 /// Applies `f` to two same-shaped strided inputs (broadcast beforehand as zero strides),
@@ -265,8 +307,11 @@ pub fn map_binary<A: Pod + Send + Sync, B: Pod + Send + Sync, O: Pod + Send + Sy
     mut b: Data,
     out_dtype: Dtype,
     f: impl Fn(A, B) -> O + Sync + Send,
-) -> Data {
+) -> Result<Data> {
     let shape = a.shape.clone();
+    check_operand::<A>(&a, &shape)?;
+    check_operand::<B>(&b, &shape)?;
+    check_size::<O>(out_dtype)?;
     let n = a.size();
     let bytes = n * out_dtype.size();
     let par = n >= PAR_THRESHOLD;
@@ -279,7 +324,7 @@ pub fn map_binary<A: Pod + Send + Sync, B: Pod + Send + Sync, O: Pod + Send + Sy
             for_each_chunk_mut(dst, PAR_CHUNK, par, &|first, d: &mut [A]| {
                 in_place_chunk(&walk, rb, first, d, &g)
             });
-            return Data::new(buf, out_dtype, &shape);
+            return Ok(Data::new(buf, out_dtype, &shape));
         }
     }
     if b.dtype == out_dtype && std::mem::size_of::<B>() == std::mem::size_of::<O>() {
@@ -291,7 +336,7 @@ pub fn map_binary<A: Pod + Send + Sync, B: Pod + Send + Sync, O: Pod + Send + Sy
             for_each_chunk_mut(dst, PAR_CHUNK, par, &|first, d: &mut [B]| {
                 in_place_chunk(&walk, ra, first, d, &g)
             });
-            return Data::new(buf, out_dtype, &shape);
+            return Ok(Data::new(buf, out_dtype, &shape));
         }
     }
     let mut buf = Buffer::new(bytes);
@@ -301,7 +346,7 @@ pub fn map_binary<A: Pod + Send + Sync, B: Pod + Send + Sync, O: Pod + Send + Sy
     for_each_chunk_mut(out, PAR_CHUNK, par, &|first, o: &mut [O]| {
         binary_chunk(&walk, raws, first, o, &f)
     });
-    Data::new(buf, out_dtype, &shape)
+    Ok(Data::new(buf, out_dtype, &shape))
 }
 
 /// Reads `out.len()` elements of type `T` from the bytes `raw`, starting at element `base` with
@@ -382,8 +427,21 @@ pub fn map_tiles<W: Copy + Default + Send + Sync, const N: usize>(
     load: [Load<W>; N],
     f: TileFn<'_, W, N>,
     store: Store<W>,
-) -> Data {
-    let shape = inputs[0].shape.clone();
+) -> Result<Data> {
+    let Some(first) = inputs.first() else {
+        bail!(Value, "elementwise kernel: no operands");
+    };
+    let shape = first.shape.clone();
+    for x in inputs {
+        if x.shape != shape {
+            bail!(
+                Shape,
+                "elementwise kernel: operands of shapes {:?} and {:?} (broadcast them first)",
+                shape,
+                x.shape
+            );
+        }
+    }
     let n: usize = shape.iter().product();
     let size = out_dtype.size();
     let mut buf = Buffer::new(n * size);
@@ -409,20 +467,29 @@ pub fn map_tiles<W: Copy + Default + Send + Sync, const N: usize>(
             }
         }
     });
-    Data::new(buf, out_dtype, &shape)
+    Ok(Data::new(buf, out_dtype, &shape))
 }
 
 /// Converts the strided `x` into a row-major array of `out_dtype` through f64 tiles: `load`
 /// reads `x`'s elements (one instance per source type), `store` writes the output's (one per
 /// target type), instead of one kernel instance per (source, target) pair.
-pub fn map_through_f64(x: &Data, out_dtype: Dtype, load: LoadF64, store: StoreF64) -> Data {
+pub fn map_through_f64(x: &Data, out_dtype: Dtype, load: LoadF64, store: StoreF64) -> Result<Data> {
     map_tiles::<f64, 1>([x], out_dtype, [load], &|_, _| {}, store)
 }
 
 /// `out[i] = if c[i] != 0 { x[i] } else { y[i] }` over three same-shaped strided inputs (`c` is
 /// bool storage).
-pub fn map_ternary<T: Pod + Send + Sync>(c: &Data, x: &Data, y: &Data, out_dtype: Dtype) -> Data {
+pub fn map_ternary<T: Pod + Send + Sync>(
+    c: &Data,
+    x: &Data,
+    y: &Data,
+    out_dtype: Dtype,
+) -> Result<Data> {
     let shape = c.shape.clone();
+    check_operand::<u8>(c, &shape)?;
+    check_operand::<T>(x, &shape)?;
+    check_operand::<T>(y, &shape)?;
+    check_size::<T>(out_dtype)?;
     let n = c.size();
     let mut buf = Buffer::new(n * out_dtype.size());
     let walk = Walk::of(&shape, [c, x, y]);
@@ -455,7 +522,7 @@ pub fn map_ternary<T: Pod + Send + Sync>(c: &Data, x: &Data, y: &Data, out_dtype
             }
         },
     );
-    Data::new(buf, out_dtype, &shape)
+    Ok(Data::new(buf, out_dtype, &shape))
 }
 
 #[cfg(test)]
@@ -508,13 +575,14 @@ mod tests {
             let b = view(&vals, &shape, &sb, ob);
             let n: usize = shape.iter().product();
             let out =
-                map_binary::<f32, f32, f32>(a.clone(), b.clone(), Dtype::F32, |x, y| x * 2.0 - y);
+                map_binary::<f32, f32, f32>(a.clone(), b.clone(), Dtype::F32, |x, y| x * 2.0 - y)
+                    .unwrap();
             let got = out.contiguous_slice::<f32>().unwrap();
             assert_eq!(got.len(), n);
             for (i, &g) in got.iter().enumerate() {
                 assert_eq!(g, naive(&a, i) * 2.0 - naive(&b, i), "{shape:?} at {i}");
             }
-            let u = map_unary::<f32, f32>(b.clone(), Dtype::F32, |x| x + 1.0);
+            let u = map_unary::<f32, f32>(b.clone(), Dtype::F32, |x| x + 1.0).unwrap();
             let got = u.contiguous_slice::<f32>().unwrap();
             assert_eq!(got.len(), n);
             for (i, &g) in got.iter().enumerate() {
@@ -534,7 +602,7 @@ mod tests {
         let ptr = a.buf.bytes().as_ptr();
         let vals: Vec<f32> = (0..256).map(|i| i as f32).collect();
         let row = view(&vals, &[256, 256], &[0, 1], 0);
-        let out = map_binary::<f32, f32, f32>(a, row, Dtype::F32, |x, y| x + y);
+        let out = map_binary::<f32, f32, f32>(a, row, Dtype::F32, |x, y| x + y).unwrap();
         assert_eq!(out.buf.bytes().as_ptr(), ptr, "the lhs buffer is reused");
         let got = out.contiguous_slice::<f32>().unwrap();
         assert!(got
@@ -543,7 +611,7 @@ mod tests {
         // donated rhs: the operation order is kept (x - y, not y - x)
         let b = Data::new(Buffer::from_slice(&vec![3.0f32; n]), Dtype::F32, &[n]);
         let s = view(&[10.0], &[n], &[0], 0);
-        let out = map_binary::<f32, f32, f32>(s, b, Dtype::F32, |x, y| x - y);
+        let out = map_binary::<f32, f32, f32>(s, b, Dtype::F32, |x, y| x - y).unwrap();
         assert!(out
             .contiguous_slice::<f32>()
             .unwrap()
@@ -556,7 +624,7 @@ mod tests {
         // a transposed f32 view (stride 300) into i16, saturating, across chunks and tiles
         let vals: Vec<f32> = (0..60_000).map(|i| i as f32 * 1.5 - 40_000.0).collect();
         let x = view(&vals, &[300, 200], &[1, 300], 0);
-        let out = map_through_f64(&x, Dtype::I16, load_f64::<f32>, store_f64::<i16>);
+        let out = map_through_f64(&x, Dtype::I16, load_f64::<f32>, store_f64::<i16>).unwrap();
         let got = out.contiguous_slice::<i16>().unwrap();
         assert_eq!(got.len(), 60_000);
         for (i, &g) in got.iter().enumerate() {
@@ -572,7 +640,7 @@ mod tests {
         let mut cb = c.clone();
         cb.shape = vec![2, 3];
         cb.strides = vec![0, 1];
-        let out = map_ternary::<f32>(&cb, &x, &y, Dtype::F32);
+        let out = map_ternary::<f32>(&cb, &x, &y, Dtype::F32).unwrap();
         assert_eq!(
             out.contiguous_slice::<f32>().unwrap(),
             &[1.0, -1.0, 3.0, 4.0, -1.0, 6.0]

@@ -393,6 +393,38 @@ fn owned_copy(c: &Data) -> Buffer {
     Buffer::from_slice::<u8>(&cd.buf.bytes()[cd.offset * cd.dtype.size()..][..bytes])
 }
 
+/// What the products below assume (they hand raw pointers to the GEMM): `a [batch.., m, k]`,
+/// `b [batch.., k, n]` and `c` (when given) of the output's shape `[batch.., m, n]`, all of
+/// `dtype`. The ops broadcast the batch axes (as views) before building the node.
+fn check_operands(
+    a: &Data,
+    b: &Data,
+    c: Option<&Data>,
+    out_shape: &[usize],
+    dtype: Dtype,
+) -> Result<()> {
+    let fits = match (out_shape, a.shape.as_slice(), b.shape.as_slice()) {
+        ([batch @ .., m, n], [ab @ .., am, ak], [bb @ .., bk, bn]) => {
+            ab == batch && bb == batch && (am, bk, bn) == (m, ak, n)
+        }
+        _ => false,
+    };
+    let dtypes_fit = a.dtype == dtype && b.dtype == dtype;
+    let c_fits = c.is_none_or(|c| c.shape == out_shape && c.dtype == dtype);
+    if !(fits && dtypes_fit && c_fits) {
+        bail!(
+            Shape,
+            "matmul: {} {:?} times {} {:?} cannot give a {dtype} output of shape {out_shape:?} \
+             (expected [batch.., m, k] and [batch.., k, n], batch axes broadcast first)",
+            a.dtype,
+            a.shape,
+            b.dtype,
+            b.shape
+        );
+    }
+    Ok(())
+}
+
 fn batched<T: GemmElem>(
     a: &Data,
     b: &Data,
@@ -458,10 +490,10 @@ fn batched<T: GemmElem>(
     Data::new(buf, dtype, out_shape)
 }
 
-fn to_f32(x: &Data) -> Data {
+fn to_f32(x: &Data) -> Result<Data> {
     match x.dtype {
         Dtype::Bf16 => map_unary::<bf16, f32>(x.clone(), Dtype::F32, bf16::to_f32),
-        _ => x.clone(),
+        _ => Ok(x.clone()),
     }
 }
 
@@ -478,16 +510,17 @@ pub fn matmul(
     out_shape: &[usize],
     dtype: Dtype,
 ) -> Result<Data> {
+    check_operands(a, b, c, out_shape, dtype)?;
     Ok(match dtype {
         Dtype::F32 => batched::<f32>(a, b, c, alpha, beta, out_shape, dtype),
         Dtype::F64 => batched::<f64>(a, b, c, alpha, beta, out_shape, dtype),
         Dtype::F16 => batched::<f16>(a, b, c, alpha, beta, out_shape, dtype),
         Dtype::C64 => batched::<crate::dtype::Complex32>(a, b, c, alpha, beta, out_shape, dtype),
         Dtype::Bf16 => {
-            let (a32, b32) = (to_f32(a), to_f32(b));
-            let c32 = c.map(to_f32);
+            let (a32, b32) = (to_f32(a)?, to_f32(b)?);
+            let c32 = c.map(to_f32).transpose()?;
             let r = batched::<f32>(&a32, &b32, c32.as_ref(), alpha, beta, out_shape, Dtype::F32);
-            map_unary::<f32, bf16>(r, Dtype::Bf16, bf16::from_f32)
+            map_unary::<f32, bf16>(r, Dtype::Bf16, bf16::from_f32)?
         }
         d => bail!(
             Dtype,

@@ -4,8 +4,11 @@
 // their buffer (`layout::tests::data_accepts_only_layouts_inside_its_buffer`), at positions
 // computed from those same shapes and strides, or into scratch and output buffers it allocated
 // with exactly the lengths it walks. Shapes, axes and ranks are checked by the ops before a node
-// exists, and the gather and scatter kernels check every index value against its axis before
-// using it (an out-of-range index is an `Err`). The kernels are tested against naive loops, under
+// exists and again where a kernel is entered (the elementwise maps, matmul, attention, RoPE, the
+// axis gathers and scatters, and the primitives in rmlx-core that call the others check their
+// contract and return an `Err`; `crates/rmlx/tests/primitive_misuse.rs` calls every primitive on
+// misfit inputs), and the gather and scatter kernels check every index value against its axis
+// before using it (an out-of-range index is an `Err`). The kernels are tested against naive loops, under
 // debug assertions and under valgrind (`.ci/kernels_checked`).
 #![allow(clippy::indexing_slicing)]
 

@@ -280,8 +280,25 @@ pub struct RopeParams {
     pub inverse: bool,
 }
 
-/// Rotary embedding over a row-contiguous `[.., seq, d]` input.
-pub fn rope<T: NormElem>(x: &[T], seq: usize, d: usize, p: RopeParams, out: &mut [T]) {
+/// Rotary embedding over a row-contiguous `[.., seq, d]` input, into `out` of the same length.
+/// An `Err` when the lengths do not hold whole `seq x d` blocks or `dims` exceeds `d`.
+pub fn rope<T: NormElem>(
+    x: &[T],
+    seq: usize,
+    d: usize,
+    p: RopeParams,
+    out: &mut [T],
+) -> crate::Result<()> {
+    let per_seq = seq * d;
+    if p.dims > d || x.len() != out.len() || x.len().checked_rem(per_seq).unwrap_or(x.len()) != 0 {
+        crate::bail!(
+            Shape,
+            "rope: {} values (into {}) are not whole [{seq}, {d}] blocks, or {} dims exceed {d}",
+            x.len(),
+            out.len(),
+            p.dims
+        );
+    }
     let half = p.dims / 2;
     // cos/sin table per position, computed in f32 as MLX does (f64 for f64 inputs)
     let mut cos = vec![T::acc(0.0); seq * half];
@@ -296,9 +313,8 @@ pub fn rope<T: NormElem>(x: &[T], seq: usize, d: usize, p: RopeParams, out: &mut
             sin[l * half + i] = if p.inverse { -th.sin() } else { th.sin() };
         }
     }
-    let per_seq = seq * d;
     if per_seq == 0 {
-        return;
+        return Ok(());
     }
     let seq_rows = |xs: &[T], os: &mut [T]| {
         for (l, (r, o)) in xs.chunks(d).zip(os.chunks_mut(d)).enumerate() {
@@ -327,4 +343,5 @@ pub fn rope<T: NormElem>(x: &[T], seq: usize, d: usize, p: RopeParams, out: &mut
             }
         },
     );
+    Ok(())
 }

@@ -141,9 +141,37 @@ fn index_error(op: &str, idx: u32, n: usize) -> crate::Error {
     )
 }
 
+/// What the axis gathers and scatters assume: `axis` inside `x`, uint32 indices of `x`'s rank
+/// agreeing with it on every other axis, and elements of `T`'s width.
+fn check_along_axis<T>(op: &str, x: &Data, idx: &Data, axis: usize) -> Result<()> {
+    let nd = x.shape.len();
+    let fits = axis < nd
+        && idx.dtype == Dtype::U32
+        && x.dtype.size() == std::mem::size_of::<T>()
+        && idx.shape.len() == nd
+        && x.shape
+            .iter()
+            .zip(&idx.shape)
+            .enumerate()
+            .all(|(a, (&d, &m))| a == axis || d == m);
+    if !fits {
+        bail!(
+            Shape,
+            "{op}: a {} array of shape {:?} and {} indices of shape {:?} do not fit along axis \
+             {axis}",
+            x.dtype,
+            x.shape,
+            idx.dtype,
+            idx.shape
+        );
+    }
+    Ok(())
+}
+
 /// `out[o, j, i] = x[o, idx[o, j, i], i]`: `x` and `idx` (uint32) agree on every axis but `axis`;
 /// the output has `idx`'s shape.
 pub fn gather_axis<T: Pod + Send + Sync>(x: Data, idx: Data, axis: usize) -> Result<Data> {
+    check_along_axis::<T>("gather", &x, &idx, axis)?;
     let x = contiguous(x);
     let idx = contiguous(idx);
     let (outer, n, inner) = split_axis(&x.shape, axis);
@@ -176,6 +204,15 @@ pub fn scatter_add_axis<T: Arith + Pod + Default>(
     axis: usize,
     n: usize,
 ) -> Result<Data> {
+    check_along_axis::<T>("scatter_add", &upd, &idx, axis)?;
+    if idx.shape != upd.shape {
+        bail!(
+            Shape,
+            "scatter_add: updates of shape {:?} and indices of shape {:?} differ",
+            upd.shape,
+            idx.shape
+        );
+    }
     let upd = contiguous(upd);
     let idx = contiguous(idx);
     let (outer, m, inner) = split_axis(&upd.shape, axis);

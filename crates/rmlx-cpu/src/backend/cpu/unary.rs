@@ -196,12 +196,12 @@ macro_rules! float_ops {
 fn float_kernel<T: Real>(op: UnaryOp, x: Data, dtype: Dtype) -> Result<Data> {
     macro_rules! m {
         ($f:ident) => {
-            map_unary::<T, T>(x, dtype, |v| T::from_c(<T::C as FloatMath>::$f(v.to_c())))
+            map_unary::<T, T>(x, dtype, |v| T::from_c(<T::C as FloatMath>::$f(v.to_c())))?
         };
     }
     macro_rules! pred {
         ($f:ident) => {
-            map_unary::<T, u8>(x, dtype, |v| <T::C as FloatMath>::$f(v.to_c()) as u8)
+            map_unary::<T, u8>(x, dtype, |v| <T::C as FloatMath>::$f(v.to_c()) as u8)?
         };
     }
     float_ops!(op, m, pred)
@@ -217,13 +217,7 @@ fn half_kernel(
 ) -> Result<Data> {
     let f = f32_tile_op(op)?;
     let store = if op.outputs_bool() { store_bool } else { store };
-    Ok(map_tiles::<f32, 1>(
-        [x],
-        dtype,
-        [load],
-        &|t, m| f(&mut t[0][..m]),
-        store,
-    ))
+    map_tiles::<f32, 1>([x], dtype, [load], &|t, m| f(&mut t[0][..m]), store)
 }
 
 /// The transcendental f32 ops as in-place slice loops compiled for AVX-512 or AVX2+FMA at run
@@ -329,7 +323,7 @@ fn f32_tile_op(op: UnaryOp) -> Result<fn(&mut [f32])> {
 fn int_invert(x: Data, dtype: Dtype) -> Result<Data> {
     macro_rules! inv {
         ($t:ty) => {
-            map_unary::<$t, $t>(x, dtype, <$t as Bits>::not)
+            map_unary::<$t, $t>(x, dtype, <$t as Bits>::not)?
         };
     }
     Ok(match x.dtype {
@@ -341,7 +335,7 @@ fn int_invert(x: Data, dtype: Dtype) -> Result<Data> {
         Dtype::I16 => inv!(i16),
         Dtype::I32 => inv!(i32),
         Dtype::I64 => inv!(i64),
-        Dtype::Bool => map_unary::<u8, u8>(x, dtype, |v| (v == 0) as u8),
+        Dtype::Bool => map_unary::<u8, u8>(x, dtype, |v| (v == 0) as u8)?,
         d => bail!(
             Dtype,
             "bitwise_invert: expected an integer or bool array, got {d}"
@@ -355,21 +349,21 @@ pub fn eval(op: UnaryOp, x: Data, dtype: Dtype) -> Result<Data> {
     let in_dtype = x.dtype;
     match op {
         Abs => Ok(
-            dispatch_all!(in_dtype, T => map_unary::<T, T>(x, dtype, <T as Arith>::abs),
+            dispatch_all!(in_dtype, T => map_unary::<T, T>(x, dtype, <T as Arith>::abs)?,
             complex => return complex::unary(op, x, dtype)),
         ),
         Negative => Ok(
-            dispatch_all!(in_dtype, T => map_unary::<T, T>(x, dtype, <T as Arith>::neg),
+            dispatch_all!(in_dtype, T => map_unary::<T, T>(x, dtype, <T as Arith>::neg)?,
             complex => return complex::unary(op, x, dtype)),
         ),
         Sign => Ok(
-            dispatch_all!(in_dtype, T => map_unary::<T, T>(x, dtype, <T as Arith>::sign),
+            dispatch_all!(in_dtype, T => map_unary::<T, T>(x, dtype, <T as Arith>::sign)?,
             complex => return complex::unary(op, x, dtype)),
         ),
-        LogicalNot => Ok(map_unary::<u8, u8>(x, dtype, |v| (v == 0) as u8)),
+        LogicalNot => Ok(map_unary::<u8, u8>(x, dtype, |v| (v == 0) as u8)?),
         BitwiseInvert => int_invert(x, dtype),
         Square if !in_dtype.is_float() => Ok(dispatch_all!(in_dtype, T =>
-            map_unary::<T, T>(x, dtype, |v| <T as Arith>::mul(v, v)),
+            map_unary::<T, T>(x, dtype, |v| <T as Arith>::mul(v, v))?,
             complex => return complex::unary(op, x, dtype))),
         op => match in_dtype {
             Dtype::F32 => match f32_simd_contiguous(op, x, dtype) {
