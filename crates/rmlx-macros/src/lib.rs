@@ -19,7 +19,12 @@
 //! ModuleState }` is a module whenever `M` is one. A field whose type also names the struct
 //! itself (a recursive module) gets no such bound: write it on the struct.
 
-#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use proc_macro::TokenStream;
 use proc_macro2::TokenStream as TokenStream2;

@@ -15,7 +15,12 @@
 // few `expect`s on an internal invariant carry an `#[allow]` with the comment that proves it.
 #![cfg_attr(
     not(test),
-    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
 )]
 
 pub use rmlx_core as core;
