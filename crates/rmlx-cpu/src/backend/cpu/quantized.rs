@@ -408,19 +408,31 @@ unsafe fn rows8_avx512(c: &RowCtx, n0: usize, out: &mut [f32]) {
     let lut_vals: [f32; 16] = std::array::from_fn(|i| i as f32);
     // SAFETY: AVX-512F is enabled for this function (the caller checked the CPU); the loads
     // read `lut_vals` (16 f32), 16-byte chunks of a row inside `c.packed` and 16 f32 of `x0`/`x1`
-    // at offsets below `kb`: every chunk starts at `j < kb` with `kb` a multiple of 16.
+    // at offsets below `kb`: every chunk starts at `j < kb` with `kb` a multiple of 16. The
+    // next block's start is formed only when its eight rows exist (`r + 16 <= out.len()`);
+    // prefetches are hints that never fault, their addresses inside that block.
     unsafe {
         let lut = _mm512_loadu_ps(lut_vals.as_ptr());
         let mut r = 0;
         while r + 8 <= out.len() {
             let n = n0 + r;
             let rows: [*const u8; 8] = std::array::from_fn(|i| c.packed.as_ptr().add((n + i) * kb));
+            // the eight rows after these (16 KiB for k = 4096) are prefetched while these are
+            // summed, as one sequential stream: the hardware prefetchers follow eight row
+            // streams poorly, and this is what makes the product stream at memory speed
+            let next_block = (r + 16 <= out.len()).then(|| c.packed.as_ptr().add((n + 8) * kb));
             let mut acc = [_mm512_setzero_ps(); 8];
             for gi in 0..g {
                 let mut accg = [_mm512_setzero_ps(); 8];
                 let mut j = gi * bpg;
                 let end = j + bpg;
                 while j < end {
+                    if let Some(next) = next_block {
+                        // the next block's 128 bytes for this step, in address order (to L2)
+                        let p = next.wrapping_add(j * 8) as *const i8;
+                        _mm_prefetch::<_MM_HINT_T1>(p);
+                        _mm_prefetch::<_MM_HINT_T1>(p.wrapping_add(64));
+                    }
                     let xa = _mm512_loadu_ps(x0.as_ptr().add(j));
                     let xb = _mm512_loadu_ps(x1.as_ptr().add(j));
                     for i in 0..8 {
@@ -462,19 +474,28 @@ unsafe fn rows4_avx2(c: &RowCtx, n0: usize, out: &mut [f32]) {
     let (x0, x1) = (&xd[..kb], &xd[kb..2 * kb]);
     // SAFETY: AVX2/FMA are enabled for this function (the caller checked the CPU); the loads
     // read 8-byte chunks of rows inside `c.packed` and 8 f32 of `x0`/`x1` at offsets below `kb`
-    // (a multiple of 16).
+    // (a multiple of 16). The next block's start is formed only when its four rows exist;
+    // prefetches never fault.
     unsafe {
         let mask = _mm256_set1_epi32(15);
         let mut r = 0;
         while r + 4 <= out.len() {
             let n = n0 + r;
             let rows: [*const u8; 4] = std::array::from_fn(|i| c.packed.as_ptr().add((n + i) * kb));
+            // the next four rows, prefetched in address order (see `rows8_avx512`)
+            let next_block = (r + 8 <= out.len()).then(|| c.packed.as_ptr().add((n + 4) * kb));
             let mut acc = [_mm256_setzero_ps(); 4];
             for gi in 0..g {
                 let mut accg = [_mm256_setzero_ps(); 4];
                 let mut j = gi * bpg;
                 let end = j + bpg;
                 while j < end {
+                    if let Some(next) = next_block {
+                        // the next block's 32 bytes for this step: one line every other step
+                        if j % 16 == 0 {
+                            _mm_prefetch::<_MM_HINT_T1>(next.wrapping_add(j * 4) as *const i8);
+                        }
+                    }
                     let xa = _mm256_loadu_ps(x0.as_ptr().add(j));
                     let xb = _mm256_loadu_ps(x1.as_ptr().add(j));
                     for i in 0..4 {
