@@ -29,6 +29,11 @@ pub(crate) trait Checked<T> {
     fn pick(&self, indices: &[usize]) -> Result<Vec<T>>
     where
         T: Copy;
+    /// The elements whose positions are not in `indices`, in order (`shape.omit(&axes)`: the
+    /// shape with those axes removed).
+    fn omit(&self, indices: &[usize]) -> Vec<T>
+    where
+        T: Copy;
     /// The sub-slice `range` (`a..b`, `a..`, `..b`, `a..=b`).
     fn span<R>(&self, range: R) -> Result<&[T]>
     where
@@ -57,6 +62,17 @@ impl<T> Checked<T> for [T] {
         T: Copy,
     {
         indices.iter().map(|&i| self.at(i).copied()).collect()
+    }
+
+    fn omit(&self, indices: &[usize]) -> Vec<T>
+    where
+        T: Copy,
+    {
+        self.iter()
+            .enumerate()
+            .filter(|(i, _)| !indices.contains(i))
+            .map(|(_, &v)| v)
+            .collect()
     }
 
     #[inline]
@@ -102,5 +118,6 @@ mod tests {
         assert!(v.span_mut(4..).is_err());
         assert_eq!(v.pick(&[2, 0, 2]).unwrap(), [9, 7, 9]);
         assert!(v.pick(&[0, 3]).is_err());
+        assert_eq!(v.omit(&[1, 5]), [7, 9]);
     }
 }

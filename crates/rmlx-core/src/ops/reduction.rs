@@ -45,13 +45,7 @@ pub(crate) fn reduce_op(
     if keepdims {
         Ok(out)
     } else {
-        let shape: Vec<usize> = a
-            .shape()
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| !axes.contains(i))
-            .map(|(_, &d)| d)
-            .collect();
+        let shape = a.shape().omit(&axes);
         out.reshape(&shape)
     }
 }

@@ -334,13 +334,7 @@ pub fn squeeze(a: &Array, axes: impl Into<Axes>) -> Result<Array> {
             ax
         }
     };
-    let shape: Vec<usize> = a
-        .shape()
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| !axes.contains(i))
-        .map(|(_, &d)| d)
-        .collect();
+    let shape = a.shape().omit(&axes);
     a.reshape(shape)
 }
 

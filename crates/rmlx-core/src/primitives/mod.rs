@@ -274,13 +274,7 @@ pub(crate) fn check_reduction(name: &str, x: &Data, axes: &[usize], shape: &[usi
             x.shape()
         )));
     }
-    let kept: usize = x
-        .shape()
-        .iter()
-        .enumerate()
-        .filter(|(a, _)| !axes.contains(a))
-        .map(|(_, &d)| d)
-        .product();
+    let kept: usize = x.shape().omit(axes).iter().product();
     if shape.iter().product::<usize>() != kept {
         return Err(Error::Shape(format!(
             "{name}: reducing axes {axes:?} of shape {:?} cannot give an output of shape {shape:?}",
