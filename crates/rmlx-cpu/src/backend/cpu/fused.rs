@@ -22,6 +22,11 @@ pub const TILE: usize = 256;
 /// a multiple of 4 KiB apart (loads would wait on unrelated stores: 4K aliasing).
 const REG: usize = TILE + 16;
 
+/// Outputs of at least this many bytes in all are written with streaming stores: they do not fit
+/// in the caches, so the next reader misses either way, and the stores skip reading each line
+/// first.
+const STREAM_MIN_BYTES: usize = 32 << 20;
+
 /// One register tile, cache-line aligned.
 #[derive(Clone, Copy)]
 #[repr(C, align(64))]
@@ -186,15 +191,18 @@ pub fn eval(program: &Program, inputs: &[Data], shape: &[usize]) -> Result<Vec<D
                 task.1.push(part);
             }
         }
+        let (slots, n_slots) = assign_slots(program);
         let ctx = Ctx {
             program,
+            slots: &slots,
             walk: &walk,
             raws: &raws,
             out_dtypes: &out_dtypes,
+            stream: n * out_dtypes.iter().map(|d| d.size()).sum::<usize>() >= STREAM_MIN_BYTES,
         };
         let par = n >= PAR_THRESHOLD;
         for_each_chunk_mut(&mut tasks, 1, par, &|_, ts| {
-            let mut regs = vec![Reg([0.0; REG]); program.inputs.len() + program.instrs.len()];
+            let mut regs = vec![Reg([0.0; REG]); program.inputs.len() + n_slots];
             for (first, outs) in ts.iter_mut() {
                 let len = outs
                     .first()
@@ -211,6 +219,51 @@ pub fn eval(program: &Program, inputs: &[Data], shape: &[usize]) -> Result<Vec<D
         .collect())
 }
 
+/// Gives each instruction a temporary tile to write, reusing the tile of a result once its last
+/// reader has run (a result never shares a tile with its own operands). Returns the tile of each
+/// instruction and the number of tiles: a chain of any length needs a few, so the tiles stay in
+/// L1 however long the program is.
+fn assign_slots(program: &Program) -> (Vec<usize>, usize) {
+    let nin = program.inputs.len();
+    let n = program.instrs.len();
+    // the last instruction reading each result; outputs live to the end
+    let mut last = vec![None; n];
+    for (i, ins) in program.instrs.iter().enumerate() {
+        for &a in &ins.args {
+            if let Some(l) = a.checked_sub(nin).and_then(|t| last.get_mut(t)) {
+                *l = Some(i);
+            }
+        }
+    }
+    for &o in &program.outputs {
+        if let Some(l) = o.checked_sub(nin).and_then(|t| last.get_mut(t)) {
+            *l = Some(n);
+        }
+    }
+    let (mut slots, mut free, mut count) = (Vec::with_capacity(n), Vec::new(), 0);
+    for (i, ins) in program.instrs.iter().enumerate() {
+        let slot = free.pop().unwrap_or_else(|| {
+            count += 1;
+            count - 1
+        });
+        slots.push(slot);
+        // operands read for the last time here, and a result nobody reads, free their tiles
+        let mut done: Vec<usize> = ins
+            .args
+            .iter()
+            .filter_map(|&a| a.checked_sub(nin))
+            .filter(|&t| last.get(t) == Some(&Some(i)))
+            .collect();
+        if last.get(i) == Some(&None) {
+            done.push(i);
+        }
+        done.sort_unstable();
+        done.dedup();
+        free.extend(done.iter().filter_map(|&t| slots.get(t)));
+    }
+    (slots, count)
+}
+
 /// The operands' layout after collapsing axes, for any number of operands.
 struct DynWalk {
     shape: Vec<usize>,
@@ -223,9 +276,13 @@ struct DynWalk {
 /// What every chunk task reads.
 struct Ctx<'a> {
     program: &'a Program,
+    /// The temporary tile each instruction writes (see [`assign_slots`]).
+    slots: &'a [usize],
     walk: &'a DynWalk,
     raws: &'a [&'a [u8]],
     out_dtypes: &'a [Dtype],
+    /// Write f32 outputs with streaming stores (the outputs are larger than the caches).
+    stream: bool,
 }
 
 /// [`run`] compiled for AVX-512 or AVX2+FMA when the CPU has them.
@@ -267,7 +324,8 @@ fn run(ctx: &Ctx, first: usize, len: usize, outs: &mut [&mut [u8]], regs: &mut [
     let (in_regs, tmp) = regs.split_at_mut(nin);
     let n_instr = p.instrs.len();
     // the last instruction writes output 0 directly when that output is it and is f32
-    let direct = n_instr > 0
+    let direct = !ctx.stream
+        && n_instr > 0
         && p.outputs[0] == nin + n_instr - 1
         && ctx.out_dtypes[0] == Dtype::F32
         && !p.outputs[1..].contains(&p.outputs[0]);
@@ -316,13 +374,27 @@ fn run(ctx: &Ctx, first: usize, len: usize, outs: &mut [&mut [u8]], regs: &mut [
                 }
             };
             for (i, ins) in p.instrs.iter().enumerate() {
-                let (lo, hi) = tmp.split_at_mut(i);
+                let slot = ctx.slots[i];
+                // the instruction's own tile, apart from the tiles it reads
+                let (lo, rest) = tmp.split_at_mut(slot);
+                // (`eval` allocates one tile per slot `assign_slots` hands out, so `rest` is
+                // never empty)
+                let Some((own, hi)) = rest.split_first_mut() else {
+                    debug_assert!(false, "slot {slot} has no tile");
+                    continue;
+                };
+                let (lo, hi): (&[Reg], &[Reg]) = (lo, hi);
+                let temp = |r: usize| -> &[f32] {
+                    let t = ctx.slots[r - nin];
+                    let reg = if t < slot { &lo[t] } else { &hi[t - slot - 1] };
+                    &reg.0[..m]
+                };
                 if direct && i + 1 == n_instr {
                     let at = (pos + k) * 4;
                     let dst: &mut [f32] = bytemuck::cast_slice_mut(&mut outs[0][at..at + m * 4]);
-                    exec(ins, nin, &src, lo, dst);
+                    exec(ins, nin, &src, &temp, dst);
                 } else {
-                    exec(ins, nin, &src, lo, &mut hi[0].0[..m]);
+                    exec(ins, nin, &src, &temp, &mut own.0[..m]);
                 }
             }
             for (o, (&r, &d)) in p.outputs.iter().zip(ctx.out_dtypes).enumerate() {
@@ -334,8 +406,9 @@ fn run(ctx: &Ctx, first: usize, len: usize, outs: &mut [&mut [u8]], regs: &mut [
                 match if r < nin {
                     src(r)
                 } else {
-                    Src::Lanes(&tmp[r - nin].0[..m])
+                    Src::Lanes(&tmp[ctx.slots[r - nin]].0[..m])
                 } {
+                    Src::Lanes(src) if ctx.stream && d == Dtype::F32 => store_streaming(src, dst),
                     Src::Lanes(src) => store(d, src, dst),
                     Src::Splat(v) => store(d, &vec![v; m], dst),
                 }
@@ -344,6 +417,42 @@ fn run(ctx: &Ctx, first: usize, len: usize, outs: &mut [&mut [u8]], regs: &mut [
         }
         pos += seg;
     }
+    if ctx.stream {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: a store fence has no memory operands; it orders the streaming stores above
+        // before the task's completion is published.
+        unsafe {
+            std::arch::x86_64::_mm_sfence()
+        };
+    }
+}
+
+/// Writes f32 values to `out` with non-temporal stores where `out` is 16-byte aligned (they
+/// skip the read-for-ownership a normal store of a line not in cache costs, and leave the cache
+/// to the inputs). For outputs larger than the caches.
+#[inline(always)]
+fn store_streaming(src: &[f32], out: &mut [u8]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_loadu_ps, _mm_stream_ps};
+        let out: &mut [f32] = bytemuck::cast_slice_mut(out);
+        let n = out.len().min(src.len());
+        let head = out.as_ptr().align_offset(16).min(n);
+        let body = (n - head) / 4 * 4;
+        out[..head].copy_from_slice(&src[..head]);
+        for i in (head..head + body).step_by(4) {
+            // SAFETY: `i + 4 <= head + body <= n`, so both 4-float ranges are inside `src` and
+            // `out`; `out[i]` is 16-byte aligned (`head` aligns it and `i - head` is a multiple
+            // of 4 floats), as the streaming store requires.
+            unsafe {
+                let v = _mm_loadu_ps(src.as_ptr().add(i));
+                _mm_stream_ps(out.as_mut_ptr().add(i), v);
+            }
+        }
+        out[head + body..n].copy_from_slice(&src[head + body..n]);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    store(Dtype::F32, src, out);
 }
 
 /// Reads `out.len()` elements of `dtype` (start `base`, step `stride`) as f32.
@@ -423,22 +532,21 @@ impl Src<'_> {
 }
 
 /// Runs one instruction into `out` (its lanes), reading input `j` as `src(j)` and earlier
-/// results from `tmp`.
+/// result `r` as `temp(r)`.
 #[inline(always)]
-fn exec<'s>(
+fn exec<'s: 't, 't>(
     ins: &Instr,
     nin: usize,
     src: &impl Fn(usize) -> Src<'s>,
-    tmp: &[Reg],
+    temp: &impl Fn(usize) -> &'t [f32],
     out: &mut [f32],
 ) {
-    let m = out.len();
-    let arg = |k: usize| {
+    let arg = |k: usize| -> Src<'t> {
         let r = ins.args[k];
         if r < nin {
             src(r)
         } else {
-            Src::Lanes(&tmp[r - nin].0[..m])
+            Src::Lanes(temp(r))
         }
     };
     match ins.step {
@@ -712,5 +820,76 @@ mod tests {
         bad.instrs[0].args = vec![0, 2];
         assert!(eval(&bad, &[x.clone(), three.clone()], &[2]).is_err());
         assert!(eval(&p, &[x], &[2]).is_err());
+    }
+
+    #[test]
+    fn random_programs_reusing_tiles_match_a_naive_loop() {
+        // long random programs (results read many steps later, read twice by one step, never
+        // read, written out more than once) against each element computed on its own
+        let mut seed = 0x2545_f491_u64;
+        let mut next = |n: usize| {
+            seed = seed
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (seed >> 33) as usize % n
+        };
+        let (r, c) = (37usize, 301usize);
+        let xs: Vec<f32> = (0..r * c).map(|i| (i as f32 * 0.11).cos() * 2.0).collect();
+        let ys: Vec<f32> = (0..r * c).map(|i| (i as f32 * 0.07).sin()).collect();
+        for _ in 0..40 {
+            let nin = 2;
+            let n = 3 + next(20);
+            let mut instrs = Vec::new();
+            for i in 0..n {
+                let pick = next(5);
+                let a = next(nin + i);
+                let b = next(nin + i);
+                let step = match pick {
+                    0 => Step::Binary(BinaryOp::Add),
+                    1 => Step::Binary(BinaryOp::Multiply),
+                    2 => Step::Binary(BinaryOp::Maximum),
+                    3 => Step::Unary(UnaryOp::Tanh),
+                    _ => Step::Unary(UnaryOp::Negative),
+                };
+                let args = if step.arity() == 2 {
+                    vec![a, b]
+                } else {
+                    vec![a]
+                };
+                instrs.push(Instr {
+                    step,
+                    args,
+                    dtype: Dtype::F32,
+                });
+            }
+            let outputs = vec![nin + n - 1, next(nin + n), next(nin + n), nin + n - 1];
+            let p = Program {
+                inputs: vec![Dtype::F32; 2],
+                instrs,
+                outputs,
+            };
+            let outs = eval(&p, &[data(&xs, &[r, c]), data(&ys, &[r, c])], &[r, c]).unwrap();
+            for e in (0..r * c).step_by(7) {
+                let mut regs = vec![xs[e], ys[e]];
+                for ins in &p.instrs {
+                    let a = regs[ins.args[0]];
+                    regs.push(match ins.step {
+                        Step::Binary(BinaryOp::Add) => a + regs[ins.args[1]],
+                        Step::Binary(BinaryOp::Multiply) => a * regs[ins.args[1]],
+                        Step::Binary(_) => maximum(a, regs[ins.args[1]]),
+                        Step::Unary(UnaryOp::Tanh) => <f32 as FloatMath>::tanh(a),
+                        _ => -a,
+                    });
+                }
+                for (o, &reg) in outs.iter().zip(&p.outputs) {
+                    let got = o.contiguous_slice::<f32>().unwrap()[e];
+                    assert!(
+                        got.to_bits() == regs[reg].to_bits()
+                            || (got.is_nan() && regs[reg].is_nan()),
+                        "{p:?} at {e}"
+                    );
+                }
+            }
+        }
     }
 }
