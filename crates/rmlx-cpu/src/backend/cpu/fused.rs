@@ -22,17 +22,13 @@ pub const TILE: usize = 256;
 /// a multiple of 4 KiB apart (loads would wait on unrelated stores: 4K aliasing).
 const REG: usize = TILE + 16;
 
-/// Outputs of at least this many bytes in all are written with streaming stores: they do not fit
-/// in the caches, so the next reader misses either way, and the stores skip reading each line
-/// first.
-const STREAM_MIN_BYTES: usize = 32 << 20;
-
 /// One register tile, cache-line aligned.
 #[derive(Clone, Copy)]
 #[repr(C, align(64))]
 struct Reg([f32; REG]);
 use super::parallel::{for_each_chunk_mut, PAR_CHUNK, PAR_THRESHOLD};
 use super::scalar::{maximum, minimum, Arith, FloatMath};
+use super::stream;
 use super::strided::{collapse, offset_of};
 use super::unary::UnaryOp;
 use crate::buffer::{Buffer, Data};
@@ -198,7 +194,8 @@ pub fn eval(program: &Program, inputs: &[Data], shape: &[usize]) -> Result<Vec<D
             walk: &walk,
             raws: &raws,
             out_dtypes: &out_dtypes,
-            stream: n * out_dtypes.iter().map(|d| d.size()).sum::<usize>() >= STREAM_MIN_BYTES,
+            stream: n * out_dtypes.iter().map(|d| d.size()).sum::<usize>()
+                >= stream::STREAM_MIN_BYTES,
         };
         let par = n >= PAR_THRESHOLD;
         for_each_chunk_mut(&mut tasks, 1, par, &|_, ts| {
@@ -408,7 +405,9 @@ fn run(ctx: &Ctx, first: usize, len: usize, outs: &mut [&mut [u8]], regs: &mut [
                 } else {
                     Src::Lanes(&tmp[ctx.slots[r - nin]].0[..m])
                 } {
-                    Src::Lanes(src) if ctx.stream && d == Dtype::F32 => store_streaming(src, dst),
+                    Src::Lanes(src) if ctx.stream && d == Dtype::F32 => {
+                        stream::store(bytemuck::cast_slice_mut(dst), src, None)
+                    }
                     Src::Lanes(src) => store(d, src, dst),
                     Src::Splat(v) => store(d, &vec![v; m], dst),
                 }
@@ -418,41 +417,8 @@ fn run(ctx: &Ctx, first: usize, len: usize, outs: &mut [&mut [u8]], regs: &mut [
         pos += seg;
     }
     if ctx.stream {
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: a store fence has no memory operands; it orders the streaming stores above
-        // before the task's completion is published.
-        unsafe {
-            std::arch::x86_64::_mm_sfence()
-        };
+        stream::fence();
     }
-}
-
-/// Writes f32 values to `out` with non-temporal stores where `out` is 16-byte aligned (they
-/// skip the read-for-ownership a normal store of a line not in cache costs, and leave the cache
-/// to the inputs). For outputs larger than the caches.
-#[inline(always)]
-fn store_streaming(src: &[f32], out: &mut [u8]) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{_mm_loadu_ps, _mm_stream_ps};
-        let out: &mut [f32] = bytemuck::cast_slice_mut(out);
-        let n = out.len().min(src.len());
-        let head = out.as_ptr().align_offset(16).min(n);
-        let body = (n - head) / 4 * 4;
-        out[..head].copy_from_slice(&src[..head]);
-        for i in (head..head + body).step_by(4) {
-            // SAFETY: `i + 4 <= head + body <= n`, so both 4-float ranges are inside `src` and
-            // `out`; `out[i]` is 16-byte aligned (`head` aligns it and `i - head` is a multiple
-            // of 4 floats), as the streaming store requires.
-            unsafe {
-                let v = _mm_loadu_ps(src.as_ptr().add(i));
-                _mm_stream_ps(out.as_mut_ptr().add(i), v);
-            }
-        }
-        out[head + body..n].copy_from_slice(&src[head + body..n]);
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    store(Dtype::F32, src, out);
 }
 
 /// Reads `out.len()` elements of `dtype` (start `base`, step `stride`) as f32.

@@ -490,6 +490,74 @@ fn batched<T: GemmElem>(
     Data::new(buf, dtype, out_shape)
 }
 
+/// Output elements per task of [`outer_f32`].
+const OUTER_TASK: usize = 1 << 14;
+
+/// `a @ b` for `k = 1`: outer products `out[.., i, j] = a[.., i, 0] * b[.., 0, j]` (per-example
+/// weight gradients are a batch of these). Each element is one rounded product, as the GEMM
+/// gives it, but written row by row at memory speed (with streaming stores when the output is
+/// larger than the caches) instead of through the GEMM's packing, which dominates when `k = 1`.
+fn outer_f32(a: &Data, b: &Data, out_shape: &[usize]) -> Data {
+    let total: usize = out_shape.iter().product();
+    outer_f32_with(
+        a,
+        b,
+        out_shape,
+        total * 4 >= super::stream::STREAM_MIN_BYTES,
+    )
+}
+
+/// [`outer_f32`], with streaming stores or not.
+fn outer_f32_with(a: &Data, b: &Data, out_shape: &[usize], streaming: bool) -> Data {
+    let nd = out_shape.len();
+    let (m, n) = (out_shape[nd - 2], out_shape[nd - 1]);
+    let batch_shape = &out_shape[..nd - 2];
+    let total: usize = out_shape.iter().product();
+    let mut buf = Buffer::new(total * 4);
+    if total == 0 {
+        return Data::new(buf, Dtype::F32, out_shape);
+    }
+    let (a_raw, b_raw) = (a.raw::<f32>(), b.raw::<f32>());
+    let rows_per_task = (OUTER_TASK / n).max(1);
+    let work = |t: usize, block: &mut [f32]| {
+        let mut row = vec![0.0f32; n];
+        let mut item = usize::MAX;
+        for (r, dst) in block.chunks_mut(n).enumerate() {
+            let g = t * rows_per_task + r;
+            let (i, at) = (g / m, g % m);
+            if i != item {
+                // this item's row of `b`, gathered once (any column stride)
+                item = i;
+                let bm = mat_of(b, i, batch_shape);
+                for (j, v) in row.iter_mut().enumerate() {
+                    *v = b_raw[(bm.offset as isize + j as isize * bm.cs) as usize];
+                }
+            }
+            let am = mat_of(a, i, batch_shape);
+            let s = a_raw[(am.offset as isize + at as isize * am.rs) as usize];
+            if streaming {
+                super::stream::store(dst, &row, Some(s));
+            } else {
+                dst.iter_mut().zip(&row).for_each(|(o, &v)| *o = s * v);
+            }
+        }
+        if streaming {
+            super::stream::fence();
+        }
+    };
+    let out = &mut buf.as_mut_slice::<f32>()[..total];
+    if total >= OUTER_TASK * 2 {
+        out.par_chunks_mut(rows_per_task * n)
+            .enumerate()
+            .for_each(|(t, block)| work(t, block));
+    } else {
+        for (t, block) in out.chunks_mut(rows_per_task * n).enumerate() {
+            work(t, block);
+        }
+    }
+    Data::new(buf, Dtype::F32, out_shape)
+}
+
 fn to_f32(x: &Data) -> Result<Data> {
     match x.dtype {
         Dtype::Bf16 => map_unary::<bf16, f32>(x.clone(), Dtype::F32, bf16::to_f32),
@@ -511,7 +579,9 @@ pub fn matmul(
     dtype: Dtype,
 ) -> Result<Data> {
     check_operands(a, b, c, out_shape, dtype)?;
+    let k = a.shape.last().copied().unwrap_or(0);
     Ok(match dtype {
+        Dtype::F32 if k == 1 && c.is_none() && alpha == 1.0 => outer_f32(a, b, out_shape),
         Dtype::F32 => batched::<f32>(a, b, c, alpha, beta, out_shape, dtype),
         Dtype::F64 => batched::<f64>(a, b, c, alpha, beta, out_shape, dtype),
         Dtype::F16 => batched::<f16>(a, b, c, alpha, beta, out_shape, dtype),
@@ -527,4 +597,51 @@ pub fn matmul(
             "matmul: only floating point types are supported, got {d}"
         ),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layout::Layout;
+
+    fn vals(n: usize, seed: f32) -> Vec<f32> {
+        (0..n)
+            .map(|i| ((i as f32 + seed) * 0.731).sin() * 3.0)
+            .collect()
+    }
+
+    #[test]
+    fn outer_products_match_the_gemm_and_a_naive_loop() {
+        // a: [2, 3, m, 1] from a [3, m] buffer, broadcast over the first axis (stride 0);
+        // b: [2, 3, 1, n] as a strided view: every other element of a [2, 3, 2n] buffer
+        for (m, n) in [(1, 1), (5, 1), (7, 33), (4, 5000), (130, 129)] {
+            let a_buf = vals(3 * m, 0.5);
+            let a = Data::new(Buffer::from_slice(&a_buf), Dtype::F32, &[3 * m])
+                .with_layout(Layout::new(vec![2, 3, m, 1], vec![0, m as isize, 1, 1], 0))
+                .unwrap();
+            let b_buf = vals(2 * 3 * 2 * n, 1.5);
+            let b = Data::new(Buffer::from_slice(&b_buf), Dtype::F32, &[12 * n])
+                .with_layout(Layout::new(
+                    vec![2, 3, 1, n],
+                    vec![6 * n as isize, 2 * n as isize, 1, 2],
+                    1,
+                ))
+                .unwrap();
+            let shape = [2, 3, m, n];
+            let gemm = batched::<f32>(&a, &b, None, 1.0, 0.0, &shape, Dtype::F32);
+            let via_matmul = matmul(&a, &b, None, 1.0, 0.0, &shape, Dtype::F32).unwrap();
+            for streaming in [false, true] {
+                let got = outer_f32_with(&a, &b, &shape, streaming);
+                let got = got.contiguous_slice::<f32>().unwrap();
+                let want = gemm.contiguous_slice::<f32>().unwrap();
+                for (e, (&g, &w)) in got.iter().zip(want).enumerate() {
+                    let (j, i, item) = (e % n, (e / n) % m, e / (m * n));
+                    let naive = a_buf[(item % 3) * m + i] * b_buf[1 + item * 2 * n + 2 * j];
+                    assert_eq!(g, w, "{m}x{n} at {e}");
+                    assert_eq!(g, naive, "{m}x{n} at {e}");
+                }
+                assert_eq!(via_matmul.contiguous_slice::<f32>().unwrap(), got);
+            }
+        }
+    }
 }

@@ -37,5 +37,6 @@ pub mod scan;
 pub mod softmax;
 pub mod sort;
 pub mod special;
+pub mod stream;
 pub mod strided;
 pub mod unary;
