@@ -56,7 +56,9 @@ impl Buffer {
             if ACTIVE.load(Ordering::Relaxed) + n_blocks * BLOCK > memory::get_memory_limit() {
                 memory::clear_cache();
             }
-            vec![Block::zeroed(); n_blocks]
+            // zeroed pages straight from the allocator (no second pass writing zeros)
+            bytemuck::allocation::try_zeroed_vec(n_blocks)
+                .unwrap_or_else(|()| vec![Block::zeroed(); n_blocks])
         });
         let active = ACTIVE.fetch_add(n_blocks * BLOCK, Ordering::Relaxed) + n_blocks * BLOCK;
         PEAK.fetch_max(active, Ordering::Relaxed);

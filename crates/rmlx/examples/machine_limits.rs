@@ -10,7 +10,8 @@
 //! - FMA: 16 independent zmm `vfmadd` chains (512 flop per iteration) and 12 ymm chains;
 //!   flop/cycle/core = GFLOP/s / clock (two 512-bit FMA pipes give 64);
 //! - STREAM copy / scale / add / triad over three 256 MiB f64 arrays, STREAM byte counting (2 or 3
-//!   words per element, no write-allocate).
+//!   words per element, no write-allocate), and `write`: streaming (non-temporal) stores filling
+//!   one such array, the fastest way a kernel can write an output larger than the caches.
 //!
 //! Prints a table on stderr and one JSON line on stdout. x86_64 only (the FMA probes need AVX-512
 //! and AVX2+FMA; missing ones are reported as absent).
@@ -99,6 +100,28 @@ mod probes {
         out.iter().sum()
     }
 
+    /// Fills `out` with `v` by non-temporal (streaming) stores, which write whole cache lines
+    /// without reading them first: the way a kernel writes an output larger than the caches.
+    pub fn stream_fill(out: &mut [f64], v: f64) {
+        let head = out.as_ptr().align_offset(16).min(out.len());
+        let (start, rest) = out.split_at_mut(head);
+        start.fill(v);
+        let pairs = rest.len() / 2;
+        let p = rest.as_mut_ptr();
+        // SAFETY: SSE2 is part of x86_64. Each store writes elements `2i` and `2i + 1` with
+        // `2i + 1 < 2 * pairs <= rest.len()`, inside `rest`, at a 16-byte aligned address
+        // (`rest` starts aligned and `2i` elements are `16i` bytes further on), as
+        // `_mm_stream_pd` requires; the fence orders them before the caller's next stores.
+        unsafe {
+            let x = _mm_set1_pd(v);
+            for i in 0..pairs {
+                _mm_stream_pd(p.add(2 * i), x);
+            }
+            _mm_sfence();
+        }
+        rest[2 * pairs..].fill(v);
+    }
+
     /// 512 flop per iteration; `None` without AVX-512.
     pub fn fma_zmm(iters: u64) -> Option<f32> {
         // SAFETY: AVX-512F is present (checked first).
@@ -151,8 +174,9 @@ type StreamKernel = dyn Fn(&mut [f64], &[f64], &[f64]) + Sync;
 /// STREAM's scalar.
 const Q: f64 = 3.0;
 
-/// STREAM copy, scale, add, triad in GB/s over arrays of `n` f64 split across `threads`.
-fn stream(threads: usize, n: usize) -> [f64; 4] {
+/// STREAM copy, scale, add, triad in GB/s over arrays of `n` f64 split across `threads`, and
+/// the write-only bandwidth of streaming stores filling one such array.
+fn stream(threads: usize, n: usize) -> [f64; 5] {
     let mut a = vec![1.0f64; n];
     let mut b = vec![2.0f64; n];
     let mut c = vec![0.0f64; n];
@@ -184,8 +208,17 @@ fn stream(threads: usize, n: usize) -> [f64; 4] {
             .zip(a.iter().zip(b))
             .for_each(|(c, (a, b))| *c = a + Q * b)
     });
+    let write = run(1.0, &|c, _, _| fill(c));
     std::hint::black_box((&mut a, &mut b, &c));
-    [copy, scale, add, triad]
+    [copy, scale, add, triad, write]
+}
+
+/// Writes every element of `c` once, with streaming stores where the CPU has them.
+fn fill(c: &mut [f64]) {
+    #[cfg(target_arch = "x86_64")]
+    probes::stream_fill(c, Q);
+    #[cfg(not(target_arch = "x86_64"))]
+    c.fill(Q);
 }
 
 fn cpu_model() -> String {
@@ -206,7 +239,7 @@ fn main() {
     let mut rows: Vec<Value> = Vec::new();
     eprintln!("cpu: {}", cpu_model());
     eprintln!(
-        "threads  GHz   zmm GFLOP/s  flop/cyc/core  ymm GFLOP/s  copy  scale  add  triad (GB/s)"
+        "threads  GHz   zmm GFLOP/s  flop/cyc/core  ymm GFLOP/s  copy  scale  add  triad  write (GB/s)"
     );
     for threads in [1usize, 2] {
         let (ghz, zmm, ymm) = compute(threads);
@@ -214,19 +247,20 @@ fn main() {
         let per_cycle = zmm.map(|z| z / ghz / threads as f64);
         let fmt = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.1}"));
         eprintln!(
-            "{threads:>7}  {ghz:.2}  {:>11}  {:>13}  {:>11}  {:.1}  {:.1}  {:.1}  {:.1}",
+            "{threads:>7}  {ghz:.2}  {:>11}  {:>13}  {:>11}  {:.1}  {:.1}  {:.1}  {:.1}  {:.1}",
             fmt(zmm),
             fmt(per_cycle),
             fmt(ymm),
             s[0],
             s[1],
             s[2],
-            s[3]
+            s[3],
+            s[4]
         );
         rows.push(json!({
             "threads": threads, "ghz": ghz, "fma_zmm_gflops": zmm, "fma_ymm_gflops": ymm,
             "zmm_flop_per_cycle_per_core": per_cycle,
-            "stream_gbps": {"copy": s[0], "scale": s[1], "add": s[2], "triad": s[3]},
+            "stream_gbps": {"copy": s[0], "scale": s[1], "add": s[2], "triad": s[3], "write": s[4]},
         }));
     }
     println!(

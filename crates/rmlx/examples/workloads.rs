@@ -145,7 +145,9 @@ fn w4() -> mx::Result<Value> {
 
 /// Per-example gradients of W3's MLP (issue 14): `vmap(grad(loss))` over the 256 examples of
 /// W3's batch (each a `[1, 784]` row and its label), against one batched gradient of the mean
-/// loss, interleaved call by call. Timed: the call and the evaluation of every gradient.
+/// loss, interleaved call by call. Timed: the call and the evaluation of every gradient. Also
+/// the bytes of the per-example gradients: any implementation must write them, so their time at
+/// `machine_limits`' write bandwidth is a floor for `per_example_ms`.
 fn pegrad() -> mx::Result<Value> {
     let (mut model, x, y) = w3_setup()?;
     let xs = x.reshape([256, 1, 784])?;
@@ -160,6 +162,7 @@ fn pegrad() -> mx::Result<Value> {
     };
     let (warmup, samples, _) = counts(3, 20, 1);
     let (mut per_raw, mut batch_raw) = (Vec::new(), Vec::new());
+    let mut out_bytes = 0usize;
     for i in 0..warmup + samples {
         let t = Instant::now();
         let g = nn::per_example_grads(
@@ -169,6 +172,7 @@ fn pegrad() -> mx::Result<Value> {
         )?;
         eval_tree(&g)?;
         let per = t.elapsed().as_secs_f64() * 1e3;
+        out_bytes = g.flatten().iter().map(|(_, a)| a.nbytes()).sum();
         let t = Instant::now();
         let (_, g) = nn::value_and_grad(&mut model, |m: &Mlp| Ok(vec![ce(&m.forward(&x)?, &y)?]))?;
         eval_tree(&g)?;
@@ -184,6 +188,7 @@ fn pegrad() -> mx::Result<Value> {
         "batched_grad_ms": stats(&batch_raw),
         "per_example_over_batched": stats(&ratio),
         "examples": 256,
+        "per_example_grad_bytes": out_bytes,
     }))
 }
 
@@ -599,10 +604,6 @@ fn w3() -> mx::Result<Value> {
     }))
 }
 
-/// W5 (issue 15): `gelu_approx(x * w + b)` over a `4096 x 4096` f32 `x` (16 Mi elements) with a
-/// row `w` and `b`, compiled (one fused pass) against the same function uncompiled (ten passes),
-/// interleaved call by call; every call computes a fresh output. Also the bytes the fused pass
-/// moves (x read, output written) as GB/s, to set against STREAM triad.
 /// Issue 18's fft target: milliseconds for one transform, median over the samples. `c2c`: fft
 /// of 2^20 complex64 values (the target's shape); `r2c`: rfft of 2^20 float32; `c2c_2d`: fft2
 /// of 1024 x 1024 complex64. `bench/numpy_fft.py` times numpy's `np.fft` on the same shapes.
@@ -697,6 +698,10 @@ fn einsum_vs_matmul() -> mx::Result<Value> {
     Ok(Value::Object(out))
 }
 
+/// W5 (issue 15): `gelu_approx(x * w + b)` over a `4096 x 4096` f32 `x` (16 Mi elements) with a
+/// row `w` and `b`, compiled (one fused pass) against the same function uncompiled (ten passes),
+/// interleaved call by call; every call computes a fresh output. Also the bytes the fused pass
+/// moves (x read, output written) as GB/s, to set against STREAM triad.
 fn w5() -> mx::Result<Value> {
     let x = mx::random::normal(&[4096, 4096], Some(&mx::random::key(5)))?;
     let w = mx::random::normal(&[4096], Some(&mx::random::key(6)))?;

@@ -521,19 +521,19 @@ fn outer_f32_with(a: &Data, b: &Data, out_shape: &[usize], streaming: bool) -> D
     let rows_per_task = (OUTER_TASK / n).max(1);
     let work = |t: usize, block: &mut [f32]| {
         let mut row = vec![0.0f32; n];
-        let mut item = usize::MAX;
+        let (mut item, mut am) = (usize::MAX, mat_of(a, 0, batch_shape));
         for (r, dst) in block.chunks_mut(n).enumerate() {
             let g = t * rows_per_task + r;
             let (i, at) = (g / m, g % m);
             if i != item {
-                // this item's row of `b`, gathered once (any column stride)
+                // this item's column of `a` and row of `b` (gathered once, any column stride)
                 item = i;
+                am = mat_of(a, i, batch_shape);
                 let bm = mat_of(b, i, batch_shape);
                 for (j, v) in row.iter_mut().enumerate() {
                     *v = b_raw[(bm.offset as isize + j as isize * bm.cs) as usize];
                 }
             }
-            let am = mat_of(a, i, batch_shape);
             let s = a_raw[(am.offset as isize + at as isize * am.rs) as usize];
             if streaming {
                 super::stream::store(dst, &row, Some(s));
