@@ -8,7 +8,7 @@
 //! transform those, so a fused node differentiates exactly as the chain it replaced.
 
 use super::{Primitive, Vmapped};
-use crate::backend::cpu::fused::{self, Step};
+use crate::backend::cpu::fused::{self, Activation, Step};
 pub use crate::backend::cpu::fused::{Instr, Program};
 use crate::buffer::Data;
 use crate::checked::Checked;
@@ -60,6 +60,8 @@ impl Compiled {
                     }
                 }
                 Step::Cast => arg(0)?.astype(ins.dtype)?,
+                Step::MulAdd => (&(arg(0)? * arg(1)?)? + arg(2)?)?,
+                Step::Activation(act) => expand_activation(act, arg(0)?)?,
             };
             if out.dtype() != ins.dtype {
                 bail!(
@@ -77,6 +79,23 @@ impl Compiled {
             .iter()
             .map(|&r| regs.at(r)?.broadcast_to(&shape))
             .collect()
+    }
+}
+
+/// The chain of primitives an activation step stands for: the one `nn`'s activation traces to.
+fn expand_activation(act: Activation, x: &Array) -> Result<Array> {
+    match act {
+        Activation::GeluTanh => {
+            let c = (2.0 / std::f64::consts::PI).sqrt();
+            let cube = (&(x * x)? * x)?;
+            let inner = ((x + &(cube * 0.044715)?)? * c)?;
+            (x * 0.5)? * &(inner.tanh()? + 1.0)?
+        }
+        Activation::Gelu => {
+            let e = (x / std::f64::consts::SQRT_2)?.erf()?;
+            (x * &(e + 1.0)?)? / 2.0
+        }
+        Activation::Silu => x * &x.sigmoid()?,
     }
 }
 

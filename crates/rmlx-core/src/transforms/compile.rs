@@ -21,6 +21,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::backend::cpu::fused::{self, Instr, Program, Step as FusedStep};
+use crate::backend::cpu::fused_patterns;
 use crate::buffer::Data;
 use crate::checked::Checked;
 use crate::context::TracingGuard;
@@ -561,6 +562,17 @@ impl Tape {
                 .collect(),
             outputs,
         };
+        program.validate().ok()?;
+        // known chains (activations, multiply-add) become superinstructions; they read the
+        // values of the scalar constants
+        let consts: Vec<Option<f32>> = ext
+            .iter()
+            .map(|r| match r {
+                Ref::Const(a) if a.size() == 1 && a.dtype() == Dtype::F32 => a.item::<f32>().ok(),
+                _ => None,
+            })
+            .collect();
+        let program = fused_patterns::specialize(&program, &consts);
         program.validate().ok()?;
         Some((program, ext))
     }

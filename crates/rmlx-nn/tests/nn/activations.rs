@@ -367,3 +367,46 @@ fn bad_input_is_an_error() {
     let slope = Array::from_slice(&[0.1f32, 0.2], &[2]).unwrap();
     assert!(act::prelu(&odd, &slope).is_err());
 }
+
+/// Compiled, `gelu_approx`, `gelu` and `silu` each become one superinstruction of the fused
+/// kernel (the constants the functions trace are the ones the kernel recognises), with the
+/// numbers of the uncompiled functions, and their gradients through the compiled function are
+/// the uncompiled ones.
+#[test]
+fn compiled_activations_are_one_fused_step_with_the_uncompiled_numbers() {
+    type Act = fn(&Array) -> Result<Array>;
+    let cases: [(&str, Act, &str); 3] = [
+        ("gelu_approx", act::gelu_approx, "Activation(GeluTanh)"),
+        ("gelu", act::gelu, "Activation(Gelu)"),
+        ("silu", act::silu, "Activation(Silu)"),
+    ];
+    let f64s = |a: &Array| -> Vec<f64> {
+        a.to_vec::<f32>()
+            .unwrap()
+            .iter()
+            .map(|&v| v as f64)
+            .collect()
+    };
+    let mut rng = Rng::new(11);
+    let xs: Vec<f32> = smooth_input(&mut rng, 3000)
+        .iter()
+        .map(|&v| v as f32 * 3.0)
+        .collect();
+    let x = Array::from_slice(&xs, &[3, 1000]).unwrap();
+    for (name, f, step) in cases {
+        let compiled = rmlx_core::compile(move |p: &[Array]| Ok(vec![f(&p[0])?]));
+        let got = compiled.call(std::slice::from_ref(&x)).unwrap();
+        let prim = format!("{:?}", got[0].primitive().expect("a compiled node"));
+        assert!(prim.contains(step), "{name}: {prim}");
+        // gelu_approx's cube is x * x * x when fused and powf unfused: an ulp apart
+        assert_close(name, &f64s(&got[0]), &f64s(&f(&x).unwrap()), 1e-6);
+        let through_compiled = rmlx_core::grad(
+            |p: &[Array]| Ok(vec![compiled.call(p)?[0].sum(None, false)?]),
+            &[0],
+        );
+        let plain = rmlx_core::grad(|p: &[Array]| Ok(vec![f(&p[0])?.sum(None, false)?]), &[0]);
+        let gc = through_compiled(std::slice::from_ref(&x)).unwrap();
+        let gp = plain(std::slice::from_ref(&x)).unwrap();
+        assert_close(name, &f64s(&gc[0]), &f64s(&gp[0]), 1e-5);
+    }
+}

@@ -11,6 +11,11 @@
 //! step gives exactly the numbers the unfused kernel of the same op gives (those compute in f32
 //! and round once too). Bool values are 0.0 / 1.0. The tile loop is compiled for AVX-512 and
 //! AVX2+FMA and picked at run time.
+//!
+//! A step costs a tile load and store per element however little it computes, so the chains
+//! that recur in models (the activations of `nn`, `a * b + c`) arrive as superinstructions that
+//! keep their intermediate values in registers ([`Step::MulAdd`], [`Step::Activation`]; see
+//! [`super::fused_patterns`]).
 
 use half::{bf16, f16};
 
@@ -47,15 +52,52 @@ pub enum Step {
     PowInt(i32),
     /// A dtype conversion to the step's dtype (rounding to f16/bf16, `x != 0` for bool).
     Cast,
+    /// `a * b + c` on three registers, rounded after the product and after the sum as the two
+    /// steps it replaces (a superinstruction, see [`super::fused_patterns`]).
+    MulAdd,
+    /// A whole activation on one register (a superinstruction, see [`super::fused_patterns`]).
+    Activation(Activation),
+}
+
+/// The activations a fused program evaluates as one step, in registers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Activation {
+    /// `nn.gelu_approx`: `x * 0.5 * (tanh(sqrt(2 / pi) * (x + 0.044715 * x^3)) + 1)`.
+    GeluTanh,
+    /// `nn.gelu`: `x * (erf(x / sqrt(2)) + 1) / 2`.
+    Gelu,
+    /// `nn.silu`: `x * sigmoid(x)`.
+    Silu,
+}
+
+impl Activation {
+    /// The activation of `x`: the f32 operations of the chain it replaces, in the chain's order,
+    /// so the result is the chain's to the bit.
+    #[inline(always)]
+    pub fn apply(self, x: f32) -> f32 {
+        match self {
+            Activation::GeluTanh => {
+                let c = (2.0 / std::f64::consts::PI).sqrt() as f32;
+                let cube = x * x * x;
+                let inner = (x + cube * 0.044715) * c;
+                (x * 0.5) * (<f32 as FloatMath>::tanh(inner) + 1.0)
+            }
+            Activation::Gelu => {
+                let e = <f32 as FloatMath>::erf(x / std::f64::consts::SQRT_2 as f32);
+                (x * (e + 1.0)) / 2.0
+            }
+            Activation::Silu => x * <f32 as FloatMath>::sigmoid(x),
+        }
+    }
 }
 
 impl Step {
     /// The number of registers the step reads.
     pub fn arity(self) -> usize {
         match self {
-            Step::Unary(_) | Step::PowInt(_) | Step::Cast => 1,
+            Step::Unary(_) | Step::PowInt(_) | Step::Cast | Step::Activation(_) => 1,
             Step::Binary(_) => 2,
-            Step::Select => 3,
+            Step::Select | Step::MulAdd => 3,
         }
     }
 }
@@ -536,6 +578,12 @@ fn exec<'s: 't, 't>(
             Dtype::Bool => zip1(out, arg(0), |v| (v != 0.0) as u8 as f32),
             _ => zip1(out, arg(0), |v| v),
         },
+        Step::MulAdd => zip3(out, arg(0), arg(1), arg(2), |a, b, c| a * b + c),
+        Step::Activation(act) => match act {
+            Activation::GeluTanh => zip1(out, arg(0), |v| Activation::GeluTanh.apply(v)),
+            Activation::Gelu => zip1(out, arg(0), |v| Activation::Gelu.apply(v)),
+            Activation::Silu => zip1(out, arg(0), |v| Activation::Silu.apply(v)),
+        },
     }
     match ins.dtype {
         Dtype::F16 => out.iter_mut().for_each(|v| *v = f16::from_f32(*v).to_f32()),
@@ -579,6 +627,39 @@ fn zip2(out: &mut [f32], a: Src, b: Src, f: impl Fn(f32, f32) -> f32) {
             }
         }
         (Src::Splat(x), Src::Splat(y)) => out.fill(f(x, y)),
+    }
+}
+
+/// `out[i] = f(a[i], b[i], c[i])`: one loop for the common operand kinds, a generic one for
+/// the rest.
+#[inline(always)]
+fn zip3(out: &mut [f32], a: Src, b: Src, c: Src, f: impl Fn(f32, f32, f32) -> f32) {
+    match (a, b, c) {
+        (Src::Lanes(a), Src::Lanes(b), Src::Lanes(c)) => {
+            for (((o, &x), &y), &z) in out.iter_mut().zip(a).zip(b).zip(c) {
+                *o = f(x, y, z);
+            }
+        }
+        (Src::Lanes(a), Src::Splat(y), Src::Splat(z)) => {
+            for (o, &x) in out.iter_mut().zip(a) {
+                *o = f(x, y, z);
+            }
+        }
+        (Src::Lanes(a), Src::Lanes(b), Src::Splat(z)) => {
+            for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
+                *o = f(x, y, z);
+            }
+        }
+        (Src::Lanes(a), Src::Splat(y), Src::Lanes(c)) => {
+            for ((o, &x), &z) in out.iter_mut().zip(a).zip(c) {
+                *o = f(x, y, z);
+            }
+        }
+        _ => {
+            for (i, o) in out.iter_mut().enumerate() {
+                *o = f(a.at(i), b.at(i), c.at(i));
+            }
+        }
     }
 }
 

@@ -24,6 +24,7 @@ pub mod fft;
 pub mod flash;
 pub mod fp8;
 pub mod fused;
+pub mod fused_patterns;
 pub mod gather;
 pub mod gemm;
 pub mod linalg;
