@@ -71,19 +71,25 @@ pub enum Activation {
 }
 
 impl Activation {
+    /// `gelu_approx`'s cubic coefficient.
+    pub const GELU_CUBIC: f32 = 0.044715;
+    /// `sqrt(2 / pi)` as `gelu_approx`'s f64 constant rounds to f32.
+    pub const SQRT_2_OVER_PI: f32 = 0.797_884_6;
+    /// `sqrt(2)` as `gelu`'s f64 constant rounds to f32.
+    pub const SQRT_2: f32 = std::f64::consts::SQRT_2 as f32;
+
     /// The activation of `x`: the f32 operations of the chain it replaces, in the chain's order,
     /// so the result is the chain's to the bit.
     #[inline(always)]
     pub fn apply(self, x: f32) -> f32 {
         match self {
             Activation::GeluTanh => {
-                let c = (2.0 / std::f64::consts::PI).sqrt() as f32;
                 let cube = x * x * x;
-                let inner = (x + cube * 0.044715) * c;
+                let inner = (x + cube * Self::GELU_CUBIC) * Self::SQRT_2_OVER_PI;
                 (x * 0.5) * (<f32 as FloatMath>::tanh(inner) + 1.0)
             }
             Activation::Gelu => {
-                let e = <f32 as FloatMath>::erf(x / std::f64::consts::SQRT_2 as f32);
+                let e = <f32 as FloatMath>::erf(x / Self::SQRT_2);
                 (x * (e + 1.0)) / 2.0
             }
             Activation::Silu => x * <f32 as FloatMath>::sigmoid(x),

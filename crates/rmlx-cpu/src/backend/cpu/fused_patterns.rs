@@ -98,7 +98,6 @@ fn either<T>(a: usize, b: usize, f: impl Fn(usize, usize) -> Option<T>) -> Optio
 /// `nn.gelu_approx` rooted at instruction `root` (the final product): the input and the
 /// registers absorbed.
 fn gelu_tanh(v: &View, root: &Instr) -> Option<(usize, Vec<usize>)> {
-    let sqrt_2_over_pi = (2.0 / std::f64::consts::PI).sqrt() as f32;
     if root.step != Step::Binary(BinaryOp::Multiply) {
         return None;
     }
@@ -106,10 +105,10 @@ fn gelu_tanh(v: &View, root: &Instr) -> Option<(usize, Vec<usize>)> {
         let x = v.with_const(half, BinaryOp::Multiply, 0.5)?;
         let th = v.with_const(plus1, BinaryOp::Add, 1.0)?;
         let inner = v.unary(th, Step::Unary(UnaryOp::Tanh))?;
-        let sum = v.with_const(inner, BinaryOp::Multiply, sqrt_2_over_pi)?;
+        let sum = v.with_const(inner, BinaryOp::Multiply, Activation::SQRT_2_OVER_PI)?;
         let (a, b) = v.binary(sum, BinaryOp::Add)?;
         let (cube_k, _) = either(a, b, |x2, ck| (x2 == x).then_some((ck, x2)))?;
-        let cube = v.with_const(cube_k, BinaryOp::Multiply, 0.044715)?;
+        let cube = v.with_const(cube_k, BinaryOp::Multiply, Activation::GELU_CUBIC)?;
         let mut absorbed = vec![half, plus1, th, inner, sum, cube_k];
         absorbed.extend(cube_of(v, cube, x)?);
         Some((x, absorbed))
@@ -139,8 +138,7 @@ fn gelu(v: &View, root: &Instr) -> Option<(usize, Vec<usize>)> {
         let e = v.with_const(plus1, BinaryOp::Add, 1.0)?;
         let scaled = v.unary(e, Step::Unary(UnaryOp::Erf))?;
         let (x2, k) = v.binary(scaled, BinaryOp::Divide)?;
-        (x2 == x && v.is_const(k, std::f64::consts::SQRT_2 as f32))
-            .then(|| (x, vec![prod, plus1, e, scaled]))
+        (x2 == x && v.is_const(k, Activation::SQRT_2)).then(|| (x, vec![prod, plus1, e, scaled]))
     })
 }
 
@@ -340,7 +338,7 @@ mod tests {
         ]
     }
 
-    const SQRT_2_OVER_PI: f32 = 0.797_884_6;
+    const SQRT_2_OVER_PI: f32 = Activation::SQRT_2_OVER_PI;
 
     #[test]
     fn gelu_approx_chain_is_one_step_with_the_same_bits() {
