@@ -207,9 +207,10 @@ fn float_kernel<T: Real>(op: UnaryOp, x: Data, dtype: Dtype) -> Result<Data> {
     float_ops!(op, m, pred)
 }
 
-/// f16/bf16 math: f32 tiles through the op's f32 slice kernel, rounded once on the way out
-/// (the same numbers as computing each element in f32), with no f16/bf16 kernel instances.
-fn half_kernel(
+/// Math through f32 tiles and the op's f32 slice kernel: f16/bf16 (rounded once on the way
+/// out, the same numbers as computing each element in f32, with no f16/bf16 kernel instances)
+/// and strided f32.
+fn tile_kernel(
     op: UnaryOp,
     x: &Data,
     dtype: Dtype,
@@ -368,17 +369,79 @@ pub fn eval(op: UnaryOp, x: Data, dtype: Dtype) -> Result<Data> {
         op => match in_dtype {
             Dtype::F32 => match f32_simd_contiguous(op, x, dtype) {
                 Ok(out) => Ok(out),
+                // strided: through f32 tiles, so the transcendental kernels still run
+                // compiled for the CPU's vector and FMA units
+                Err(x) if simd_tile_op(op).is_some() => {
+                    tile_kernel(op, &x, dtype, (load_f32::<f32>, store_f32::<f32>))
+                }
                 Err(x) => float_kernel::<f32>(op, x, dtype),
             },
             Dtype::F64 => float_kernel::<f64>(op, x, dtype),
             Dtype::C64 => complex::unary(op, x, dtype),
-            Dtype::F16 => half_kernel(op, &x, dtype, (load_f32::<f16>, store_f32::<f16>)),
-            Dtype::Bf16 => half_kernel(op, &x, dtype, (load_f32::<bf16>, store_f32::<bf16>)),
+            Dtype::F16 => tile_kernel(op, &x, dtype, (load_f32::<f16>, store_f32::<f16>)),
+            Dtype::Bf16 => tile_kernel(op, &x, dtype, (load_f32::<bf16>, store_f32::<bf16>)),
             _ => bail!(
                 Dtype,
                 "{}: expected a floating point input, got {in_dtype}",
                 op.name()
             ),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::buffer::Buffer;
+
+    /// The transcendental kernels give the same bits on every path: the contiguous SIMD loop
+    /// (compiled for the CPU's vector and FMA units), the strided tile path, and the scalar
+    /// function as this test crate compiles it (baseline target, FMA from the C library).
+    #[test]
+    fn transcendental_f32_kernels_agree_to_the_bit_contiguous_strided_and_scalar() {
+        let (r, c) = (37usize, 129usize);
+        let xs: Vec<f32> = (0..r * c)
+            .map(|i| ((i as f32 * 0.618).sin() * 12.0) / (1.0 + (i % 7) as f32))
+            .chain([
+                0.0,
+                -0.0,
+                f32::INFINITY,
+                f32::NEG_INFINITY,
+                f32::NAN,
+                1e-30,
+                -40.0,
+            ])
+            .collect();
+        let n = xs.len();
+        type Scalar = fn(f32) -> f32;
+        let scalar: [(UnaryOp, Scalar); 5] = [
+            (UnaryOp::Tanh, super::super::fastmath::tanh_f32),
+            (UnaryOp::Exp, super::super::fastmath::exp_f32),
+            (UnaryOp::Expm1, super::super::fastmath::expm1_f32),
+            (UnaryOp::Sigmoid, super::super::fastmath::sigmoid_f32),
+            (UnaryOp::Erf, super::super::special::erf_f32),
+        ];
+        for (op, f) in scalar {
+            let contiguous = Data::new(Buffer::from_slice(&xs), Dtype::F32, &[n]);
+            let got = eval(op, contiguous, Dtype::F32).unwrap();
+            let got = got.contiguous_slice::<f32>().unwrap();
+            // the same values read through a stride of 2 (every other element of a wider buffer)
+            let wide: Vec<f32> = xs.iter().flat_map(|&v| [v, 7.0]).collect();
+            let mut strided = Data::new(Buffer::from_slice(&wide), Dtype::F32, &[n, 2]);
+            strided.shape = vec![n];
+            strided.strides = vec![2];
+            let got_strided = eval(op, strided, Dtype::F32).unwrap();
+            let got_strided = got_strided.contiguous_slice::<f32>().unwrap();
+            for (i, &v) in xs.iter().enumerate() {
+                let want = f(v);
+                let same = |g: f32| g.to_bits() == want.to_bits() || (g.is_nan() && want.is_nan());
+                assert!(same(got[i]), "{op:?}({v}): contiguous {} vs {want}", got[i]);
+                assert!(
+                    same(got_strided[i]),
+                    "{op:?}({v}): strided {} vs {want}",
+                    got_strided[i]
+                );
+            }
+        }
     }
 }
