@@ -12,6 +12,7 @@ use super::{batching, Primitive, Vmapped};
 use crate::backend::cpu::copy::contiguous;
 use crate::backend::cpu::parallel::{for_each_chunk_mut, PAR_CHUNK, PAR_THRESHOLD};
 use crate::backend::cpu::special::{erf_f32, erfinv_f32};
+use crate::backend::cpu::vector_isa::with_fma;
 use crate::buffer::{Buffer, Data};
 use crate::checked::Checked;
 use crate::random::threefry::fill_words;
@@ -238,13 +239,20 @@ fn fill<U: bytemuck::Pod + Send + Sync>(
     let par = out.len() >= PAR_THRESHOLD;
     for_each_chunk_mut(out, PAR_CHUNK, par, &|first, o: &mut [U]| {
         // `first` is an index into `out`, and every caller passes `bits.len() == out.len()`.
-        for (k, (o, &b)) in o
-            .iter_mut()
-            .zip(bits.get(first..).unwrap_or(&[]))
-            .enumerate()
-        {
-            *o = f(first + k, b);
-        }
+        // Compiled for the CPU's FMA unit: `erfinv_f32`'s multiply-adds are then instructions,
+        // not C library calls (the same bits).
+        with_fma(
+            #[inline(always)]
+            || {
+                for (k, (o, &b)) in o
+                    .iter_mut()
+                    .zip(bits.get(first..).unwrap_or(&[]))
+                    .enumerate()
+                {
+                    *o = f(first + k, b);
+                }
+            },
+        )
     });
 }
 
@@ -258,15 +266,24 @@ fn fill_float(
     let n = bits.len();
     match dtype {
         Dtype::F32 => fill(bits, buf.as_mut_slice::<f32>().span_mut(..n)?, f),
-        Dtype::F16 => fill(bits, buf.as_mut_slice::<f16>().span_mut(..n)?, |i, b| {
-            f16::from_f32(f(i, b))
-        }),
-        Dtype::Bf16 => fill(bits, buf.as_mut_slice::<bf16>().span_mut(..n)?, |i, b| {
-            bf16::from_f32(f(i, b))
-        }),
-        Dtype::F64 => fill(bits, buf.as_mut_slice::<f64>().span_mut(..n)?, |i, b| {
-            f(i, b) as f64
-        }),
+        Dtype::F16 => fill(
+            bits,
+            buf.as_mut_slice::<f16>().span_mut(..n)?,
+            #[inline(always)]
+            |i, b| f16::from_f32(f(i, b)),
+        ),
+        Dtype::Bf16 => fill(
+            bits,
+            buf.as_mut_slice::<bf16>().span_mut(..n)?,
+            #[inline(always)]
+            |i, b| bf16::from_f32(f(i, b)),
+        ),
+        Dtype::F64 => fill(
+            bits,
+            buf.as_mut_slice::<f64>().span_mut(..n)?,
+            #[inline(always)]
+            |i, b| f(i, b) as f64,
+        ),
         d => bail!(Dtype, "random: cannot produce {d} samples"),
     }
     Ok(())
@@ -332,26 +349,37 @@ impl Primitive for Sample {
                 let range = 1.0f32 - lo;
                 if dtype == Dtype::F64 {
                     let sqrt2 = std::f64::consts::SQRT_2;
-                    fill(bits, buf.as_mut_slice::<f64>().span_mut(..n)?, |_, b| {
-                        let u = range * unit_f32(b, upper) + lo;
-                        let e = erfinv_f32(u) as f64;
-                        if scaled {
-                            sqrt2 * e
-                        } else {
-                            e
-                        }
-                    });
+                    fill(
+                        bits,
+                        buf.as_mut_slice::<f64>().span_mut(..n)?,
+                        #[inline(always)]
+                        |_, b| {
+                            let u = range * unit_f32(b, upper) + lo;
+                            let e = erfinv_f32(u) as f64;
+                            if scaled {
+                                sqrt2 * e
+                            } else {
+                                e
+                            }
+                        },
+                    );
                 } else {
                     let sqrt2 = const_in(dtype, std::f64::consts::SQRT_2);
-                    fill_float(dtype, bits, &mut buf, |_, b| {
-                        let u = range * unit_f32(b, upper) + lo;
-                        let e = round_to(dtype, erfinv_f32(u));
-                        if scaled {
-                            sqrt2 * e
-                        } else {
-                            e
-                        }
-                    })?;
+                    fill_float(
+                        dtype,
+                        bits,
+                        &mut buf,
+                        #[inline(always)]
+                        |_, b| {
+                            let u = range * unit_f32(b, upper) + lo;
+                            let e = round_to(dtype, erfinv_f32(u));
+                            if scaled {
+                                sqrt2 * e
+                            } else {
+                                e
+                            }
+                        },
+                    )?;
                 }
             }
             SampleKind::Gumbel => {

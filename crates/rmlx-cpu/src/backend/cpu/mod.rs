@@ -41,3 +41,4 @@ pub mod special;
 pub mod stream;
 pub mod strided;
 pub mod unary;
+pub mod vector_isa;
