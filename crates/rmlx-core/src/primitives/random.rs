@@ -399,17 +399,23 @@ impl Primitive for Sample {
                 let (lower, upper_b) = (lower?, upper_b?);
                 let below = below_one(dtype);
                 let sqrt2 = const_in(dtype, std::f64::consts::SQRT_2);
-                fill_float(dtype, bits, &mut buf, |i, b| {
-                    let (l, h) = (at(&lower, i) as f32, at(&upper_b, i) as f32);
-                    let a = round_to(dtype, erf_f32(round_to(dtype, l / sqrt2)));
-                    let bb = round_to(dtype, erf_f32(round_to(dtype, h / sqrt2)));
-                    let range = round_to(dtype, bb - a);
-                    let u = round_to(dtype, unit_f32(b, below));
-                    let x = round_to(dtype, round_to(dtype, range * u) + a);
-                    let e = round_to(dtype, erfinv_f32(x));
-                    let out = round_to(dtype, sqrt2 * e);
-                    nan_max(nan_min(h, out), l)
-                })?;
+                fill_float(
+                    dtype,
+                    bits,
+                    &mut buf,
+                    #[inline(always)]
+                    |i, b| {
+                        let (l, h) = (at(&lower, i) as f32, at(&upper_b, i) as f32);
+                        let a = round_to(dtype, erf_f32(round_to(dtype, l / sqrt2)));
+                        let bb = round_to(dtype, erf_f32(round_to(dtype, h / sqrt2)));
+                        let range = round_to(dtype, bb - a);
+                        let u = round_to(dtype, unit_f32(b, below));
+                        let x = round_to(dtype, round_to(dtype, range * u) + a);
+                        let e = round_to(dtype, erfinv_f32(x));
+                        let out = round_to(dtype, sqrt2 * e);
+                        nan_max(nan_min(h, out), l)
+                    },
+                )?;
             }
             SampleKind::Bernoulli => {
                 let Some(t) = extras.into_iter().next() else {
