@@ -62,6 +62,9 @@ impl Compiled {
                 Step::Cast => arg(0)?.astype(ins.dtype)?,
                 Step::MulAdd => (&(arg(0)? * arg(1)?)? + arg(2)?)?,
                 Step::Activation(act) => expand_activation(act, arg(0)?)?,
+                Step::MulAddActivation(act) => {
+                    expand_activation(act, &(&(arg(0)? * arg(1)?)? + arg(2)?)?)?
+                }
             };
             if out.dtype() != ins.dtype {
                 bail!(

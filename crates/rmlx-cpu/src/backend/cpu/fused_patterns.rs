@@ -11,7 +11,10 @@
 //!   chain `nn.gelu_approx` traces to (the cube as `x ** 3` or `(x * x) * x`);
 //! - [`Activation::Gelu`]: `x * (erf(x / sqrt(2)) + 1) / 2` (`nn.gelu`);
 //! - [`Activation::Silu`]: `x * sigmoid(x)` (`nn.silu`);
-//! - [`Step::MulAdd`]: `a * b + c`.
+//! - [`Step::MulAdd`]: `a * b + c`;
+//! - [`Step::MulAddActivation`]: one of the activations above applied to an `a * b + c` that
+//!   nothing else reads (a scale and shift, or a bias, feeding an activation: one pass over the
+//!   tile instead of two).
 //!
 //! The kernels run the same f32 operations in the same order as the chain (each rounded as the
 //! chain rounds it; no fused multiply-add), so a rewritten program gives bit-identical results.
@@ -45,6 +48,22 @@ impl View<'_> {
         let i = r.checked_sub(self.nin())?;
         let ins = self.p.instrs.get(i)?;
         (ins.dtype == Dtype::F32 && self.uses.get(r) == Some(&1) && !self.absorbed[i])
+            .then_some(ins)
+    }
+
+    /// The instruction writing register `r` when `r` is an f32 result whose every read is by
+    /// one of the instructions writing registers `readers` (so a superinstruction made of
+    /// those may absorb it too).
+    fn read_only_by(&self, r: usize, readers: &[usize]) -> Option<&Instr> {
+        let nin = self.nin();
+        let i = r.checked_sub(nin)?;
+        let ins = self.p.instrs.get(i)?;
+        let reads: usize = readers
+            .iter()
+            .filter_map(|&q| self.p.instrs.get(q.checked_sub(nin)?))
+            .map(|reader| reader.args.iter().filter(|&&a| a == r).count())
+            .sum();
+        (ins.dtype == Dtype::F32 && self.uses.get(r) == Some(&reads) && !self.absorbed[i])
             .then_some(ins)
     }
 
@@ -163,6 +182,19 @@ fn mul_add(v: &View, root: &Instr) -> Option<(Vec<usize>, usize)> {
     })
 }
 
+/// The `a * b + c` computing activation input `x` when nothing but the activation's own
+/// instructions (`readers`) reads it: the three operands and the registers absorbed.
+fn mul_add_input(v: &View, x: usize, readers: &[usize]) -> Option<(Vec<usize>, Vec<usize>)> {
+    let sum = v.read_only_by(x, readers)?;
+    if sum.step != Step::Binary(BinaryOp::Add) {
+        return None;
+    }
+    either(sum.args[0], sum.args[1], |m, c| {
+        let (a, b) = v.binary(m, BinaryOp::Multiply)?;
+        Some((vec![a, b, c], vec![x, m]))
+    })
+}
+
 /// `program` with the chains of the module documentation replaced by superinstructions.
 /// `consts[r]` is the value of input register `r` when it is one broadcast scalar. Returns the
 /// program unchanged when nothing matches.
@@ -205,13 +237,25 @@ pub fn specialize(program: &Program, consts: &[Option<f32>]) -> Program {
         ]
         .into_iter()
         .find_map(|(act, f)| f(&v, root).map(|m| (act, m)));
-        if let Some((act, (x, inner))) = act {
-            v.absorb(&inner);
-            instrs[i] = Instr {
-                step: Step::Activation(act),
-                args: vec![x],
-                dtype: Dtype::F32,
+        if let Some((act, (x, mut inner))) = act {
+            let mut readers = inner.clone();
+            readers.push(nin + i);
+            instrs[i] = match mul_add_input(&v, x, &readers) {
+                Some((args, sum)) => {
+                    inner.extend(sum);
+                    Instr {
+                        step: Step::MulAddActivation(act),
+                        args,
+                        dtype: Dtype::F32,
+                    }
+                }
+                None => Instr {
+                    step: Step::Activation(act),
+                    args: vec![x],
+                    dtype: Dtype::F32,
+                },
             };
+            v.absorb(&inner);
         } else if let Some((args, m)) = mul_add(&v, root) {
             v.absorb(&[m]);
             instrs[i] = Instr {
@@ -371,6 +415,80 @@ mod tests {
             chain,
             &[Step::Activation(Activation::GeluTanh)],
         );
+    }
+
+    /// `gelu_approx(x * s + t)`: registers 0 x, 1 s, 2 t, 3 k, 4 sqrt(2/pi), 5 one, 6 half.
+    fn gelu_tanh_of_mul_add_chain() -> Vec<Instr> {
+        use BinaryOp::{Add, Multiply};
+        vec![
+            ins(Step::Binary(Multiply), &[0, 1]),
+            ins(Step::Binary(Add), &[7, 2]),
+            ins(Step::PowInt(3), &[8]),
+            ins(Step::Binary(Multiply), &[9, 3]),
+            ins(Step::Binary(Add), &[8, 10]),
+            ins(Step::Binary(Multiply), &[11, 4]),
+            ins(Step::Unary(UnaryOp::Tanh), &[12]),
+            ins(Step::Binary(Add), &[13, 5]),
+            ins(Step::Binary(Multiply), &[8, 6]),
+            ins(Step::Binary(Multiply), &[15, 14]),
+        ]
+    }
+
+    #[test]
+    fn an_activation_of_a_scale_and_shift_is_one_step_with_the_same_bits() {
+        let consts = [1.7, -0.3, 0.044715, SQRT_2_OVER_PI, 1.0, 0.5];
+        check(
+            &consts,
+            gelu_tanh_of_mul_add_chain(),
+            &[Step::MulAddActivation(Activation::GeluTanh)],
+        );
+        // the shift first: t + x * s
+        let mut chain = gelu_tanh_of_mul_add_chain();
+        chain[1].args = vec![2, 7];
+        check(
+            &consts,
+            chain,
+            &[Step::MulAddActivation(Activation::GeluTanh)],
+        );
+        // silu of a bias alone (no product): the activation only
+        check(
+            &[0.75],
+            vec![
+                ins(Step::Binary(BinaryOp::Add), &[0, 1]),
+                ins(Step::Unary(UnaryOp::Sigmoid), &[2]),
+                ins(Step::Binary(BinaryOp::Multiply), &[2, 3]),
+            ],
+            &[
+                Step::Binary(BinaryOp::Add),
+                Step::Activation(Activation::Silu),
+            ],
+        );
+    }
+
+    #[test]
+    fn a_scale_and_shift_read_elsewhere_stays_a_step_of_its_own() {
+        let known = [
+            None,
+            Some(1.7),
+            Some(-0.3),
+            Some(0.044715),
+            Some(SQRT_2_OVER_PI),
+            Some(1.0),
+            Some(0.5),
+        ];
+        let p = Program {
+            inputs: vec![Dtype::F32; 7],
+            instrs: gelu_tanh_of_mul_add_chain(),
+            // x * s + t is an output too
+            outputs: vec![16, 8],
+        };
+        let q = specialize(&p, &known);
+        let steps: Vec<Step> = q.instrs.iter().map(|i| i.step).collect();
+        assert_eq!(
+            steps,
+            [Step::MulAdd, Step::Activation(Activation::GeluTanh)]
+        );
+        assert_eq!(q.outputs, [8, 7]);
     }
 
     #[test]
