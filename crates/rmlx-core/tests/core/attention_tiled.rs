@@ -161,6 +161,21 @@ fn tiled_attention_matches_the_composed_one_across_tiles_and_masks() {
         1e-10,
     );
     check("f16", [1, 1, 70, 130, 8, 8], Mask::None, Dtype::F16, 2e-2);
+    // every query tile's keys in one key tile: the backward reuses its first pass's scores
+    check(
+        "one key tile",
+        [2, 2, 150, 100, 8, 8],
+        Mask::None,
+        Dtype::F32,
+        2e-5,
+    );
+    check(
+        "one key tile, additive",
+        [1, 1, 30, 50, 4, 4],
+        Mask::Additive,
+        Dtype::F32,
+        2e-5,
+    );
 }
 
 #[test]

@@ -373,9 +373,13 @@ fn backward_block<T: AttnElem>(
     let mut s = vec![T::zero(); BQ * BK];
     let mut dp = vec![T::zero(); BQ * BK];
     let (mut lse, mut dsum) = (vec![T::zero(); BQ], vec![T::zero(); BQ]);
+    // the scores of a query tile whose keys are one tile, kept from pass 1 for pass 2 (the
+    // same numbers `scores` would compute again)
+    let mut kept = Vec::new();
     for q0 in (0..lq).step_by(BQ) {
         let mq = BQ.min(lq - q0);
         let end = inp.key_end(q0, mq);
+        let one_tile = end <= BK;
         // pass 1: each row's log-sum-exp and D = rowsum(dO * O)
         let mut m = vec![T::neg_infinity(); mq];
         let mut l = vec![T::zero(); mq];
@@ -383,6 +387,10 @@ fn backward_block<T: AttnElem>(
         while k0 < end {
             let nk = BK.min(end - k0);
             inp.scores(bh, (q0, mq), (k0, nk), &mut s);
+            if one_tile {
+                kept.clear();
+                kept.extend_from_slice(&s[..mq * nk]);
+            }
             for i in 0..mq {
                 online_row(&mut s[i * nk..(i + 1) * nk], &mut m[i], &mut l[i]);
             }
@@ -405,7 +413,11 @@ fn backward_block<T: AttnElem>(
         let mut k0 = 0;
         while k0 < end {
             let nk = BK.min(end - k0);
-            inp.scores(bh, (q0, mq), (k0, nk), &mut s);
+            if one_tile {
+                s[..mq * nk].copy_from_slice(&kept);
+            } else {
+                inp.scores(bh, (q0, mq), (k0, nk), &mut s);
+            }
             for i in 0..mq {
                 T::exp_shift_row(&mut s[i * nk..(i + 1) * nk], lse[i]);
             }
