@@ -123,7 +123,7 @@ pub fn eval(outputs: &[&Array]) -> Result<()> {
     // The caller's thread-local state (random key, tracing depth) travels with the pass, so a
     // custom function run at evaluation sees and advances the caller's key.
     let caller = ThreadState::capture();
-    let (result, after) = rayon::scope(move |_| {
+    let (result, after) = crate::awake::with_workers_awake(move || {
         let _own = Restore(ThreadState::capture());
         caller.install();
         let result = eval_in_order(order, keep_graph);

@@ -25,6 +25,7 @@
 )]
 
 pub mod array;
+mod awake;
 pub(crate) mod checked;
 pub mod context;
 pub mod device;
