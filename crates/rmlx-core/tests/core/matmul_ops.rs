@@ -527,14 +527,20 @@ fn vals(x: &Array) -> Vec<f64> {
 #[test]
 fn products_cut_into_thread_blocks_match_naive() {
     // products big enough (over 12M multiply-adds per thread) to be cut into one block per
-    // thread: by columns (n = 200 in 3 threads: blocks of 80, 80, 40), by rows (n too narrow),
-    // and odd sizes everywhere; plain, with transposed operands, and addmm accumulating into c
+    // thread: by columns (n = 200 in 3 threads: blocks of 80, 80, 40), by rows (n too narrow,
+    // or m at least 4n: 1030 rows in blocks of 344, 344, 342), and odd sizes everywhere; plain,
+    // with transposed operands, and addmm accumulating into c
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(3)
         .build()
         .unwrap();
     pool.install(|| {
-        let cases = [(200, 1000, 200), (1000, 400, 100), (397, 499, 211)];
+        let cases = [
+            (200, 1000, 200),
+            (1000, 400, 100),
+            (1030, 160, 250),
+            (397, 499, 211),
+        ];
         for (i, &(m, k, n)) in cases.iter().enumerate() {
             for (dtype, tol) in [(Dtype::F64, 1e-12), (Dtype::F32, 1e-5), (Dtype::F16, 2e-2)] {
                 let seed = 100 + 10 * i as u64;

@@ -182,7 +182,8 @@ pub(crate) unsafe fn gemm_one<T: GemmElem>(
 /// of 9 interleaved rounds, `gemm` rayon vs. our column split): 256x512x784 with a transposed `b`
 /// 217 vs 253, 512x256x256 221 vs 251, 512x1024x256 244 vs 279, 512x256x1024 208 vs 252,
 /// 256x256x512 (transposed `a`) 165 vs 210, 512^3 288 vs 298, 1024^3 310 vs 313. Splitting rows
-/// was about as good for tall products and worse for wide ones, so columns come first.
+/// was about as good for tall products and worse for wide ones, so columns come first, unless the
+/// product is [`TALL`].
 #[derive(Clone, Copy, Debug)]
 enum Split {
     /// `parts` blocks of whole columns, each a multiple of [`SPLIT_ALIGN`] but the last.
@@ -190,6 +191,13 @@ enum Split {
     /// `parts` blocks of whole rows.
     Rows { parts: usize, per: usize },
 }
+
+/// Products with at least this many times more rows than columns are cut into row blocks: with
+/// column blocks every thread would pack the whole tall `a`. Measured on 2 threads (Xeon,
+/// AVX-512, median of interleaved runs): W2's `linear1` weight gradient 1024x512x256 with a
+/// transposed `a` 1450-1500 us split by columns, 1113-1149 us by rows; at twice as many rows as
+/// columns (512x256) the two splits were level or columns ahead, so they stay with columns.
+const TALL: usize = 4;
 
 /// Column blocks are cut at multiples of this (16 f32 lanes: one AVX-512 register).
 const SPLIT_ALIGN: usize = 16;
@@ -209,6 +217,16 @@ impl Split {
         if m * n * k < SPLIT_MIN_MACS_PER_THREAD * threads {
             return None;
         }
+        let rows = || {
+            let per = m.div_ceil(threads);
+            Split::Rows {
+                parts: m.div_ceil(per),
+                per,
+            }
+        };
+        if m >= TALL * n && m >= SPLIT_MIN * threads {
+            return Some(rows());
+        }
         if n >= SPLIT_MIN * threads {
             let per = n.div_ceil(threads).div_ceil(SPLIT_ALIGN) * SPLIT_ALIGN;
             return Some(Split::Columns {
@@ -217,11 +235,7 @@ impl Split {
             });
         }
         if m >= SPLIT_MIN * threads {
-            let per = m.div_ceil(threads);
-            return Some(Split::Rows {
-                parts: m.div_ceil(per),
-                per,
-            });
+            return Some(rows());
         }
         None
     }
