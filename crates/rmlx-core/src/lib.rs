@@ -54,6 +54,7 @@ pub mod kernels {
     pub use rmlx_cpu::backend::cpu::convert::cast;
     pub use rmlx_cpu::backend::cpu::copy::{contiguous, copy_to_buffer};
     pub use rmlx_cpu::backend::cpu::elementwise::{map_binary, map_ternary, map_unary};
+    pub use rmlx_cpu::backend::cpu::optim::{adam_step, AdamStep};
     pub use rmlx_cpu::backend::cpu::parallel::{
         for_each_chunk_mut, map_collect, PAR_CHUNK, PAR_THRESHOLD,
     };

@@ -1,5 +1,6 @@
 //! Adam and its variants AdamW (decoupled weight decay) and Adamax (infinity norm).
 
+use rmlx_core::kernels::AdamStep;
 use rmlx_core::{bail, Array, Dtype, Result};
 
 use crate::adaptive::core_access;
@@ -75,8 +76,24 @@ fn adam_step(
     let [b1, b2] = opts.betas;
     let m = state_get(state, "Adam", "m")?;
     let v = state_get(state, "Adam", "v")?;
-    // f32 arrays of one shape take one fused pass per new array (bit-identical results)
+    // f32 arrays of one shape take fused passes (bit-identical results): without bias
+    // correction one pass for the whole step, with it one per moment
     let fused = fused::applies(&[grad, param, &m, &v]);
+    if fused && !opts.bias_correction {
+        let g = rmlx_core::contiguous(grad, false)?;
+        let consts = AdamStep {
+            b1: b1 as f32,
+            r1: (1.0 - b1) as f32,
+            b2: b2 as f32,
+            r2: (1.0 - b2) as f32,
+            lr: 0.0, // read from the `lr` array when the step runs
+            eps: opts.eps as f32,
+        };
+        let [p, m, v] = fused::fused_adam(param, &m, &v, &g, &lr, consts)?;
+        state.insert("m".into(), m);
+        state.insert("v".into(), v);
+        return Ok(p);
+    }
     let (m, v) = if fused {
         // a gradient that arrives as a strided view (the weight gradient of `x @ W.T` is a
         // transpose) is copied once and read by both moment updates
@@ -105,8 +122,6 @@ fn adam_step(
         let numerator = (&c1 * &m)?;
         let denominator = ((sqrt(&v)? * &c2)? + opts.eps)?;
         param - (numerator / denominator)?
-    } else if fused {
-        Ok(fused::adam_apply(param, &m, &v, &lr, opts.eps))
     } else {
         param - ((&lr * &m)? / (sqrt(&v)? + opts.eps)?)?
     }

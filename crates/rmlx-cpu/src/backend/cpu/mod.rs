@@ -29,6 +29,7 @@ pub mod gather;
 pub mod gemm;
 pub mod linalg;
 pub mod norm;
+pub mod optim;
 pub mod order;
 pub mod parallel;
 pub mod quantized;

@@ -51,6 +51,35 @@ pub fn for_each_chunk_mut<A: Send>(
     }
 }
 
+/// The chunk function of [`for_each_chunk3_mut`]: `(first, a, b, c)`.
+pub type Chunk3Fn<'f, A> = dyn Fn(usize, &mut [A], &mut [A], &mut [A]) + Sync + 'f;
+
+/// [`for_each_chunk_mut`] over three outputs of one length at once: `f(first, a, b, c)` gets the
+/// chunks of each that cover the same elements (a kernel with several outputs, such as a fused
+/// optimizer step writing the parameter and both moments).
+pub fn for_each_chunk3_mut<A: Send>(
+    [a, b, c]: [&mut [A]; 3],
+    chunk_len: usize,
+    parallel: bool,
+    f: &Chunk3Fn<'_, A>,
+) {
+    let chunk_len = chunk_len.max(1);
+    let n = a.len().min(b.len()).min(c.len());
+    let (a, b, c) = (&mut a[..n], &mut b[..n], &mut c[..n]);
+    if n == 0 {
+        return;
+    }
+    if parallel && n > chunk_len && rayon::current_num_threads() > 1 {
+        a.par_chunks_mut(chunk_len)
+            .zip(b.par_chunks_mut(chunk_len))
+            .zip(c.par_chunks_mut(chunk_len))
+            .enumerate()
+            .for_each(|(k, ((a, b), c))| f(k * chunk_len, a, b, c));
+    } else {
+        f(0, a, b, c);
+    }
+}
+
 /// `(0..n).map(f).collect()`, split across the pool when `parallel` (chunks of `chunk_len`).
 /// `fill` initialises the vector before the chunks overwrite it.
 pub fn map_collect<A: Copy + Send>(
@@ -83,6 +112,29 @@ mod tests {
                 }
             });
             assert!(out.iter().enumerate().all(|(i, &v)| v as usize == i + 1));
+        }
+    }
+
+    #[test]
+    fn three_outputs_get_chunks_over_the_same_elements() {
+        for &(n, chunk, par) in &[(0, 4, true), (1, 4, true), (10, 3, true), (1000, 64, true)] {
+            let (mut a, mut b, mut c) = (vec![0u32; n], vec![0u32; n], vec![0u32; n]);
+            for_each_chunk3_mut(
+                [&mut a, &mut b, &mut c],
+                chunk,
+                par,
+                &|first, a: &mut [u32], b: &mut [u32], c: &mut [u32]| {
+                    assert!(a.len() == b.len() && b.len() == c.len());
+                    for k in 0..a.len() {
+                        let i = (first + k) as u32;
+                        (a[k], b[k], c[k]) = (a[k] + i + 1, b[k] + 2 * i, c[k] + 3 * i);
+                    }
+                },
+            );
+            for i in 0..n as u32 {
+                let k = i as usize;
+                assert_eq!((a[k], b[k], c[k]), (i + 1, 2 * i, 3 * i), "{n} {chunk}");
+            }
         }
     }
 
