@@ -14,6 +14,10 @@ enum Mask {
     Causal,
     Additive,
     Keep,
+    /// An additive mask whose keys are not contiguous (a transposed `[1, 1, Lk, Lq]` array).
+    AdditiveStrided,
+    /// A keep mask whose keys are not contiguous.
+    KeepStrided,
 }
 
 /// The mask array of a case (additive: `[1, 1, Lq, Lk]` broadcast; keep: random bool with
@@ -21,12 +25,21 @@ enum Mask {
 fn mask_array(kind: Mask, lq: usize, lk: usize, r: &mut Rng) -> Option<Array> {
     match kind {
         Mask::Additive => Some(rand(r, &[1, 1, lq, lk])),
+        Mask::AdditiveStrided => Some(rand(r, &[1, 1, lk, lq]).swapaxes(2, 3).unwrap()),
         Mask::Keep => {
             let keep: Vec<u8> = (0..lq * lk)
                 .map(|i| (i % lk == 0 || r.vec(1)[0] > 0.0) as u8)
                 .collect();
             let keep = Array::from_slice(&keep, &[1, 1, lq, lk]).unwrap();
             Some(keep.astype(Dtype::Bool).unwrap())
+        }
+        Mask::KeepStrided => {
+            // stored key-major: element (j, i) keeps key j for query i
+            let keep: Vec<u8> = (0..lk * lq)
+                .map(|e| (e / lq == 0 || r.vec(1)[0] > 0.0) as u8)
+                .collect();
+            let keep = Array::from_slice(&keep, &[1, 1, lk, lq]).unwrap();
+            Some(keep.astype(Dtype::Bool).unwrap().swapaxes(2, 3).unwrap())
         }
         _ => None,
     }
@@ -44,8 +57,8 @@ fn reference(
     let (lq, lk) = (q.shape()[2], k.shape()[2]);
     let mut s = (&q.matmul(&k.swapaxes(-1, -2)?)? * scale)?;
     match (kind, m) {
-        (Mask::Additive, Some(m)) => s = (&s + m)?,
-        (Mask::Keep, Some(m)) => {
+        (Mask::Additive | Mask::AdditiveStrided, Some(m)) => s = (&s + m)?,
+        (Mask::Keep | Mask::KeepStrided, Some(m)) => {
             s = mx::where_(m, &s, &Array::scalar_as(f64::NEG_INFINITY, s.dtype()))?
         }
         (Mask::Causal, _) => {
@@ -153,6 +166,21 @@ fn tiled_attention_matches_the_composed_one_across_tiles_and_masks() {
         2e-5,
     );
     check("keep", [1, 1, 100, 140, 8, 8], Mask::Keep, Dtype::F32, 2e-5);
+    // masks whose rows are not contiguous along the keys
+    check(
+        "additive, strided",
+        [1, 2, 65, 129, 4, 4],
+        Mask::AdditiveStrided,
+        Dtype::F32,
+        2e-5,
+    );
+    check(
+        "keep, strided",
+        [1, 1, 100, 140, 8, 8],
+        Mask::KeepStrided,
+        Dtype::F32,
+        2e-5,
+    );
     check(
         "f64",
         [1, 1, 80, 200, 8, 8],

@@ -140,6 +140,15 @@ impl<T: AttnElem> Inputs<'_, T> {
             )
         };
         let neg_inf = T::neg_infinity();
+        // the start of the mask row of query `qi` and the stride along its keys, with the keys
+        // `k0..k0 + nk` as one slice when they are contiguous (the usual row-major mask: a
+        // vectorised add instead of an index computation per score)
+        let mask_row = |m: &Data, qi: usize| {
+            let base = offset_of(bh, &self.lead, &m.strides[..2], m.offset) as isize
+                + qi as isize * m.strides[2]
+                + k0 as isize * m.strides[3];
+            (base, m.strides[3])
+        };
         for i in 0..mq {
             let row = &mut s[i * nk..(i + 1) * nk];
             let qi = q0 + i;
@@ -147,33 +156,51 @@ impl<T: AttnElem> Inputs<'_, T> {
                 MaskData::None => {}
                 MaskData::Additive(m) => {
                     let mr = m.raw::<T>();
-                    let base = offset_of(bh, &self.lead, &m.strides[..2], m.offset) as isize
-                        + qi as isize * m.strides[2];
-                    for (j, x) in row.iter_mut().enumerate() {
-                        *x = *x + mr[(base + (k0 + j) as isize * m.strides[3]) as usize];
+                    let (base, step) = mask_row(m, qi);
+                    if step == 1 {
+                        let base = base as usize;
+                        for (x, &a) in row.iter_mut().zip(&mr[base..base + nk]) {
+                            *x = *x + a;
+                        }
+                    } else {
+                        for (j, x) in row.iter_mut().enumerate() {
+                            *x = *x + mr[(base + j as isize * step) as usize];
+                        }
                     }
                 }
                 MaskData::Keep(m) => {
                     let mr = m.raw::<u8>();
-                    let base = offset_of(bh, &self.lead, &m.strides[..2], m.offset) as isize
-                        + qi as isize * m.strides[2];
-                    for (j, x) in row.iter_mut().enumerate() {
-                        if mr[(base + (k0 + j) as isize * m.strides[3]) as usize] == 0 {
-                            *x = neg_inf;
+                    let (base, step) = mask_row(m, qi);
+                    if step == 1 {
+                        let base = base as usize;
+                        for (x, &keep) in row.iter_mut().zip(&mr[base..base + nk]) {
+                            if keep == 0 {
+                                *x = neg_inf;
+                            }
+                        }
+                    } else {
+                        for (j, x) in row.iter_mut().enumerate() {
+                            if mr[(base + j as isize * step) as usize] == 0 {
+                                *x = neg_inf;
+                            }
                         }
                     }
                 }
                 MaskData::Causal => {
+                    // keys past `last` are hidden: the row from key `last + 1` on
                     let last = qi as isize + lk as isize - lq as isize;
-                    for (j, x) in row.iter_mut().enumerate() {
-                        if (k0 + j) as isize > last {
-                            *x = neg_inf;
-                        }
-                    }
+                    let from = (last + 1 - k0 as isize).clamp(0, nk as isize) as usize;
+                    row[from..].fill(neg_inf);
                 }
             }
         }
     }
+}
+
+/// `sum(a[c] * b[c])`, accumulated in the order `c = 0, 1, ..` (the strided loop's order, so
+/// both layouts give the same bits).
+fn row_dot<T: AttnElem>(a: &[T], b: &[T]) -> T {
+    a.iter().zip(b).fold(T::zero(), |acc, (&x, &y)| acc + x * y)
 }
 
 /// Row maximum (NaN-ignoring, `-inf` for an empty or fully masked row).
@@ -403,11 +430,17 @@ fn backward_block<T: AttnElem>(
             } else {
                 m[i] + l[i].ln()
             };
-            let mut acc = T::zero();
-            for c in 0..dv {
-                acc = acc + dor[at(dom, q0 + i, c)] * or[at(om, q0 + i, c)];
-            }
-            dsum[i] = acc;
+            dsum[i] = if om.cs == 1 && dom.cs == 1 {
+                // rows of contiguous elements (the usual layouts): slices, no index per element
+                let (a, b) = (at(dom, q0 + i, 0), at(om, q0 + i, 0));
+                row_dot(&dor[a..a + dv], &or[b..b + dv])
+            } else {
+                let mut acc = T::zero();
+                for c in 0..dv {
+                    acc = acc + dor[at(dom, q0 + i, c)] * or[at(om, q0 + i, c)];
+                }
+                acc
+            };
         }
         // pass 2: the gradients
         let mut k0 = 0;
