@@ -81,14 +81,8 @@ fn adam_step(
     let fused = fused::applies(&[grad, param, &m, &v]);
     if fused && !opts.bias_correction {
         let g = rmlx_core::contiguous(grad, false)?;
-        let consts = AdamStep {
-            b1: b1 as f32,
-            r1: (1.0 - b1) as f32,
-            b2: b2 as f32,
-            r2: (1.0 - b2) as f32,
-            lr: 0.0, // read from the `lr` array when the step runs
-            eps: opts.eps as f32,
-        };
+        // the learning rate is read from the `lr` array when the step runs
+        let consts = AdamStep::new([b1, b2], 0.0, opts.eps);
         let [p, m, v] = fused::fused_adam(param, &m, &v, &g, &lr, consts)?;
         state.insert("m".into(), m);
         state.insert("v".into(), v);

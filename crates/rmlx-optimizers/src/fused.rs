@@ -258,14 +258,7 @@ mod tests {
     /// the fused node; both equal the members' steps one by one, output by output.
     #[test]
     fn fused_adam_under_vmap_with_a_shared_and_a_mapped_learning_rate() {
-        let consts = AdamStep {
-            b1: 0.9,
-            r1: 0.1f64 as f32,
-            b2: 0.999,
-            r2: (1.0 - 0.999f64) as f32,
-            lr: 0.0,
-            eps: 1e-8,
-        };
+        let consts = AdamStep::new([0.9, 0.999], 0.0, 1e-8);
         let step = move |a: &[Array]| -> Result<Vec<Array>> {
             Ok(fused_adam(&a[0], &a[1], &a[2], &a[3], &a[4], consts)?.to_vec())
         };

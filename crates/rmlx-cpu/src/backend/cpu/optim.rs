@@ -27,6 +27,21 @@ pub struct AdamStep {
     pub eps: f32,
 }
 
+impl AdamStep {
+    /// The constants for `betas`, `lr` and `eps`, rounded as the composed ops round their weak
+    /// scalars: `1 - β` is taken in f64, then rounded (not recomputed from the rounded β).
+    pub fn new([b1, b2]: [f64; 2], lr: f64, eps: f64) -> AdamStep {
+        AdamStep {
+            b1: b1 as f32,
+            r1: (1.0 - b1) as f32,
+            b2: b2 as f32,
+            r2: (1.0 - b2) as f32,
+            lr: lr as f32,
+            eps: eps as f32,
+        }
+    }
+}
+
 /// One Adam step over contiguous f32 arrays: `m' = b1*m + r1*g`, `v' = b2*v + r2*(g*g)`,
 /// `p' = p - (lr*m') / (sqrt(v') + eps)`, written to `[p', m', v']`.
 ///
@@ -119,14 +134,8 @@ mod tests {
 
     #[test]
     fn fused_step_matches_the_naive_formula_bit_for_bit() {
-        let c = AdamStep {
-            b1: 0.9,
-            r1: 0.1f64 as f32,
-            b2: 0.999,
-            r2: (1.0 - 0.999f64) as f32,
-            lr: 1e-3,
-            eps: 1e-8,
-        };
+        let c = AdamStep::new([0.9, 0.999], 1e-3, 1e-8);
+        assert_eq!((c.r1, c.r2), (0.1, (1.0 - 0.999f64) as f32));
         // sizes below and above the parallel threshold, odd tails, an offset (unaligned) start
         for n in [0usize, 1, 7, 300, 70_001] {
             let f = |k: usize, s: f32| (k as f32 * 0.377 + s).sin() * 2.0;
@@ -160,14 +169,7 @@ mod tests {
 
     #[test]
     fn mismatched_lengths_are_an_error() {
-        let c = AdamStep {
-            b1: 0.9,
-            r1: 0.1,
-            b2: 0.999,
-            r2: 0.001,
-            lr: 0.1,
-            eps: 1e-8,
-        };
+        let c = AdamStep::new([0.9, 0.999], 0.1, 1e-8);
         let (mut a, mut b, mut d) = (vec![0.0f32; 4], vec![0.0f32; 4], vec![0.0f32; 4]);
         let x = [1.0f32; 4];
         let err = adam_step(c, [&x, &x, &x[..3], &x], [&mut a, &mut b, &mut d]);
