@@ -79,22 +79,21 @@ fn adam_step(
     // f32 arrays of one shape take fused passes (bit-identical results): without bias
     // correction one pass for the whole step, with it one per moment
     let fused = fused::applies(&[grad, param, &m, &v]);
-    if fused && !opts.bias_correction {
-        let g = rmlx_core::contiguous(grad, false)?;
-        // the learning rate is read from the `lr` array when the step runs
-        let consts = AdamStep::new([b1, b2], 0.0, opts.eps);
-        let [p, m, v] = fused::fused_adam(param, &m, &v, &g, &lr, consts)?;
-        state.insert("m".into(), m);
-        state.insert("v".into(), v);
-        return Ok(p);
-    }
     let (m, v) = if fused {
         // a gradient that arrives as a strided view (the weight gradient of `x @ W.T` is a
-        // transpose) is copied once and read by both moment updates
+        // transpose) is copied once and read by every pass
         let g = rmlx_core::contiguous(grad, false)?;
+        // the learning rate is read from the `lr` array when the step runs
+        let c = AdamStep::new([b1, b2], 0.0, opts.eps);
+        if !opts.bias_correction {
+            let [p, m, v] = fused::fused_adam(param, &m, &v, &g, &lr, c)?;
+            state.insert("m".into(), m);
+            state.insert("v".into(), v);
+            return Ok(p);
+        }
         (
-            fused::moment(&m, &g, b1, false),
-            fused::moment(&v, &g, b2, true),
+            fused::moment(&m, &g, (c.b1, c.r1), false),
+            fused::moment(&v, &g, (c.b2, c.r2), true),
         )
     } else {
         (

@@ -180,23 +180,8 @@ impl Primitive for FusedAdam {
                 let mut shape = vec![1usize; a[0].ndim()];
                 shape[ax] = lr.shape()[lax];
                 let lr = lr.reshape(&shape)?;
-                // the moments with the step's own f32 constants (`1 - b` recomputed from the
-                // rounded `b` would differ in the last bit)
-                let moment = |s: &Array, decay, rest, square| {
-                    let node = MomentUpdate {
-                        decay,
-                        rest,
-                        square,
-                    };
-                    Array::from_primitive(
-                        s.shape().to_vec(),
-                        Dtype::F32,
-                        Arc::new(node),
-                        vec![s.clone(), a[3].clone()],
-                    )
-                };
-                let m = moment(&a[1], c.b1, c.r1, false);
-                let v = moment(&a[2], c.b2, c.r2, true);
+                let m = moment(&a[1], &a[3], (c.b1, c.r1), false);
+                let v = moment(&a[2], &a[3], (c.b2, c.r2), true);
                 let step = (&(&lr * &m)? / &(&v.sqrt()? + c.eps as f64)?)?;
                 vec![(&a[0] - &step)?, m, v]
             }
@@ -227,14 +212,16 @@ pub(crate) fn fused_adam(
     }
 }
 
-/// `decay * s + (1 - decay) * x` (`x * x` when `square`), for f32 `s` and `x` of one shape.
-pub(crate) fn moment(s: &Array, x: &Array, decay: f64, square: bool) -> Array {
+/// `decay * s + rest * x` (`x * x` when `square`), for f32 `s` and `x` of one shape, with the
+/// f32 constants of [`AdamStep`] (`rest = 1 - decay` rounded from f64, as the composed ops
+/// round it, not recomputed from the rounded `decay`).
+pub(crate) fn moment(s: &Array, x: &Array, (decay, rest): (f32, f32), square: bool) -> Array {
     Array::from_primitive(
         s.shape().to_vec(),
         Dtype::F32,
         Arc::new(MomentUpdate {
-            decay: decay as f32,
-            rest: (1.0 - decay) as f32,
+            decay,
+            rest,
             square,
         }),
         vec![s.clone(), x.clone()],

@@ -45,9 +45,15 @@ impl View<'_> {
     /// The instruction writing register `r`, if `r` is an f32 result read only once (so a
     /// superinstruction may absorb it).
     fn private(&self, r: usize) -> Option<&Instr> {
+        self.result_read(r, 1)
+    }
+
+    /// The instruction writing register `r`, if `r` is an f32 result not yet absorbed and read
+    /// exactly `times` times.
+    fn result_read(&self, r: usize, times: usize) -> Option<&Instr> {
         let i = r.checked_sub(self.nin())?;
         let ins = self.p.instrs.get(i)?;
-        (ins.dtype == Dtype::F32 && self.uses.get(r) == Some(&1) && !self.absorbed[i])
+        (ins.dtype == Dtype::F32 && self.uses.get(r) == Some(&times) && !self.absorbed[i])
             .then_some(ins)
     }
 
@@ -56,15 +62,12 @@ impl View<'_> {
     /// those may absorb it too).
     fn read_only_by(&self, r: usize, readers: &[usize]) -> Option<&Instr> {
         let nin = self.nin();
-        let i = r.checked_sub(nin)?;
-        let ins = self.p.instrs.get(i)?;
         let reads: usize = readers
             .iter()
             .filter_map(|&q| self.p.instrs.get(q.checked_sub(nin)?))
             .map(|reader| reader.args.iter().filter(|&&a| a == r).count())
             .sum();
-        (ins.dtype == Dtype::F32 && self.uses.get(r) == Some(&reads) && !self.absorbed[i])
-            .then_some(ins)
+        self.result_read(r, reads)
     }
 
     /// True when register `r` is a broadcast scalar equal to `v`.
